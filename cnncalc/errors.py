@@ -1,0 +1,80 @@
+"""Error classes and exit codes.
+
+Every error a user can cause is a :class:`CnncalcError`; the CLI prints its ``lines()``
+and exits with its ``exit_code``.  A traceback is only shown with ``--debug``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1  # a verify mismatch, a wrong expect, a warning under --strict
+EXIT_BAD_INPUT = 2  # bad spec, bad usage
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a spec node starts: 1-based line and column, as editors count."""
+
+    file: str
+    line: int | None = None
+    col: int | None = None
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return self.file
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem found in a spec: where, the trail of keys to it, what, and what to do."""
+
+    loc: Location
+    message: str
+    trail: str = ""
+    hint: str = ""
+
+    def __str__(self) -> str:
+        trail = f"{self.trail} → " if self.trail else ""
+        hint = f"; {self.hint}" if self.hint else ""
+        return f"{self.loc}: error: {trail}{self.message}{hint}"
+
+
+class CnncalcError(Exception):
+    """Base of every error cnncalc reports to a user."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def lines(self) -> list[str]:
+        return [str(self)]
+
+
+class SpecError(CnncalcError):
+    """One or more problems in a spec, all found in one pass."""
+
+    def __init__(self, issues: list[Issue] | Issue):
+        self.issues = [issues] if isinstance(issues, Issue) else list(issues)
+        super().__init__("\n".join(str(i) for i in self.issues))
+
+    def lines(self) -> list[str]:
+        return [str(i) for i in self.issues]
+
+
+class AnalysisError(SpecError):
+    """A layer whose shapes cannot work; ``report`` holds the layers that did."""
+
+    def __init__(self, issue: Issue, report=None):
+        super().__init__(issue)
+        self.report = report
+
+
+class UsageError(CnncalcError):
+    """Bad command-line usage that click itself cannot catch."""
+
+
+class CheckFailed(CnncalcError):
+    """A check ran and found a mismatch (exit 1)."""
+
+    exit_code = EXIT_CHECK_FAILED

@@ -1,0 +1,130 @@
+"""Block parameters: ``$width`` and simple integer arithmetic on them, without ``eval``.
+
+Grammar (integers only)::
+
+    expr   := term (('+' | '-') term)*
+    term   := factor (('*' | '//' | '/' | '%') factor)*
+    factor := INT | '$' NAME | '(' expr ')' | '-' factor
+
+``/`` must divide exactly (a layer size is a whole number); ``//`` floors.
+A value that is exactly ``$name`` yields the parameter as it is (a string, a list, …).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+_TOKEN = re.compile(r"\s*(?:(\d+)|\$([A-Za-z_]\w*)|(//|[-+*/%()]))")
+_WHOLE = re.compile(r"^\s*\$([A-Za-z_]\w*)\s*$")
+MAX_MAGNITUDE = 10 ** 15
+
+
+def substitute(text: str, env: Mapping[str, Any]) -> Any:
+    """Evaluate a string that holds ``$`` references; raises ValueError for the user."""
+    m = _WHOLE.match(text)
+    if m:
+        return lookup(m.group(1), env)
+    return _Parser(text, env).parse()
+
+
+def lookup(name: str, env: Mapping[str, Any]) -> Any:
+    if name not in env:
+        if not env:
+            raise ValueError(f"${name} is not defined: $parameters exist only inside a block "
+                             f"(declare it under blocks.NAME.params)")
+        raise ValueError(f"${name} is not a parameter of this block; it has "
+                         f"{', '.join('$' + k for k in env)}")
+    return env[name]
+
+
+class _Parser:
+    def __init__(self, text: str, env: Mapping[str, Any]):
+        self.text, self.env = text, env
+        self.tokens = self._tokenize(text)
+        self.i = 0
+
+    def _tokenize(self, text: str) -> list[tuple[str, Any]]:
+        tokens, pos = [], 0
+        while pos < len(text):
+            if text[pos:].strip() == "":
+                break
+            m = _TOKEN.match(text, pos)
+            if not m:
+                raise ValueError(f"cannot read '{text[pos:].strip()}' in '{text}': use integers, "
+                                 f"$parameters, + − * / // % and parentheses")
+            if m.group(1):
+                tokens.append(("int", int(m.group(1))))
+            elif m.group(2):
+                tokens.append(("name", m.group(2)))
+            else:
+                tokens.append(("op", m.group(3)))
+            pos = m.end()
+        return tokens
+
+    def peek(self) -> tuple[str, Any] | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def take(self) -> tuple[str, Any]:
+        tok = self.peek()
+        if tok is None:
+            raise ValueError(f"'{self.text}' ends too early")
+        self.i += 1
+        return tok
+
+    def parse(self) -> int:
+        value = self.expr()
+        if self.peek() is not None:
+            raise ValueError(f"unexpected '{self.peek()[1]}' in '{self.text}'")
+        return value
+
+    def expr(self) -> int:
+        value = self.term()
+        while self.peek() in (("op", "+"), ("op", "-")):
+            op = self.take()[1]
+            value = value + self.term() if op == "+" else value - self.term()
+            self.bound(value)
+        return value
+
+    def term(self) -> int:
+        value = self.factor()
+        while self.peek() in (("op", "*"), ("op", "/"), ("op", "//"), ("op", "%")):
+            op = self.take()[1]
+            rhs = self.factor()
+            if op == "*":
+                value *= rhs
+            elif rhs == 0:
+                raise ValueError(f"division by zero in '{self.text}'")
+            elif op == "/":
+                if value % rhs:
+                    raise ValueError(f"{value}/{rhs} is not a whole number in '{self.text}'; "
+                                     f"use // to round down")
+                value //= rhs
+            elif op == "//":
+                value //= rhs
+            else:
+                value %= rhs
+            self.bound(value)
+        return value
+
+    def factor(self) -> int:
+        kind, value = self.take()
+        if kind == "int":
+            return value
+        if kind == "name":
+            v = lookup(value, self.env)
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise ValueError(f"${value} is {v!r}, not an integer, in '{self.text}'")
+            return v
+        if value == "(":
+            inner = self.expr()
+            if self.take() != ("op", ")"):
+                raise ValueError(f"missing ')' in '{self.text}'")
+            return inner
+        if value == "-":
+            return -self.factor()
+        raise ValueError(f"unexpected '{value}' in '{self.text}'")
+
+    def bound(self, value: int) -> None:
+        if abs(value) > MAX_MAGNITUDE:
+            raise ValueError(f"'{self.text}' grows past {MAX_MAGNITUDE:.0e}")

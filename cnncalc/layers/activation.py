@@ -1,0 +1,31 @@
+"""Elementwise layers: activations, softmax and dropout.  0 weights, shape unchanged.
+
+Each kind comes from one small factory, as fvcore builds its handler families.
+"""
+
+from __future__ import annotations
+
+from . import register
+from .base import Field, Layer, number, probability
+
+
+def elementwise(key: str, summary: str, fields: tuple[Field, ...] = (),
+                primary: str | None = None) -> type[Layer]:
+    cls = type(key.title().replace("_", ""), (Layer,), {
+        "__slots__": (), "key": key, "family": "activation", "summary": summary,
+        "fields": fields, "primary": primary, "__module__": __name__})
+    return register(cls)
+
+
+ReLU = elementwise("relu", "max(0, x)")
+ReLU6 = elementwise("relu6", "min(max(0, x), 6) (MobileNetV2)")
+Sigmoid = elementwise("sigmoid", "1 / (1 + e^−x)")
+Tanh = elementwise("tanh", "tanh(x); LeNet-5's squashing is 1.7159·tanh(2x/3)")
+LeakyReLU = elementwise("leaky_relu", "max(αx, x)",
+                        (Field("slope", number, 0.01, "α, the negative slope"),), "slope")
+GELU = elementwise("gelu", "x·Φ(x)")
+SiLU = elementwise("silu", "x·sigmoid(x) (swish)")
+Hardswish = elementwise("hardswish", "x·relu6(x + 3)/6 (MobileNetV3)")
+Softmax = elementwise("softmax", "e^x / Σe^x over the channels: a probability per class")
+Dropout = elementwise("dropout", "zeroes a fraction p of the outputs while training",
+                      (Field("p", probability, 0.5, "the fraction dropped"),), "p")

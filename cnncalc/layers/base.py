@@ -1,0 +1,236 @@
+"""The contract every layer kind follows, and the validators of its hyperparameters.
+
+A layer kind is one small, torch-free class registered under its YAML key.  Its instance
+holds the validated hyperparameters (``self.hp``, a dict with every field filled in) and
+answers, for an input shape ``x`` and its own output shape ``y``:
+
+==================  ========================================================================
+``output_shape(x)`` the output shape, or ``LayerError`` with the arithmetic that broke
+``params(x)``       learnable weights and biases (what PyTorch's ``parameters()`` counts)
+``buffers(x)``      non-learnable state (BN running mean and variance)
+``macs(x, y)``      multiply-accumulates of conv/fc-style weights, per sample, bias adds
+                    excluded (fvcore's "flop"); FLOPs = 2·MACs
+``connections``     LeCun's count: for each output, one per input it reads, plus one for
+                    its bias
+``window(x)``       the step this layer adds to the receptive field, or ``None`` when it
+                    is elementwise
+``explain(x, y)``   the formula with the numbers substituted
+``diagnose(x, y)``  the notes' design rules this layer breaks, as findings
+==================  ========================================================================
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Callable, ClassVar, Iterable
+
+from ..shapes import Shape, volume_text
+
+REQUIRED = object()
+
+
+class LayerError(Exception):
+    """The layer cannot take this input; the message states the arithmetic."""
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One hyperparameter: its YAML name, a parser that validates it, a default and a doc."""
+
+    name: str
+    parse: Callable[[Any], Any]
+    default: Any = REQUIRED
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A design rule a layer breaks; the engine adds the layer's name and location."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class AxisWindow:
+    """A receptive-field step along one axis: span ``k``, stride ``s``, leading pad ``p``.
+
+    A stride below 1 (a Fraction) is an upsampling: the jump between outputs shrinks.
+    """
+
+    k: int | Fraction
+    s: int | Fraction
+    p: int | Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    h: AxisWindow
+    w: AxisWindow
+
+
+class Layer:
+    """Base class of every layer kind.  The defaults describe an elementwise layer."""
+
+    key: ClassVar[str] = ""
+    family: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    fields: ClassVar[tuple[Field, ...]] = ()
+    primary: ClassVar[str | None] = None  # the field a scalar sets: ``fc: 84``
+    needs_volume: ClassVar[bool] = False  # True when the input must be W×H×D
+
+    __slots__ = ("hp",)
+
+    def __init__(self, hp: dict[str, Any]):
+        self.hp = hp
+
+    @classmethod
+    def validate(cls, hp: dict[str, Any]) -> list[tuple[str, str]]:
+        """Rules across fields, as ``(field, message)`` pairs; each field is already valid."""
+        return []
+
+    def output_shape(self, x: Shape) -> Shape:
+        return x
+
+    def params(self, x: Shape) -> int:
+        return 0
+
+    def buffers(self, x: Shape) -> int:
+        return 0
+
+    def macs(self, x: Shape, y: Shape) -> int:
+        return 0
+
+    def connections(self, x: Shape, y: Shape) -> int:
+        return y.numel
+
+    def window(self, x: Shape) -> Window | None:
+        return None
+
+    def explain(self, x: Shape, y: Shape) -> str:
+        return f"{self.key}: elementwise, {volume_text(y)} unchanged"
+
+    def diagnose(self, x: Shape, y: Shape) -> Iterable[Finding]:
+        return ()
+
+    def check_input(self, x: Shape) -> None:
+        if self.needs_volume and not x.spatial:
+            raise LayerError(
+                f"{self.key} needs a W×H×D volume but gets a vector of {x.c}; "
+                f"move it before 'flatten'")
+
+
+# --- hyperparameter parsers -------------------------------------------------------------
+# Each takes the raw YAML value and returns the validated value or raises ValueError with
+# a message that says what is accepted.
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def pos_int(v: Any) -> int:
+    if not _is_int(v) or v < 1:
+        raise ValueError(f"must be a positive integer, got {v!r}")
+    return v
+
+
+def nonneg_int(v: Any) -> int:
+    if not _is_int(v) or v < 0:
+        raise ValueError(f"must be an integer ≥ 0, got {v!r}")
+    return v
+
+
+def _pair(v: Any, item: Callable[[Any], int], what: str) -> tuple[int, int]:
+    if isinstance(v, (list, tuple)):
+        if len(v) != 2:
+            raise ValueError(f"must be one {what} or a pair [h, w], got {list(v)!r}")
+        return (item(v[0]), item(v[1]))
+    x = item(v)
+    return (x, x)
+
+
+def pos_pair(v: Any) -> tuple[int, int]:
+    """An int, or ``[h, w]``, each ≥ 1."""
+    return _pair(v, pos_int, "positive integer")
+
+
+def nonneg_pair(v: Any) -> tuple[int, int]:
+    return _pair(v, nonneg_int, "integer ≥ 0")
+
+
+def padding(v: Any) -> str | tuple[int, int]:
+    """``same``, ``valid``, an int or ``[h, w]``."""
+    if isinstance(v, str):
+        if v.lower() in ("same", "valid"):
+            return v.lower()
+        raise ValueError(f"must be an integer, [h, w], 'same' or 'valid', got {v!r}")
+    try:
+        return nonneg_pair(v)
+    except ValueError:
+        raise ValueError(f"must be an integer ≥ 0, [h, w], 'same' or 'valid', got {v!r}") from None
+
+
+def boolean(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise ValueError(f"must be true or false, got {v!r}")
+    return v
+
+
+def choice(*options: str) -> Callable[[Any], str]:
+    def parse(v: Any) -> str:
+        if not isinstance(v, str) or v.lower() not in options:
+            raise ValueError(f"must be one of {', '.join(options)}, got {v!r}")
+        return v.lower()
+
+    parse.__doc__ = " | ".join(options)
+    return parse
+
+
+def number(v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise ValueError(f"must be a number, got {v!r}")
+    return v
+
+
+def probability(v: Any) -> float:
+    x = number(v)
+    if not 0 <= x < 1:
+        raise ValueError(f"must be a probability in [0, 1), got {v!r}")
+    return x
+
+
+def pos_number(v: Any) -> float:
+    x = number(v)
+    if x <= 0:
+        raise ValueError(f"must be a positive number, got {v!r}")
+    return x
+
+
+def optional(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def wrapped(v: Any) -> Any:
+        return None if v is None else parse(v)
+
+    wrapped.__doc__ = parse.__doc__
+    return wrapped
+
+
+def connection_table(v: Any) -> tuple[tuple[int, ...], ...]:
+    """One list per output map, of the input maps it reads (LeNet-5's C3 table)."""
+    if not isinstance(v, (list, tuple)) or not v:
+        raise ValueError("must be a list with one list of input-map indices per filter")
+    table = []
+    for k, row in enumerate(v):
+        if not isinstance(row, (list, tuple)) or not row:
+            raise ValueError(f"entry {k} must be a non-empty list of input-map indices")
+        idx = tuple(nonneg_int(i) for i in row)
+        if len(set(idx)) != len(idx):
+            raise ValueError(f"entry {k} lists an input map twice: {list(idx)}")
+        table.append(idx)
+    return tuple(table)

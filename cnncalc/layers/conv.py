@@ -1,0 +1,271 @@
+"""Convolutions: ``conv`` (standard, grouped, depthwise, LeNet's connection table) and
+``deconv`` (transposed).
+
+The notes: a conv takes W1×H1×D1 and K filters of F×F×D1, and gives
+``((W1 − F + 2P)/S + 1) × ((H1 − F + 2P)/S + 1) × K`` with ``(F·F·D1)·K + K`` weights.
+Groups split D1 into g slices (``(F·F·D1/g)·K + K``); depthwise is g = D1.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from ..shapes import (DOT, TIMES, AxisOut, Shape, axis_formula, effective_kernel, same_pad_total,
+                      split_pad, transposed_out_len, volume_text, window_out_len)
+from . import register
+from .base import (AxisWindow, Field, Finding, Layer, LayerError, Window, boolean, connection_table,
+                   nonneg_pair, optional, padding, pos_int, pos_pair)
+
+SHRINK_FACTOR = 2  # a layer that divides H or W by more than this "shrinks too fast"
+
+
+def n(x: int) -> str:
+    return f"{x:,}"
+
+
+def axes_text(h: str, w: str) -> str:
+    return h if h == w else f"H: {h}; W: {w}"
+
+
+def window_findings(key: str, ah: AxisOut, aw: AxisOut, size: tuple[int, int],
+                    ceil: bool = False) -> list[Finding]:
+    """The notes' rules on one sliding window: whole outputs, skipped pixels, fast shrinking."""
+    found = []
+    for axis, a in (("H", ah), ("W", aw)):
+        if not a.exact and not ceil:
+            lost = "row" if axis == "H" else "column"
+            found.append(Finding(
+                "CN101",
+                f"{axis}: {axis_formula(a)} is not a whole number; PyTorch floors it, so the "
+                f"last {a.remainder} {lost}{'s' if a.remainder > 1 else ''} of the padded input "
+                f"{'are' if a.remainder > 1 else 'is'} never read (pick P or S so that "
+                f"(N − F + 2P) is a multiple of S)"))
+    for axis, a, f in (("H", ah, size[0]), ("W", aw, size[1])):
+        if a.s > a.f:
+            found.append(Finding(
+                "CN106", f"{axis}: stride {a.s} is larger than the kernel {a.f}: "
+                         f"{a.s - a.f} of every {a.s} input pixels are never read"))
+    for axis, a in (("H", ah), ("W", aw)):
+        if a.out * SHRINK_FACTOR < a.n:
+            found.append(Finding(
+                "CN104", f"{axis} shrinks from {a.n} to {a.out} in one {key} layer: the notes "
+                         f"warn that shrinking too fast loses information"))
+            break
+    return found
+
+
+@register
+class Conv(Layer):
+    key = "conv"
+    family = "conv"
+    summary = "convolution: (F·F·D/g)·K + K weights; depthwise, grouped, LeNet connection table"
+    needs_volume = True
+    fields = (
+        Field("filters", optional(pos_int), None, "K, the number of filters (depthwise: D)"),
+        Field("size", pos_pair, doc="F, the kernel size: int or [h, w]"),
+        Field("stride", pos_pair, 1, "S"),
+        Field("pad", padding, 0, "P: int, [h, w], same or valid"),
+        Field("dilation", pos_pair, 1, "d: the kernel spans d·(F − 1) + 1"),
+        Field("groups", pos_int, 1, "g: D and K split into g independent slices"),
+        Field("depthwise", boolean, False, "one filter per input map (g = D)"),
+        Field("bias", boolean, True, "one shared bias per filter"),
+        Field("connections", optional(connection_table), None,
+              "per filter, the input maps it reads (LeNet-5 C3)"),
+    )
+
+    @classmethod
+    def validate(cls, hp):
+        errors = []
+        if hp["filters"] is None and not hp["depthwise"]:
+            errors.append(("filters", "is required: how many filters (K) does this conv have?"))
+        if hp["connections"] is not None:
+            if hp["groups"] != 1 or hp["depthwise"]:
+                errors.append(("connections", "cannot be combined with groups or depthwise"))
+            if hp["filters"] is not None and len(hp["connections"]) != hp["filters"]:
+                errors.append(("connections", f"has {len(hp['connections'])} entries but the "
+                                              f"conv has {hp['filters']} filters; give one per filter"))
+        if hp["depthwise"] and hp["groups"] != 1:
+            errors.append(("groups", "depthwise already sets groups to the input depth; drop one"))
+        return errors
+
+    # -- the pieces every method shares
+    def groups(self, x: Shape) -> int:
+        return x.c if self.hp["depthwise"] else self.hp["groups"]
+
+    def filters(self, x: Shape) -> int:
+        return self.hp["filters"] if self.hp["filters"] is not None else x.c
+
+    def pads(self, x: Shape) -> tuple[tuple[int, int], tuple[int, int]]:
+        pad, (fh, fw), (sh, sw), (dh, dw) = (self.hp["pad"], self.hp["size"], self.hp["stride"],
+                                             self.hp["dilation"])
+        if pad == "valid":
+            return (0, 0), (0, 0)
+        if pad == "same":
+            return (split_pad(same_pad_total(x.h, fh, sh, dh)),
+                    split_pad(same_pad_total(x.w, fw, sw, dw)))
+        return (pad[0], pad[0]), (pad[1], pad[1])
+
+    def axes(self, x: Shape) -> tuple[AxisOut, AxisOut]:
+        (fh, fw), (sh, sw), (dh, dw) = self.hp["size"], self.hp["stride"], self.hp["dilation"]
+        ph, pw = self.pads(x)
+        return window_out_len(x.h, fh, sh, ph, dh), window_out_len(x.w, fw, sw, pw, dw)
+
+    def output_shape(self, x: Shape) -> Shape:
+        self.check_input(x)
+        g, k = self.groups(x), self.filters(x)
+        if x.c % g:
+            raise LayerError(f"groups={g} must divide the input depth D={x.c}")
+        if k % g:
+            raise LayerError(f"groups={g} must divide the number of filters K={k}"
+                             + (" (depthwise: K must be a multiple of D)" if self.hp["depthwise"] else ""))
+        table = self.hp["connections"]
+        if table is not None:
+            bad = sorted({i for row in table for i in row if i >= x.c})
+            if bad:
+                raise LayerError(f"the connection table reads input map(s) {bad} but the input "
+                                 f"has only {x.c} maps (0 to {x.c - 1})")
+        ah, aw = self.axes(x)
+        for axis, a in (("H", ah), ("W", aw)):
+            if a.f > a.n + a.pad[0] + a.pad[1]:
+                raise LayerError(
+                    f"the kernel ({a.f} along {axis}) is larger than the padded input: "
+                    f"{a.n} + {a.pad[0]} + {a.pad[1]} = {a.n + a.pad[0] + a.pad[1]}; "
+                    f"use a smaller kernel or more padding")
+        return Shape(k, ah.out, aw.out)
+
+    def weights_per_filter(self, x: Shape) -> int:
+        fh, fw = self.hp["size"]
+        return fh * fw * (x.c // self.groups(x))
+
+    def params(self, x: Shape) -> int:
+        k = self.filters(x)
+        bias = k if self.hp["bias"] else 0
+        table = self.hp["connections"]
+        if table is not None:
+            fh, fw = self.hp["size"]
+            return sum(len(row) for row in table) * fh * fw + bias
+        return self.weights_per_filter(x) * k + bias
+
+    def macs(self, x: Shape, y: Shape) -> int:
+        return (self.params(x) - (y.c if self.hp["bias"] else 0)) * y.h * y.w
+
+    def connections(self, x: Shape, y: Shape) -> int:
+        return self.macs(x, y) + (y.numel if self.hp["bias"] else 0)
+
+    def window(self, x: Shape) -> Window:
+        ah, aw = self.axes(x)
+        return Window(AxisWindow(ah.f, ah.s, ah.pad[0]), AxisWindow(aw.f, aw.s, aw.pad[0]))
+
+    def explain(self, x: Shape, y: Shape) -> str:
+        ah, aw = self.axes(x)
+        (fh, fw), (dh, dw) = self.hp["size"], self.hp["dilation"]
+        shape = axes_text(axis_formula(ah), axis_formula(aw))
+        dil = ""
+        if (dh, dw) != (1, 1):
+            dil = f"F' = d{DOT}(F − 1) + 1 = {axes_text(str(ah.f), str(aw.f))}; "
+        k, g = self.filters(x), self.groups(x)
+        f = f"{fh}{DOT}{fw}"
+        bias = f" + {k}" if self.hp["bias"] else ""
+        table = self.hp["connections"]
+        if table is not None:
+            reads = sum(len(row) for row in table)
+            params = f"Σ|maps|{DOT}F{DOT}F + K = {reads}{DOT}{fh * fw}{bias}"
+            mac = f"{y.h}{DOT}{y.w}{DOT}{reads}{DOT}{fh * fw}"
+        else:
+            depth = str(x.c) if g == 1 else f"{x.c}/{g}"
+            params = f"({f}{DOT}{depth}){DOT}{k}{bias}"
+            mac = f"{y.h}{DOT}{y.w}{DOT}{k}{DOT}({f}{DOT}{depth})"
+        macs = self.macs(x, y)
+        return (f"{dil}{shape} → {volume_text(y)}; params {params} = {n(self.params(x))}; "
+                f"MACs {mac} = {n(macs)}")
+
+    def diagnose(self, x: Shape, y: Shape):
+        ah, aw = self.axes(x)
+        found = window_findings("conv", ah, aw, self.hp["size"])
+        if self.hp["pad"] == "same":
+            for axis, a in (("H", ah), ("W", aw)):
+                if a.pad[0] != a.pad[1]:
+                    found.append(Finding(
+                        "CN102", f"{axis}: 'same' needs {a.pad[0] + a.pad[1]} pixels of padding "
+                                 f"(the notes' p = (N(s − 1) + F − s)/2 = "
+                                 f"{Fraction(a.pad[0] + a.pad[1], 2)}), which cannot be split "
+                                 f"evenly; the extra pixel goes after (right/bottom), as in "
+                                 f"PyTorch. An odd kernel pads symmetrically"))
+                    break
+        return found
+
+
+@register
+class Deconv(Layer):
+    key = "deconv"
+    family = "conv"
+    summary = "transposed convolution: (N − 1)·S − 2P + d·(F − 1) + output_pad + 1"
+    needs_volume = True
+    fields = (
+        Field("filters", pos_int, doc="K, the number of output maps"),
+        Field("size", pos_pair, doc="F: int or [h, w]"),
+        Field("stride", pos_pair, 1, "S"),
+        Field("pad", nonneg_pair, 0, "P, cropped from each side"),
+        Field("output_pad", nonneg_pair, 0, "extra rows/cols on one side (< S)"),
+        Field("dilation", pos_pair, 1, "d"),
+        Field("groups", pos_int, 1, "g"),
+        Field("bias", boolean, True, "one bias per output map"),
+    )
+
+    @classmethod
+    def validate(cls, hp):
+        for op, s, d in zip(hp["output_pad"], hp["stride"], hp["dilation"]):
+            if op >= s and op >= d:
+                return [("output_pad", f"must be smaller than the stride or the dilation "
+                                       f"(PyTorch's rule), got {op} with stride {s}")]
+        return []
+
+    def output_shape(self, x: Shape) -> Shape:
+        self.check_input(x)
+        g, k = self.hp["groups"], self.hp["filters"]
+        if x.c % g or k % g:
+            raise LayerError(f"groups={g} must divide both D={x.c} and K={k}")
+        dims = [transposed_out_len(nn, f, s, p, d, op) for nn, f, s, p, d, op in zip(
+            (x.h, x.w), self.hp["size"], self.hp["stride"], self.hp["pad"], self.hp["dilation"],
+            self.hp["output_pad"])]
+        if min(dims) < 1:
+            raise LayerError(f"the output would be {dims[1]}×{dims[0]}: the padding "
+                             f"{self.hp['pad']} crops more than the layer produces")
+        return Shape(k, dims[0], dims[1])
+
+    def params(self, x: Shape) -> int:
+        fh, fw = self.hp["size"]
+        k, g = self.hp["filters"], self.hp["groups"]
+        return x.c * (k // g) * fh * fw + (k if self.hp["bias"] else 0)
+
+    def macs(self, x: Shape, y: Shape) -> int:
+        # Every input pixel is multiplied by every weight that touches it (fvcore's rule).
+        fh, fw = self.hp["size"]
+        return x.h * x.w * x.c * (self.hp["filters"] // self.hp["groups"]) * fh * fw
+
+    def connections(self, x: Shape, y: Shape) -> int:
+        return self.macs(x, y) + (y.numel if self.hp["bias"] else 0)
+
+    def window(self, x: Shape) -> Window:
+        wins = []
+        for f, s, d in zip(self.hp["size"], self.hp["stride"], self.hp["dilation"]):
+            span = effective_kernel(f, d)
+            wins.append(AxisWindow(-(-span // s), Fraction(1, s), 0))
+        return Window(*wins)
+
+    def explain(self, x: Shape, y: Shape) -> str:
+        texts = []
+        for nn, out, f, s, p, d, op in zip((x.h, x.w), (y.h, y.w), self.hp["size"],
+                                           self.hp["stride"], self.hp["pad"], self.hp["dilation"],
+                                           self.hp["output_pad"]):
+            texts.append(f"({nn} − 1){DOT}{s} − 2{DOT}{p} + {d}{DOT}({f} − 1) + {op} + 1 = {out}")
+        fh, fw = self.hp["size"]
+        k, g = self.hp["filters"], self.hp["groups"]
+        bias = f" + {k}" if self.hp["bias"] else ""
+        kg = str(k) if g == 1 else f"{k}/{g}"
+        return (f"{axes_text(*texts)} → {volume_text(y)}; params {x.c}{DOT}{kg}{DOT}{fh}{DOT}{fw}"
+                f"{bias} = {n(self.params(x))}; MACs {x.h}{DOT}{x.w}{DOT}{x.c}{DOT}{kg}{DOT}"
+                f"{fh}{DOT}{fw} = {n(self.macs(x, y))}")
+
+
+__all__ = ["Conv", "Deconv", "window_findings", "axes_text", "TIMES"]

@@ -1,0 +1,88 @@
+"""Vector layers: ``flatten``, ``fc`` (fully connected) and ``rbf`` (LeNet-5's output)."""
+
+from __future__ import annotations
+
+from ..shapes import DOT, Shape, volume_text
+from . import register
+from .base import AxisWindow, Field, Layer, LayerError, Window, boolean, pos_int
+from .conv import n
+
+
+@register
+class Flatten(Layer):
+    key = "flatten"
+    family = "dense"
+    summary = "W×H×D → a vector of W·H·D"
+
+    def output_shape(self, x: Shape) -> Shape:
+        return Shape(x.numel)
+
+    def window(self, x: Shape) -> Window | None:
+        # From here on every unit may mix the whole map: the receptive field spans it.
+        if not x.spatial:
+            return None
+        return Window(AxisWindow(x.h, 1, 0), AxisWindow(x.w, 1, 0))
+
+    def explain(self, x: Shape, y: Shape) -> str:
+        if not x.spatial:
+            return f"flatten: already a vector of {x.c}"
+        return f"flatten: {x.w}{DOT}{x.h}{DOT}{x.c} = {n(y.c)}"
+
+
+class _Dense(Layer):
+    __slots__ = ()
+    primary = "units"
+
+    def check_input(self, x: Shape) -> None:
+        if x.spatial:
+            raise LayerError(f"{self.key} needs a vector but gets the volume {volume_text(x)}; "
+                             f"add '- flatten' before it (or use a 1×1 conv)")
+
+    def output_shape(self, x: Shape) -> Shape:
+        self.check_input(x)
+        return Shape(self.hp["units"])
+
+    def macs(self, x: Shape, y: Shape) -> int:
+        return x.c * y.c
+
+
+@register
+class FullyConnected(_Dense):
+    __slots__ = ()
+    key = "fc"
+    family = "dense"
+    summary = "fully connected: (in + 1)·units weights"
+    fields = (
+        Field("units", pos_int, doc="the number of output neurons"),
+        Field("bias", boolean, True, "one bias per unit"),
+    )
+
+    def params(self, x: Shape) -> int:
+        return (x.c + (1 if self.hp["bias"] else 0)) * self.hp["units"]
+
+    def connections(self, x: Shape, y: Shape) -> int:
+        return self.params(x)
+
+    def explain(self, x: Shape, y: Shape) -> str:
+        u = self.hp["units"]
+        w = f"({x.c} + 1){DOT}{u}" if self.hp["bias"] else f"{x.c}{DOT}{u}"
+        return f"fc {x.c} → {u}: params {w} = {n(self.params(x))}; MACs {x.c}{DOT}{u} = {n(x.c * u)}"
+
+
+@register
+class RBF(_Dense):
+    __slots__ = ()
+    key = "rbf"
+    family = "dense"
+    summary = "LeNet-5's Euclidean RBF output: in·units weights, no bias; y_i = Σ(x_j − w_ij)²"
+    fields = (Field("units", pos_int, doc="the number of classes"),)
+
+    def params(self, x: Shape) -> int:
+        return x.c * self.hp["units"]
+
+    def connections(self, x: Shape, y: Shape) -> int:
+        return self.params(x)
+
+    def explain(self, x: Shape, y: Shape) -> str:
+        u = self.hp["units"]
+        return f"RBF {x.c} → {u}: params {x.c}{DOT}{u} = {n(self.params(x))} (no bias)"

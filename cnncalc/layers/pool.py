@@ -1,0 +1,145 @@
+"""Pooling: ``pool`` (max/avg, ceil mode, LeNet's trainable subsampling), ``global_pool`` and
+``adaptive_pool``.
+
+The notes: a pool takes W2×H2×K and gives ``((W2 − F)/S + 1) × ((H2 − F)/S + 1) × K`` with
+0 weights.  LeNet-5's subsampling maps are trainable: each map multiplies its pooled sum by
+one coefficient and adds one bias (2 parameters per map).
+"""
+
+from __future__ import annotations
+
+from ..shapes import DOT, Shape, adaptive_window, axis_formula, volume_text, window_out_len
+from . import register
+from .base import (AxisWindow, Field, Finding, Layer, LayerError, Window, boolean, choice,
+                   nonneg_pair, optional, pos_pair)
+from .conv import axes_text, n, window_findings
+
+
+@register
+class Pool(Layer):
+    key = "pool"
+    family = "pool"
+    summary = "max/avg pooling: ((N − F + 2P)/S + 1)², depth kept; 0 weights unless trainable"
+    needs_volume = True
+    primary = "size"
+    fields = (
+        Field("size", pos_pair, doc="F: int or [h, w]"),
+        Field("stride", optional(pos_pair), None, "S (default: F)"),
+        Field("pad", nonneg_pair, 0, "P (at most F/2, PyTorch's rule)"),
+        Field("mode", choice("max", "avg"), "max", "max or avg"),
+        Field("ceil", boolean, False, "round the output size up (ceil_mode)"),
+        Field("trainable", boolean, False, "LeNet subsampling: a coefficient and a bias per map"),
+    )
+
+    @classmethod
+    def validate(cls, hp):
+        for p, f in zip(hp["pad"], hp["size"]):
+            if 2 * p > f:
+                return [("pad", f"must be at most half the kernel (PyTorch's rule): "
+                                f"pad {p} with size {f}")]
+        return []
+
+    def stride(self) -> tuple[int, int]:
+        return self.hp["stride"] or self.hp["size"]
+
+    def axes(self, x: Shape):
+        (fh, fw), (sh, sw), (ph, pw) = self.hp["size"], self.stride(), self.hp["pad"]
+        ceil = self.hp["ceil"]
+        return (window_out_len(x.h, fh, sh, (ph, ph), 1, ceil),
+                window_out_len(x.w, fw, sw, (pw, pw), 1, ceil))
+
+    def output_shape(self, x: Shape) -> Shape:
+        self.check_input(x)
+        ah, aw = self.axes(x)
+        for axis, a in (("H", ah), ("W", aw)):
+            if a.f > a.n + 2 * a.pad[0]:
+                raise LayerError(f"the pooling window ({a.f} along {axis}) is larger than the "
+                                 f"padded input {a.n} + 2{DOT}{a.pad[0]}; use a smaller size")
+        return Shape(x.c, ah.out, aw.out)
+
+    def params(self, x: Shape) -> int:
+        return 2 * x.c if self.hp["trainable"] else 0
+
+    def macs(self, x: Shape, y: Shape) -> int:
+        # Trainable subsampling multiplies each pooled value by its map's coefficient.
+        return y.numel if self.hp["trainable"] else 0
+
+    def connections(self, x: Shape, y: Shape) -> int:
+        fh, fw = self.hp["size"]
+        return y.numel * (fh * fw + (1 if self.hp["trainable"] else 0))
+
+    def window(self, x: Shape) -> Window:
+        ah, aw = self.axes(x)
+        return Window(AxisWindow(ah.f, ah.s, ah.pad[0]), AxisWindow(aw.f, aw.s, aw.pad[0]))
+
+    def explain(self, x: Shape, y: Shape) -> str:
+        ah, aw = self.axes(x)
+        ceil = self.hp["ceil"]
+        text = (f"{self.hp['mode']} pool: "
+                f"{axes_text(axis_formula(ah, ceil), axis_formula(aw, ceil))} → {volume_text(y)}")
+        if self.hp["trainable"]:
+            text += f"; params 2{DOT}{x.c} = {n(self.params(x))} (a coefficient and a bias per map)"
+        return text
+
+    def diagnose(self, x: Shape, y: Shape):
+        ah, aw = self.axes(x)
+        found = window_findings("pool", ah, aw, self.hp["size"], self.hp["ceil"])
+        if any(self.hp["pad"]):
+            found.append(Finding("CN103", "padding on a pooling layer: the notes say it is not "
+                                          "common; check that it is intended"))
+        return found
+
+
+@register
+class GlobalPool(Layer):
+    key = "global_pool"
+    family = "pool"
+    summary = "global max/avg pooling: W×H×D → 1×1×D"
+    needs_volume = True
+    primary = "mode"
+    fields = (Field("mode", choice("avg", "max"), "avg", "avg or max"),)
+
+    def output_shape(self, x: Shape) -> Shape:
+        self.check_input(x)
+        return Shape(x.c, 1, 1)
+
+    def connections(self, x: Shape, y: Shape) -> int:
+        return x.numel
+
+    def window(self, x: Shape) -> Window:
+        return Window(AxisWindow(x.h, 1, 0), AxisWindow(x.w, 1, 0))
+
+    def explain(self, x: Shape, y: Shape) -> str:
+        return f"global {self.hp['mode']} pool over {x.w}×{x.h}: {volume_text(x)} → {volume_text(y)}"
+
+
+@register
+class AdaptivePool(Layer):
+    key = "adaptive_pool"
+    family = "pool"
+    summary = "adaptive max/avg pooling to a fixed output H×W (PyTorch's windows)"
+    needs_volume = True
+    primary = "size"
+    fields = (
+        Field("size", pos_pair, doc="the output size: int or [h, w]"),
+        Field("mode", choice("avg", "max"), "avg", "avg or max"),
+    )
+
+    def output_shape(self, x: Shape) -> Shape:
+        self.check_input(x)
+        oh, ow = self.hp["size"]
+        return Shape(x.c, oh, ow)
+
+    def connections(self, x: Shape, y: Shape) -> int:
+        (kh, _), (kw, _) = adaptive_window(x.h, y.h), adaptive_window(x.w, y.w)
+        return y.numel * kh * kw
+
+    def window(self, x: Shape) -> Window:
+        oh, ow = self.hp["size"]
+        (kh, sh), (kw, sw) = adaptive_window(x.h, oh), adaptive_window(x.w, ow)
+        return Window(AxisWindow(kh, sh, 0), AxisWindow(kw, sw, 0))
+
+    def explain(self, x: Shape, y: Shape) -> str:
+        (kh, _), (kw, _) = adaptive_window(x.h, y.h), adaptive_window(x.w, y.w)
+        return (f"adaptive {self.hp['mode']} pool {x.w}×{x.h} → {y.w}×{y.h} "
+                f"(windows of up to {kw}×{kh}): {volume_text(x)} → {volume_text(y)}")

@@ -1,0 +1,290 @@
+"""Report → JSON, rich table, Markdown or CSV.  The only module that knows how a report looks.
+
+rich is imported inside the functions that draw with it, so that ``--format json`` and the
+API never pay for it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from fractions import Fraction
+from typing import Any
+
+from .report import CODES, Diagnostic, Memory, ReceptiveField, Report, Row
+from .shapes import volume_text
+
+SCHEMA_VERSION = 1
+CONVENTION = ("Counting: params = learnable weights and biases (PyTorch's parameters()); "
+              "buffers = BN running mean and variance (Keras: non-trainable params); "
+              "MACs = conv/fc multiply-accumulates per sample, bias adds excluded; FLOPs = 2·MACs.")
+
+
+# --- numbers ------------------------------------------------------------------------------
+
+def number(x: Fraction | int | None) -> int | float | None:
+    """A Fraction as JSON: an int when whole."""
+    if x is None:
+        return None
+    if isinstance(x, Fraction):
+        return x.numerator if x.denominator == 1 else float(x)
+    return x
+
+
+def count(n: int) -> str:
+    return f"{n:,}"
+
+
+def short(n: int | float) -> str:
+    """1,814,073,344 → 1.81 G."""
+    for unit, size in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= size:
+            return f"{n / size:.2f} {unit}"
+    return str(n)
+
+
+def size_bytes(n: int | float) -> str:
+    for unit, size in (("GiB", 2 ** 30), ("MiB", 2 ** 20), ("KiB", 2 ** 10)):
+        if n >= size:
+            return f"{n / size:.2f} {unit}"
+    return f"{int(n)} B"
+
+
+def rf_json(rf: ReceptiveField | None) -> dict[str, Any] | None:
+    if rf is None:
+        return None
+    if rf.h == rf.w:
+        return {"size": number(rf.h.size), "jump": number(rf.h.jump),
+                "start": number(rf.h.start)}
+    return {"size": [number(rf.h.size), number(rf.w.size)],
+            "jump": [number(rf.h.jump), number(rf.w.jump)],
+            "start": [number(rf.h.start), number(rf.w.start)]}
+
+
+def rf_text(rf: ReceptiveField | None) -> str:
+    if rf is None:
+        return "—"
+    if rf.h.size == rf.w.size:
+        return str(number(rf.h.size))
+    return f"{number(rf.w.size)}×{number(rf.h.size)}"
+
+
+# --- JSON ---------------------------------------------------------------------------------
+
+def row_json(row: Row) -> dict[str, Any]:
+    return {
+        "name": row.name, "kind": row.kind, "shape": row.shape.dims(),
+        "volume": volume_text(row.shape), "params": row.params,
+        "trainable_params": row.trainable_params, "buffers": row.buffers, "macs": row.macs,
+        "connections": row.connections, "activations": row.activations,
+        "receptive_field": rf_json(row.rf), "formula": row.formula, "line": row.line,
+    }
+
+
+def diagnostic_json(d: Diagnostic) -> dict[str, Any]:
+    return {"code": d.code, "rule": d.slug, "severity": d.severity, "message": d.message,
+            "layer": d.layer, "line": d.loc.line if d.loc else None,
+            "col": d.loc.col if d.loc else None}
+
+
+def memory_json(m: Memory) -> dict[str, Any]:
+    return {"dtype": m.dtype, "batch": m.batch, "params_bytes": m.params_bytes,
+            "buffers_bytes": m.buffers_bytes, "input_bytes": m.input_bytes,
+            "activations_bytes_per_sample": m.activations_bytes_per_sample,
+            "activations_bytes": m.activations_bytes, "inference_bytes": m.inference_bytes,
+            "training_bytes": m.training_bytes}
+
+
+def to_json(report: Report, error: str | None = None) -> dict[str, Any]:
+    t = report.totals
+    out: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "name": report.name,
+        "input": {"shape": report.input_shape.dims(), "volume": volume_text(report.input_shape)},
+        "output": {"shape": report.output_shape.dims(),
+                   "volume": volume_text(report.output_shape)},
+        "layers": [row_json(r) for r in report.layers],
+        "totals": {"params": t.params, "trainable_params": t.trainable_params,
+                   "non_trainable_params": t.params - t.trainable_params,
+                   "buffers": t.buffers, "macs": t.macs, "flops": t.flops,
+                   "connections": t.connections, "activations": t.activations,
+                   "memory": memory_json(report.memory) if report.memory else None},
+        "warnings": [diagnostic_json(d) for d in report.diagnostics],
+        "expect": [{"layer": c.layer, "field": c.field, "expected": claim_value(c.expected),
+                    "actual": claim_value(c.actual), "ok": c.ok} for c in report.claims],
+    }
+    if error is not None:
+        out["error"] = error
+    return out
+
+
+def claim_value(v: Any) -> Any:
+    if hasattr(v, "dims"):
+        return volume_text(v)
+    return number(v)
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, indent=2, ensure_ascii=False)
+
+
+# --- CSV and Markdown ---------------------------------------------------------------------
+
+CSV_FIELDS = ("name", "kind", "volume", "shape", "params", "trainable_params", "buffers", "macs",
+              "connections", "activations", "rf_size", "rf_jump", "rf_start", "formula")
+
+
+def to_csv(report: Report) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_FIELDS)
+    for r in report.layers:
+        rf = rf_json(r.rf) or {}
+        w.writerow([r.name, r.kind, volume_text(r.shape), "x".join(map(str, r.shape.dims())),
+                    r.params, r.trainable_params, r.buffers, r.macs, r.connections,
+                    r.activations, rf.get("size", ""), rf.get("jump", ""), rf.get("start", ""),
+                    r.formula])
+    return buf.getvalue()
+
+
+def visible(report: Report, depth: int | None) -> list[Row]:
+    return [r for r in report.rows if depth is None or r.depth <= depth]
+
+
+def to_markdown(report: Report, *, formulas: bool = False, depth: int | None = None) -> str:
+    head = ["Layer", "Kind", "Output (W×H×D)", "Params", "MACs", "RF"]
+    if formulas:
+        head.append("Formula")
+    lines = [f"## {report.name}", "", f"Input: {volume_text(report.input_shape)}", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in visible(report, depth):
+        name = "&nbsp;" * 2 * r.depth + (f"**{r.name}**" if r.is_group else r.name)
+        cells = [name, r.kind, volume_text(r.shape), count(r.params), count(r.macs),
+                 rf_text(r.rf)]
+        if formulas:
+            cells.append(r.formula.replace("|", "\\|"))
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines += [f"- {label}: {value}" for label, value in summary_lines(report)]
+    lines += [f"- {d.severity} {d.code} ({d.layer}): {d.message}" for d in report.diagnostics]
+    lines += ["", CONVENTION, ""]
+    return "\n".join(lines)
+
+
+# --- totals, shared by table and markdown -------------------------------------------------
+
+def summary_lines(report: Report) -> list[tuple[str, str]]:
+    t, m = report.totals, report.memory
+    lines = [
+        ("Total params", f"{count(t.params)} ({short(t.params)})"),
+        ("Trainable params", count(t.trainable_params)),
+        ("Non-trainable params", count(t.params - t.trainable_params)),
+        ("Buffers", f"{count(t.buffers)} (BN running mean and variance; Keras counts these as "
+                    f"non-trainable params)"),
+        ("MACs", f"{count(t.macs)} ({short(t.macs)}); FLOPs = 2·MACs = {short(t.flops)}"),
+        ("Output", volume_text(report.output_shape)),
+    ]
+    if m is not None:
+        lines += [
+            (f"Params size ({m.dtype})", size_bytes(m.params_bytes + m.buffers_bytes)),
+            ("Activations", f"{count(t.activations)} per sample = "
+                            f"{size_bytes(m.activations_bytes_per_sample)}; batch {m.batch}: "
+                            f"{size_bytes(m.activations_bytes)}"),
+            (f"Inference memory (batch {m.batch})",
+             f"{size_bytes(m.inference_bytes)} (weights + input + activations)"),
+            (f"Training memory (batch {m.batch}, Adam)",
+             f"{size_bytes(m.training_bytes)} (weights + grads + 2 Adam moments + input + "
+             f"activations)"),
+        ]
+    if report.claims:
+        bad = sum(not c.ok for c in report.claims)
+        lines.append(("expect", f"{len(report.claims)} claims, all ✓" if not bad else
+                      f"{bad} of {len(report.claims)} claims wrong (cnncalc check shows why)"))
+    return lines
+
+
+# --- rich ---------------------------------------------------------------------------------
+
+def table(report: Report, *, formulas: bool = False, depth: int | None = None):
+    """A rich renderable of the report: the layer table, the totals and the warnings."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    tab = Table(title=f"{report.name}  (input {volume_text(report.input_shape)})",
+                title_justify="left", show_lines=False, header_style="bold")
+    tab.add_column("Layer", no_wrap=True)
+    tab.add_column("Kind", no_wrap=True)
+    tab.add_column("Output W×H×D", justify="right", no_wrap=True)
+    tab.add_column("Params", justify="right", no_wrap=True)
+    tab.add_column("MACs", justify="right", no_wrap=True)
+    tab.add_column("RF", justify="right", no_wrap=True)
+    if formulas:
+        tab.add_column("Formula", overflow="fold")
+    flagged = {d.layer for d in report.diagnostics}
+    for r in visible(report, depth):
+        name = Text("  " * r.depth + r.name, style="bold" if r.is_group else "")
+        if r.name in flagged:
+            name.append(" ⚠", style="yellow")
+        cells = [name, Text(r.kind, style="cyan" if r.is_group else ""), volume_text(r.shape),
+                 count(r.params) if r.params or not r.is_group else "0",
+                 count(r.macs), rf_text(r.rf)]
+        if formulas:
+            cells.append(r.formula)
+        tab.add_row(*cells)
+    parts: list[Any] = [tab]
+    hidden = len(report.rows) - len(visible(report, depth))
+    if hidden:
+        parts.append(Text(f"{hidden} nested rows folded: --depth N or --expand shows them",
+                          style="dim"))
+    summary = Table.grid(padding=(0, 2))
+    summary.add_column(style="bold")
+    summary.add_column()
+    for label, value in summary_lines(report):
+        summary.add_row(label, value)
+    parts.append(summary)
+    for d in report.diagnostics:
+        color = {"error": "red", "warning": "yellow"}.get(d.severity, "blue")
+        where = f"{d.loc}: " if d.loc else ""
+        parts.append(Text.assemble((f"{where}{d.severity}: ", color),
+                                   f"{d.code} {d.slug} ({d.layer}): {d.message}"))
+    parts.append(Text(CONVENTION, style="dim"))
+    return Group(*parts)
+
+
+def layers_table(registry: dict, combinators: dict[str, str]):
+    """`cnncalc layers`: every registered kind with its hyperparameters and defaults."""
+    from rich.table import Table
+
+    tab = Table(title="Layer kinds (generated from the registry)", title_justify="left",
+                show_lines=True, header_style="bold")
+    tab.add_column("Kind", style="cyan", no_wrap=True)
+    tab.add_column("Family")
+    tab.add_column("Hyperparameters (default)")
+    tab.add_column("What it computes")
+    for key in sorted(registry):
+        tab.add_row(key, registry[key].family, fields_text(registry[key]), registry[key].summary)
+    for key, doc in combinators.items():
+        tab.add_row(key, "combinator", "", doc)
+    return tab
+
+
+def fields_text(cls) -> str:
+    parts = []
+    for f in cls.fields:
+        default = "required" if f.required else repr(f.default)
+        primary = " *" if cls.primary == f.name else ""
+        parts.append(f"{f.name}{primary} ({default}): {f.doc}")
+    return "\n".join(parts) or "—"
+
+
+def layers_json(registry: dict, combinators: dict[str, str]) -> list[dict[str, Any]]:
+    out = [{"kind": key, "family": cls.family, "summary": cls.summary, "primary": cls.primary,
+            "fields": [{"name": f.name, "required": f.required,
+                        "default": None if f.required else f.default, "doc": f.doc}
+                       for f in cls.fields]}
+           for key, cls in sorted(registry.items())]
+    out += [{"kind": k, "family": "combinator", "summary": v, "fields": []}
+            for k, v in combinators.items()]
+    return out

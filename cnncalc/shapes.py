@@ -1,0 +1,173 @@
+"""Pure size arithmetic: the notes' formulas, and PyTorch's rules where the notes stop.
+
+Every function here takes and returns plain numbers (no torch, no I/O). Sizes are only
+combined with ``+ - * // %`` so that a later symbolic size type (``input: HxWx3``) can stand
+in for ``int`` without touching the callers.
+
+Conventions
+-----------
+* A shape is stored in PyTorch's order without the batch: ``Shape(c, h, w)`` for a volume,
+  ``Shape(c)`` for a vector (after ``flatten``).  The notes write volumes ``W×H×D``;
+  :func:`volume_text` prints that order.
+* Padding is given per axis as ``(before, after)`` so that asymmetric 'same' padding
+  (an even kernel) is exact.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+TIMES = "×"
+MINUS = "−"
+DOT = "·"
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """An activation shape without the batch: ``[C, H, W]`` or ``[N]``."""
+
+    c: int
+    h: int | None = None
+    w: int | None = None
+
+    @property
+    def spatial(self) -> bool:
+        return self.h is not None
+
+    @property
+    def numel(self) -> int:
+        return self.c * self.h * self.w if self.spatial else self.c
+
+    def dims(self) -> list[int]:
+        """PyTorch order without batch: ``[C, H, W]`` or ``[N]``."""
+        return [self.c, self.h, self.w] if self.spatial else [self.c]
+
+
+def volume_text(shape: Shape) -> str:
+    """The notes' ``W×H×D`` text (or ``N`` for a vector)."""
+    if not shape.spatial:
+        return str(shape.c)
+    return f"{shape.w}{TIMES}{shape.h}{TIMES}{shape.c}"
+
+
+_VOLUME = re.compile(r"^\s*(\d+)\s*[x×X*]\s*(\d+)\s*(?:[x×X*]\s*(\d+))?\s*$")
+
+
+def parse_volume(text: str) -> Shape:
+    """Parse the notes' ``W×H×D`` (``32x32x3``), ``W×H`` (depth 1) or ``N`` (a vector).
+
+    Raises ``ValueError`` with a message fit for a user.
+    """
+    text = str(text)
+    if text.strip().isdigit():
+        n = int(text)
+        if n < 1:
+            raise ValueError(f"a size must be at least 1, got {n}")
+        return Shape(n)
+    m = _VOLUME.match(text)
+    if not m:
+        raise ValueError(f"'{text}' is not a volume; write W×H×D as in the notes, e.g. 32x32x3")
+    w, h = int(m.group(1)), int(m.group(2))
+    d = int(m.group(3)) if m.group(3) is not None else 1
+    if min(w, h, d) < 1:
+        raise ValueError(f"every size in '{text}' must be at least 1")
+    return Shape(d, h, w)
+
+
+@dataclass(frozen=True, slots=True)
+class AxisOut:
+    """The output length along one axis, with the arithmetic that gave it."""
+
+    n: int  # input length
+    f: int  # effective kernel length d·(F − 1) + 1
+    s: int
+    pad: tuple[int, int]
+    out: int  # what PyTorch produces
+    remainder: int  # (n + pads − f) mod s: input rows/cols never read (0 when exact)
+
+    @property
+    def exact(self) -> bool:
+        return self.remainder == 0
+
+
+def effective_kernel(f: int, d: int = 1) -> int:
+    """A dilated kernel's span: ``d·(F − 1) + 1``."""
+    return d * (f - 1) + 1
+
+
+def window_out_len(n: int, f: int, s: int = 1, pad: tuple[int, int] = (0, 0), d: int = 1,
+                   ceil: bool = False) -> AxisOut:
+    """The notes' ``(N − F + 2P)/S + 1`` as PyTorch computes it for conv and pool.
+
+    ``f`` is the kernel length before dilation.  PyTorch floors the division; with
+    ``ceil`` (pooling's ceil_mode) it rounds up, but drops a last window that would start
+    in the right padding.  A result below 1 is returned as is: the caller reports it.
+    """
+    fe = effective_kernel(f, d)
+    span = n + pad[0] + pad[1] - fe
+    if span < 0:
+        return AxisOut(n, fe, s, pad, 0, 0)
+    out = span // s + 1
+    rem = span % s
+    if ceil and rem:
+        out += 1
+        if (out - 1) * s >= n + pad[0]:
+            out -= 1
+    return AxisOut(n, fe, s, pad, out, rem)
+
+
+def transposed_out_len(n: int, f: int, s: int = 1, pad: int = 0, d: int = 1,
+                       output_pad: int = 0) -> int:
+    """A transposed convolution: ``(N − 1)·S − 2P + d·(F − 1) + output_pad + 1``."""
+    return (n - 1) * s - 2 * pad + d * (f - 1) + output_pad + 1
+
+
+def same_pad_total(n: int, f: int, s: int = 1, d: int = 1) -> int:
+    """Total padding (both sides) that keeps ``n``: the notes' ``2p = N(s − 1) + F − s``.
+
+    At stride 1 this is ``F − 1``: the notes' ``p = (F − 1)/2``.  Odd totals cannot be split
+    evenly: PyTorch's 'same' puts the extra pixel after (right/bottom), and so do we.
+    """
+    return n * (s - 1) + effective_kernel(f, d) - s
+
+
+def split_pad(total: int) -> tuple[int, int]:
+    return (total // 2, total - total // 2)
+
+
+def adaptive_window(n: int, out: int) -> tuple[int, Fraction]:
+    """Largest window and mean stride of PyTorch's adaptive pooling from ``n`` to ``out``.
+
+    Window i spans ``[floor(i·n/out), ceil((i + 1)·n/out))``.
+    """
+    largest = max(-((-(i + 1) * n) // out) - (i * n) // out for i in range(out))
+    return largest, Fraction(n, out)
+
+
+def fmt_pad(pad: tuple[int, int]) -> str:
+    """``2·2`` for symmetric padding, ``1 + 2`` for asymmetric (the formula's 2P term)."""
+    if pad[0] == pad[1]:
+        return f"2{DOT}{pad[0]}"
+    return f"{pad[0]} + {pad[1]}"
+
+
+def axis_formula(a: AxisOut, ceil: bool = False) -> str:
+    """``(32 − 5 + 2·2)/1 + 1 = 32``, with the true quotient when it is not whole."""
+    num = f"{a.n} {MINUS} {a.f} + {fmt_pad(a.pad)}"
+    exact = Fraction(a.n - a.f + a.pad[0] + a.pad[1], a.s) + 1
+    text = f"({num})/{a.s} + 1"
+    if exact.denominator == 1:
+        return f"{text} = {a.out}"
+    rounding = "ceil" if ceil else "floor"
+    return f"{text} = {fmt_number(exact)} → {rounding} {a.out}"
+
+
+def fmt_number(x: Fraction | int | float) -> str:
+    """A Fraction as an int when whole, else a short decimal."""
+    if isinstance(x, Fraction):
+        if x.denominator == 1:
+            return str(x.numerator)
+        return f"{float(x):.4g}"
+    return str(x)
