@@ -6,6 +6,7 @@ the :class:`~cnncalc.errors.AnalysisError` raised carries the report of every la
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 from .errors import AnalysisError, Issue, Location
@@ -17,6 +18,7 @@ from .shapes import Shape, volume_text
 
 STRICT_ERRORS = {"CN101"}  # --strict turns these warnings into errors (exit 2)
 _HALF = Fraction(1, 2)
+_ARITHMETIC = re.compile(r"^(.*?) → \d+×\d+×\d+")  # a formula's shape arithmetic
 
 
 def join(prefix: str, segment: str | None) -> str:
@@ -177,7 +179,9 @@ class _Walk:
                            if dim == "spatial" else row.input_shape.c != row.shape.c)
                 if changed and row.formula:
                     value = got.h if dim == "spatial" else got.c
-                    return f"; the {value} comes from {row.formula.split(' → ')[0]} at {row.name}"
+                    arithmetic = _ARITHMETIC.match(row.formula)
+                    text = arithmetic.group(1) if arithmetic else row.formula
+                    return f"; the {value} comes from {text} at {row.name}"
         return ""
 
     def branches(self, node: Branches, x: Shape, rf, prefix: str, depth: int, frozen: bool):

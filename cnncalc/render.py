@@ -227,11 +227,11 @@ def table(report: Report, *, formulas: bool = False, depth: int | None = None):
         name = Text("  " * r.depth + r.name, style="bold" if r.is_group else "")
         if r.name in flagged:
             name.append(" ⚠", style="yellow")
-        cells = [name, Text(r.kind, style="cyan" if r.is_group else ""), volume_text(r.shape),
-                 count(r.params) if r.params or not r.is_group else "0",
-                 count(r.macs), rf_text(r.rf)]
+        cells = [name, Text(r.kind, style="cyan" if r.is_group else ""),
+                 Text(volume_text(r.shape)), Text(count(r.params)), Text(count(r.macs)),
+                 Text(rf_text(r.rf))]
         if formulas:
-            cells.append(r.formula)
+            cells.append(Text(r.formula))
         tab.add_row(*cells)
     parts: list[Any] = [tab]
     hidden = len(report.rows) - len(visible(report, depth))
@@ -242,7 +242,7 @@ def table(report: Report, *, formulas: bool = False, depth: int | None = None):
     summary.add_column(style="bold")
     summary.add_column()
     for label, value in summary_lines(report):
-        summary.add_row(label, value)
+        summary.add_row(Text(label), Text(value))
     parts.append(summary)
     for d in report.diagnostics:
         color = {"error": "red", "warning": "yellow"}.get(d.severity, "blue")
@@ -256,6 +256,7 @@ def table(report: Report, *, formulas: bool = False, depth: int | None = None):
 def layers_table(registry: dict, combinators: dict[str, str]):
     """`cnncalc layers`: every registered kind with its hyperparameters and defaults."""
     from rich.table import Table
+    from rich.text import Text
 
     tab = Table(title="Layer kinds (generated from the registry)", title_justify="left",
                 show_lines=True, header_style="bold")
@@ -264,9 +265,10 @@ def layers_table(registry: dict, combinators: dict[str, str]):
     tab.add_column("Hyperparameters (default)")
     tab.add_column("What it computes")
     for key in sorted(registry):
-        tab.add_row(key, registry[key].family, fields_text(registry[key]), registry[key].summary)
+        cls = registry[key]
+        tab.add_row(key, cls.family, Text(fields_text(cls)), Text(cls.summary))
     for key, doc in combinators.items():
-        tab.add_row(key, "combinator", "", doc)
+        tab.add_row(key, "combinator", "", Text(doc))
     return tab
 
 

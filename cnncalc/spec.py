@@ -65,7 +65,11 @@ def compose(text: str, file: str) -> Any:
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
-        raise SpecError(Issue(where, f"YAML syntax: {e.problem or e.context}",
+        problem = e.problem or e.context
+        if e.context and e.context_mark and mark is not e.context_mark:
+            problem += f" ({e.context} that starts at {e.context_mark.line + 1}:" \
+                       f"{e.context_mark.column + 1})"
+        raise SpecError(Issue(where, f"YAML syntax: {problem}",
                               hint="check the indentation and the ':' after each key")) from None
     except yaml.YAMLError as e:
         raise SpecError(Issue(Location(file), f"YAML: {e}")) from None
@@ -606,9 +610,10 @@ class _Builder:
         bname = body
         if not isinstance(bname, str) or bname not in self.blocks:
             near = closest(str(bname), self.blocks) if self.blocks else None
-            known = ", ".join(self.blocks) or "none are defined"
+            known = (f"the blocks are {', '.join(self.blocks)}" if self.blocks else
+                     "no blocks are defined: define it under the top-level 'blocks:'")
             self.err(siblings.value_locs.get("use", loc), ctx.trail, f"unknown block {bname!r}",
-                     f"did you mean '{near}'?" if near else f"blocks: {known}")
+                     f"did you mean '{near}'?" if near else known)
             return None
         if bname in ctx.uses:
             chain = " → ".join(ctx.uses[ctx.uses.index(bname):] + (bname,))
