@@ -16,9 +16,8 @@ from .report import CODES, Diagnostic, Memory, ReceptiveField, Report, Row
 from .shapes import volume_text
 
 SCHEMA_VERSION = 1
-CONVENTION = ("Counting: params = learnable weights and biases (PyTorch's parameters()); "
-              "buffers = BN running mean and variance (Keras: non-trainable params); "
-              "MACs = conv/fc multiply-accumulates per sample, bias adds excluded; FLOPs = 2·MACs.")
+CONVENTION = ("params = PyTorch parameters(); buffers = BN running stats; "
+              "MACs = conv/fc multiply-adds, no bias; FLOPs = 2·MACs")
 
 
 # --- numbers ------------------------------------------------------------------------------
@@ -204,6 +203,19 @@ def summary_lines(report: Report) -> list[tuple[str, str]]:
     return lines
 
 
+def grouped(diagnostics) -> list[tuple[Diagnostic, list[str]]]:
+    """The same finding on many layers (every ResNet downsampling) is shown once."""
+    groups: dict[tuple[str, str], tuple[Diagnostic, list[str]]] = {}
+    for d in diagnostics:
+        groups.setdefault((d.code, d.message), (d, []))[1].append(d.layer)
+    return list(groups.values())
+
+
+def layer_list(names: list[str], shown: int = 3) -> str:
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
 # --- rich ---------------------------------------------------------------------------------
 
 def table(report: Report, *, formulas: bool = False, depth: int | None = None):
@@ -244,11 +256,11 @@ def table(report: Report, *, formulas: bool = False, depth: int | None = None):
     for label, value in summary_lines(report):
         summary.add_row(Text(label), Text(value))
     parts.append(summary)
-    for d in report.diagnostics:
+    for d, layers in grouped(report.diagnostics):
         color = {"error": "red", "warning": "yellow"}.get(d.severity, "blue")
-        where = f"{d.loc}: " if d.loc else ""
+        where = f"{d.loc}: " if d.loc and len(layers) == 1 else ""
         parts.append(Text.assemble((f"{where}{d.severity}: ", color),
-                                   f"{d.code} {d.slug} ({d.layer}): {d.message}"))
+                                   f"{d.code} {d.slug} ({layer_list(layers)}): {d.message}"))
     parts.append(Text(CONVENTION, style="dim"))
     return Group(*parts)
 

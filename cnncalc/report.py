@@ -40,7 +40,7 @@ CODES: dict[str, tuple[str, str, str]] = {
     "CN104": ("shrinks-too-fast", "note", "shrinking too fast is not good"),
     "CN105": ("misaligned-merge", "warning",
               "merged paths step over the input with different jumps"),
-    "CN106": ("stride-skips-input", "warning", "a stride larger than the kernel never reads "
+    "CN106": ("stride-skips-input", "note", "a stride larger than the kernel never reads "
                                                "some input pixels"),
 }
 

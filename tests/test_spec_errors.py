@@ -120,7 +120,7 @@ def test_non_integer_output_is_an_error_only_under_strict(cli, write):
     assert "CN101" in relaxed.stdout
     strict = cli("inspect", "--strict", path)
     assert strict.exit_code == 2
-    assert f"{path}:3:5: error: conv1 → H: (28 − 5 + 2·0)/2 + 1 = 12.5 → floor 12" in strict.stderr
+    assert f"{path}:3:5: error: conv1 → H and W: (28 − 5 + 2·0)/2 + 1 = 12.5 → floor 12" in strict.stderr
 
 
 @pytest.mark.parametrize("name, content, fragment", [

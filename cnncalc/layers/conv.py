@@ -16,7 +16,7 @@ from . import register
 from .base import (AxisWindow, Field, Finding, Layer, LayerError, Window, boolean, connection_table,
                    nonneg_pair, optional, padding, pos_int, pos_pair)
 
-SHRINK_FACTOR = 2  # a layer that divides H or W by more than this "shrinks too fast"
+SHRINK_FACTOR = 3  # a layer that divides H or W by more than this "shrinks too fast"
 
 
 def n(x: int) -> str:
@@ -29,22 +29,34 @@ def axes_text(h: str, w: str) -> str:
 
 def window_findings(key: str, ah: AxisOut, aw: AxisOut, size: tuple[int, int],
                     ceil: bool = False) -> list[Finding]:
-    """The notes' rules on one sliding window: whole outputs, skipped pixels, fast shrinking."""
+    """The notes' rules on one sliding window: whole outputs, skipped pixels, fast shrinking.
+
+    A finding that reads the same on both axes is reported once, for "H and W".
+    """
     found = []
+
+    def add(code: str, per_axis: dict[str, str]) -> None:
+        lines = {"H": "row", "W": "column"}
+        if len(per_axis) == 2 and per_axis["H"] == per_axis["W"]:
+            text = per_axis["H"].replace("{line}", "row and column")
+            found.append(Finding(code, f"H and W: {text}"))
+        else:
+            found.extend(Finding(code, f"{axis}: {text.replace('{line}', lines[axis])}")
+                         for axis, text in per_axis.items())
+
+    fractional, skipped = {}, {}
     for axis, a in (("H", ah), ("W", aw)):
         if not a.exact and not ceil:
-            lost = "row" if axis == "H" else "column"
-            found.append(Finding(
-                "CN101",
-                f"{axis}: {axis_formula(a)} is not a whole number; PyTorch floors it, so the "
-                f"last {a.remainder} {lost}{'s' if a.remainder > 1 else ''} of the padded input "
+            fractional[axis] = (
+                f"{axis_formula(a)} is not a whole number; PyTorch floors it, so the last "
+                f"{a.remainder} {{line}}{'s' if a.remainder > 1 else ''} of the padded input "
                 f"{'are' if a.remainder > 1 else 'is'} never read (pick P or S so that "
-                f"(N − F + 2P) is a multiple of S)"))
-    for axis, a, f in (("H", ah, size[0]), ("W", aw, size[1])):
+                f"N − F + 2P is a multiple of S)")
         if a.s > a.f:
-            found.append(Finding(
-                "CN106", f"{axis}: stride {a.s} is larger than the kernel {a.f}: "
-                         f"{a.s - a.f} of every {a.s} input pixels are never read"))
+            skipped[axis] = (f"stride {a.s} is larger than the kernel {a.f}: {a.s - a.f} of "
+                             f"every {a.s} input pixels are never read")
+    add("CN101", fractional)
+    add("CN106", skipped)
     for axis, a in (("H", ah), ("W", aw)):
         if a.out * SHRINK_FACTOR < a.n:
             found.append(Finding(
