@@ -55,6 +55,7 @@ class _Walk:
         self.diagnostics: list[Diagnostic] = []
         self.claims: list[ClaimResult] = []
         self.shape = spec.input_shape
+        self.open: list[tuple] = []  # groups whose rows are not closed yet, for partial reports
 
     # -- the walk
     def sequence(self, nodes, x: Shape, rf, prefix: str, depth: int, frozen: bool):
@@ -96,12 +97,15 @@ class _Walk:
             self.claims.append(check(claim, row))
         return y, rf
 
-    def open_group(self) -> int:
+    def open_group(self, name: str, kind: str, depth: int, x: Shape, line: int | None) -> int:
         self.rows.append(None)
+        self.open.append((len(self.rows) - 1, name, kind, depth, x, line))
         return len(self.rows) - 1
 
     def close_group(self, index: int, name: str, kind: str, depth: int, x: Shape, y: Shape, rf,
                     line: int | None) -> None:
+        if self.open and self.open[-1][0] == index:
+            self.open.pop()
         leaves = [r for r in self.rows[index + 1:] if r is not None and not r.is_group]
         total = Totals(*(sum(getattr(r, f) for r in leaves) for f in (
             "params", "trainable_params", "buffers", "macs", "connections", "activations")), 0)
@@ -113,20 +117,20 @@ class _Walk:
         if not node.name:  # the body of a repeat: the iteration is its row
             return self.sequence(node.body, x, rf, prefix, depth, frozen or node.frozen)
         name = join(prefix, node.name)
-        index = self.open_group()
+        index = self.open_group(name, f"use:{node.block}", depth, x, node.loc.line)
         y, rf = self.sequence(node.body, x, rf, name, depth + 1, frozen or node.frozen)
         self.close_group(index, name, f"use:{node.block}", depth, x, y, rf, node.loc.line)
         return y, rf
 
     def repeat(self, node: Repeat, x: Shape, rf, prefix: str, depth: int, frozen: bool):
         name = join(prefix, node.name)
-        outer = self.open_group()
+        outer = self.open_group(name, f"repeat ×{node.times}", depth, x, node.loc.line)
         x0 = x
         frozen = frozen or node.frozen
         kind = f"use:{node.label}" if node.label else "repeat"
         for i in range(node.times):
             iname = join(name, str(i))
-            index = self.open_group()
+            index = self.open_group(iname, kind, depth + 1, x, node.loc.line)
             y, rf = self.sequence(node.body, x, rf, iname, depth + 2, frozen)
             self.close_group(index, iname, kind, depth + 1, x, y, rf, node.loc.line)
             x = y
@@ -137,7 +141,7 @@ class _Walk:
         frozen = frozen or node.frozen
         if node.name:
             prefix = join(prefix, node.name)
-            index = self.open_group()
+            index = self.open_group(prefix, "residual", depth, x, node.loc.line)
             inner = depth + 1
         else:
             inner = depth
@@ -188,7 +192,7 @@ class _Walk:
         frozen = frozen or node.frozen
         if node.name:
             prefix = join(prefix, node.name)
-            index = self.open_group()
+            index = self.open_group(prefix, f"branches ({node.merge})", depth, x, node.loc.line)
             inner = depth + 1
         else:
             inner = depth
@@ -230,6 +234,10 @@ class _Walk:
 
     # -- endings
     def fail(self, loc: Location, trail: str, message: str):
+        last = next((r.shape for r in reversed(self.rows) if r is not None), self.shape)
+        while self.open:
+            index, name, kind, depth, x, line = self.open[-1]
+            self.close_group(index, name, kind, depth, x, last, None, line)
         raise AnalysisError(Issue(loc, message, trail), self.report(self.shape, partial=True))
 
     def report(self, output: Shape, partial: bool = False) -> Report:

@@ -1,0 +1,138 @@
+"""`cnncalc inspect`: golden outputs, the JSON contract, memory figures, and no torch."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import cnncalc
+
+LENET = "specs/lenet5.yaml"
+
+
+@pytest.mark.parametrize("fmt, name", [("table", "lenet5.table.out"), ("markdown", "lenet5.md"),
+                                       ("csv", "lenet5.csv"), ("json", "lenet5.json")])
+def test_lenet5_golden(fmt, name, cli, golden):
+    result = cli("inspect", LENET, "--format", fmt)
+    assert result.exit_code == 0, result.stderr
+    golden(name, result.stdout)
+
+
+def test_formulas_and_folding_golden(cli, golden):
+    result = cli("inspect", "specs/resnet_mini.yaml", "--formulas", "--expand")
+    assert result.exit_code == 0
+    golden("resnet_mini.formulas.out", result.stdout)
+
+
+def test_error_golden(cli, golden, write, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    path = "broken.yaml"
+    write("input: 28x28x64\nlayers:\n  - conv: {filters: 64, size: 3, pad: 1}\n"
+                 "    name: stem\n  - use: block\n    name: layer2.0\nblocks:\n  block:\n"
+                 "    layers:\n      - residual:\n          main:\n"
+                 "            - conv: {filters: 64, size: 3, stride: 2, pad: 1}\n"
+                 "            - relu\n", "broken.yaml")
+    result = cli("inspect", path)
+    assert result.exit_code == 2
+    golden("broken.out", result.stdout)
+    assert result.stderr == (
+        f"{path}:10:9: error: layer2.0 → residual add: the main path gives 14×14×64 but the "
+        f"shortcut gives 28×28×64; the 14 comes from (28 − 3 + 2·1)/2 + 1 = 14.5 → floor 14 at "
+        f"layer2.0.conv1; the shapes must match (an identity shortcut: give it a 1×1 conv with "
+        f"the main path's stride and filters)\n")
+
+
+def test_json_contract(cli):
+    doc = json.loads(cli("inspect", LENET, "--format", "json").stdout)
+    assert {"schema_version", "name", "input", "output", "layers", "totals",
+            "warnings"} <= set(doc)
+    assert doc["input"] == {"shape": [1, 32, 32], "volume": "32×32×1"}
+    assert doc["output"] == {"shape": [10], "volume": "10"}
+    required = {"name", "kind", "shape", "volume", "params", "trainable_params", "buffers", "macs",
+                "connections", "activations", "receptive_field", "formula"}
+    assert all(required <= set(layer) for layer in doc["layers"])
+    c1 = doc["layers"][0]
+    assert (c1["name"], c1["kind"], c1["shape"], c1["volume"]) == ("C1", "conv", [6, 28, 28],
+                                                                   "28×28×6")
+    assert (c1["params"], c1["macs"], c1["connections"]) == (156, 28 * 28 * 6 * 25, 122_304)
+    assert c1["receptive_field"] == {"size": 5, "jump": 1, "start": 2}
+    assert c1["formula"].startswith("(32 − 5 + 2·0)/1 + 1 = 28")
+    t = doc["totals"]
+    # LeNet-5 as built today: 156 + 2,416 + 48,120 + 10,164 + 850
+    assert t["params"] == 61_706 == t["trainable_params"]
+    assert t["macs"] == 117_600 + 240_000 + 48_000 + 10_080 + 840
+    assert t["flops"] == 2 * t["macs"]
+    assert {"params", "trainable_params", "buffers", "macs", "activations", "memory"} <= set(t)
+
+
+def test_memory_figures_by_hand(cli):
+    doc = json.loads(cli("inspect", LENET, "--format", "json", "--batch", "64",
+                         "--dtype", "fp16").stdout)
+    m = doc["totals"]["memory"]
+    # output elements: C1 4,704 ×2 (conv, relu); S2 1,176; C3 1,600 ×2; S4 400; flatten 400;
+    # C5 120 ×2; F6 84 ×2; output 10
+    activations = 2 * 4704 + 1176 + 2 * 1600 + 400 + 400 + 2 * 120 + 2 * 84 + 10
+    assert doc["totals"]["activations"] == activations == 15_002
+    assert m["params_bytes"] == 61_706 * 2
+    assert m["activations_bytes_per_sample"] == activations * 2
+    assert m["activations_bytes"] == activations * 2 * 64
+    assert m["input_bytes"] == 32 * 32 * 2 * 64
+    # training: weights + grads + Adam's two moments (4 copies) + input + activations
+    assert m["training_bytes"] == 4 * 61_706 * 2 + 32 * 32 * 2 * 64 + activations * 2 * 64
+
+
+def test_frozen_layers_are_not_trainable():
+    report = cnncalc.analyze(cnncalc.load(
+        "input: 84\nlayers:\n  - fc: 10\n  - rbf: 10\n    frozen: true\n"))
+    assert report.totals.params == 850 + 100
+    assert report.totals.trainable_params == 850
+
+
+def test_bn_buffers_are_not_params():
+    report = cnncalc.analyze(cnncalc.load(
+        "input: 8x8x3\nlayers:\n  - conv: {filters: 16, size: 3, bias: false}\n  - bn\n"))
+    # torch: Conv2d(3, 16, 3, bias=False) has 432 params; BatchNorm2d(16) 32 params, 32 buffers
+    assert (report.totals.params, report.totals.buffers) == (432 + 32, 32)
+
+
+def test_expect_failure_exits_one(cli, write):
+    path = write("input: 32x32x3\nlayers:\n  - conv: {filters: 10, size: 5, pad: 2}\n"
+                 "    expect: {params: 750}\n")
+    result = cli("inspect", path)
+    assert result.exit_code == 1
+    assert "1 of 1 claims wrong" in result.stdout
+
+
+def test_strict_warning_exits_one(cli, write):
+    path = write("input: 32x32x3\nlayers:\n  - conv: {filters: 8, size: 4, pad: same}\n")
+    assert cli("inspect", path).exit_code == 0
+    assert cli("inspect", "--strict", path).exit_code == 1
+
+
+def test_several_files_give_a_json_list(cli):
+    docs = json.loads(cli("inspect", LENET, "specs/resnet_mini.yaml", "--format", "json").stdout)
+    assert [d["name"] for d in docs] == ["LeNet-5", "resnet-mini"]
+
+
+def test_depth_folds_nested_rows(cli):
+    top = cli("inspect", "specs/resnet_mini.yaml", "--depth", "0").stdout
+    expanded = cli("inspect", "specs/resnet_mini.yaml", "--expand").stdout
+    assert "layer1.conv1" in expanded and "layer1.conv1" not in top
+    assert "layer1 " in top and "19 nested rows folded" in top
+
+
+def test_inspect_reads_yaml_text_through_the_api():
+    report = cnncalc.analyze(cnncalc.load("input: 8x8x3\nlayers: [relu]\n"))
+    assert report.output_shape.dims() == [3, 8, 8]
+
+
+def test_inspect_never_imports_torch():
+    code = ("import sys\nfrom cnncalc.cli import main\n"
+            "try:\n    main(['inspect', 'specs/lenet5.yaml', '--format', 'json'])\n"
+            "except SystemExit:\n    pass\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n"
+            "print('ok')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith("ok")
