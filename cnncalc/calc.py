@@ -1,0 +1,137 @@
+"""One-off calculators: a single conv or pool on a given volume, and 'same' padding.
+
+No file needed: each builds a one-layer spec from the layer registry's own hyperparameter
+parsers and runs the engine on it, so the numbers and the formula text are the ones
+``inspect`` gives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from .engine import analyze
+from .errors import Issue, Location, SpecError, UsageError
+from .layers import REGISTRY
+from .network import Leaf, Spec
+from .report import Report
+from .shapes import DOT, MINUS, parse_volume, same_pad_total, window_out_len
+
+WHERE = "<command line>"
+
+
+def input_volume(text: str) -> Any:
+    try:
+        return parse_volume(text)
+    except ValueError as e:
+        raise UsageError(f"input: {e}") from None
+
+
+def one_layer(kind: str, volume: str, settings: dict[str, Any]) -> Report:
+    """Analyze one layer of ``kind`` with ``settings`` (None = default) on ``volume``."""
+    x = input_volume(volume)
+    if not x.spatial:
+        raise UsageError(f"input: {kind} needs a W×H×D volume such as 32x32x3, got {volume!r}")
+    cls = REGISTRY[kind]
+    hp, issues = {}, []
+    for f in cls.fields:
+        raw = settings.get(f.name)
+        if raw is None:
+            if f.required:
+                issues.append(Issue(Location(WHERE), f"missing --{f.name} ({f.doc})"))
+                continue
+            raw = f.default
+        try:
+            hp[f.name] = f.parse(raw)
+        except ValueError as e:
+            issues.append(Issue(Location(WHERE), f"--{f.name.replace('_', '-')}: {e}"))
+    if not issues:
+        issues = [Issue(Location(WHERE), f"--{name}: {message}")
+                  for name, message in cls.validate(hp)]
+    if issues:
+        raise SpecError(issues)
+    leaf = Leaf(cls(hp), kind, Location(WHERE))
+    return analyze(Spec(f"{kind} on {volume}", x, (leaf,), (), WHERE))
+
+
+def pad_value(text: str | None) -> Any:
+    """``--pad``: an integer, ``h,w``, 'same' or 'valid' (as the spec's ``pad:``)."""
+    if text is None:
+        return None
+    t = text.strip().lower()
+    if t in ("same", "valid"):
+        return t
+    return int_pair(t, "--pad")
+
+
+def int_pair(text: str | None, option: str) -> Any:
+    if text is None:
+        return None
+    parts = [p.strip() for p in str(text).replace("x", ",").split(",")]
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        raise UsageError(f"{option}: expected an integer or 'h,w', got {text!r}") from None
+    if len(values) == 1:
+        return values[0]
+    if len(values) == 2:
+        return values
+    raise UsageError(f"{option}: expected an integer or 'h,w', got {text!r}")
+
+
+# --- 'same' padding -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PadChoice:
+    pad: int
+    output: int
+    exact: bool  # (N − F + 2P)/S is whole
+
+
+@dataclass(frozen=True)
+class SamePad:
+    """The notes' ``p = (N(s − 1) + F − s)/2``: the padding that keeps ``n``."""
+
+    n: int
+    f: int
+    s: int
+    d: int
+    total: int  # 2p
+    formula: str
+    nearest: tuple[PadChoice, ...]
+
+    @property
+    def pad(self) -> int | None:
+        return self.total // 2 if self.total % 2 == 0 else None
+
+    @property
+    def value(self) -> Fraction:
+        return Fraction(self.total, 2)
+
+
+def choice(n: int, f: int, s: int, d: int, p: int) -> PadChoice:
+    a = window_out_len(n, f, s, (p, p), d)
+    return PadChoice(p, a.out, a.exact)
+
+
+def same_pad(n: int, f: int, s: int = 1, d: int = 1) -> SamePad:
+    if min(n, f, s, d) < 1:
+        raise UsageError("N, --size, --stride and --dilation must be at least 1")
+    total = same_pad_total(n, f, s, d)
+    fe = d * (f - 1) + 1
+    fname = "F" if d == 1 else "F'"
+    if s == 1:
+        formula = (f"p = ({fname} {MINUS} 1)/2 = ({fe} {MINUS} 1)/2")
+    else:
+        formula = (f"p = (N(s {MINUS} 1) + {fname} {MINUS} s)/2 = "
+                   f"({n}{DOT}({s} {MINUS} 1) + {fe} {MINUS} {s})/2")
+    value = Fraction(total, 2)
+    formula += f" = {total}/2 = " + (str(value.numerator) if value.denominator == 1
+                                     else f"{float(value):g}")
+    if d != 1:
+        formula = f"F' = d{DOT}(F {MINUS} 1) + 1 = {d}{DOT}({f} {MINUS} 1) + 1 = {fe}; " + formula
+    nearest: tuple[PadChoice, ...] = ()
+    if total % 2:
+        nearest = tuple(choice(n, f, s, d, p) for p in (total // 2, total // 2 + 1))
+    return SamePad(n, f, s, d, total, formula, nearest)
