@@ -1,0 +1,114 @@
+"""Design notes on a whole network: the engine's per-layer rules (CN1xx) plus network-level
+rules (CN2xx) tied to the course notes.
+
+Each network rule is a pure function of the analysed rows (paired with the spec's leaves,
+for hyperparameters such as ``bias``) that yields :class:`~cnncalc.report.Diagnostic`\\ s.
+The codes are stable; each is registered in :data:`cnncalc.report.CODES` with its one-line
+reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from .engine import analyze
+from .errors import AnalysisError
+from .hints import leaf_rows
+from .network import Leaf, Spec
+from .report import CODES, Diagnostic, Report, Row
+
+FC_SHARE = 0.5  # one fc layer holding more than this share of all params is flagged
+WEIGHTED = ("conv", "deconv", "fc", "rbf")
+# Layers that leave the features as they are (shape and meaning) between two weighted layers.
+PASS_THROUGH = ("relu", "relu6", "leaky_relu", "gelu", "silu", "hardswish", "sigmoid", "tanh",
+                "bn", "lrn", "pool", "dropout")
+
+NETWORK_CODES: dict[str, tuple[str, str, str]] = {
+    "CN201": ("fc-dominates", "note",
+              "one fc layer holds most of the parameters; the notes: convolution shares weights "
+              "to cut them, fully connected layers have many more"),
+    "CN202": ("bias-before-bn", "note",
+              "a bias right before batch norm is cancelled by BN's mean subtraction (β "
+              "replaces it): set bias: false"),
+    "CN203": ("dropout-between-convs", "note",
+              "the notes: dropout is less effective to regularize convolution layers; put it "
+              "on the fc layers (or rely on batch norm)"),
+}
+for _code, _entry in NETWORK_CODES.items():
+    if CODES.setdefault(_code, _entry) != _entry:
+        raise ValueError(f"diagnostic code {_code} is registered twice")
+
+Pairs = list[tuple[Row, Leaf]]
+NetworkRule = Callable[[Report, Pairs], Iterable[Diagnostic]]
+RULES: list[NetworkRule] = []
+
+
+def network_rule(fn: NetworkRule) -> NetworkRule:
+    RULES.append(fn)
+    return fn
+
+
+def note(code: str, message: str, row: Row, leaf: Leaf | None) -> Diagnostic:
+    return Diagnostic(code, CODES[code][1], message, row.name, leaf.loc if leaf else None)
+
+
+@network_rule
+def fc_dominates(report: Report, pairs: Pairs) -> Iterable[Diagnostic]:
+    total = report.totals.params
+    if not total:
+        return
+    for row, leaf in pairs:
+        if row.kind == "fc" and row.params > FC_SHARE * total:
+            yield note("CN201", f"{row.name} holds {row.params:,} of the net's {total:,} params "
+                                f"({row.params / total:.0%}); a global pool or a smaller "
+                                f"feature map before it shrinks that", row, leaf)
+
+
+@network_rule
+def bias_before_bn(report: Report, pairs: Pairs) -> Iterable[Diagnostic]:
+    for (row, leaf), (nxt, _) in zip(pairs, pairs[1:]):
+        if (row.kind in ("conv", "deconv", "fc") and leaf.layer.hp.get("bias")
+                and nxt.kind == "bn" and nxt.input_shape == row.shape):
+            k = row.shape.c
+            yield note("CN202", f"{row.name} has a bias and {nxt.name} (batch norm) follows: "
+                                f"BN subtracts the mean, so the {k:,} biases learn nothing; "
+                                f"set bias: false", row, leaf)
+
+
+@network_rule
+def dropout_between_convs(report: Report, pairs: Pairs) -> Iterable[Diagnostic]:
+    for i, (row, leaf) in enumerate(pairs):
+        if row.kind != "dropout" or not row.input_shape.spatial:
+            continue
+        before = next((r.kind for r, _ in reversed(pairs[:i]) if r.kind not in PASS_THROUGH),
+                      None)
+        after = next((r.kind for r, _ in pairs[i + 1:] if r.kind not in PASS_THROUGH), None)
+        if before == "conv" and after == "conv":
+            yield note("CN203", f"{row.name} sits between two convolutions", row, leaf)
+
+
+@dataclass(frozen=True)
+class LintResult:
+    report: Report
+    notes: tuple[Diagnostic, ...]
+    error: AnalysisError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.notes and self.error is None
+
+
+def lint(spec: Spec) -> LintResult:
+    """Every design note on ``spec``: the engine's diagnostics, then the network rules."""
+    error = None
+    try:
+        report = analyze(spec)
+    except AnalysisError as e:
+        report, error = e.report, e
+    pairs = leaf_rows(spec, report)
+    found = list(report.diagnostics)
+    if error is None:
+        for rule in RULES:
+            found.extend(rule(report, pairs))
+    return LintResult(report, tuple(found), error)
