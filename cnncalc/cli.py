@@ -152,6 +152,185 @@ def layers(fmt):
 
 # --- homework commands ---
 
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+@format_option(("table", "json"))
+@guarded
+def check(files, fmt):
+    """Grade every expect: claim ✓/✗ with the right value, the formula and the likely slip.
+
+    Exits 1 if any claim is wrong.
+    """
+    from . import render
+    from .engine import analyze
+    from .hints import annotate
+    from .spec import load
+
+    worst, results = EXIT_OK, []
+    for source in files:
+        try:
+            spec = load(source)
+            claims = annotate(spec, analyze(spec))
+        except AnalysisError as e:
+            claims = annotate(spec, e.report)
+            for line in e.lines():
+                click.echo(line, err=True)
+            worst = max(worst, EXIT_BAD_INPUT)
+        except CnncalcError as e:
+            for line in e.lines():
+                click.echo(line, err=True)
+            worst = max(worst, e.exit_code)
+            continue
+        results += [(source, c) for c in claims]
+        if fmt == "table":
+            console().print(render.check_view(source, claims))
+    if fmt == "json":
+        click.echo(render.dumps(render.check_json(results)))
+    if not all(c.ok for _, c in results):
+        worst = max(worst, EXIT_CHECK_FAILED)
+    sys.exit(worst)
+
+
+def _calc_out(report, fmt) -> None:
+    from . import render
+
+    if fmt == "json":
+        click.echo(render.dumps(render.calc_json(report)))
+    else:
+        console().print(render.calc_view(report))
+
+
+@main.command()
+@click.argument("volume")
+@click.option("-K", "--filters", type=int, help="K, the number of filters (depthwise: D).")
+@click.option("-F", "--size", help="F, the kernel size: N or h,w.")
+@click.option("-S", "--stride", help="S (1): N or h,w.")
+@click.option("-P", "--pad", help="P (0): N, h,w, same or valid.")
+@click.option("--dilation", help="d (1).")
+@click.option("--groups", type=int, help="g (1).")
+@click.option("--depthwise", is_flag=True, default=None, help="One filter per input map.")
+@click.option("--bias/--no-bias", default=None, help="One shared bias per filter (on).")
+@format_option(("table", "json"))
+@guarded
+def conv(volume, filters, size, stride, pad, dilation, groups, depthwise, bias, fmt):
+    """One conv layer on VOLUME (W×H×D, e.g. 32x32x3): output, params, MACs, formula."""
+    from .calc import int_pair, one_layer, pad_value
+
+    _calc_out(one_layer("conv", volume, {
+        "filters": filters, "size": int_pair(size, "--size"), "stride": int_pair(stride, "--stride"),
+        "pad": pad_value(pad), "dilation": int_pair(dilation, "--dilation"), "groups": groups,
+        "depthwise": depthwise, "bias": bias}), fmt)
+
+
+@main.command()
+@click.argument("volume")
+@click.option("-F", "--size", help="F, the window: N or h,w.")
+@click.option("-S", "--stride", help="S (= F): N or h,w.")
+@click.option("-P", "--pad", help="P (0): N or h,w.")
+@click.option("--mode", type=click.Choice(["max", "avg"]), default=None, help="max (default) or avg.")
+@click.option("--ceil", is_flag=True, default=None, help="Round the output size up (ceil_mode).")
+@format_option(("table", "json"))
+@guarded
+def pool(volume, size, stride, pad, mode, ceil, fmt):
+    """One pooling layer on VOLUME (W×H×D, e.g. 28x28x6): output and formula."""
+    from .calc import int_pair, one_layer
+
+    _calc_out(one_layer("pool", volume, {
+        "size": int_pair(size, "--size"), "stride": int_pair(stride, "--stride"),
+        "pad": int_pair(pad, "--pad"), "mode": mode, "ceil": ceil}), fmt)
+
+
+@main.command()
+@click.argument("n", type=int)
+@click.option("-F", "--size", type=int, required=True, help="F, the kernel size.")
+@click.option("-S", "--stride", type=int, default=1, show_default=True, help="S.")
+@click.option("--dilation", type=int, default=1, show_default=True, help="d.")
+@format_option(("table", "json"))
+@guarded
+def pad(n, size, stride, dilation, fmt):
+    """The padding that keeps size N ('same'): p = (N(s − 1) + F − s)/2."""
+    from . import render
+    from .calc import same_pad
+
+    sp = same_pad(n, size, stride, dilation)
+    if fmt == "json":
+        click.echo(render.dumps(render.pad_json(sp)))
+    else:
+        for line in render.pad_lines(sp):
+            click.echo(line)
+
+
+@main.command()
+@click.option("--input", "input_", required=True, help="Matrix file, or inline \"1 2; 3 4\".")
+@click.option("--kernel", "kernels", multiple=True,
+              help="Kernel matrix (file or inline); repeat for several filters.")
+@click.option("--bias", "biases", type=float, multiple=True,
+              help="Bias: one for all kernels, or one per kernel.")
+@click.option("--stride", type=click.IntRange(min=1), help="S (conv: 1; pool only: = F).")
+@click.option("--pad", type=click.IntRange(min=0), help="P, zero padding (0).")
+@click.option("--act", type=click.Choice(["relu", "sigmoid", "tanh"]), help="Activation.")
+@click.option("--pool", type=click.Choice(["max", "avg"]), help="Pool after the conv.")
+@click.option("--size", type=click.IntRange(min=1), help="F, the pooling window.")
+@click.option("--pool-stride", type=click.IntRange(min=1), help="Pooling stride (= --size).")
+@click.option("--steps", is_flag=True, help="Show one output element's sum term by term.")
+@click.option("--at", "at", default="1,1", show_default=True,
+              help="With --steps: the element (row,column, from 1).")
+@format_option(("table", "json"))
+@guarded
+def apply(input_, kernels, biases, stride, pad, act, pool, size, pool_stride, steps, at, fmt):
+    """Convolve (and/or pool) a small matrix numerically, as in the notes' exercises."""
+    from . import render
+    from .errors import UsageError
+    from .numeric import apply as run_apply, read_matrix, tidy
+
+    x, _ = read_matrix(input_, "--input")
+    ks = [read_matrix(k, "--kernel")[0] for k in kernels]
+    try:
+        r, c = (int(v) - 1 for v in at.split(","))
+    except ValueError:
+        raise UsageError(f"--at: expected row,column such as 1,1, got {at!r}") from None
+    applied = run_apply(x, ks or None, [tidy(b) for b in biases], stride, pad, act, pool, size,
+                        pool_stride, (r, c) if steps else None)
+    if fmt == "json":
+        click.echo(render.dumps(render.apply_json(applied)))
+    else:
+        console().print(render.apply_view(applied))
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("--strict", is_flag=True, help="Exit 1 when there is any note.")
+@format_option(("table", "json"))
+@guarded
+def lint(files, strict, fmt):
+    """Design notes with stable codes (CN1xx per layer, CN2xx network), tied to the notes."""
+    from . import render
+    from .lint import lint as run_lint
+    from .spec import load
+
+    worst, documents = EXIT_OK, []
+    for source in files:
+        try:
+            result = run_lint(load(source))
+        except CnncalcError as e:
+            for line in e.lines():
+                click.echo(line, err=True)
+            worst = max(worst, e.exit_code)
+            continue
+        if fmt == "json":
+            documents.append(render.lint_json(source, result))
+        else:
+            console().print(render.lint_view(source, result))
+        if result.error is not None:
+            for line in result.error.lines():
+                click.echo(line, err=True)
+            worst = max(worst, EXIT_BAD_INPUT)
+        elif strict and result.notes:
+            worst = max(worst, EXIT_CHECK_FAILED)
+    if documents:
+        click.echo(render.dumps(documents[0] if len(files) == 1 else documents))
+    sys.exit(worst)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -302,3 +302,179 @@ def layers_json(registry: dict, combinators: dict[str, str]) -> list[dict[str, A
     out += [{"kind": k, "family": "combinator", "summary": v, "fields": []}
             for k, v in combinators.items()]
     return out
+
+
+# --- homework: check, calculators, apply, lint --------------------------------------------
+
+def claim_json(c, file: str | None = None) -> dict[str, Any]:
+    out = {"layer": c.layer, "field": c.field, "expected": claim_value(c.expected),
+           "actual": claim_value(c.actual), "ok": c.ok, "formula": c.formula, "hint": c.hint}
+    if file is not None:
+        out["file"] = file
+    return out
+
+
+def check_json(results: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``cnncalc check``: ``{"ok", "results": [...]}`` over ``(file, ClaimResult)`` pairs."""
+    files = {f for f, _ in results}
+    return {"ok": all(c.ok for _, c in results),
+            "results": [claim_json(c, f if len(files) > 1 else None) for f, c in results]}
+
+
+def check_view(source: str, claims) -> Any:
+    """One spec's claims graded ✓/✗, with the right value, the formula and the slip."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    tab = Table(title=source, title_justify="left", header_style="bold", show_lines=False)
+    tab.add_column("", no_wrap=True)
+    tab.add_column("Layer", no_wrap=True)
+    tab.add_column("Field", no_wrap=True)
+    tab.add_column("Claimed", justify="right", no_wrap=True)
+    tab.add_column("Right", justify="right", no_wrap=True)
+    tab.add_column("Why", overflow="fold")
+    for c in claims:
+        mark = Text("✓", style="green") if c.ok else Text("✗", style="bold red")
+        why = Text()
+        if not c.ok:
+            if c.hint:
+                why.append(f"likely slip: {c.hint}\n", style="yellow")
+            why.append(c.formula)
+        tab.add_row(mark, Text(c.layer or "(net)"), Text(c.field),
+                    Text(claim_text(c.expected)), Text(claim_text(c.actual)), why)
+    bad = sum(not c.ok for c in claims)
+    if not claims:
+        summary = Text("no expect: claims to check", style="dim")
+    elif bad:
+        summary = Text(f"{bad} of {len(claims)} claims wrong", style="bold red")
+    else:
+        summary = Text(f"all {len(claims)} claims right", style="bold green")
+    return Group(tab, summary)
+
+
+def claim_text(v: Any) -> str:
+    if v is None:
+        return "—"
+    if hasattr(v, "dims"):
+        return volume_text(v)
+    v = number(v)
+    return count(v) if isinstance(v, int) else str(v)
+
+
+def calc_json(report: Report) -> dict[str, Any]:
+    """A one-layer calculator: inspect's per-layer fields, plus the input and the warnings."""
+    out = row_json(report.layers[0])
+    out["input"] = {"shape": report.input_shape.dims(), "volume": volume_text(report.input_shape)}
+    out["warnings"] = [diagnostic_json(d) for d in report.diagnostics]
+    return out
+
+
+def calc_view(report: Report) -> Any:
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    row = report.layers[0]
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    grid.add_row(Text("Input"), Text(volume_text(report.input_shape)))
+    grid.add_row(Text("Output"), Text(volume_text(row.shape)))
+    grid.add_row(Text("Params"), Text(count(row.params)))
+    grid.add_row(Text("MACs"), Text(count(row.macs)))
+    grid.add_row(Text("Receptive field"), Text(rf_text(row.rf)))
+    grid.add_row(Text("Formula"), Text(row.formula))
+    parts: list[Any] = [grid]
+    for d in report.diagnostics:
+        color = {"error": "red", "warning": "yellow"}.get(d.severity, "blue")
+        parts.append(Text.assemble((f"{d.severity}: ", color), f"{d.code} {d.slug}: {d.message}"))
+    return Group(*parts)
+
+
+def pad_json(sp) -> dict[str, Any]:
+    return {"pad": sp.pad, "total": sp.total, "value": number(sp.value), "n": sp.n,
+            "size": sp.f, "stride": sp.s, "dilation": sp.d, "formula": sp.formula,
+            "nearest": [{"pad": c.pad, "output": c.output, "exact": c.exact}
+                        for c in sp.nearest]}
+
+
+def pad_lines(sp) -> list[str]:
+    lines = [sp.formula]
+    if sp.pad is not None:
+        lines.append(f"P = {sp.pad} keeps {sp.n}: ({sp.n} − {sp.d * (sp.f - 1) + 1} + "
+                     f"2·{sp.pad})/{sp.s} + 1 = {sp.n}")
+        return lines
+    lines.append(f"no integer padding keeps {sp.n}: 2P = {sp.total} is odd "
+                 + ("(an even kernel cannot pad symmetrically)" if sp.s == 1 else ""))
+    for c in sp.nearest:
+        fit = "" if c.exact else " (not a whole number: floored)"
+        lines.append(f"  P = {c.pad} gives {c.output}{fit}")
+    lines.append(f"  or pad {sp.total // 2} before and {sp.total - sp.total // 2} after "
+                 f"(PyTorch's padding='same' puts the extra pixel after)")
+    return lines
+
+
+def matrix_table(m: list, title: str = "") -> Any:
+    from rich.table import Table
+    from rich.text import Text
+
+    from .numeric import fmt
+
+    tab = Table(title=title or None, title_justify="left", show_header=False, show_lines=False)
+    for _ in m[0]:
+        tab.add_column(justify="right")
+    for row in m:
+        tab.add_row(*(Text(fmt(v)) for v in row))
+    return tab
+
+
+def apply_json(applied) -> dict[str, Any]:
+    out: dict[str, Any] = {"output": applied.output[0] if len(applied.output) == 1
+                           else applied.output}
+    if applied.steps:
+        out["steps"] = applied.steps
+    if applied.notes:
+        out["notes"] = applied.notes
+    return out
+
+
+def apply_view(applied) -> Any:
+    from rich.console import Group
+    from rich.text import Text
+
+    many = len(applied.output) > 1
+    h, w = len(applied.output[0]), len(applied.output[0][0])
+    parts: list[Any] = [Text(f"Output {w}×{h}×{len(applied.output)}", style="bold")]
+    for i, m in enumerate(applied.output):
+        parts.append(matrix_table(m, f"channel {i + 1}" if many else ""))
+    for line in applied.steps:
+        parts.append(Text(line))
+    for line in applied.notes:
+        parts.append(Text.assemble(("note: ", "blue"), line))
+    return Group(*parts)
+
+
+def lint_json(source: str, result) -> dict[str, Any]:
+    out = {"file": source, "ok": result.ok,
+           "notes": [dict(diagnostic_json(d), why=CODES.get(d.code, ("", "", ""))[2])
+                     for d in result.notes]}
+    if result.error is not None:
+        out["error"] = str(result.error)
+    return out
+
+
+def lint_view(source: str, result) -> Any:
+    from rich.console import Group
+    from rich.text import Text
+
+    parts: list[Any] = []
+    for d in result.notes:
+        color = {"error": "red", "warning": "yellow"}.get(d.severity, "blue")
+        where = f"{d.loc}: " if d.loc else f"{source}: "
+        parts.append(Text.assemble((f"{where}{d.severity}: ", color),
+                                   (f"{d.code} {d.slug}", "bold"), f" ({d.layer}): {d.message}"))
+        parts.append(Text(f"    why: {CODES.get(d.code, ('', '', ''))[2]}", style="dim"))
+    if not result.notes and result.error is None:
+        parts.append(Text(f"{source}: no design notes", style="green"))
+    return Group(*parts)
