@@ -9,11 +9,18 @@ from . import register
 from .base import Field, Layer, number, probability
 
 
+def no_connections(self, x, y) -> int:
+    """LeCun counts the squashing as part of the unit before it, not as connections of its own
+    (the 1998 paper's 340,908 for LeNet-5 has none for it)."""
+    return 0
+
+
 def elementwise(key: str, summary: str, fields: tuple[Field, ...] = (),
                 primary: str | None = None) -> type[Layer]:
     cls = type(key.title().replace("_", ""), (Layer,), {
         "__slots__": (), "key": key, "family": "activation", "summary": summary,
-        "fields": fields, "primary": primary, "__module__": __name__})
+        "fields": fields, "primary": primary, "__module__": __name__,
+        "connections": no_connections})
     return register(cls)
 
 

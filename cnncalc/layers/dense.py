@@ -17,6 +17,9 @@ class Flatten(Layer):
     def output_shape(self, x: Shape) -> Shape:
         return Shape(x.numel)
 
+    def connections(self, x: Shape, y: Shape) -> int:
+        return 0  # a reshape: no unit reads anything new
+
     def window(self, x: Shape) -> Window | None:
         # From here on every unit may mix the whole map: the receptive field spans it.
         if not x.spatial:
