@@ -1,0 +1,50 @@
+"""The docs cannot drift from the code: README, `cnncalc layers` and CI agree with the registry."""
+
+import json
+import re
+
+from conftest import ROOT
+
+from cnncalc.layers import REGISTRY
+from cnncalc.network import COMBINATORS
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def readme_commands() -> list[str]:
+    setup = README.split("## Set-up", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```sh\n(.+?)\n```", setup)
+
+
+def test_readme_starts_with_two_setup_commands():
+    install, tests = readme_commands()[:2]
+    assert "cnncalc inspect specs/lenet5.yaml" in install
+    assert "pytest" in tests and "torch==2.13.0" in tests
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert readme_commands()[1] in ci.splitlines()
+
+
+def test_readme_documents_every_layer_kind():
+    table = README.split("## The spec language", 1)[1]
+    for key in list(REGISTRY) + list(COMBINATORS):
+        assert f"`{key}`" in table, f"README's spec table misses {key}"
+
+
+def test_layers_command_lists_the_registry(cli):
+    listed = json.loads(cli("layers", "--format", "json").stdout)
+    assert {k["kind"] for k in listed} == set(REGISTRY) | set(COMBINATORS)
+    conv = next(k for k in listed if k["kind"] == "conv")
+    assert {f["name"] for f in conv["fields"]} >= {"filters", "size", "stride", "pad", "dilation",
+                                                   "groups", "depthwise", "bias", "connections"}
+    table = cli("layers").stdout
+    assert all(key in table for key in REGISTRY)
+
+
+def test_every_kind_has_fields_documented():
+    for cls in REGISTRY.values():
+        assert cls.summary and cls.family
+        assert all(f.doc for f in cls.fields), cls.key
+        assert cls.primary is None or cls.primary in {f.name for f in cls.fields}
