@@ -233,7 +233,7 @@ def table(report: Report, *, formulas: bool = False, depth: int | None = None):
     tab.add_column("MACs", justify="right", no_wrap=True)
     tab.add_column("RF", justify="right", no_wrap=True)
     if formulas:
-        tab.add_column("Formula", overflow="fold")
+        tab.add_column("Formula", overflow="fold", min_width=48)
     flagged = {d.layer for d in report.diagnostics}
     for r in visible(report, depth):
         name = Text("  " * r.depth + r.name, style="bold" if r.is_group else "")
