@@ -1,0 +1,143 @@
+"""One-off calculators (`conv`, `pool`, `pad`) against numbers worked by hand from the notes."""
+
+import json
+
+import pytest
+
+
+def run_json(cli, *args):
+    result = cli(*args, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_conv_notes_homework(cli):
+    # The brief's question: 32×32×3, ten 5×5 filters, S=1, P=2.
+    # (32 − 5 + 2·2)/1 + 1 = 32 → 32×32×10; (5·5·3)·10 + 10 = 760;
+    # MACs = 32·32 positions · 10 filters · 75 weights = 768,000.
+    out = run_json(cli, "conv", "32x32x3", "--filters", 10, "--size", 5, "--stride", 1,
+                   "--pad", 2)
+    assert out["shape"] == [10, 32, 32]
+    assert out["volume"] == "32×32×10"
+    assert out["params"] == 760
+    assert out["macs"] == 768_000
+    assert out["receptive_field"]["size"] == 5
+    assert "(32 − 5 + 2·2)/1 + 1 = 32" in out["formula"]
+    assert "(5·5·3)·10 + 10 = 760" in out["formula"]
+
+
+def test_conv_short_options_in_the_notes_letters(cli):
+    out = run_json(cli, "conv", "32x32x3", "-K", 10, "-F", 5, "-S", 1, "-P", 2)
+    assert (out["volume"], out["params"]) == ("32×32×10", 760)
+
+
+@pytest.mark.parametrize("stride, side", [(1, 5), (2, 3)])
+def test_conv_7x7_strides_that_fit(cli, stride, side):
+    # (7 − 3)/1 + 1 = 5 and (7 − 3)/2 + 1 = 3.
+    out = run_json(cli, "conv", "7x7x1", "-K", 1, "-F", 3, "-S", stride)
+    assert out["shape"] == [1, side, side]
+    assert not [w for w in out["warnings"] if w["code"] == "CN101"]
+
+
+def test_conv_7x7_stride_3_does_not_fit(cli):
+    # (7 − 3)/3 + 1 = 2.33: not a whole number.
+    out = run_json(cli, "conv", "7x7x1", "-K", 1, "-F", 3, "-S", 3)
+    codes = [w["code"] for w in out["warnings"]]
+    assert "CN101" in codes
+    assert "2.333" in out["formula"]
+    text = cli("conv", "7x7x1", "-K", 1, "-F", 3, "-S", 3)
+    assert text.exit_code == 0
+    assert "not a whole number" in text.stdout
+
+
+def test_notes_filter_example_32x32x3_3x3(cli):
+    # The notes: a 3×3×3 filter over 32×32×3 at stride 1 gives 30×30×1; 3·3·3 + 1 = 28 weights.
+    out = run_json(cli, "conv", "32x32x3", "-K", 1, "-F", 3)
+    assert out["volume"] == "30×30×1"
+    assert out["params"] == 28
+
+
+def test_depthwise_3x3_on_32_channels(cli):
+    # The notes' exercise: depthwise 3×3, 32 in and 32 out → 3·3·32 = 288 weights (no bias).
+    out = run_json(cli, "conv", "32x32x32", "--depthwise", "-F", 3, "-P", 1, "--no-bias")
+    assert out["params"] == 288
+    assert out["volume"] == "32×32×32"
+    with_bias = run_json(cli, "conv", "32x32x32", "--depthwise", "-F", 3, "-P", 1)
+    assert with_bias["params"] == 288 + 32
+
+
+def test_grouped_and_dilated_conv(cli):
+    # groups 2 on 8 maps, K=4, F=3: (3·3·8/2)·4 + 4 = 148.
+    assert run_json(cli, "conv", "10x10x8", "-K", 4, "-F", 3, "--groups", 2)["params"] == 148
+    # dilation 2 makes a 3×3 span 5: (9 − 5)/1 + 1 = 5.
+    assert run_json(cli, "conv", "9x9x1", "-K", 1, "-F", 3, "--dilation", 2)["shape"] == [1, 5, 5]
+
+
+def test_conv_same_pad_option(cli):
+    assert run_json(cli, "conv", "32x32x3", "-K", 8, "-F", 5, "-P", "same")["volume"] == "32×32×8"
+
+
+def test_pool_notes(cli):
+    # (28 − 2)/2 + 1 = 14, depth kept, 0 weights.
+    out = run_json(cli, "pool", "28x28x6", "--size", 2, "--stride", 2)
+    assert out["volume"] == "14×14×6"
+    assert out["params"] == 0
+    avg = run_json(cli, "pool", "28x28x6", "--size", 2, "--stride", 2, "--mode", "avg")
+    assert avg["volume"] == "14×14×6"
+    assert "avg" in avg["formula"]
+
+
+def test_pool_stride_defaults_to_size(cli):
+    # (32 − 4)/4 + 1 = 8.
+    assert run_json(cli, "pool", "32x32x3", "-F", 4)["shape"] == [3, 8, 8]
+
+
+def test_calculator_fields_match_inspect(cli, write):
+    path = write("input: 32x32x3\nlayers:\n  - conv: {filters: 10, size: 5, pad: 2}\n")
+    layer = json.loads(cli("inspect", path, "--format", "json").stdout)["layers"][0]
+    calc = run_json(cli, "conv", "32x32x3", "-K", 10, "-F", 5, "-P", 2)
+    assert set(layer) <= set(calc)
+
+
+@pytest.mark.parametrize("n, f, s, pad", [(32, 5, 1, 2), (32, 3, 1, 1), (28, 7, 1, 3),
+                                          (5, 3, 2, 3), (10, 1, 1, 0)])
+def test_same_pad_exists(cli, n, f, s, pad):
+    # p = (N(s − 1) + F − s)/2, worked by hand: e.g. (5·1 + 3 − 2)/2 = 3.
+    out = run_json(cli, "pad", n, "--size", f, "--stride", s)
+    assert out["pad"] == pad
+    assert out["nearest"] == []
+
+
+def test_same_pad_even_kernel_has_no_integer_answer(cli):
+    # F = 4 at stride 1: p = 3/2; P = 1 gives 31, P = 2 gives 33.
+    out = run_json(cli, "pad", 32, "--size", 4)
+    assert out["pad"] is None
+    assert out["value"] == 1.5
+    assert [(c["pad"], c["output"]) for c in out["nearest"]] == [(1, 31), (2, 33)]
+    text = cli("pad", 32, "--size", 4)
+    assert text.exit_code == 0
+    assert "no integer padding keeps 32" in text.stdout
+    assert "P = 1 gives 31" in text.stdout and "P = 2 gives 33" in text.stdout
+
+
+def test_same_pad_text_shows_the_formula(cli):
+    text = cli("pad", 32, "--size", 5, "--stride", 1).stdout
+    assert "p = (F − 1)/2 = (5 − 1)/2 = 4/2 = 2" in text
+    strided = cli("pad", 5, "-F", 3, "-S", 2).stdout
+    assert "(5·(2 − 1) + 3 − 2)/2 = 6/2 = 3" in strided
+
+
+@pytest.mark.parametrize("args, message", [
+    (("conv", "32x32x3", "-F", 3), "--filters: is required"),
+    (("conv", "32x32x3", "-K", 3), "missing --size"),
+    (("conv", "banana", "-K", 3, "-F", 3), "not a volume"),
+    (("conv", "32x32x3", "-K", 3, "-F", 3, "-P", "lots"), "--pad"),
+    (("conv", "4x4x3", "-K", 3, "-F", 7), "larger than the padded input"),
+    (("pool", "32x32x3"), "missing --size"),
+    (("pool", "32x32x3", "-F", 2, "-P", 2), "half the kernel"),
+])
+def test_calculator_usage_errors(cli, args, message):
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
