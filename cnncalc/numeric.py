@@ -217,6 +217,9 @@ def conv2d(x: Volume, kernels: list[Volume], biases: list[Number], stride: int =
 def pool2d(x: Volume, size: int, stride: int, mode: str = "max", pad: int = 0) -> Volume:
     """Max or average pooling of each channel (PyTorch: max pads with −∞, avg counts the
     zero padding)."""
+    if 2 * pad > size:
+        raise NumericError(f"pooling pad {pad} is more than half the window {size} "
+                           f"(PyTorch's rule)")
     oh = out_len(len(x[0]), size, stride, pad, "pooling window")
     ow = out_len(len(x[0][0]), size, stride, pad, "pooling window")
     out = []
