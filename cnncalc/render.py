@@ -380,7 +380,9 @@ def calc_view(report: Report) -> Any:
     grid.add_column(style="bold")
     grid.add_column()
     grid.add_row(Text("Input"), Text(volume_text(report.input_shape)))
-    grid.add_row(Text("Output"), Text(volume_text(row.shape)))
+    fits = "" if not any(d.code == "CN101" for d in report.diagnostics) else \
+        "  (does not fit: (N − F + 2P)/S + 1 is not whole; PyTorch floors it)"
+    grid.add_row(Text("Output"), Text(volume_text(row.shape) + fits))
     grid.add_row(Text("Params"), Text(count(row.params)))
     grid.add_row(Text("MACs"), Text(count(row.macs)))
     grid.add_row(Text("Receptive field"), Text(rf_text(row.rf)))

@@ -48,6 +48,7 @@ def test_conv_7x7_stride_3_does_not_fit(cli):
     text = cli("conv", "7x7x1", "-K", 1, "-F", 3, "-S", 3)
     assert text.exit_code == 0
     assert "not a whole number" in text.stdout
+    assert "does not fit" in text.stdout
 
 
 def test_notes_filter_example_32x32x3_3x3(cli):

@@ -173,3 +173,12 @@ def test_check_several_files_json(cli, write):
     doc = json.loads(result.stdout)
     assert result.exit_code == 1
     assert {r["file"] for r in doc["results"]} == {str(a), "specs/lenet5.yaml"}
+
+
+def test_rf_slip():
+    # two 3×3 convs at stride 1: r = 1 + 2 + 2 = 5; claiming 3 is the last layer's own kernel.
+    spec = load("input: 16x16x1\nlayers:\n  - conv: {filters: 2, size: 3}\n"
+                "  - conv: {filters: 2, size: 3}\n    expect: {rf: 3}\n")
+    (r,) = annotate(spec, analyze(spec))
+    assert (r.ok, r.actual) == (False, 5)
+    assert "own kernel" in r.hint
