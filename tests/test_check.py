@@ -182,3 +182,11 @@ def test_rf_slip():
     (r,) = annotate(spec, analyze(spec))
     assert (r.ok, r.actual) == (False, 5)
     assert "own kernel" in r.hint
+
+
+def test_shipped_homework_example_checks(cli):
+    # Its claims are worked by hand in the file's comments.
+    result = cli("check", "specs/examples/homework.yaml", "--format", "json")
+    assert result.exit_code == 0, result.stdout
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is True and len(doc["results"]) == 18
