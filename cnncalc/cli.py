@@ -146,6 +146,20 @@ def layers(fmt):
 
 # --- zoo commands ---
 
+@main.command()
+@format_option(("table", "json"))
+@guarded
+def zoo(fmt):
+    """List the bundled specs with their params and MACs; inspect one with zoo:NAME."""
+    from . import render
+    from .zoo import catalog
+
+    entries = catalog()
+    if fmt == "json":
+        click.echo(render.dumps(render.zoo_json(entries)))
+    else:
+        console().print(render.zoo_table(entries))
+
 
 # --- verify commands ---
 

@@ -232,6 +232,9 @@ def table(report: Report, *, formulas: bool = False, depth: int | None = None):
     tab.add_column("Params", justify="right", no_wrap=True)
     tab.add_column("MACs", justify="right", no_wrap=True)
     tab.add_column("RF", justify="right", no_wrap=True)
+    connections = shows_connections(report)
+    if connections:
+        tab.add_column("Connections", justify="right", no_wrap=True)
     if formulas:
         tab.add_column("Formula", overflow="fold", min_width=48)
     flagged = {d.layer for d in report.diagnostics}
@@ -242,6 +245,8 @@ def table(report: Report, *, formulas: bool = False, depth: int | None = None):
         cells = [name, Text(r.kind, style="cyan" if r.is_group else ""),
                  Text(volume_text(r.shape)), Text(count(r.params)), Text(count(r.macs)),
                  Text(rf_text(r.rf))]
+        if connections:
+            cells.append(Text(count(r.connections)))
         if formulas:
             cells.append(Text(r.formula))
         tab.add_row(*cells)
@@ -255,6 +260,9 @@ def table(report: Report, *, formulas: bool = False, depth: int | None = None):
     summary.add_column()
     for label, value in summary_lines(report):
         summary.add_row(Text(label), Text(value))
+    if connections:
+        summary.add_row(Text("Connections"), Text(f"{count(report.totals.connections)} (LeCun's "
+                                                  f"count: per output, its inputs + its bias)"))
     parts.append(summary)
     for d, layers in grouped(report.diagnostics):
         color = {"error": "red", "warning": "yellow"}.get(d.severity, "blue")
@@ -480,3 +488,44 @@ def lint_view(source: str, result) -> Any:
     if not result.notes and result.error is None:
         parts.append(Text(f"{source}: no design notes", style="green"))
     return Group(*parts)
+
+
+def shows_connections(report: Report) -> bool:
+    """The Connections column appears when the spec makes a claim about connections (the
+    LeNet-5 1998 spec checks the paper's per-layer figures); elsewhere it is noise."""
+    return any(c.field == "connections" for c in report.claims)
+
+
+# --- zoo ----------------------------------------------------------------------------------
+
+def zoo_json(entries) -> list[dict[str, Any]]:
+    """`cnncalc zoo --format json`: one object per bundled spec."""
+    return [{"name": e.name, "spec": f"zoo:{e.name}", "title": e.title,
+             "description": e.description, "input": e.input_volume, "output": e.output_volume,
+             "layers": e.layers, "params": e.params, "trainable_params": e.trainable_params,
+             "buffers": e.buffers, "macs": e.macs, "flops": 2 * e.macs,
+             "expect": {"claims": e.claims, "ok": e.claims_ok}} for e in entries]
+
+
+def zoo_table(entries):
+    """`cnncalc zoo`: the bundled specs with their params and MACs."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    tab = Table(title="Bundled specs (cnncalc inspect zoo:NAME)", title_justify="left",
+                header_style="bold")
+    tab.add_column("Name", style="cyan", no_wrap=True)
+    tab.add_column("Input", justify="right", no_wrap=True)
+    tab.add_column("Params", justify="right", no_wrap=True)
+    tab.add_column("MACs", justify="right", no_wrap=True)
+    tab.add_column("", no_wrap=True)
+    tab.add_column("Description")
+    for e in entries:
+        mark = Text("✓", style="green") if e.claims_ok else Text("✗", style="red")
+        tab.add_row(e.name, e.input_volume, count(e.params), count(e.macs),
+                    mark if e.claims else Text(""),
+                    Text(e.description or e.title))
+    note = Text("✓: the spec's expect claims (torchvision's and the papers' figures) all hold. "
+                + CONVENTION, style="dim")
+    return Group(tab, note)

@@ -6,6 +6,7 @@ it), one file per architecture.  Sub-folders hold examples that are not architec
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import Issue, Location, SpecError
@@ -27,3 +28,40 @@ def path(name: str) -> Path:
     raise SpecError(Issue(Location(f"zoo:{name}"), "no such bundled spec",
                           f"did you mean zoo:{near}?" if near else
                           f"`cnncalc zoo` lists them: {', '.join(names())}"))
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One bundled spec, analysed: what `cnncalc zoo` lists."""
+
+    name: str
+    title: str
+    description: str
+    input_volume: str
+    output_volume: str
+    layers: int
+    params: int
+    trainable_params: int
+    buffers: int
+    macs: int
+    claims: int
+    claims_ok: bool
+
+
+def entry(name: str) -> Entry:
+    """Load and analyse ``zoo:NAME`` (formulas off: only the counts are needed)."""
+    from .engine import analyze
+    from .shapes import volume_text
+    from .spec import load
+
+    spec = load(f"zoo:{name}")
+    report = analyze(spec, explain=False)
+    t = report.totals
+    return Entry(name, spec.name, spec.description, volume_text(report.input_shape),
+                 volume_text(report.output_shape), len(report.layers), t.params,
+                 t.trainable_params, t.buffers, t.macs, len(report.claims), report.claims_ok)
+
+
+def catalog() -> list[Entry]:
+    """Every bundled spec, in name order."""
+    return [entry(name) for name in names()]
