@@ -27,11 +27,14 @@ REFERENCE = json.loads((Path(__file__).parent / "data" / "torchvision_reference.
                        .read_text(encoding="utf-8"))
 
 # name: (params, MACs).  torchvision's model docs (num_params, GFLOPS, which are GMACs) and
-# the handbuilt models of the reference tool; lenet5 by hand: 156 + 2,416 + 48,120 + 10,164
-# + 850 = 61,706 params.
+# the handbuilt models of the reference tool.  LeNet-5 by hand: 156 + 2,416 + 48,120 + 10,164
+# + 850 = 61,706 params; MACs 28²·6·25 + 10²·16·150 + 400·120 + 120·84 + 84·10 = 117,600 +
+# 240,000 + 48,000 + 10,080 + 840 = 416,520.  LeNet-5 1998: the paper's 60,840 params; MACs
+# 117,600 + 14²·6 (one coefficient per subsampled output) + 10²·60·25 + 5²·16 + 48,000
+# + 10,080 + 840 = 117,600 + 1,176 + 150,000 + 400 + 48,000 + 10,080 + 840 = 328,096.
 TOTALS = {
-    "lenet5": (61_706, None),
-    "lenet5_1998": (60_840, None),
+    "lenet5": (61_706, 416_520),
+    "lenet5_1998": (60_840, 328_096),
     "alexnet": (61_100_840, 714_188_480),
     "alexnet_2012": (60_965_224, 724_406_816),
     "vgg11": (132_863_336, 7_609_090_048),
