@@ -163,6 +163,93 @@ def zoo(fmt):
 
 # --- verify commands ---
 
+@main.command("verify")
+@click.argument("file")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+              show_default=True, help="Where to run: a CUDA GPU when present (auto), or the CPU.")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Images per forward pass.")
+@click.option("--dtype", type=click.Choice(["fp32", "fp16", "bf16"]), default="fp32",
+              show_default=True, help="Element type of the weights and the input.")
+@click.option("--channels-last", is_flag=True, help="NHWC memory layout (faster convs on GPUs).")
+@click.option("--compile", "compile_", is_flag=True, help="Time the torch.compile'd model.")
+@click.option("--warmup", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Untimed passes first.")
+@click.option("--iters", type=click.IntRange(min=0), default=20, show_default=True,
+              help="Timed passes (0: check shapes and params only).")
+@click.option("--per-layer", is_flag=True, help="Add each layer's share of the time.")
+@format_option(("table", "json"))
+@guarded
+def verify_cmd(file, device, batch, dtype, channels_last, compile_, warmup, iters, per_layer,
+               fmt):
+    """Build FILE in PyTorch, check every layer's shape and params ✓/✗, then time it.
+
+    Needs the torch extra.  Exits 1 on any mismatch.  FILE is a spec path or zoo:NAME.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from .backends import view
+    from .spec import load
+
+    spec = load(file)
+    from .backends import torch as backend  # raises a BackendError naming the extra
+
+    err = console(stderr=True)
+    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                  MofNCompleteColumn(), console=err, transient=True,
+                  disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task(f"timing {spec.name}", total=None)
+
+        def progress(done, total):
+            bar.update(task, completed=done, total=total)
+
+        result = backend.verify(spec, device=device, batch=batch, dtype=dtype,
+                                channels_last=channels_last, compile=compile_, warmup=warmup,
+                                iters=iters, per_layer=per_layer, progress=progress)
+    if fmt == "json":
+        from .render import dumps
+
+        click.echo(dumps(view.to_json(result)))
+    else:
+        out = console()
+        out.print(view.checks_table(result))
+        if result.timing is not None and result.timing.per_layer_ms:
+            out.print(view.per_layer_table(result.timing))
+        for line in view.summary_lines(result):
+            out.print(line)
+    sys.exit(EXIT_OK if result.ok else EXIT_CHECK_FAILED)
+
+
+@main.command("export")
+@click.argument("file")
+@click.option("--to", "target", type=click.Choice(["pytorch"]), required=True,
+              help="The framework of the generated code.")
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False),
+              help="Write here instead of standard output.")
+@click.option("--force", is_flag=True, help="Overwrite an existing OUTPUT.")
+@guarded
+def export_cmd(file, target, out, force):
+    """Write FILE as a standalone Python file defining `class Net(nn.Module)` (torch only)."""
+    from pathlib import Path
+
+    from .backends.export import to_python
+    from .errors import UsageError
+    from .spec import load
+
+    code = to_python(load(file), file)
+    if out is None:
+        click.echo(code, nl=False)
+        return
+    path = Path(out)
+    if path.exists() and not force:
+        raise UsageError(f"{out}: the file exists; use --force to overwrite it")
+    try:
+        path.write_text(code, encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"{out}: cannot write: {e.strerror or e}") from None
+    click.echo(f"wrote {out}: class Net, {target}", err=True)
+
+
 
 # --- homework commands ---
 

@@ -1,0 +1,118 @@
+"""The few nn.Modules PyTorch does not ship: combinators and LeNet-5's 1998 layers.
+
+This file depends on torch alone (never on cnncalc): ``cnncalc export`` copies the classes a
+network uses, as written here, into the generated file.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Residual(nn.Module):
+    """``main(x) + shortcut(x)``; an empty shortcut is ``nn.Identity``."""
+
+    def __init__(self, main: nn.Module, shortcut: nn.Module):
+        super().__init__()
+        self.main = main
+        self.shortcut = shortcut
+
+    def forward(self, x):
+        return self.main(x) + self.shortcut(x)
+
+
+class Branches(nn.Module):
+    """Parallel paths on one input, merged by ``concat`` (channels) or ``add``."""
+
+    def __init__(self, paths: dict, merge: str = "concat"):
+        super().__init__()
+        self.paths = nn.ModuleDict(paths)
+        self.merge = merge
+
+    def forward(self, x):
+        outs = [path(x) for path in self.paths.values()]
+        if self.merge == "add":
+            return torch.stack(outs).sum(0)
+        return torch.cat(outs, dim=1)
+
+    def extra_repr(self):
+        return f"merge={self.merge!r}"
+
+
+class ConnectionConv2d(nn.Module):
+    """LeNet-5's C3: output map k reads only the input maps ``table[k]``.
+
+    The weights are exactly the table's (one F×F kernel per listed connection), held as one
+    parameter; the forward pass scatters them into a full kernel for ``F.conv2d``.
+    ``padding`` is ``(left, right, top, bottom)``.
+    """
+
+    def __init__(self, in_channels: int, table, kernel_size, stride=(1, 1),
+                 padding=(0, 0, 0, 0), dilation=(1, 1), bias: bool = True):
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, len(table)
+        self.table = tuple(tuple(row) for row in table)
+        self.kernel_size, self.stride = tuple(kernel_size), tuple(stride)
+        self.padding, self.dilation = tuple(padding), tuple(dilation)
+        outs = [k for k, row in enumerate(self.table) for _ in row]
+        ins = [i for row in self.table for i in row]
+        self.register_buffer("out_index", torch.tensor(outs, dtype=torch.long), persistent=False)
+        self.register_buffer("in_index", torch.tensor(ins, dtype=torch.long), persistent=False)
+        fan_in = len(ins) // len(self.table) * kernel_size[0] * kernel_size[1]
+        bound = 1 / fan_in ** 0.5
+        self.weight = nn.Parameter(torch.empty(len(ins), *self.kernel_size).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.empty(len(self.table)).uniform_(-bound, bound)) if bias else None
+
+    def forward(self, x):
+        full = self.weight.new_zeros(self.out_channels, self.in_channels, *self.kernel_size)
+        full = full.index_put((self.out_index, self.in_index), self.weight)
+        if any(self.padding):
+            x = F.pad(x, self.padding)
+        return F.conv2d(x, full, self.bias, self.stride, 0, self.dilation)
+
+    def extra_repr(self):
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, connections={sum(len(r) for r in self.table)}")
+
+
+class Subsampling(nn.Module):
+    """LeNet-5's trainable subsampling: pool each map (``avg``: the window's sum, as in the
+    paper; ``max``: its largest value), then times one coefficient plus one bias per map."""
+
+    def __init__(self, channels: int, kernel_size, stride, padding=(0, 0), ceil_mode=False,
+                 mode: str = "avg"):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = tuple(kernel_size), tuple(stride), tuple(padding)
+        self.ceil_mode, self.mode = ceil_mode, mode
+        area = kernel_size[0] * kernel_size[1] if mode == "avg" else 1
+        self.weight = nn.Parameter(torch.full((channels,), 1.0 / area))  # starts as a mean
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x):
+        if self.mode == "avg":
+            x = F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                             divisor_override=1)
+        else:
+            x = F.max_pool2d(x, self.kernel_size, self.stride, self.padding, 1, self.ceil_mode)
+        return x * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+
+    def extra_repr(self):
+        return (f"{self.weight.numel()}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"mode={self.mode!r}")
+
+
+class RBF(nn.Module):
+    """LeNet-5's Euclidean RBF output: ``y_i = Σ_j (x_j − w_ij)²``, no bias."""
+
+    def __init__(self, in_features: int, out_features: int):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = nn.Parameter(torch.empty(out_features, in_features).uniform_(-1, 1))
+
+    def forward(self, x):
+        return (x.unsqueeze(1) - self.weight).pow(2).sum(-1)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}"

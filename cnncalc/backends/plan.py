@@ -1,0 +1,319 @@
+"""Spec → a plan of PyTorch modules, without importing torch.
+
+A :class:`Recipe` names a module class and its constructor arguments.  One builder per layer
+kind (registered under its YAML key in :data:`BUILDERS`) turns a leaf and its input shape
+into a recipe; :func:`plan` walks the network tree as the engine does and nests the leaves in
+containers that mirror the spec (sequence, residual, branches, repeat, block use).  The torch
+backend instantiates a plan; the exporter prints the same plan as Python source, so a
+verified network and an exported one cannot drift apart.
+
+Module names: a child name cannot contain '.' (a ``use`` may be named ``layer2.0``), so each
+segment is made safe (``layer2_0``); the plan keeps, for every leaf, its engine name (the
+report row it is compared with) and the recipe object that builds it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..engine import join
+from ..layers.base import Layer
+from ..network import Branches, Group, Leaf, Repeat, Residual, Spec
+from ..report import Report
+from ..shapes import Shape
+
+CUSTOM = ("Residual", "Branches", "ConnectionConv2d", "Subsampling", "RBF")  # modules.py
+
+
+@dataclass(frozen=True, eq=False)
+class Recipe:
+    """``cls(*args, **kwargs)``: ``cls`` is ``nn.Name`` or a class of :mod:`.modules`.
+
+    Argument values are plain Python values, recipes, or :class:`Named` children.
+    Recipes compare by identity: each one stands for one module instance.
+    """
+
+    cls: str
+    args: tuple = ()
+    kwargs: tuple[tuple[str, Any], ...] = ()
+    frozen: bool = False  # requires_grad off (``frozen: true`` in the spec)
+
+
+@dataclass(frozen=True)
+class Named:
+    """Ordered named children: an ``OrderedDict`` for ``nn.Sequential``, a dict elsewhere."""
+
+    items: tuple[tuple[str, Recipe], ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    input_shape: Shape
+    root: Recipe  # an nn.Sequential of the top-level layers
+    leaves: tuple[tuple[str, str, Recipe], ...]  # (engine name, kind, recipe), execution order
+
+
+def call(cls: str, *args, frozen: bool = False, **kwargs) -> Recipe:
+    return Recipe(cls, args, tuple(kwargs.items()), frozen)
+
+
+def _short(v):
+    """``(3, 3)`` → ``3``, as one would write it by hand."""
+    if isinstance(v, tuple) and len(v) == 2 and v[0] == v[1] and isinstance(v[0], int):
+        return v[0]
+    return v
+
+
+def lean(cls: str, *args, defaults: dict, short: bool = True, **kwargs) -> Recipe:
+    """A call without the keyword arguments that equal their defaults: readable output.
+    ``short`` writes a square pair as one int (PyTorch's modules accept both)."""
+    shorten = _short if short else (lambda v: v)
+    args = tuple(shorten(a) for a in args)
+    kept = {k: shorten(v) for k, v in kwargs.items() if _short(v) != defaults.get(k, object())}
+    return call(cls, *args, **kept)
+
+
+_CONV = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True}
+_POOL = {"padding": 0, "ceil_mode": False}
+
+
+# --- one builder per layer kind -------------------------------------------------------------
+
+Builder = Callable[[Layer, Shape], Recipe]
+BUILDERS: dict[str, Builder] = {}
+
+
+def builder(*keys: str):
+    """Register a builder under one or more YAML keys; refuses duplicates."""
+    def register(fn: Builder) -> Builder:
+        for key in keys:
+            if key in BUILDERS:
+                raise ValueError(f"layer kind '{key}' has two builders")
+            BUILDERS[key] = fn
+        return fn
+    return register
+
+
+@builder("conv")
+def build_conv(layer, x: Shape) -> Recipe:
+    hp = layer.hp
+    (top, bottom), (left, right) = layer.pads(x)
+    if hp["connections"] is not None:
+        return lean("ConnectionConv2d", x.c, hp["connections"], hp["size"], stride=hp["stride"],
+                    padding=(left, right, top, bottom), dilation=hp["dilation"], bias=hp["bias"],
+                    defaults=dict(_CONV, padding=(0, 0, 0, 0)), short=False)
+    common = dict(kernel_size=hp["size"], stride=hp["stride"], dilation=hp["dilation"])
+    conv = dict(groups=layer.groups(x), bias=hp["bias"], **common)
+    if top == bottom and left == right:
+        return lean("nn.Conv2d", x.c, layer.filters(x), padding=(top, left), defaults=_CONV,
+                    **conv)
+    # 'same' with an odd total: the extra pixel goes after, which Conv2d's padding cannot say.
+    return call("nn.Sequential", Named((
+        ("pad", call("nn.ZeroPad2d", (left, right, top, bottom))),
+        ("conv", lean("nn.Conv2d", x.c, layer.filters(x), defaults=_CONV, **conv)))))
+
+
+@builder("deconv")
+def build_deconv(layer, x: Shape) -> Recipe:
+    hp = layer.hp
+    return lean("nn.ConvTranspose2d", x.c, hp["filters"], kernel_size=hp["size"],
+                stride=hp["stride"], padding=hp["pad"], output_padding=hp["output_pad"],
+                groups=hp["groups"], bias=hp["bias"], dilation=hp["dilation"],
+                defaults=dict(_CONV, output_padding=0))
+
+
+@builder("pool")
+def build_pool(layer, x: Shape) -> Recipe:
+    hp = layer.hp
+    stride = layer.stride()
+    if hp["trainable"]:
+        return lean("Subsampling", x.c, hp["size"], stride, padding=hp["pad"],
+                    ceil_mode=hp["ceil"], mode=hp["mode"], defaults=dict(_POOL, mode="avg"),
+                    short=False)
+    cls = "nn.MaxPool2d" if hp["mode"] == "max" else "nn.AvgPool2d"
+    return lean(cls, hp["size"], stride=stride, padding=hp["pad"], ceil_mode=hp["ceil"],
+                defaults=_POOL)
+
+
+@builder("global_pool")
+def build_global_pool(layer, x: Shape) -> Recipe:
+    return call("nn.AdaptiveMaxPool2d" if layer.hp["mode"] == "max" else "nn.AdaptiveAvgPool2d", 1)
+
+
+@builder("adaptive_pool")
+def build_adaptive_pool(layer, x: Shape) -> Recipe:
+    cls = "nn.AdaptiveMaxPool2d" if layer.hp["mode"] == "max" else "nn.AdaptiveAvgPool2d"
+    return lean(cls, layer.hp["size"], defaults={})
+
+
+@builder("bn")
+def build_bn(layer, x: Shape) -> Recipe:
+    return lean("nn.BatchNorm2d" if x.spatial else "nn.BatchNorm1d", x.c, eps=layer.hp["eps"],
+                affine=layer.hp["affine"], defaults={"eps": 1e-5, "affine": True})
+
+
+@builder("lrn")
+def build_lrn(layer, x: Shape) -> Recipe:
+    hp = layer.hp
+    return lean("nn.LocalResponseNorm", hp["size"], alpha=hp["alpha"], beta=hp["beta"],
+                k=hp["k"], defaults={"alpha": 1e-4, "beta": 0.75, "k": 1.0})
+
+
+_ELEMENTWISE = {"relu": "nn.ReLU", "relu6": "nn.ReLU6", "sigmoid": "nn.Sigmoid",
+                "tanh": "nn.Tanh", "gelu": "nn.GELU", "silu": "nn.SiLU",
+                "hardswish": "nn.Hardswish"}
+
+
+@builder(*_ELEMENTWISE)
+def build_elementwise(layer, x: Shape) -> Recipe:
+    return call(_ELEMENTWISE[layer.key])
+
+
+@builder("leaky_relu")
+def build_leaky_relu(layer, x: Shape) -> Recipe:
+    return call("nn.LeakyReLU", layer.hp["slope"])
+
+
+@builder("softmax")
+def build_softmax(layer, x: Shape) -> Recipe:
+    return call("nn.Softmax", dim=1)  # over the channels (dim 0 is the batch)
+
+
+@builder("dropout")
+def build_dropout(layer, x: Shape) -> Recipe:
+    return call("nn.Dropout", layer.hp["p"])
+
+
+@builder("flatten")
+def build_flatten(layer, x: Shape) -> Recipe:
+    return call("nn.Flatten")
+
+
+@builder("fc")
+def build_fc(layer, x: Shape) -> Recipe:
+    return lean("nn.Linear", x.c, layer.hp["units"], bias=layer.hp["bias"],
+                defaults={"bias": True})
+
+
+@builder("rbf")
+def build_rbf(layer, x: Shape) -> Recipe:
+    return call("RBF", x.c, layer.hp["units"])
+
+
+@builder("upsample")
+def build_upsample(layer, x: Shape) -> Recipe:
+    return call("nn.Upsample", scale_factor=layer.hp["scale"], mode=layer.hp["mode"])
+
+
+# --- the tree -------------------------------------------------------------------------------
+
+# nn.Module attributes a child name must not shadow (add_module refuses them).
+RESERVED = frozenset("""T_destination add_module apply bfloat16 buffers call_super_init children
+compile cpu cuda double dump_patches eval extra_repr float forward get_buffer get_extra_state
+get_parameter get_submodule half ipu load_state_dict modules mtia named_buffers named_children
+named_modules named_parameters parameters register_backward_hook register_buffer
+register_forward_hook register_forward_pre_hook register_full_backward_hook
+register_full_backward_pre_hook register_load_state_dict_post_hook
+register_load_state_dict_pre_hook register_module register_parameter
+register_state_dict_post_hook register_state_dict_pre_hook requires_grad_ set_extra_state
+set_submodule share_memory state_dict to to_empty train training type xpu zero_grad""".split())
+_UNSAFE = re.compile(r"[^0-9A-Za-z_]")
+
+
+class _Level:
+    """Child names in one container: safe for nn.Module and unique."""
+
+    def __init__(self):
+        self.taken: set[str] = set()
+        self.counts: dict[str, int] = {}
+
+    def name(self, wanted: str | None, kind: str) -> str:
+        if not wanted:
+            self.counts[kind] = self.counts.get(kind, 0) + 1
+            wanted = f"{kind}{self.counts[kind]}"
+        base = _UNSAFE.sub("_", wanted)
+        if base in RESERVED or base.startswith("_"):
+            base = f"{base}_"
+        name, k = base, 1
+        while name in self.taken:
+            k += 1
+            name = f"{base}_{k}"
+        self.taken.add(name)
+        return name
+
+
+class _Planner:
+    def __init__(self, report: Report):
+        self.rows = {r.name: r for r in report.layers}
+        self.leaves: list[tuple[str, str, Recipe]] = []
+
+    def sequence(self, nodes, prefix: str, frozen: bool, level: _Level | None = None):
+        """The children of one sequence, as ``(module name, recipe)`` pairs."""
+        level = level or _Level()
+        items: list[tuple[str, Recipe]] = []
+        for node in nodes:
+            if isinstance(node, Leaf):
+                name = join(prefix, node.name)
+                row = self.rows[name]
+                recipe = BUILDERS[node.kind](node.layer, row.input_shape)
+                if frozen or node.frozen:
+                    recipe = Recipe(recipe.cls, recipe.args, recipe.kwargs, True)
+                self.leaves.append((name, node.kind, recipe))
+                items.append((level.name(node.name, node.kind), recipe))
+            elif isinstance(node, Residual):
+                inner = join(prefix, node.name)
+                f = frozen or node.frozen
+                main = self.seq(self.sequence(node.main, inner, f))
+                shortcut = (self.seq(self.sequence(node.shortcut, join(inner, node.shortcut_name), f))
+                            if node.shortcut else call("nn.Identity"))
+                items.append((level.name(node.name, "residual"), call("Residual", main, shortcut)))
+            elif isinstance(node, Branches):
+                inner = join(prefix, node.name)
+                f = frozen or node.frozen
+                paths, names = [], _Level()
+                for pname, path in node.paths:
+                    body = (self.seq(self.sequence(path, join(inner, pname), f)) if path
+                            else call("nn.Identity"))
+                    paths.append((names.name(pname, "branch"), body))
+                items.append((level.name(node.name, "branches"),
+                              call("Branches", Named(tuple(paths)), merge=node.merge)))
+            elif isinstance(node, Repeat):
+                name = join(prefix, node.name)
+                f = frozen or node.frozen
+                iterations = tuple(
+                    (str(i), self.seq(self.sequence(node.body, join(name, str(i)), f)))
+                    for i in range(node.times))
+                items.append((level.name(node.name, "repeat"), call("nn.Sequential", Named(iterations))))
+            elif not node.name:  # a repeat's body: transparent, as in the engine
+                items += self.sequence(node.body, prefix, frozen or node.frozen, level)
+            else:
+                body = self.sequence(node.body, join(prefix, node.name), frozen or node.frozen)
+                items.append((level.name(node.name, node.block), self.seq(body)))
+        return items
+
+    @staticmethod
+    def seq(items) -> Recipe:
+        return call("nn.Sequential", Named(tuple(items)))
+
+
+def plan(spec: Spec, report: Report) -> Plan:
+    """The module plan of ``spec``; ``report`` (the engine's) gives each leaf's input shape."""
+    planner = _Planner(report)
+    root = planner.seq(planner.sequence(spec.layers, "", False))
+    return Plan(spec.name, spec.input_shape, root, tuple(planner.leaves))
+
+
+def used_classes(recipe: Recipe, found: set[str] | None = None) -> set[str]:
+    """Every class name a recipe tree instantiates."""
+    found = set() if found is None else found
+    found.add(recipe.cls)
+    for value in (*recipe.args, *(v for _, v in recipe.kwargs)):
+        if isinstance(value, Recipe):
+            used_classes(value, found)
+        elif isinstance(value, Named):
+            for _, child in value.items:
+                used_classes(child, found)
+    return found
