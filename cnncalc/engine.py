@@ -63,7 +63,9 @@ class _Walk:
         for node in nodes:
             if isinstance(node, Leaf):
                 x, rf = self.leaf(node, x, rf, prefix, depth, frozen)
-            elif isinstance(node, Residual):
+                continue
+            start, x0 = len(self.rows), x
+            if isinstance(node, Residual):
                 x, rf = self.residual(node, x, rf, prefix, depth, frozen)
             elif isinstance(node, Branches):
                 x, rf = self.branches(node, x, rf, prefix, depth, frozen)
@@ -71,7 +73,20 @@ class _Walk:
                 x, rf = self.repeat(node, x, rf, prefix, depth, frozen)
             else:
                 x, rf = self.group(node, x, rf, prefix, depth, frozen)
+            if node.expect:
+                self.check_combinator(node, join(prefix, node.name), start, x0, x, rf)
         return x, rf
+
+    def check_combinator(self, node, name: str, start: int, x: Shape, y: Shape, rf) -> None:
+        """``expect:`` on a block, repeat, residual or branches: its output and its sums."""
+        leaves = [r for r in self.rows[start:] if r is not None and not r.is_group]
+        sums = [sum(getattr(r, f) for r in leaves) for f in (
+            "params", "trainable_params", "buffers", "macs", "connections", "activations")]
+        kind = type(node).__name__.lower()
+        row = Row(name or kind, kind, 0, x, y, *sums, rf,
+                  f"the sum over its {len(leaves)} layers; output {volume_text(y)}",
+                  node.loc.line, is_group=True)
+        self.claims.extend(check(claim, row) for claim in node.expect)
 
     def leaf(self, node: Leaf, x: Shape, rf, prefix: str, depth: int, frozen: bool):
         name = join(prefix, node.name)

@@ -49,6 +49,7 @@ class Residual:
     shortcut_name: str
     loc: Location
     frozen: bool = False
+    expect: tuple[Claim, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,7 @@ class Branches:
     merge: str
     loc: Location
     frozen: bool = False
+    expect: tuple[Claim, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,7 @@ class Repeat:
     body: tuple["Node", ...]
     loc: Location
     frozen: bool = False
+    expect: tuple[Claim, ...] = ()
     label: str = ""  # the block name when the body is one unnamed ``use``
 
 
@@ -81,6 +84,7 @@ class Group:
     body: tuple["Node", ...]
     loc: Location
     frozen: bool = False
+    expect: tuple[Claim, ...] = ()
 
 
 Node = Union[Leaf, Residual, Branches, Repeat, Group]

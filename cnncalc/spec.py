@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import gc
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -406,14 +406,12 @@ class _Builder:
                                  f"{ctx.trail}.expect")
         kloc = siblings.key_locs.get(kind, loc)
         sub = _Ctx(ctx.env, trail, ctx.uses)
-        if kind == "residual":
-            return self.residual(body, kloc, sub, level, name, frozen)
-        if kind == "branches":
-            return self.branches(body, kloc, sub, level, name, frozen)
-        if kind == "repeat":
-            return self.repeat(body, kloc, sub, level, name, frozen)
-        if kind == "use":
-            return self.use(body, siblings, kloc, sub, level, name, frozen, in_repeat)
+        combinator = {"residual": self.residual, "branches": self.branches,
+                      "repeat": self.repeat}.get(kind)
+        if combinator is not None or kind == "use":
+            node = (combinator(body, kloc, sub, level, name, frozen) if combinator else
+                    self.use(body, siblings, kloc, sub, level, name, frozen, in_repeat))
+            return replace(node, expect=expect) if node is not None and expect else node
         cls = REGISTRY.get(kind)
         if cls is None:
             near = closest(kind, list(REGISTRY) + list(COMBINATORS))
@@ -613,7 +611,7 @@ class _Builder:
                      f"{times * count_leaves(nodes):,} layers; cnncalc handles at most "
                      f"{MAX_LAYERS:,}")
             return None
-        return Repeat(name or level.auto("repeat"), times, nodes, loc, frozen, label)
+        return Repeat(name or level.auto("repeat"), times, nodes, loc, frozen, label=label)
 
     def use(self, body, siblings, loc, ctx, level, name, frozen, in_repeat) -> Node | None:
         bname = body

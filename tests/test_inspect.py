@@ -136,3 +136,17 @@ def test_inspect_never_imports_torch():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith("ok")
+
+
+def test_expect_on_blocks_repeats_and_merges_is_checked():
+    report = cnncalc.analyze(cnncalc.load(
+        "input: 8x8x4\nblocks:\n  b: [conv: {filters: 4, size: 3, pad: 1}]\nlayers:\n"
+        "  - residual:\n      main: [conv: {filters: 4, size: 3, pad: 1}]\n"
+        "    expect: {output: 8x8x4, params: 148}\n"
+        "  - use: b\n    expect: {params: 100}\n"
+        "  - repeat: {times: 2, layers: [relu]}\n    expect: {activations: 512}\n"))
+    # (3·3·4)·4 + 4 = 148 per conv; two relus on 8·8·4 = 256 elements each
+    got = {(c.layer, c.field): (c.actual, c.ok) for c in report.claims}
+    assert got == {("residual", "output"): (report.output_shape, True),
+                   ("residual", "params"): (148, True), ("b1", "params"): (148, False),
+                   ("repeat1", "activations"): (512, True)}
