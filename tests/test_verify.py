@@ -1,0 +1,238 @@
+"""`cnncalc verify`: the engine against PyTorch on every bundled spec, LeNet-5's 1998 layers
+worked by hand, the command's output and its errors.  PyTorch is the oracle throughout."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+import cnncalc  # noqa: E402
+from cnncalc.backends import plan as planmod  # noqa: E402
+from cnncalc.backends import torch as backend  # noqa: E402
+from cnncalc.backends.modules import RBF, ConnectionConv2d, Subsampling  # noqa: E402
+from cnncalc.layers import REGISTRY  # noqa: E402
+
+SPEC_DIR = Path(__file__).resolve().parent.parent / "cnncalc" / "specs"
+ZOO = sorted(SPEC_DIR.glob("*.yaml"))  # collected at import time: new zoo specs are picked up
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+def test_every_registered_kind_has_a_builder():
+    assert set(REGISTRY) <= set(planmod.BUILDERS), set(REGISTRY) - set(planmod.BUILDERS)
+
+
+def test_child_names_never_shadow_module_attributes():
+    public = {n for n in dir(torch.nn.Module) if not n.startswith("_")}
+    assert public <= planmod.RESERVED, public - planmod.RESERVED
+
+
+@pytest.mark.parametrize("path", ZOO, ids=[p.stem for p in ZOO])
+def test_zoo_spec_verifies_on_cpu(path):
+    result = backend.verify(cnncalc.load(path), device="cpu", batch=1, iters=0)
+    bad = [c for c in result.layers if not c.ok]
+    assert result.ok, bad[:5]
+    assert result.torch_params == sum(c.torch_params for c in result.layers)
+
+
+# --- LeNet-5 (1998) pieces, worked by hand ---------------------------------------------------
+
+TABLE = ((0, 1, 2), (1, 2, 3), (2, 3, 4), (3, 4, 5), (0, 4, 5), (0, 1, 5), (0, 1, 2, 3),
+         (1, 2, 3, 4), (2, 3, 4, 5), (0, 3, 4, 5), (0, 1, 4, 5), (0, 1, 2, 5), (0, 1, 3, 4),
+         (1, 2, 4, 5), (0, 2, 3, 5), (0, 1, 2, 3, 4, 5))
+
+
+def test_connection_conv_holds_exactly_the_tables_weights():
+    conv = ConnectionConv2d(6, TABLE, (5, 5))
+    # Table I: 60 connections of 5×5 kernels, one bias per map: the paper's 1,516.
+    assert conv.weight.shape == (60, 5, 5)
+    assert sum(p.numel() for p in conv.parameters()) == 60 * 25 + 16 == 1516
+    x = torch.randn(2, 6, 14, 14)
+    y = conv(x)
+    # Each output map is the sum of its listed inputs' correlations, worked out map by map.
+    k = 0
+    for out, maps in enumerate(TABLE):
+        expect = conv.bias[out].expand(2, 10, 10).clone()
+        for i in maps:
+            expect += F.conv2d(x[:, i:i + 1], conv.weight[k].view(1, 1, 5, 5))[:, 0]
+            k += 1
+        torch.testing.assert_close(y[:, out], expect, rtol=1e-5, atol=1e-5)
+
+
+def test_trainable_subsampling_is_coefficient_times_sum_plus_bias():
+    pool = Subsampling(2, (2, 2), (2, 2))
+    with torch.no_grad():
+        pool.weight.copy_(torch.tensor([0.5, -2.0]))
+        pool.bias.copy_(torch.tensor([1.0, 3.0]))
+    x = torch.arange(32, dtype=torch.float32).view(1, 2, 4, 4)
+    y = pool(x)
+    # map 0, top-left window: 0 + 1 + 4 + 5 = 10 → 0.5·10 + 1 = 6
+    assert y[0, 0, 0, 0].item() == 6.0
+    # map 1, bottom-right window: 26 + 27 + 30 + 31 = 114 → −2·114 + 3 = −225
+    assert y[0, 1, 1, 1].item() == -225.0
+    assert sum(p.numel() for p in pool.parameters()) == 4
+
+
+def test_rbf_is_the_squared_distance_to_each_weight_vector():
+    rbf = RBF(3, 2)
+    with torch.no_grad():
+        rbf.weight.copy_(torch.tensor([[1.0, 0.0, -1.0], [2.0, 2.0, 2.0]]))
+    y = rbf(torch.tensor([[1.0, 2.0, 3.0]]))
+    # (0² + 2² + 4², 1² + 0² + 1²); no bias
+    assert y.tolist() == [[20.0, 2.0]]
+    assert [n for n, _ in rbf.named_parameters()] == ["weight"]
+
+
+def test_lenet_1998_module_tree_reads_like_the_spec():
+    model, names, _ = backend.build(cnncalc.load("zoo:lenet5_1998"))
+    text = str(model)
+    for piece in ("(C1): Conv2d(1, 6", "(S2): Subsampling(6", "(C3): ConnectionConv2d(6, 16",
+                  "(OUTPUT): RBF(in_features=84, out_features=10)"):
+        assert piece in text
+    assert not any(p.requires_grad for p in model.OUTPUT.parameters())  # frozen: true
+
+
+# --- shapes PyTorch itself cannot pad -------------------------------------------------------
+
+def test_same_padding_with_an_odd_total_and_a_stride():
+    spec = cnncalc.load("name: t\ninput: 7x7x3\nlayers:\n"
+                        "  - conv: {filters: 5, size: 4, stride: 2, pad: same}\n"
+                        "  - conv: {filters: 4, size: [2, 3], pad: same}\n")
+    result = backend.verify(spec, device="cpu", iters=0)
+    assert result.ok
+    # The notes' 'same' keeps N at any stride: 2p = N(s − 1) + F − s = 7 + 4 − 2 = 9, split
+    # 4 + 5, and (7 − 4 + 9)/2 + 1 = 7; then F = 2 (1 px, after) and F = 3 (1 + 1) keep 7×7.
+    assert [c.torch_shape for c in result.layers] == [[5, 7, 7], [4, 7, 7]]
+    assert [c.torch_params for c in result.layers] == [4 * 4 * 3 * 5 + 5, 2 * 3 * 5 * 4 + 4]
+
+
+def test_names_with_dots_map_to_their_rows():
+    spec = cnncalc.load("""name: t
+input: 8x8x4
+blocks:
+  block:
+    layers:
+      - residual: {main: [{conv: {filters: 4, size: 3, pad: 1}}, bn]}
+      - relu
+layers:
+  - use: block
+    name: layer2.0
+  - repeat: {times: 2, layers: [{use: block}]}
+    name: stage
+""")
+    model, names, _ = backend.build(spec)
+    assert [n for n, _ in model.named_children()] == ["layer2_0", "stage"]
+    assert list(names.values()) == ["layer2.0.conv1", "layer2.0.bn1", "layer2.0.relu1",
+                                    "stage.0.conv1", "stage.0.bn1", "stage.0.relu1",
+                                    "stage.1.conv1", "stage.1.bn1", "stage.1.relu1"]
+    assert backend.verify(spec, device="cpu", iters=0).ok
+
+
+# --- the command ----------------------------------------------------------------------------
+
+def test_verify_table_marks_every_layer(cli):
+    r = cli("verify", SPEC_DIR / "lenet5_1998.yaml", "--iters", "2", "--warmup", "1")
+    assert r.exit_code == 0, r.output
+    assert r.stdout.count("✓") >= 15 and "✗" not in r.stdout
+    assert "images/s" in r.stdout and "TFLOP/s" in r.stdout
+
+
+def test_verify_json_shape(cli):
+    r = cli("verify", SPEC_DIR / "resnet_mini.yaml", "--format", "json", "--batch", "2",
+            "--iters", "4", "--warmup", "1", "--device", "cpu")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["ok"] is True and doc["device"] == "cpu"
+    assert {"name", "ok", "shape", "torch_shape", "params", "torch_params"} <= set(doc["layers"][0])
+    t = doc["timing"]
+    assert {"batch", "dtype", "iters", "median_ms", "p10_ms", "p90_ms", "images_per_s",
+            "tflops"} <= set(t)
+    assert (t["batch"], t["dtype"], t["iters"]) == (2, "fp32", 4)
+    assert t["p10_ms"] <= t["median_ms"] <= t["p90_ms"]
+    assert t["images_per_s"] == pytest.approx(2 / (t["median_ms"] / 1e3), rel=1e-3)
+
+
+def test_verify_per_layer_shares(cli):
+    r = cli("verify", SPEC_DIR / "lenet5_1998.yaml", "--format", "json", "--iters", "3",
+            "--per-layer")
+    shares = json.loads(r.stdout)["timing"]["per_layer"]
+    assert len(shares) == 14 and sum(s["share"] for s in shares) == pytest.approx(1, abs=1e-3)
+
+
+def test_a_mismatch_exits_1(cli, monkeypatch):
+    # A builder that gets fc wrong by one unit: PyTorch disagrees, the row shows ✗.
+    right = planmod.BUILDERS["fc"]
+    monkeypatch.setitem(planmod.BUILDERS, "fc", lambda layer, x: planmod.call(
+        "nn.Linear", x.c, layer.hp["units"] + 1))
+    r = cli("verify", "name: t\ninput: 4\nlayers: [{fc: 3}]\n", "--iters", "0")
+    assert r.exit_code == 1
+    assert "✗" in r.stdout and "4" in r.stdout
+    assert right is not None
+
+
+def test_a_torch_error_inside_the_net_is_a_failed_row(monkeypatch):
+    monkeypatch.setitem(planmod.BUILDERS, "fc", lambda layer, x: planmod.call(
+        "nn.Linear", x.c + 1, layer.hp["units"]))
+    result = backend.verify(cnncalc.load("name: t\ninput: 4\nlayers: [{fc: 3}, relu]\n"),
+                            device="cpu", iters=0)
+    assert not result.ok
+    assert result.layers[0].error.startswith("RuntimeError") and result.layers[1].torch_shape is None
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_asked_without_cuda_is_a_clear_error(cli):
+    r = cli("verify", SPEC_DIR / "lenet5.yaml", "--device", "cuda")
+    assert r.exit_code == 2
+    assert "no CUDA device" in r.stderr and "--device cpu" in r.stderr
+
+
+def test_out_of_memory_names_the_batch(cli, monkeypatch):
+    def boom(*a, **k):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(backend, "check_layers", boom)
+    r = cli("verify", SPEC_DIR / "lenet5.yaml", "--batch", "64", "--device", "cpu")
+    assert r.exit_code == 2
+    assert "batch 64" in r.stderr and "--batch 32" in r.stderr
+
+
+def test_torch_missing_names_the_extra(tmp_path):
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "from cnncalc.cli import main\n"
+            "main(['verify', 'zoo:lenet5'])\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 2, r.stderr
+    assert "pip install 'cnncalc[torch]'" in r.stderr and "torch==2.13.0" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_bf16_channels_last_on_cpu():
+    result = backend.verify(cnncalc.load("zoo:lenet5"), device="cpu", dtype="bf16",
+                            channels_last=True, iters=2, warmup=1)
+    assert result.ok and result.timing.dtype == "bf16"
+
+
+# --- on a GPU (skipped cleanly without one) -------------------------------------------------
+
+@CUDA
+@pytest.mark.parametrize("dtype,channels_last", [("fp16", False), ("bf16", True)])
+def test_lenet_verifies_on_cuda(dtype, channels_last):
+    result = backend.verify(cnncalc.load("zoo:lenet5_1998"), device="cuda", batch=8,
+                            dtype=dtype, channels_last=channels_last, iters=5, warmup=2)
+    assert result.ok and result.device.startswith("cuda")
+    assert result.timing.peak_memory_bytes > 0
+
+
+@CUDA
+def test_resnet_mini_json_on_cuda(cli):
+    r = cli("verify", SPEC_DIR / "resnet_mini.yaml", "--device", "cuda", "--format", "json",
+            "--iters", "5", "--per-layer")
+    doc = json.loads(r.stdout)
+    assert r.exit_code == 0 and doc["device"].startswith("cuda")
+    assert doc["timing"]["peak_memory_bytes"] > 0
