@@ -236,3 +236,23 @@ def test_resnet_mini_json_on_cuda(cli):
     doc = json.loads(r.stdout)
     assert r.exit_code == 0 and doc["device"].startswith("cuda")
     assert doc["timing"]["peak_memory_bytes"] > 0
+
+
+def test_the_kinds_no_zoo_spec_uses():
+    spec = cnncalc.load("""name: t
+input: 9x7x4
+layers:
+  - deconv: {filters: 6, size: 3, stride: 2, pad: 1, output_pad: 1}
+  - upsample: {scale: 2, mode: bilinear}
+  - upsample: 3
+  - lrn: 3
+  - adaptive_pool: {size: [3, 5], mode: max}
+  - flatten
+  - bn
+  - rbf: 7
+""")
+    result = backend.verify(spec, device="cpu", iters=0)
+    assert result.ok, [c for c in result.layers if not c.ok]
+    # ConvTranspose2d: (7 − 1)·2 − 2 + 3 + 1 = 14 by (9 − 1)·2 − 2 + 3 + 1 = 18; 4·6·9 + 6 params
+    assert result.layers[0].torch_shape == [6, 14, 18] and result.layers[0].torch_params == 222
+    assert result.layers[-1].torch_params == 6 * 3 * 5 * 7  # RBF: no bias
