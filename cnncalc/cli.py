@@ -35,6 +35,13 @@ def fail(lines: list[str], code: int = EXIT_BAD_INPUT) -> None:
     sys.exit(code)
 
 
+def echo_error(e: CnncalcError) -> int:
+    """Print an error's lines to stderr and return its exit code (for commands that go on)."""
+    for line in e.lines():
+        click.echo(line, err=True)
+    return e.exit_code
+
+
 def guarded(fn):
     """Turn every cnncalc error into its message and exit code; ``--debug`` shows tracebacks."""
     @functools.wraps(fn)
@@ -101,9 +108,7 @@ def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand):
         except AnalysisError as e:
             report, error = e.report, e
         except CnncalcError as e:
-            for line in e.lines():
-                click.echo(line, err=True)
-            worst = max(worst, e.exit_code)
+            worst = max(worst, echo_error(e))
             continue
         if fmt == "json":
             documents.append(render.to_json(report, error=str(error) if error else None))
@@ -114,9 +119,7 @@ def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand):
         else:
             console().print(render.table(report, formulas=formulas, depth=depth))
         if error is not None:
-            for line in error.lines():
-                click.echo(line, err=True)
-            worst = max(worst, EXIT_BAD_INPUT)
+            worst = max(worst, echo_error(error))
             continue
         if not report.claims_ok:
             worst = max(worst, EXIT_CHECK_FAILED)
@@ -274,13 +277,9 @@ def check(files, fmt):
             claims = annotate(spec, analyze(spec))
         except AnalysisError as e:
             claims = annotate(spec, e.report)
-            for line in e.lines():
-                click.echo(line, err=True)
-            worst = max(worst, EXIT_BAD_INPUT)
+            worst = max(worst, echo_error(e))
         except CnncalcError as e:
-            for line in e.lines():
-                click.echo(line, err=True)
-            worst = max(worst, e.exit_code)
+            worst = max(worst, echo_error(e))
             continue
         results += [(source, c) for c in claims]
         if fmt == "table":
@@ -414,18 +413,14 @@ def lint(files, strict, fmt):
         try:
             result = run_lint(load(source))
         except CnncalcError as e:
-            for line in e.lines():
-                click.echo(line, err=True)
-            worst = max(worst, e.exit_code)
+            worst = max(worst, echo_error(e))
             continue
         if fmt == "json":
             documents.append(render.lint_json(source, result))
         else:
             console().print(render.lint_view(source, result))
         if result.error is not None:
-            for line in result.error.lines():
-                click.echo(line, err=True)
-            worst = max(worst, EXIT_BAD_INPUT)
+            worst = max(worst, echo_error(result.error))
         elif strict and result.notes:
             worst = max(worst, EXIT_CHECK_FAILED)
     if documents:
