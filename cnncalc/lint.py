@@ -24,21 +24,6 @@ WEIGHTED = ("conv", "deconv", "fc", "rbf")
 PASS_THROUGH = ("relu", "relu6", "leaky_relu", "gelu", "silu", "hardswish", "sigmoid", "tanh",
                 "bn", "lrn", "pool", "dropout")
 
-NETWORK_CODES: dict[str, tuple[str, str, str]] = {
-    "CN201": ("fc-dominates", "note",
-              "one fc layer holds most of the parameters; the notes: convolution shares weights "
-              "to cut them, fully connected layers have many more"),
-    "CN202": ("bias-before-bn", "note",
-              "a bias right before batch norm is cancelled by BN's mean subtraction (β "
-              "replaces it): set bias: false"),
-    "CN203": ("dropout-between-convs", "note",
-              "the notes: dropout is less effective to regularize convolution layers; put it "
-              "on the fc layers (or rely on batch norm)"),
-}
-for _code, _entry in NETWORK_CODES.items():
-    if CODES.setdefault(_code, _entry) != _entry:
-        raise ValueError(f"diagnostic code {_code} is registered twice")
-
 Pairs = list[tuple[Row, Leaf]]
 NetworkRule = Callable[[Report, Pairs], Iterable[Diagnostic]]
 RULES: list[NetworkRule] = []

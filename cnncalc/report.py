@@ -42,6 +42,16 @@ CODES: dict[str, tuple[str, str, str]] = {
               "merged paths step over the input with different jumps"),
     "CN106": ("stride-skips-input", "note", "a stride larger than the kernel never reads "
                                                "some input pixels"),
+    # network-level rules, found by `cnncalc lint` (cnncalc/lint.py)
+    "CN201": ("fc-dominates", "note",
+              "one fc layer holds most of the parameters; the notes: convolution shares weights "
+              "to cut them, fully connected layers have many more"),
+    "CN202": ("bias-before-bn", "note",
+              "a bias right before batch norm is cancelled by BN's mean subtraction (β "
+              "replaces it): set bias: false"),
+    "CN203": ("dropout-between-convs", "note",
+              "the notes: dropout is less effective to regularize convolution layers; put it "
+              "on the fc layers (or rely on batch norm)"),
 }
 
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from cnncalc.lint import NETWORK_CODES, lint
+from cnncalc.lint import RULES, lint
 from cnncalc.report import CODES
 from cnncalc.spec import load
 
@@ -65,9 +65,10 @@ def test_dropout_on_fc_is_fine():
 
 
 def test_codes_are_registered_with_reasons():
-    for code, (slug, severity, why) in NETWORK_CODES.items():
-        assert code.startswith("CN2")
-        assert CODES[code] == (slug, severity, why)
+    network = {c: v for c, v in CODES.items() if c.startswith("CN2")}
+    assert set(network) == {"CN201", "CN202", "CN203"} and len(RULES) == 3
+    for slug, severity, why in network.values():
+        assert slug and severity in ("note", "warning", "error") and why
 
 
 def test_lint_command_exit_codes_and_json(cli, write):
