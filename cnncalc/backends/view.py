@@ -48,8 +48,8 @@ def checks_table(v):
     from rich.table import Table
 
     table = Table(title=f"{v.name}: cnncalc against PyTorch on {v.device}", title_justify="left")
-    for col, just in (("", "center"), ("layer", "left"), ("kind", "left"), ("shape", "right"),
-                      ("torch shape", "right"), ("params", "right"), ("torch params", "right")):
+    for col, just in (("", "center"), ("layer", "left"), ("kind", "left"), ("C×H×W", "right"),
+                      ("torch C×H×W", "right"), ("params", "right"), ("torch params", "right")):
         table.add_column(col, justify=just, no_wrap=True)
     for c in v.layers:
         mark = "[green]✓[/]" if c.ok else "[bold red]✗[/]"
