@@ -36,7 +36,12 @@ def fail(lines: list[str], code: int = EXIT_BAD_INPUT) -> None:
 
 
 def echo_error(e: CnncalcError) -> int:
-    """Print an error's lines to stderr and return its exit code (for commands that go on)."""
+    """Print an error's lines to stderr and return its exit code (for commands that go on).
+
+    Under ``--debug`` the error propagates, with its traceback."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.find_root().params.get("debug"):
+        raise e
     for line in e.lines():
         click.echo(line, err=True)
     return e.exit_code

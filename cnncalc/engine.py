@@ -45,8 +45,22 @@ def merge_rf(rfs: list[ReceptiveField | None]) -> ReceptiveField | None:
     return max(known, key=lambda r: (r.size, r.h.size, r.w.size))
 
 
-def check_claim(claim: Claim, actual) -> bool:
-    return claim.value == actual
+COUNTS = ("params", "trainable_params", "buffers", "macs", "connections", "activations")
+
+
+def summary_row(name: str, kind: str, depth: int, x: Shape, y: Shape, rows, rf, formula: str,
+                line: int | None) -> Row:
+    """A row standing for many: the sums of the leaf rows among ``rows``."""
+    leaves = [r for r in rows if r is not None and not r.is_group]
+    sums = [sum(getattr(r, f) for r in leaves) for f in COUNTS]
+    return Row(name, kind, depth, x, y, *sums, rf, formula, line, is_group=True)
+
+
+def rf_value(rf: ReceptiveField | None):
+    """What an ``rf`` claim is compared with: one size when square, else ``(h, w)``."""
+    if rf is None:
+        return None
+    return rf.h.size if rf.h.size == rf.w.size else (rf.h.size, rf.w.size)
 
 
 class _Walk:
@@ -57,6 +71,7 @@ class _Walk:
         self.claims: list[ClaimResult] = []
         self.shape = spec.input_shape
         self.open: list[tuple] = []  # groups whose rows are not closed yet, for partial reports
+        self.names: set[str] = set()
 
     # -- the walk
     def sequence(self, nodes, x: Shape, rf, prefix: str, depth: int, frozen: bool):
@@ -79,17 +94,20 @@ class _Walk:
 
     def check_combinator(self, node, name: str, start: int, x: Shape, y: Shape, rf) -> None:
         """``expect:`` on a block, repeat, residual or branches: its output and its sums."""
-        leaves = [r for r in self.rows[start:] if r is not None and not r.is_group]
-        sums = [sum(getattr(r, f) for r in leaves) for f in (
-            "params", "trainable_params", "buffers", "macs", "connections", "activations")]
         kind = type(node).__name__.lower()
-        row = Row(name or kind, kind, 0, x, y, *sums, rf,
-                  f"the sum over its {len(leaves)} layers; output {volume_text(y)}",
-                  node.loc.line, is_group=True)
+        rows = self.rows[start:]
+        count = sum(1 for r in rows if r is not None and not r.is_group)
+        row = summary_row(name or kind, kind, 0, x, y, rows, rf,
+                          f"the sum over its {count} layers; output {volume_text(y)}",
+                          node.loc.line)
         self.claims.extend(check(claim, row) for claim in node.expect)
 
     def leaf(self, node: Leaf, x: Shape, rf, prefix: str, depth: int, frozen: bool):
         name = join(prefix, node.name)
+        if name in self.names:
+            self.fail(node.loc, name, f"two layers are called '{name}' (a name with a dot can "
+                                      f"collide with a nested one); rename this one")
+        self.names.add(name)
         layer = node.layer
         try:
             y = layer.output_shape(x)
@@ -102,7 +120,8 @@ class _Walk:
         formula = layer.explain(x, y) if self.explain else ""
         for finding in layer.diagnose(x, y):
             if self.strict and finding.code in STRICT_ERRORS:
-                self.fail(node.loc, name, f"{finding.message} (an error under --strict)")
+                self.fail(node.loc, name, f"{finding.code} {finding.message} (an error under "
+                                          f"--strict)")
             self.diagnostics.append(Diagnostic(finding.code, CODES[finding.code][1],
                                                finding.message, name, node.loc))
         row = Row(name, node.kind, depth, x, y, params, 0 if frozen or node.frozen else params,
@@ -122,12 +141,8 @@ class _Walk:
                     line: int | None) -> None:
         if self.open and self.open[-1][0] == index:
             self.open.pop()
-        leaves = [r for r in self.rows[index + 1:] if r is not None and not r.is_group]
-        total = Totals(*(sum(getattr(r, f) for r in leaves) for f in (
-            "params", "trainable_params", "buffers", "macs", "connections", "activations")), 0)
-        self.rows[index] = Row(name, kind, depth, x, y, total.params, total.trainable_params,
-                               total.buffers, total.macs, total.connections, total.activations,
-                               rf, "", line, is_group=True)
+        self.rows[index] = summary_row(name, kind, depth, x, y, self.rows[index + 1:], rf, "",
+                                       line)
 
     def group(self, node: Group, x: Shape, rf, prefix: str, depth: int, frozen: bool):
         if not node.name:  # the body of a repeat: the iteration is its row
@@ -197,11 +212,13 @@ class _Walk:
                     continue
                 changed = ((row.input_shape.h, row.input_shape.w) != (row.shape.h, row.shape.w)
                            if dim == "spatial" else row.input_shape.c != row.shape.c)
+                if changed and dim == "depth":
+                    return (f"; the depth {got.c} comes from {row.name} ({row.kind}, "
+                            f"{volume_text(row.input_shape)} → {volume_text(row.shape)})")
                 if changed and row.formula:
-                    value = got.h if dim == "spatial" else got.c
                     arithmetic = _ARITHMETIC.match(row.formula)
                     text = arithmetic.group(1) if arithmetic else row.formula
-                    return f"; the {value} comes from {text} at {row.name}"
+                    return f"; the {got.h} comes from {text} at {row.name}"
         return ""
 
     def branches(self, node: Branches, x: Shape, rf, prefix: str, depth: int, frozen: bool):
@@ -271,25 +288,18 @@ class _Walk:
 
 
 def check(claim: Claim, row: Row) -> ClaimResult:
-    actual = {"output": row.shape, "params": row.params,
-              "trainable_params": row.trainable_params, "buffers": row.buffers,
-              "macs": row.macs, "connections": row.connections,
-              "activations": row.activations}.get(claim.field)
-    if claim.field == "rf":
-        actual = row.rf.size if row.rf is not None else None
-    return ClaimResult(row.name, claim.field, claim.value, actual, claim.value == actual,
-                       row.formula, claim.loc)
+    actual = rf_value(row.rf) if claim.field == "rf" else (
+        row.shape if claim.field == "output" else getattr(row, claim.field))
+    return ClaimResult(row.name if not row.is_group or row.kind != "net" else "", claim.field,
+                       claim.value, actual, claim.value == actual, row.formula, claim.loc)
 
 
 def check_totals(claim: Claim, report: Report) -> ClaimResult:
-    t = report.totals
-    actual = {"output": report.output_shape, "params": t.params,
-              "trainable_params": t.trainable_params, "buffers": t.buffers, "macs": t.macs,
-              "connections": t.connections, "activations": t.activations,
-              "rf": report.layers[-1].rf.size if report.layers and report.layers[-1].rf else None,
-              }[claim.field]
-    return ClaimResult("", claim.field, claim.value, actual, claim.value == actual,
-                       f"the sum over {len(report.layers)} layers", claim.loc)
+    leaves = report.layers
+    net = summary_row("", "net", 0, report.input_shape, report.output_shape, leaves,
+                      leaves[-1].rf if leaves else None,
+                      f"the sum over {len(leaves)} layers", None)
+    return check(claim, net)
 
 
 def analyze(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "fp32",

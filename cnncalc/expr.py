@@ -18,6 +18,7 @@ from typing import Any, Mapping
 _TOKEN = re.compile(r"\s*(?:(\d+)|\$([A-Za-z_]\w*)|(//|[-+*/%()]))")
 _WHOLE = re.compile(r"^\s*\$([A-Za-z_]\w*)\s*$")
 MAX_MAGNITUDE = 10 ** 15
+MAX_NESTING = 50  # parentheses and signs inside each other
 
 
 def substitute(text: str, env: Mapping[str, Any]) -> Any:
@@ -43,6 +44,7 @@ class _Parser:
         self.text, self.env = text, env
         self.tokens = self._tokenize(text)
         self.i = 0
+        self.depth = 0
 
     def _tokenize(self, text: str) -> list[tuple[str, Any]]:
         tokens, pos = [], 0
@@ -108,6 +110,15 @@ class _Parser:
         return value
 
     def factor(self) -> int:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise ValueError(f"'{self.text[:30]}…' nests more than {MAX_NESTING} levels deep")
+        try:
+            return self._factor()
+        finally:
+            self.depth -= 1
+
+    def _factor(self) -> int:
         kind, value = self.take()
         if kind == "int":
             return value
@@ -117,7 +128,7 @@ class _Parser:
                 raise ValueError(f"${value} is {v!r}, not an integer, in '{self.text}'")
             return v
         if value == "(":
-            inner = self.expr()
+            inner = self.expr()  # recursion bounded by factor()'s depth count
             if self.take() != ("op", ")"):
                 raise ValueError(f"missing ')' in '{self.text}'")
             return inner

@@ -13,7 +13,7 @@ from fractions import Fraction
 from typing import Any
 
 from .report import CODES, Diagnostic, Memory, ReceptiveField, Report, Row
-from .shapes import volume_text
+from .shapes import fmt_number, volume_text
 
 SCHEMA_VERSION = 1
 CONVENTION = ("params = PyTorch parameters(); buffers = BN running stats; "
@@ -37,6 +37,8 @@ def count(n: int) -> str:
 
 def short(n: int | float) -> str:
     """1,814,073,344 → 1.81 G."""
+    if abs(n) >= 1e15:
+        return f"{n:.3g}"
     for unit, size in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if abs(n) >= size:
             return f"{n / size:.2f} {unit}"
@@ -44,7 +46,8 @@ def short(n: int | float) -> str:
 
 
 def size_bytes(n: int | float) -> str:
-    for unit, size in (("GiB", 2 ** 30), ("MiB", 2 ** 20), ("KiB", 2 ** 10)):
+    for unit, size in (("PiB", 2 ** 50), ("TiB", 2 ** 40), ("GiB", 2 ** 30), ("MiB", 2 ** 20),
+                       ("KiB", 2 ** 10)):
         if n >= size:
             return f"{n / size:.2f} {unit}"
     return f"{int(n)} B"
@@ -62,11 +65,12 @@ def rf_json(rf: ReceptiveField | None) -> dict[str, Any] | None:
 
 
 def rf_text(rf: ReceptiveField | None) -> str:
+    """The receptive field's size, W×H when they differ (4 significant digits at most)."""
     if rf is None:
         return "—"
     if rf.h.size == rf.w.size:
-        return str(number(rf.h.size))
-    return f"{number(rf.w.size)}×{number(rf.h.size)}"
+        return fmt_number(rf.h.size)
+    return f"{fmt_number(rf.w.size)}×{fmt_number(rf.h.size)}"
 
 
 # --- JSON ---------------------------------------------------------------------------------
@@ -121,6 +125,8 @@ def to_json(report: Report, error: str | None = None) -> dict[str, Any]:
 def claim_value(v: Any) -> Any:
     if hasattr(v, "dims"):
         return volume_text(v)
+    if isinstance(v, tuple):
+        return [number(x) for x in v]
     return number(v)
 
 
@@ -253,8 +259,8 @@ def table(report: Report, *, formulas: bool = False, depth: int | None = None):
     parts: list[Any] = [tab]
     hidden = len(report.rows) - len(visible(report, depth))
     if hidden:
-        parts.append(Text(f"{hidden} nested rows folded: --depth N or --expand shows them",
-                          style="dim"))
+        parts.append(Text(f"{hidden} nested row{'s' if hidden > 1 else ''} folded: "
+                          f"--depth N or --expand shows them", style="dim"))
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold")
     summary.add_column()

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+MAX_SIZE = 10 ** 9  # no real layer has a billion filters, nor an input a billion pixels wide
 TIMES = "×"
 MINUS = "−"
 DOT = "·"
@@ -61,18 +62,20 @@ def parse_volume(text: str) -> Shape:
     Raises ``ValueError`` with a message fit for a user.
     """
     text = str(text)
+    if len(text) > 64:
+        raise ValueError(f"'{text[:20]}…' is not a volume; write W×H×D, e.g. 32x32x3")
     if text.strip().isdigit():
         n = int(text)
-        if n < 1:
-            raise ValueError(f"a size must be at least 1, got {n}")
+        if not 1 <= n <= MAX_SIZE:
+            raise ValueError(f"a size must be from 1 to {MAX_SIZE:,}, got {n}")
         return Shape(n)
     m = _VOLUME.match(text)
     if not m:
         raise ValueError(f"'{text}' is not a volume; write W×H×D as in the notes, e.g. 32x32x3")
     w, h = int(m.group(1)), int(m.group(2))
     d = int(m.group(3)) if m.group(3) is not None else 1
-    if min(w, h, d) < 1:
-        raise ValueError(f"every size in '{text}' must be at least 1")
+    if min(w, h, d) < 1 or max(w, h, d) > MAX_SIZE:
+        raise ValueError(f"every size in '{text}' must be from 1 to {MAX_SIZE:,}")
     return Shape(d, h, w)
 
 

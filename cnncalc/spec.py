@@ -33,7 +33,9 @@ TOP_KEYS = ("name", "input", "layers", "blocks", "expect", "description")
 SIBLINGS = ("name", "expect", "frozen")
 CLAIM_FIELDS = ("output", "params", "trainable_params", "buffers", "macs", "connections",
                 "activations", "rf")
-MAX_YAML_NODES = 500_000  # an alias bomb expands past this long before memory runs out
+MAX_ALIAS_NODES = 100_000  # nodes that aliases may add on top of the text's own
+MAX_YAML_DEPTH = 200  # nesting levels of YAML lists and mappings
+MAX_BLOCK_DEPTH = 50  # blocks used inside blocks used inside …
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -64,37 +66,80 @@ def compose(text: str, file: str) -> Any:
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
-        problem = e.problem or e.context
-        if e.context and e.context_mark and mark is not e.context_mark:
-            problem += f" ({e.context} that starts at {e.context_mark.line + 1}:" \
-                       f"{e.context_mark.column + 1})"
-        raise SpecError(Issue(where, f"YAML syntax: {problem}",
-                              hint="check the indentation and the ':' after each key")) from None
+        raise SpecError(_syntax_issue(e, file)) from None
+    except yaml.reader.ReaderError as e:
+        line = text.count("\n", 0, e.position) + 1
+        col = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
+        code = e.character if isinstance(e.character, int) else ord(e.character)
+        raise SpecError(Issue(Location(file, line, col),
+                              f"the character U+{code:04X} cannot appear in YAML: {e.reason}",
+                              hint="a spec is plain text; is this the right file?")) from None
     except yaml.YAMLError as e:
-        raise SpecError(Issue(Location(file), f"YAML: {e}")) from None
+        raise SpecError(Issue(Location(file), f"YAML: {str(e).splitlines()[0]}")) from None
+    except RecursionError:
+        raise SpecError(Issue(Location(file), "the YAML nests too deeply")) from None
     finally:
         loader.dispose()
     if root is None:
         raise SpecError(Issue(Location(file, 1, 1), "the file is empty",
                               hint="a spec needs at least 'input:' and 'layers:'"))
-    budget = [MAX_YAML_NODES]
+    # Aliases may repeat a node many times (an alias bomb: 9 aliases of 9 aliases of …):
+    # the text's own nodes are always allowed, and at most MAX_ALIAS_NODES more.
+    budget = [_count_nodes(root) + MAX_ALIAS_NODES]
     constructor = yaml.SafeLoader("")
-    return _convert(root, file, budget, set(), constructor)
+    return _convert(root, file, budget, set(), constructor, 0)
 
 
-def _convert(node: yaml.Node, file: str, budget: list[int], active: set[int], constructor) -> Any:
+def _syntax_issue(e: yaml.MarkedYAMLError, file: str) -> Issue:
+    mark = e.problem_mark or e.context_mark
+    where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+    problem = e.problem or e.context
+    if e.context and e.context_mark and mark is not e.context_mark:
+        problem += f" ({e.context} that starts at {e.context_mark.line + 1}:" \
+                   f"{e.context_mark.column + 1})"
+    hint = "check the indentation and the ':' after each key"
+    if "mapping values are not allowed" in (e.problem or ""):
+        hint = ("a bare word cannot take settings: write '- relu:' (with a colon), then "
+                "'name: …' indented under it; or put a space after each ':'")
+    elif "found character '\\t'" in (e.problem or "") or "\t" in (e.problem or ""):
+        hint = "indent with spaces, not tabs"
+    return Issue(where, f"YAML syntax: {problem}", hint=hint)
+
+
+def _count_nodes(root: yaml.Node) -> int:
+    """The distinct nodes of the document (each alias target counted once)."""
+    seen, stack = set(), [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(n for pair in node.value for n in pair)
+    return len(seen)
+
+
+def _convert(node: yaml.Node, file: str, budget: list[int], active: set[int], constructor,
+             depth: int) -> Any:
     budget[0] -= 1
     if budget[0] < 0:
-        raise SpecError(Issue(_loc(file, node), f"the YAML expands to more than "
-                                                f"{MAX_YAML_NODES:,} nodes (an alias bomb?)",
+        raise SpecError(Issue(_loc(file, node), f"YAML aliases repeat more than "
+                                                f"{MAX_ALIAS_NODES:,} nodes (an alias bomb?)",
                               hint="write blocks and repeat instead of nested aliases"))
+    if depth > MAX_YAML_DEPTH:
+        raise SpecError(Issue(_loc(file, node), f"the YAML nests more than {MAX_YAML_DEPTH} "
+                                                f"levels deep", hint="use blocks to structure it"))
     if isinstance(node, yaml.ScalarNode):
         try:
             return constructor.construct_object(node)
         except yaml.YAMLError as e:
-            raise SpecError(Issue(_loc(file, node), f"YAML: {e}")) from None
+            raise SpecError(Issue(_loc(file, node), f"YAML: {str(e).splitlines()[0]}")) from None
+        except ValueError:  # Python refuses to read an integer of more than 4,300 digits
+            raise SpecError(Issue(_loc(file, node), f"the number {node.value[:20]}… has "
+                                                    f"{len(node.value):,} digits",
+                                  hint="no layer size is that large")) from None
     if id(node) in active:
         raise SpecError(Issue(_loc(file, node), "a YAML alias refers to itself"))
     active.add(id(node))
@@ -103,19 +148,19 @@ def _convert(node: yaml.Node, file: str, budget: list[int], active: set[int], co
             out = YList()
             out.loc, out.item_locs = _loc(file, node), []
             for item in node.value:
-                out.append(_convert(item, file, budget, active, constructor))
+                out.append(_convert(item, file, budget, active, constructor, depth + 1))
                 out.item_locs.append(_loc(file, item))
             return out
         out = YMap()
         out.loc, out.key_locs, out.value_locs = _loc(file, node), {}, {}
         for k, v in node.value:
-            key = _convert(k, file, budget, active, constructor)
+            key = _convert(k, file, budget, active, constructor, depth + 1)
             if isinstance(key, (YMap, YList)):
                 raise SpecError(Issue(_loc(file, k), "a key must be a plain word"))
             if key in out:
                 raise SpecError(Issue(_loc(file, k), f"the key '{key}' appears twice in this "
                                                      f"mapping", hint="keep one"))
-            out[key] = _convert(v, file, budget, active, constructor)
+            out[key] = _convert(v, file, budget, active, constructor, depth + 1)
             out.key_locs[key], out.value_locs[key] = _loc(file, k), _loc(file, v)
         return out
     finally:
@@ -163,14 +208,13 @@ def read_source(source: str | os.PathLike) -> tuple[str, str]:
 def load(source: str | os.PathLike, *, text: str | None = None) -> Spec:
     """Load a spec from a path, ``zoo:NAME``, or YAML text.
 
-    A string with a newline, or one that is no existing file and looks like YAML
-    (contains ':'), is read as the spec itself.
+    A string with a newline, or one that starts with '{' (a flow mapping), is read as the spec
+    itself.
     """
     if text is not None:
         return parse(text, str(source))
     src = str(source)
-    if isinstance(source, str) and not src.startswith("zoo:") and (
-            "\n" in src or (":" in src and not Path(src).exists())):
+    if isinstance(source, str) and ("\n" in src or src.lstrip().startswith("{")):
         return parse(src, "<text>")
     body, name = read_source(source)
     return parse(body, name)
@@ -260,7 +304,7 @@ class _Builder:
                                                        "{filters: 6, size: 5}}, relu]")
         else:
             layers = self.sequence(data["layers"], data.value_locs["layers"],
-                                   _Ctx({}, "layers"), _Level())
+                                   _Ctx({}, "layers"), _Level(), required=True)
         expect = self.claims(data["expect"], data.value_locs["expect"], "expect",
                              top=True) if "expect" in data else ()
         for bname in self.blocks:
@@ -349,7 +393,8 @@ class _Builder:
         layers = body["layers"] if isinstance(body, YMap) else body
         loc = body.value_locs["layers"] if isinstance(body, YMap) else self.block_locs[bname]
         self.used.add(bname)
-        self.sequence(layers, loc, _Ctx(defaults, f"blocks.{bname}", (bname,)), _Level())
+        self.sequence(layers, loc, _Ctx(defaults, f"blocks.{bname}", (bname,)), _Level(),
+                      required=True)
 
     # -- values
     def value(self, raw: Any, loc: Location, trail: str, ctx: _Ctx) -> Any:
@@ -361,7 +406,13 @@ class _Builder:
         return raw
 
     # -- sequences and nodes
-    def sequence(self, items: Any, loc: Location, ctx: _Ctx, level: _Level) -> tuple[Node, ...]:
+    def sequence(self, items: Any, loc: Location, ctx: _Ctx, level: _Level,
+                 required: bool = False) -> tuple[Node, ...]:
+        """A list of layers; ``required``: it may not be empty (layers:, a block, a repeat)."""
+        if required and not items:
+            self.err(loc, ctx.trail, "is empty: list at least one layer",
+                     "e.g. - conv: {filters: 6, size: 5}")
+            return ()
         if items is None:
             return ()
         if not isinstance(items, YList):
@@ -385,8 +436,14 @@ class _Builder:
             kinds = [k for k in item if k not in SIBLINGS and k != "with"]
             if len(kinds) != 1:
                 what = "no layer kind" if not kinds else f"{len(kinds)} kinds ({', '.join(map(str, kinds))})"
+                hint = "split it into one list item per layer"
+                for k in kinds:
+                    near = closest(str(k), SIBLINGS + ("with",))
+                    if str(k) not in REGISTRY and str(k) not in COMBINATORS and near:
+                        hint = f"'{k}' is not a kind: did you mean '{near}'?"
+                        break
                 self.err(loc, ctx.trail, f"a layer is one kind with its settings, but this has "
-                                         f"{what}", "split it into one list item per layer")
+                                         f"{what}", hint)
                 return None
             kind = kinds[0]
             body, siblings = item[kind], item
@@ -509,8 +566,12 @@ class _Builder:
                 except ValueError as e:
                     self.err(vloc, f"{trail}.output", str(e))
                     continue
+            elif key == "rf" and isinstance(v, list) and len(v) == 2 and all(
+                    isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in v):
+                v = tuple(v) if v[0] != v[1] else v[0]  # [h, w], as the JSON writes it
             elif isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                self.err(vloc, f"{trail}.{key}", f"must be a whole number ≥ 0, got {v!r}")
+                self.err(vloc, f"{trail}.{key}", f"must be a whole number ≥ 0, got {v!r}"
+                         + (" (or [h, w] for a receptive field)" if key == "rf" else ""))
                 continue
             out.append(Claim(str(key), v, vloc))
         return tuple(out)
@@ -586,8 +647,8 @@ class _Builder:
             return None
         layers = body.get("layers")
         lloc = body.value_locs.get("layers", loc)
-        if not isinstance(layers, YList):
-            self.err(lloc, ctx.trail + ".layers", "must be a list of layers")
+        if not isinstance(layers, YList) or not layers:
+            self.err(lloc, ctx.trail + ".layers", "must be a non-empty list of layers")
             return None
         # Refuse a huge repeat before expanding anything under it.
         if times > MAX_LAYERS:
@@ -659,7 +720,13 @@ class _Builder:
         layers = block["layers"] if isinstance(block, YMap) else block
         lloc = block.value_locs["layers"] if isinstance(block, YMap) else self.block_locs[bname]
         uses = ctx.uses + (bname,)
-        nodes = self.sequence(layers, lloc, _Ctx(env, f"blocks.{bname}.layers", uses), _Level())
+        if len(uses) > MAX_BLOCK_DEPTH:
+            self.err(siblings.value_locs.get("use", loc), ctx.trail,
+                     f"blocks are used inside blocks more than {MAX_BLOCK_DEPTH} deep "
+                     f"({' → '.join(uses[:3])} → …)", "flatten the chain, or use repeat")
+            return None
+        nodes = self.sequence(layers, lloc, _Ctx(env, f"blocks.{bname}.layers", uses), _Level(),
+                              required=True)
         if in_repeat and name is None:
             return Group("", bname, nodes, loc, frozen)
         return Group(name or level.auto(bname), bname, nodes, loc, frozen)

@@ -26,7 +26,7 @@ def path(name: str) -> Path:
         return candidate
     near = closest(name, names())
     raise SpecError(Issue(Location(f"zoo:{name}"), "no such bundled spec",
-                          f"did you mean zoo:{near}?" if near else
+                          hint=f"did you mean zoo:{near}?" if near else
                           f"`cnncalc zoo` lists them: {', '.join(names())}"))
 
 

@@ -5,6 +5,8 @@ import sys
 
 import pytest
 
+import cnncalc
+
 CASES = {
     "yaml-syntax": ("input: 32x32x3\nlayers:\n  - conv: {filters: 6, size: 5\n  - relu\n",
                     "5:1", "flow mapping that starts at 3:11"),
@@ -120,7 +122,8 @@ def test_non_integer_output_is_an_error_only_under_strict(cli, write):
     assert "CN101" in relaxed.stdout
     strict = cli("inspect", "--strict", path)
     assert strict.exit_code == 2
-    assert f"{path}:3:5: error: conv1 → H and W: (28 − 5 + 2·0)/2 + 1 = 12.5 → floor 12" in strict.stderr
+    assert (f"{path}:3:5: error: conv1 → CN101 H and W: (28 − 5 + 2·0)/2 + 1 = 12.5 is not a "
+            f"whole number: PyTorch floors it to 12") in strict.stderr
 
 
 @pytest.mark.parametrize("name, content, fragment", [
@@ -130,7 +133,7 @@ def test_non_integer_output_is_an_error_only_under_strict(cli, write):
     ("bomb.yaml", b"a: &a [x, x, x, x, x, x, x, x, x]\n" + b"".join(
         b"%c: &%c [%s]\n" % (c, c, b", ".join([b"*" + bytes([c - 1])] * 9))
         for c in range(ord("b"), ord("j"))) + b"input: 8x8x3\nlayers: [relu]\n",
-     "error: the YAML expands to more than 500,000 nodes"),
+     "error: YAML aliases repeat more than 100,000 nodes"),
 ])
 def test_bad_files(name, content, fragment, cli, tmp_path):
     path = tmp_path / name
@@ -166,3 +169,82 @@ def test_user_file_is_never_written(cli, write):
     before = path.read_bytes()
     cli("inspect", "--format", "json", path)
     assert path.read_bytes() == before
+
+
+# --- what a reviewer fed it: each must be a clean error, not a traceback -------------------
+
+HOSTILE = {
+    "huge-filters": ("input: 8x8x3\nlayers:\n  - conv: {filters: 1000000000000, size: 5}\n",
+                     "3:21", "must be at most 1,000,000,000"),
+    "5000-digit-int": ("input: 8x8x3\nlayers:\n  - conv: {filters: " + "9" * 5000 + ", size: 3}\n",
+                       "3:21", "has 5,000 digits"),
+    "400-digit-float-setting": ("input: 8x8x3\nlayers:\n  - dropout: " + "1" + "0" * 400 + "\n",
+                                "3:14", "must be a finite number"),
+    "deep-expression": ("input: 8x8x3\nblocks:\n  b:\n    params: {w: 4}\n    layers:\n"
+                        "      - conv: {filters: \"" + "(" * 3000 + "$w" + ")" * 3000
+                        + "\", size: 1}\nlayers:\n  - use: b\n", "6:25", "nests more than 50"),
+    "empty-layers": ("input: 8x8x3\nlayers: []\n", "2:9", "layers → is empty"),
+    "null-layers": ("input: 8x8x3\nlayers:\n", "2:8", "layers → is empty"),
+    "block-with-null-layers": ("input: 8x8x3\nblocks:\n  b:\n    layers:\nlayers:\n  - use: b\n",
+                               "4:12", "is empty"),
+    "repeat-zero": ("input: 8x8x3\nlayers:\n  - repeat: {times: 0, layers: [relu]}\n",
+                    "3:21", "must be a positive integer, got 0"),
+    "dotted-name-collision": (
+        "input: 8x8x3\nlayers:\n  - repeat: {times: 1, layers: [conv: {filters: 3, size: 1}]}\n"
+        "    name: x\n  - conv: {filters: 3, size: 1}\n    name: x.0.conv1\n",
+        "5:5", "two layers are called 'x.0.conv1'"),
+    "bare-word-with-name": ("input: 8x8x3\nlayers:\n  - relu\n    name: act\n", "4:9",
+                            "write '- relu:' (with a colon)"),
+    "misspelt-sibling": ("input: 8x8x3\nlayers:\n  - relu:\n    nmae: act\n", "3:5",
+                         "'nmae' is not a kind: did you mean 'name'?"),
+    "depth-mismatch-explained": (
+        "input: 32x32x16\nblocks:\n  b:\n    params: {w: 32}\n    layers:\n"
+        "      - residual: {main: [conv: {filters: $w, size: 3, pad: 1}]}\n"
+        "layers:\n  - repeat: {times: 2, layers: [use: b]}\n",
+        "6:9", "the depth 32 comes from repeat1.0.conv1 (conv, 32×32×16 → 32×32×32)"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_spec(case, cli, write):
+    text, where, fragment = HOSTILE[case]
+    path = write(text)
+    result = cli("inspect", path)
+    assert result.exit_code == 2, result.output
+    assert f"{path}:{where}: error:" in result.stderr, result.stderr
+    assert fragment in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+
+
+def test_a_chain_of_blocks_too_deep(cli, write):
+    blocks = "".join(f"  b{i}: [use: b{i + 1}]\n" for i in range(60)) + "  b60: [relu]\n"
+    path = write(f"input: 8x8x3\nblocks:\n{blocks}layers:\n  - use: b0\n")
+    result = cli("inspect", path)
+    assert result.exit_code == 2
+    assert "blocks are used inside blocks more than 50 deep (b0 → b1 → b2 → …)" in result.stderr
+
+
+def test_binary_file(cli, tmp_path):
+    path = tmp_path / "net.yaml"
+    path.write_bytes(b"input: 8x8x3\nlayers: [relu]\n\x00\x01\x02")
+    result = cli("inspect", path)
+    assert result.exit_code == 2
+    assert f"{path}:3:1: error: the character U+0000 cannot appear in YAML" in result.stderr
+
+
+def test_a_missing_path_with_a_colon_is_a_missing_file(cli, tmp_path):
+    result = cli("inspect", tmp_path / "my:net.yaml")
+    assert result.exit_code == 2
+    assert "error: no such file" in result.stderr
+
+
+def test_a_large_plain_spec_is_not_an_alias_bomb():
+    # 110,000 distinct nodes: more than the 100,000 that aliases may add, and no alias at all
+    spec = cnncalc.load("input: 4x4x1\nlayers: [" + ", ".join(["relu"] * 110_000) + "]\n")
+    assert len(spec.layers) == 110_000
+
+
+def test_zoo_errors_put_the_hint_last(cli):
+    result = cli("inspect", "zoo:lenet")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("zoo:lenet: error: no such bundled spec; did you mean zoo:")

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, ClassVar, Iterable
 
-from ..shapes import Shape, volume_text
+from ..shapes import MAX_SIZE, Shape, volume_text
 
 REQUIRED = object()
 
@@ -131,20 +131,33 @@ class Layer:
 # a message that says what is accepted.
 
 
+
+
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 24 else f"{text[:20]}… ({len(text)} characters)"
+
+
+def _bounded(v: int) -> int:
+    if v > MAX_SIZE:
+        raise ValueError(f"must be at most {MAX_SIZE:,}, got {_short(v)}")
+    return v
+
+
 def pos_int(v: Any) -> int:
     if not _is_int(v) or v < 1:
-        raise ValueError(f"must be a positive integer, got {v!r}")
-    return v
+        raise ValueError(f"must be a positive integer, got {_short(v)}")
+    return _bounded(v)
 
 
 def nonneg_int(v: Any) -> int:
     if not _is_int(v) or v < 0:
-        raise ValueError(f"must be an integer ≥ 0, got {v!r}")
-    return v
+        raise ValueError(f"must be an integer ≥ 0, got {_short(v)}")
+    return _bounded(v)
 
 
 def _pair(v: Any, item: Callable[[Any], int], what: str) -> tuple[int, int]:
@@ -194,8 +207,9 @@ def choice(*options: str) -> Callable[[Any], str]:
 
 
 def number(v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise ValueError(f"must be a number, got {v!r}")
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or abs(v) > 1e300 or \
+            not math.isfinite(v):
+        raise ValueError(f"must be a finite number, got {_short(v)}")
     return v
 
 

@@ -47,8 +47,9 @@ def window_findings(key: str, ah: AxisOut, aw: AxisOut, size: tuple[int, int],
     fractional, skipped = {}, {}
     for axis, a in (("H", ah), ("W", aw)):
         if not a.exact and not ceil:
+            exact = axis_formula(a).split(" → ")[0]
             fractional[axis] = (
-                f"{axis_formula(a)} is not a whole number; PyTorch floors it, so the last "
+                f"{exact} is not a whole number: PyTorch floors it to {a.out}, so the last "
                 f"{a.remainder} {{line}}{'s' if a.remainder > 1 else ''} of the padded input "
                 f"{'are' if a.remainder > 1 else 'is'} never read (pick P or S so that "
                 f"N − F + 2P is a multiple of S)")
@@ -57,12 +58,14 @@ def window_findings(key: str, ah: AxisOut, aw: AxisOut, size: tuple[int, int],
                              f"every {a.s} input pixels are never read")
     add("CN101", fractional)
     add("CN106", skipped)
-    for axis, a in (("H", ah), ("W", aw)):
-        if a.out * SHRINK_FACTOR < a.n:
-            found.append(Finding(
-                "CN104", f"{axis} shrinks from {a.n} to {a.out} in one {key} layer: the notes "
-                         f"warn that shrinking too fast loses information"))
-            break
+    shrinking = {axis: f"{a.n} to {a.out}" for axis, a in (("H", ah), ("W", aw))
+                 if a.out * SHRINK_FACTOR < a.n}
+    if shrinking:
+        axes = " and ".join(shrinking)
+        sizes = " and ".join(dict.fromkeys(shrinking.values()))
+        found.append(Finding(
+            "CN104", f"{axes} shrink{'s' if len(shrinking) == 1 else ''} from {sizes} in one "
+                     f"{key} layer: the notes warn that shrinking too fast loses information"))
     return found
 
 
