@@ -12,11 +12,11 @@ from fractions import Fraction
 from typing import Any
 
 from .engine import analyze
-from .errors import Issue, Location, SpecError, UsageError
+from .errors import AnalysisError, Location, UsageError
 from .layers import REGISTRY
 from .network import Leaf, Spec
 from .report import Report
-from .shapes import DOT, MINUS, parse_volume, same_pad_total, window_out_len
+from .shapes import DOT, MINUS, effective_kernel, parse_volume, same_pad_total, window_out_len
 
 WHERE = "<command line>"
 
@@ -25,34 +25,37 @@ def input_volume(text: str) -> Any:
     try:
         return parse_volume(text)
     except ValueError as e:
-        raise UsageError(f"input: {e}") from None
+        raise UsageError(str(e), param="VOLUME") from None
 
 
 def one_layer(kind: str, volume: str, settings: dict[str, Any]) -> Report:
-    """Analyze one layer of ``kind`` with ``settings`` (None = default) on ``volume``."""
+    """Analyze one layer of ``kind`` with ``settings`` (None = default) on ``volume``.
+
+    Raises :class:`UsageError` naming the option at fault."""
     x = input_volume(volume)
     if not x.spatial:
-        raise UsageError(f"input: {kind} needs a W×H×D volume such as 32x32x3, got {volume!r}")
+        raise UsageError(f"{kind} needs a W×H×D volume such as 32x32x3, got {volume!r}",
+                         param="VOLUME")
     cls = REGISTRY[kind]
-    hp, issues = {}, []
+    hp = {}
     for f in cls.fields:
+        option = f"--{f.name.replace('_', '-')}"
         raw = settings.get(f.name)
         if raw is None:
             if f.required:
-                issues.append(Issue(Location(WHERE), f"missing --{f.name} ({f.doc})"))
-                continue
+                raise UsageError(f"missing {option} ({f.doc})")
             raw = f.default
         try:
             hp[f.name] = f.parse(raw)
         except ValueError as e:
-            issues.append(Issue(Location(WHERE), f"--{f.name.replace('_', '-')}: {e}"))
-    if not issues:
-        issues = [Issue(Location(WHERE), f"--{name}: {message}")
-                  for name, message in cls.validate(hp)]
-    if issues:
-        raise SpecError(issues)
+            raise UsageError(str(e), param=option) from None
+    for name, message in cls.validate(hp):
+        raise UsageError(message, param=f"--{name.replace('_', '-')}")
     leaf = Leaf(cls(hp), kind, Location(WHERE))
-    return analyze(Spec(f"{kind} on {volume}", x, (leaf,), (), WHERE))
+    try:
+        return analyze(Spec(f"{kind} on {volume}", x, (leaf,), (), WHERE))
+    except AnalysisError as e:  # one layer: the trail would only repeat its kind
+        raise UsageError(e.issues[0].message) from None
 
 
 def pad_value(text: str | None) -> Any:
@@ -62,7 +65,11 @@ def pad_value(text: str | None) -> Any:
     t = text.strip().lower()
     if t in ("same", "valid"):
         return t
-    return int_pair(t, "--pad")
+    try:
+        return int_pair(t, "--pad")
+    except UsageError:
+        raise UsageError(f"expected an integer, 'h,w', 'same' or 'valid', got {text!r}",
+                         param="--pad") from None
 
 
 def int_pair(text: str | None, option: str) -> Any:
@@ -72,12 +79,12 @@ def int_pair(text: str | None, option: str) -> Any:
     try:
         values = [int(p) for p in parts]
     except ValueError:
-        raise UsageError(f"{option}: expected an integer or 'h,w', got {text!r}") from None
+        raise UsageError(f"expected an integer or 'h,w', got {text!r}", param=option) from None
     if len(values) == 1:
         return values[0]
     if len(values) == 2:
         return values
-    raise UsageError(f"{option}: expected an integer or 'h,w', got {text!r}")
+    raise UsageError(f"expected an integer or 'h,w', got {text!r}", param=option)
 
 
 # --- 'same' padding -----------------------------------------------------------------------
@@ -116,10 +123,11 @@ def choice(n: int, f: int, s: int, d: int, p: int) -> PadChoice:
 
 
 def same_pad(n: int, f: int, s: int = 1, d: int = 1) -> SamePad:
-    if min(n, f, s, d) < 1:
-        raise UsageError("N, --size, --stride and --dilation must be at least 1")
+    for value, param in ((n, "N"), (f, "--size"), (s, "--stride"), (d, "--dilation")):
+        if value < 1:
+            raise UsageError(f"must be at least 1, got {value}", param=param)
     total = same_pad_total(n, f, s, d)
-    fe = d * (f - 1) + 1
+    fe = effective_kernel(f, d)
     fname = "F" if d == 1 else "F'"
     if s == 1:
         formula = (f"p = ({fname} {MINUS} 1)/2 = ({fe} {MINUS} 1)/2")

@@ -14,7 +14,8 @@ import sys
 import click
 
 from . import __version__
-from .errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, AnalysisError, CnncalcError
+from .errors import (EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, AnalysisError, CnncalcError,
+                     UsageError)
 from .report import DTYPE_BYTES
 
 FORMATS = ("table", "json", "markdown", "csv")
@@ -54,6 +55,12 @@ def guarded(fn):
         ctx = click.get_current_context()
         try:
             return fn(*args, **kwargs)
+        except UsageError as e:
+            if ctx.find_root().params.get("debug"):
+                raise
+            if e.param:
+                raise click.BadParameter(str(e), param_hint=f"'{e.param}'") from None
+            raise click.UsageError(str(e)) from None
         except CnncalcError as e:
             if ctx.find_root().params.get("debug"):
                 raise
@@ -241,7 +248,7 @@ def export_cmd(file, target, out, force):
     from pathlib import Path
 
     from .backends.export import to_python
-    from .errors import UsageError
+    from .errors import Issue, Location, SpecError
     from .spec import load
 
     code = to_python(load(file), file)
@@ -250,11 +257,13 @@ def export_cmd(file, target, out, force):
         return
     path = Path(out)
     if path.exists() and not force:
-        raise UsageError(f"{out}: the file exists; use --force to overwrite it")
+        raise SpecError(Issue(Location(out), "exists; nothing was written",
+                              hint="use --force to overwrite it"))
     try:
         path.write_text(code, encoding="utf-8")
     except OSError as e:
-        raise UsageError(f"{out}: cannot write: {e.strerror or e}") from None
+        raise SpecError(Issue(Location(out), f"cannot write: {e.strerror or e}",
+                              hint="check that its folder exists and is writable")) from None
     click.echo(f"wrote {out}: class Net, {target}", err=True)
 
 
@@ -275,7 +284,7 @@ def check(files, fmt):
     from .hints import annotate
     from .spec import load
 
-    worst, results = EXIT_OK, []
+    worst, results, errors = EXIT_OK, [], []
     for source in files:
         try:
             spec = load(source)
@@ -283,14 +292,19 @@ def check(files, fmt):
         except AnalysisError as e:
             claims = annotate(spec, e.report)
             worst = max(worst, echo_error(e))
+            errors += e.lines()
         except CnncalcError as e:
             worst = max(worst, echo_error(e))
+            errors += e.lines()
             continue
         results += [(source, c) for c in claims]
-        if fmt == "table":
+        if fmt == "table" and not claims:
+            click.echo(f"no expect: claims in {source}; add expect: {{params: …}} to a layer "
+                       f"to have it graded")
+        elif fmt == "table":
             console().print(render.check_view(source, claims))
     if fmt == "json":
-        click.echo(render.dumps(render.check_json(results)))
+        click.echo(render.dumps(render.check_json(results, len(files), errors)))
     if not all(c.ok for _, c in results):
         worst = max(worst, EXIT_CHECK_FAILED)
     sys.exit(worst)
@@ -421,7 +435,7 @@ def lint(files, strict, fmt):
             worst = max(worst, echo_error(e))
             continue
         if fmt == "json":
-            documents.append(render.lint_json(source, result))
+            documents.append(render.lint_json(source, result, strict))
         else:
             console().print(render.lint_view(source, result))
         if result.error is not None:

@@ -71,7 +71,17 @@ class AnalysisError(SpecError):
 
 
 class UsageError(CnncalcError):
-    """Bad command-line usage that click itself cannot catch."""
+    """Bad command-line usage that click's types cannot catch; ``param`` names the option.
+
+    The CLI hands it to click, which prints the usage line and ``Error: …`` (exit 2)."""
+
+    def __init__(self, message: str, param: str | None = None):
+        super().__init__(message)
+        self.param = param
+
+    def lines(self) -> list[str]:
+        where = f"{self.param}: " if self.param else ""
+        return [f"cnncalc: error: {where}{self}"]
 
 
 class CheckFailed(CnncalcError):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Union
 
-from .errors import CnncalcError, Issue, Location
+from .errors import CnncalcError, Issue, Location, UsageError
 
 Number = Union[int, float]
 Matrix = list[list[Number]]
@@ -48,8 +48,12 @@ class MatrixError(CnncalcError):
         return out
 
 
-class NumericError(CnncalcError):
-    """Sizes that cannot work together (a kernel larger than the input, …)."""
+class NumericError(UsageError):
+    """Options that cannot work together (a kernel larger than the input, …)."""
+
+
+def count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 # --- reading matrices -----------------------------------------------------------------------
@@ -129,8 +133,8 @@ def _volume(channels: list[list[_Row]], source: str, lines: list[str]) -> Volume
         for r in rows:
             if len(r.values) != width:
                 raise MatrixError(Location(source, r.line, r.col),
-                                  f"this row has {len(r.values)} numbers but the first row has "
-                                  f"{width}; every row needs the same count",
+                                  f"this row has {count(len(r.values), 'number')} but the first "
+                                  f"row has {width}; every row needs the same count",
                                   _line(lines, r.line))
         if len(rows) != height:
             r = rows[0]
@@ -147,6 +151,9 @@ def _line(lines: list[str], n: int) -> str | None:
 
 def read_matrix(arg: str, option: str = "--input") -> tuple[Volume, str]:
     """A matrix from a file path, or inline text; returns ``(volume, display name)``."""
+    if not arg.strip():
+        raise UsageError("is empty: give a matrix file, or numbers such as \"1 2; 3 4\"",
+                         param=option)
     path = Path(arg)
     if path.is_file():
         try:

@@ -328,11 +328,17 @@ def claim_json(c, file: str | None = None) -> dict[str, Any]:
     return out
 
 
-def check_json(results: list[tuple[str, Any]]) -> dict[str, Any]:
-    """``cnncalc check``: ``{"ok", "results": [...]}`` over ``(file, ClaimResult)`` pairs."""
-    files = {f for f, _ in results}
-    return {"ok": all(c.ok for _, c in results),
-            "results": [claim_json(c, f if len(files) > 1 else None) for f, c in results]}
+def check_json(results: list[tuple[str, Any]], files: int = 1,
+               errors: list[str] = ()) -> dict[str, Any]:
+    """``cnncalc check``: ``{"ok", "results": [...]}`` over ``(file, ClaimResult)`` pairs.
+
+    ``ok`` is false when a claim is wrong or a file could not be checked (``errors``); with
+    several files each result names its ``file``."""
+    out = {"ok": not errors and all(c.ok for _, c in results),
+           "results": [claim_json(c, f if files > 1 else None) for f, c in results]}
+    if errors:
+        out["errors"] = list(errors)
+    return out
 
 
 def check_view(source: str, claims) -> Any:
@@ -361,7 +367,10 @@ def check_view(source: str, claims) -> Any:
     if not claims:
         summary = Text("no expect: claims to check", style="dim")
     elif bad:
-        summary = Text(f"{bad} of {len(claims)} claims wrong", style="bold red")
+        summary = Text(f"{bad} of {len(claims)} claim{'s' if len(claims) > 1 else ''} wrong",
+                       style="bold red")
+    elif len(claims) == 1:
+        summary = Text("the claim is right", style="bold green")
     else:
         summary = Text(f"all {len(claims)} claims right", style="bold green")
     return Group(tab, summary)
@@ -471,8 +480,10 @@ def apply_view(applied) -> Any:
     return Group(*parts)
 
 
-def lint_json(source: str, result) -> dict[str, Any]:
-    out = {"file": source, "ok": result.ok,
+def lint_json(source: str, result, strict: bool = False) -> dict[str, Any]:
+    """``ok`` agrees with the exit code: no error, and no note under ``--strict``."""
+    ok = result.error is None and not (strict and result.notes)
+    out = {"file": source, "ok": ok,
            "notes": [dict(diagnostic_json(d), why=CODES.get(d.code, ("", "", ""))[2])
                      for d in result.notes]}
     if result.error is not None:

@@ -129,7 +129,7 @@ def test_same_pad_text_shows_the_formula(cli):
 
 
 @pytest.mark.parametrize("args, message", [
-    (("conv", "32x32x3", "-F", 3), "--filters: is required"),
+    (("conv", "32x32x3", "-F", 3), "Invalid value for '--filters': is required"),
     (("conv", "32x32x3", "-K", 3), "missing --size"),
     (("conv", "banana", "-K", 3, "-F", 3), "not a volume"),
     (("conv", "32x32x3", "-K", 3, "-F", 3, "-P", "lots"), "--pad"),

@@ -190,3 +190,22 @@ def test_shipped_homework_example_checks(cli):
     assert result.exit_code == 0, result.stdout
     doc = json.loads(result.stdout)
     assert doc["ok"] is True and len(doc["results"]) == 18
+
+
+def test_check_json_is_not_ok_when_a_file_fails(cli, write, tmp_path):
+    good = write("input: 32x32x3\nlayers:\n  - conv: {filters: 10, size: 5, pad: 2}\n"
+                 "    expect: {params: 760}\n", "good.yaml")
+    bad = write("input: 32x32x3\nlayers:\n  - convv: {filters: 10}\n", "bad.yaml")
+    result = cli("check", bad, good, "--format", "json")
+    assert result.exit_code == 2
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is False
+    assert [r["file"] for r in doc["results"]] == [str(good)]
+    assert doc["errors"][0].startswith(f"{bad}:3:5: error:")
+
+
+def test_check_without_claims_says_so(cli, write):
+    path = write("input: 8x8x3\nlayers: [relu]\n")
+    result = cli("check", path)
+    assert result.exit_code == 0
+    assert result.stdout.startswith(f"no expect: claims in {path}")

@@ -2,8 +2,6 @@
 
 from fractions import Fraction
 
-import pytest
-
 import cnncalc
 
 

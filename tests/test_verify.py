@@ -200,6 +200,10 @@ def test_out_of_memory_names_the_batch(cli, monkeypatch):
     r = cli("verify", SPEC_DIR / "lenet5.yaml", "--batch", "64", "--device", "cpu")
     assert r.exit_code == 2
     assert "batch 64" in r.stderr and "--batch 32" in r.stderr
+    r = cli("verify", SPEC_DIR / "lenet5.yaml", "--batch", "1", "--device", "cpu")
+    assert r.exit_code == 2
+    assert "does not fit in memory on cpu even at batch 1" in r.stderr
+    assert "--batch" not in r.stderr
 
 
 def test_torch_missing_names_the_extra(tmp_path):

@@ -15,12 +15,12 @@ report row it is compared with) and the recipe object that builds it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..engine import join
 from ..layers.base import Layer
-from ..network import Branches, Group, Leaf, Repeat, Residual, Spec
+from ..network import Branches, Leaf, Repeat, Residual, Spec
 from ..report import Report
 from ..shapes import Shape
 

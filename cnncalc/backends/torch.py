@@ -184,10 +184,19 @@ def _out_of_memory(e: BaseException) -> bool:
                                             or "not enough memory" in text)
 
 
-def oom_error(batch: int, device) -> BackendError:
-    smaller = max(1, batch // 2)
-    return BackendError(f"out of memory on {device} at batch {batch}; try a smaller batch, "
-                        f"e.g. --batch {smaller}")
+def oom_error(batch: int, device, report: Report | None = None) -> BackendError:
+    if batch > 1:
+        return BackendError(f"out of memory on {device} at batch {batch}; try a smaller batch, "
+                            f"e.g. --batch {batch // 2}")
+    need = ""
+    if report is not None:
+        from ..render import size_bytes
+        from ..report import memory
+
+        need = (f" (cnncalc estimates {size_bytes(memory(report.totals).inference_bytes)} "
+                f"for one image in fp32)")
+    return BackendError(f"the network does not fit in memory on {device} even at batch 1{need}; "
+                        f"shrink the input or the layers, or use a device with more memory")
 
 
 # --- checking -------------------------------------------------------------------------------
@@ -260,7 +269,7 @@ def verify(spec: Spec, *, device: str = "auto", batch: int = 1, dtype: str = "fp
         raise
     except Exception as e:
         if _out_of_memory(e):
-            raise oom_error(batch, dev) from None
+            raise oom_error(batch, dev, report) from None
         raise
     return Verification(spec.name, str(dev), tuple(checks), report.totals.params,
                         sum(p.numel() for p in model.parameters()),
