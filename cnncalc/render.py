@@ -159,6 +159,9 @@ def visible(report: Report, depth: int | None) -> list[Row]:
 
 def to_markdown(report: Report, *, formulas: bool = False, depth: int | None = None) -> str:
     head = ["Layer", "Kind", "Output (W×H×D)", "Params", "MACs", "RF"]
+    connections = shows_connections(report)
+    if connections:
+        head.append("Connections")
     if formulas:
         head.append("Formula")
     lines = [f"## {report.name}", "", f"Input: {volume_text(report.input_shape)}", "",
@@ -167,6 +170,8 @@ def to_markdown(report: Report, *, formulas: bool = False, depth: int | None = N
         name = "&nbsp;" * 2 * r.depth + (f"**{r.name}**" if r.is_group else r.name)
         cells = [name, r.kind, volume_text(r.shape), count(r.params), count(r.macs),
                  rf_text(r.rf)]
+        if connections:
+            cells.append(count(r.connections))
         if formulas:
             cells.append(r.formula.replace("|", "\\|"))
         lines.append("| " + " | ".join(cells) + " |")
@@ -190,6 +195,9 @@ def summary_lines(report: Report) -> list[tuple[str, str]]:
         ("MACs", f"{count(t.macs)} ({short(t.macs)}); FLOPs = 2·MACs = {short(t.flops)}"),
         ("Output", volume_text(report.output_shape)),
     ]
+    if shows_connections(report):
+        lines.append(("Connections", f"{count(t.connections)} (LeCun's count: per output, its "
+                                     f"inputs + its bias)"))
     if m is not None:
         lines += [
             (f"Params size ({m.dtype})", size_bytes(m.params_bytes + m.buffers_bytes)),
@@ -266,9 +274,6 @@ def table(report: Report, *, formulas: bool = False, depth: int | None = None):
     summary.add_column()
     for label, value in summary_lines(report):
         summary.add_row(Text(label), Text(value))
-    if connections:
-        summary.add_row(Text("Connections"), Text(f"{count(report.totals.connections)} (LeCun's "
-                                                  f"count: per output, its inputs + its bias)"))
     parts.append(summary)
     for d, layers in grouped(report.diagnostics):
         color = {"error": "red", "warning": "yellow"}.get(d.severity, "blue")
