@@ -104,7 +104,7 @@ def format_option(choices=FORMATS):
 def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand):
     """Every layer's output volume, params, MACs and receptive field, then totals and memory.
 
-    FILE is a spec path or zoo:NAME (see `cnncalc zoo`).
+    FILE is a spec path, zoo:NAME (see `cnncalc zoo`), or - for standard input.
     """
     from . import render
     from .engine import analyze

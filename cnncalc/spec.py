@@ -170,8 +170,13 @@ def _convert(node: yaml.Node, file: str, budget: list[int], active: set[int], co
 # --- reading files --------------------------------------------------------------------------
 
 def read_source(source: str | os.PathLike) -> tuple[str, str]:
-    """Return ``(text, display name)`` for a path or ``zoo:NAME``; errors are SpecErrors."""
+    """Return ``(text, display name)`` for a path, ``zoo:NAME`` or ``-`` (standard input);
+    errors are SpecErrors."""
     src = str(source)
+    if src == "-":
+        import sys
+
+        return sys.stdin.read(), "<stdin>"
     if src.startswith("zoo:"):
         from . import zoo
 

@@ -150,3 +150,11 @@ def test_expect_on_blocks_repeats_and_merges_is_checked():
     assert got == {("residual", "output"): (report.output_shape, True),
                    ("residual", "params"): (148, True), ("b1", "params"): (148, False),
                    ("repeat1", "activations"): (512, True)}
+
+
+def test_inspect_reads_standard_input(cli):
+    result = cli("inspect", "-", "--format", "json", input="input: 8x8x3\nlayers: [relu]\n")
+    assert json.loads(result.stdout)["output"]["shape"] == [3, 8, 8]
+    bad = cli("inspect", "-", input="input: 8x8x3\nlayers: [relu, convv]\n")
+    assert bad.exit_code == 2
+    assert bad.stderr.startswith("<stdin>:2:17: error:")
