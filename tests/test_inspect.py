@@ -157,4 +157,4 @@ def test_inspect_reads_standard_input(cli):
     assert json.loads(result.stdout)["output"]["shape"] == [3, 8, 8]
     bad = cli("inspect", "-", input="input: 8x8x3\nlayers: [relu, convv]\n")
     assert bad.exit_code == 2
-    assert bad.stderr.startswith("<stdin>:2:17: error:")
+    assert bad.stderr.startswith("<stdin>:2:16: error:")
