@@ -16,7 +16,8 @@ from .errors import AnalysisError, Location, UsageError
 from .layers import REGISTRY
 from .network import Leaf, Spec
 from .report import Report
-from .shapes import DOT, MINUS, effective_kernel, parse_volume, same_pad_total, window_out_len
+from .shapes import (DOT, MINUS, effective_kernel, parse_volume, same_pad_total, split_pad,
+                     window_out_len)
 
 WHERE = "<command line>"
 
@@ -141,5 +142,5 @@ def same_pad(n: int, f: int, s: int = 1, d: int = 1) -> SamePad:
         formula = f"F' = d{DOT}(F {MINUS} 1) + 1 = {d}{DOT}({f} {MINUS} 1) + 1 = {fe}; " + formula
     nearest: tuple[PadChoice, ...] = ()
     if total % 2:
-        nearest = tuple(choice(n, f, s, d, p) for p in (total // 2, total // 2 + 1))
+        nearest = tuple(choice(n, f, s, d, p) for p in split_pad(total))
     return SamePad(n, f, s, d, total, formula, nearest)

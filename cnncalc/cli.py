@@ -360,10 +360,12 @@ def pool(volume, size, stride, pad, mode, ceil, fmt):
 
 
 @main.command()
-@click.argument("n", type=int)
-@click.option("-F", "--size", type=int, required=True, help="F, the kernel size.")
-@click.option("-S", "--stride", type=int, default=1, show_default=True, help="S.")
-@click.option("--dilation", type=int, default=1, show_default=True, help="d.")
+@click.argument("n", type=click.IntRange(min=1))
+@click.option("-F", "--size", type=click.IntRange(min=1), required=True,
+              help="F, the kernel size.")
+@click.option("-S", "--stride", type=click.IntRange(min=1), default=1, show_default=True,
+              help="S.")
+@click.option("--dilation", type=click.IntRange(min=1), default=1, show_default=True, help="d.")
 @format_option(("table", "json"))
 @guarded
 def pad(n, size, stride, dilation, fmt):
@@ -407,7 +409,7 @@ def apply(input_, kernels, biases, stride, pad, act, pool, size, pool_stride, st
     try:
         r, c = (int(v) - 1 for v in at.split(","))
     except ValueError:
-        raise UsageError(f"--at: expected row,column such as 1,1, got {at!r}") from None
+        raise UsageError(f"expected row,column such as 1,1, got {at!r}", param="--at") from None
     applied = run_apply(x, ks or None, [tidy(b) for b in biases], stride, pad, act, pool, size,
                         pool_stride, (r, c) if steps else None)
     if fmt == "json":

@@ -53,7 +53,10 @@ class NumericError(UsageError):
 
 
 def count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+    """``count(1, 'row')`` → '1 row', ``count(2, 'bias')`` → '2 biases'."""
+    if n == 1:
+        return f"{n} {noun}"
+    return f"{n} {noun}{'es' if noun.endswith(('s', 'x', 'ch', 'sh')) else 's'}"
 
 
 # --- reading matrices -----------------------------------------------------------------------
@@ -139,7 +142,7 @@ def _volume(channels: list[list[_Row]], source: str, lines: list[str]) -> Volume
         if len(rows) != height:
             r = rows[0]
             raise MatrixError(Location(source, r.line, r.col),
-                              f"channel {c + 1} has {len(rows)} rows but channel 1 has "
+                              f"channel {c + 1} has {count(len(rows), 'row')} but channel 1 has "
                               f"{height}; every channel needs the same size",
                               _line(lines, r.line), "a blank line separates channels")
     return [[r.values for r in rows] for rows in channels]
@@ -193,10 +196,11 @@ def pad_matrix(m: Matrix, p: int, fill: Number = 0) -> Matrix:
         [list(r) for r in edge]
 
 
-def out_len(n: int, f: int, s: int, p: int, what: str) -> int:
+def out_len(n: int, f: int, s: int, p: int, what: str, option: str | None = None) -> int:
     if f > n + 2 * p:
         raise NumericError(f"the {what} ({f}) is larger than the padded input "
-                           f"({n} + 2·{p} = {n + 2 * p}); use a smaller {what} or more padding")
+                           f"({n} + 2·{p} = {n + 2 * p}); use a smaller {what} or more padding",
+                           param=option)
     return (n + 2 * p - f) // s + 1
 
 
@@ -207,12 +211,13 @@ def conv2d(x: Volume, kernels: list[Volume], biases: list[Number], stride: int =
     for i, k in enumerate(kernels):
         if len(k) != depth:
             raise NumericError(
-                f"kernel {i + 1} has {len(k)} channel{'s' if len(k) != 1 else ''} but the input "
-                f"has {depth}; a filter extends the full depth of the input (F×F×D)")
+                f"kernel {i + 1} has {count(len(k), 'channel')} but the input "
+                f"has {depth}; a filter extends the full depth of the input (F×F×D)",
+                param="--kernel")
     xp = [pad_matrix(m, pad) for m in x]
     fh, fw = len(kernels[0][0]), len(kernels[0][0][0])
-    oh = out_len(len(x[0]), fh, stride, pad, "kernel")
-    ow = out_len(len(x[0][0]), fw, stride, pad, "kernel")
+    oh = out_len(len(x[0]), fh, stride, pad, "kernel", "--kernel")
+    ow = out_len(len(x[0][0]), fw, stride, pad, "kernel", "--kernel")
     out = []
     for k, b in zip(kernels, biases):
         out.append([[sum(xp[c][i * stride + u][j * stride + v] * k[c][u][v]
@@ -226,9 +231,9 @@ def pool2d(x: Volume, size: int, stride: int, mode: str = "max", pad: int = 0) -
     zero padding)."""
     if 2 * pad > size:
         raise NumericError(f"pooling pad {pad} is more than half the window {size} "
-                           f"(PyTorch's rule)")
-    oh = out_len(len(x[0]), size, stride, pad, "pooling window")
-    ow = out_len(len(x[0][0]), size, stride, pad, "pooling window")
+                           f"(PyTorch's rule); use a pad of at most {size // 2}", param="--pad")
+    oh = out_len(len(x[0]), size, stride, pad, "pooling window", "--size")
+    ow = out_len(len(x[0][0]), size, stride, pad, "pooling window", "--size")
     out = []
     for m in x:
         mp = pad_matrix(m, pad, -math.inf if mode == "max" else 0)
@@ -334,13 +339,15 @@ def apply(x: Volume, kernels: list[Volume] | None = None, biases: list[Number] |
     if kernels:
         stride, pad = stride or 1, pad or 0
         if len({shape_text(k) for k in kernels}) > 1:
-            raise NumericError("every kernel needs the same size")
+            raise NumericError("every kernel needs the same size; give kernels of one F×F×D",
+                               param="--kernel")
         biases = list(biases or [0])
         if len(biases) == 1:
             biases = biases * len(kernels)
         if len(biases) != len(kernels):
-            raise NumericError(f"give one --bias for all kernels or one per kernel; got "
-                               f"{len(biases)} for {len(kernels)} kernels")
+            raise NumericError(f"got {count(len(biases), 'bias')} for "
+                               f"{count(len(kernels), 'kernel')}; give one --bias for all "
+                               f"kernels or one per kernel", param="--bias")
         y = conv2d(x, kernels, biases, stride, pad)
         notes += fit_notes(x, len(kernels[0][0]), len(kernels[0][0][0]), stride, pad, "conv")
         if at is not None:
@@ -373,15 +380,18 @@ def apply(x: Volume, kernels: list[Volume] | None = None, biases: list[Number] |
 def check_at(at: tuple[int, int], y: Volume) -> None:
     h, w = len(y[0]), len(y[0][0])
     if not (0 <= at[0] < h and 0 <= at[1] < w):
-        raise NumericError(f"--at {at[0] + 1},{at[1] + 1} is outside the {h}×{w} output")
+        raise NumericError(f"{at[0] + 1},{at[1] + 1} is outside the output, which has "
+                           f"{count(h, 'row')} and {count(w, 'column')}; pick a row from 1 to "
+                           f"{h} and a column from 1 to {w}", param="--at")
 
 
 def fit_notes(x: Volume, fh: int, fw: int, s: int, p: int, what: str) -> list[str]:
     """The notes' rule: (N − F + 2P)/S must be whole, else border pixels are dropped."""
     notes = []
-    for axis, n, f in (("H", len(x[0]), fh), ("W", len(x[0][0]), fw)):
+    for axis, n, f, line in (("H", len(x[0]), fh, "row"), ("W", len(x[0][0]), fw, "column")):
         rem = (n + 2 * p - f) % s
         if rem:
+            last = f"the last {line} is" if rem == 1 else f"the last {rem} {line}s are"
             notes.append(f"{what} {axis}: ({n} − {f} + 2·{p})/{s} + 1 is not a whole number; "
-                         f"the last {rem} row(s)/column(s) are never read (PyTorch floors it too)")
+                         f"{last} never read (PyTorch floors it too)")
     return notes

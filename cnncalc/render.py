@@ -430,17 +430,20 @@ def pad_json(sp) -> dict[str, Any]:
 
 
 def pad_lines(sp) -> list[str]:
+    from .shapes import effective_kernel, split_pad
+
     lines = [sp.formula]
     if sp.pad is not None:
-        lines.append(f"P = {sp.pad} keeps {sp.n}: ({sp.n} − {sp.d * (sp.f - 1) + 1} + "
+        lines.append(f"P = {sp.pad} keeps {sp.n}: ({sp.n} − {effective_kernel(sp.f, sp.d)} + "
                      f"2·{sp.pad})/{sp.s} + 1 = {sp.n}")
         return lines
-    lines.append(f"no integer padding keeps {sp.n}: 2P = {sp.total} is odd "
-                 + ("(an even kernel cannot pad symmetrically)" if sp.s == 1 else ""))
+    lines.append(f"no integer padding keeps {sp.n}: 2P = {sp.total} is odd"
+                 + (" (an even kernel cannot pad symmetrically)" if sp.s == 1 else ""))
     for c in sp.nearest:
         fit = "" if c.exact else " (not a whole number: floored)"
         lines.append(f"  P = {c.pad} gives {c.output}{fit}")
-    lines.append(f"  or pad {sp.total // 2} before and {sp.total - sp.total // 2} after "
+    before, after = split_pad(sp.total)
+    lines.append(f"  or pad {before} before and {after} after "
                  f"(PyTorch's padding='same' puts the extra pixel after)")
     return lines
 

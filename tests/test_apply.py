@@ -172,7 +172,7 @@ def test_activations_match_torch(case, act):
 @pytest.mark.parametrize("text, where, message", [
     ("1 2 3\n4 5\n", ":2:1:", "this row has 2 numbers but the first row has 3"),
     ("1 2 3\n4 five 6\n", ":2:3:", "'five' is not a number"),
-    ("1 2\n3 4\n\n5 6\n", ":4:1:", "channel 2 has 1 rows but channel 1 has 2"),
+    ("1 2\n3 4\n\n5 6\n", ":4:1:", "channel 2 has 1 row but channel 1 has 2"),
     ("", ":1:1:", "holds no numbers"),
     ("  \n# only a comment\n", ":1:1:", "holds no numbers"),
     ("1 nan\n", ":1:3:", "'nan' is not a number"),
@@ -227,3 +227,47 @@ def test_parse_matrix_accepts_commas_comments_and_floats():
         parse_matrix("1 2\n3\n", "m.txt")
     with pytest.raises(NumericError):
         pool2d([[[1, 2], [3, 4]]], 2, 2, "max", 2)
+
+
+@pytest.mark.parametrize("args, option, message", [
+    (("--input", "1 2; 3 4", "--kernel", "1 2 3; 4 5 6; 7 8 9"), "'--kernel'",
+     "the kernel (3) is larger than the padded input (2 + 2·0 = 2); use a smaller kernel"),
+    (("--input", "1 2 3; 4 5 6; 7 8 9", "--kernel", "1 0; 0 1", "--steps", "--at", "5,5"),
+     "'--at'", "5,5 is outside the output, which has 2 rows and 2 columns; pick a row from 1 "
+               "to 2 and a column from 1 to 2"),
+    (("--input", "1 2; 3 4", "--kernel", "1", "--steps", "--at", "x"), "'--at'",
+     "expected row,column such as 1,1, got 'x'"),
+    (("--input", "1 2; 3 4", "--kernel", "1", "--kernel", "2", "--bias", 1, "--bias", 2,
+      "--bias", 3), "'--bias'",
+     "got 3 biases for 2 kernels; give one --bias for all kernels or one per kernel"),
+    (("--input", "1 2; 3 4", "--kernel", "1", "--bias", 1, "--bias", 2), "'--bias'",
+     "got 2 biases for 1 kernel;"),
+    (("--input", "", "--act", "relu"), "'--input'", "is empty"),
+    (("--input", "  ", "--act", "relu"), "'--input'", "is empty"),
+    (("--input", "1 2; 3 4", "--pool", "max", "--size", 2, "--pad", 2), "'--pad'",
+     "pooling pad 2 is more than half the window 2 (PyTorch's rule); use a pad of at most 1"),
+])
+def test_apply_option_errors_name_the_option(cli, args, option, message):
+    result = cli("apply", *args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Usage: ") and " apply [OPTIONS]" in result.stderr
+    assert f"Error: Invalid value for {option}: {message}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_apply_pool_without_size_is_a_usage_error(cli):
+    result = cli("apply", "--input", "1 2; 3 4", "--pool", "max")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Usage: ") and " apply [OPTIONS]" in result.stderr
+    assert "Error: --pool needs --size F (the pooling window)" in result.stderr
+
+
+def test_unused_rows_note_is_singular_or_plural():
+    one = apply([[[1, 2, 3], [4, 5, 6], [7, 8, 9]]], [[[[1, 0], [0, 1]]]], stride=2).notes
+    assert "the last row is never read" in one[0]
+    assert "the last column is never read" in one[1]
+    x = [[list(range(7)) for _ in range(7)]]
+    assert apply(x, [[[[1]]]], stride=3).notes == []  # (7 − 1)/3 is whole
+    three = apply(x, [[[[1, 1], [1, 1]]]], stride=3).notes  # (7 − 2) mod 3 = 2
+    assert "the last 2 rows are never read" in three[0]
+    assert "the last 2 columns are never read" in three[1]

@@ -142,3 +142,40 @@ def test_calculator_usage_errors(cli, args, message):
     assert result.exit_code == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args, option, message", [
+    (("conv", "32x32x3", "-K", 10, "-F", 3, "-P", "foo"), "'--pad'",
+     "expected an integer, 'h,w', 'same' or 'valid', got 'foo'"),
+    (("conv", "axb", "-K", 10, "-F", 3), "'VOLUME'", "'axb' is not a volume"),
+    (("conv", "32x32x3", "-K", 10, "-F", 3, "-S", "x"), "'--stride'", "expected an integer"),
+    (("pad", 0, "--size", 3), "'N'", "0 is not in the range x>=1"),
+    (("pad", 5, "--size", 0), "'--size'", "0 is not in the range x>=1"),
+    (("pad", 5, "--size", 3, "--stride", 0), "'--stride'", "0 is not in the range x>=1"),
+    (("pad", 5, "--size", 3, "--dilation", 0), "'--dilation'", "0 is not in the range x>=1"),
+])
+def test_calculator_option_errors_name_the_option(cli, args, option, message):
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Usage: ") and f" {args[0]} [OPTIONS]" in result.stderr
+    assert "Error: Invalid value for " in result.stderr and option in result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_calculator_shape_error_has_no_repeated_trail(cli):
+    result = cli("conv", "32x32x3", "-K", 10, "-F", 40)
+    assert result.exit_code == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: conv on 32×32×3: the kernel (40 along H) is larger")
+    assert "→" not in result.stderr
+
+
+def test_same_pad_odd_total_splits_the_padding(cli):
+    text = cli("pad", 7, "-F", 2, "-S", 2).stdout
+    assert "2P = 7 is odd\n" in text
+    assert "or pad 3 before and 4 after" in text
+    doc = json.loads(cli("pad", 7, "-F", 2, "-S", 2, "--format", "json").stdout)
+    assert [c["pad"] for c in doc["nearest"]] == [3, 4]
+    dilated = cli("pad", 5, "-F", 3, "--dilation", 2).stdout
+    assert "P = 2 keeps 5: (5 − 5 + 2·2)/1 + 1 = 5" in dilated
