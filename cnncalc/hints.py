@@ -162,7 +162,8 @@ def conv_params(layer: Layer, x: Shape, y: Shape) -> list[Slip]:
                                    f"{' + ' + str(k) if bias else ''}"))
     if g != 1:
         what = ("a depthwise filter sees one input map" if layer.hp["depthwise"]
-                else f"with groups = {g} each filter sees D1/g = {x.c}/{g} = {d} maps")
+                else f"with groups = {g} each filter sees D1/g = {x.c}/{g} = {d} "
+                     f"map{'' if d == 1 else 's'}")
         slips.append((fh * fw * x.c * k + b, f"counted a standard conv; {what}: "
                                              f"({ff}{DOT}{d}){DOT}{k}"
                                              f"{' + ' + str(k) if bias else ''}"))
@@ -184,7 +185,8 @@ def fc_params(layer: Layer, x: Shape, y: Shape) -> list[Slip]:
         return [((n_in + 1) * u, f"counted a bias, but this fc has bias: false: "
                                  f"{n_in}{DOT}{u} = {n_in * u:,}")]
     return [
-        (n_in * u, f"forgot the bias: each of the {u} units has one, (in + 1){DOT}units = "
+        (n_in * u, f"forgot the bias: {'the unit' if u == 1 else f'each of the {u} units'} "
+                   f"has one, (in + 1){DOT}units = "
                    f"({n_in} + 1){DOT}{u} = {(n_in + 1) * u:,}"),
         (n_in * u + 1, f"one bias per unit, not one in total: ({n_in} + 1){DOT}{u}"),
     ]

@@ -56,8 +56,9 @@ def bias_before_bn(report: Report, pairs: Pairs) -> Iterable[Diagnostic]:
         if (row.kind in ("conv", "deconv", "fc") and leaf.layer.hp.get("bias")
                 and nxt.kind == "bn" and nxt.input_shape == row.shape):
             k = row.shape.c
+            biases = "bias learns" if k == 1 else f"{k:,} biases learn"
             yield note("CN202", f"{row.name} has a bias and {nxt.name} (batch norm) follows: "
-                                f"BN subtracts the mean, so the {k:,} biases learn nothing; "
+                                f"BN subtracts the mean, so the {biases} nothing; "
                                 f"set bias: false", row, leaf)
 
 

@@ -209,3 +209,37 @@ def test_check_without_claims_says_so(cli, write):
     result = cli("check", path)
     assert result.exit_code == 0
     assert result.stdout.startswith(f"no expect: claims in {path}")
+
+
+def test_check_json_is_not_ok_when_a_file_fails_to_analyse(cli, write):
+    good = write("input: 32x32x3\nlayers:\n  - conv: {filters: 10, size: 5, pad: 2}\n"
+                 "    expect: {params: 760}\n", "good.yaml")
+    bad = write("input: 4x4x1\nlayers:\n  - conv: {filters: 2, size: 9}\n", "bad.yaml")
+    result = cli("check", good, bad, "--format", "json")
+    assert result.exit_code == 2
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is False
+    assert all("file" in r for r in doc["results"])
+    assert len(doc["errors"]) == 1 and doc["errors"][0].startswith(f"{bad}:")
+    alone = json.loads(cli("check", good, "--format", "json").stdout)
+    assert alone["ok"] is True and "errors" not in alone and "file" not in alone["results"][0]
+
+
+def test_check_summary_counts_one_claim_in_the_singular(cli, write):
+    spec = "input: 32x32x3\nlayers:\n  - conv: {{filters: 10, size: 5, pad: 2}}\n" \
+           "    expect: {{params: {}}}\n"
+    right = cli("check", write(spec.format(760), "right.yaml"))
+    assert right.exit_code == 0 and "the claim is right" in right.stdout
+    wrong = cli("check", write(spec.format(750), "wrong.yaml"))
+    assert wrong.exit_code == 1 and "1 of 1 claim wrong" in wrong.stdout
+    assert "claims" not in right.stdout and "claims" not in wrong.stdout
+
+
+def test_hints_count_one_map_and_one_unit_in_the_singular():
+    # groups = 4 on 4 maps: each filter sees 4/4 = 1 map; (3·3·1)·8 + 8 = 80.
+    r = one_claim("conv: {filters: 8, size: 3, pad: 1, groups: 4}", "params", 3 * 3 * 4 * 8 + 8,
+                  inp="8x8x4")
+    assert "= 1 map:" in r.hint
+    # fc 4 → 1: (4 + 1)·1 = 5; the bias forgotten gives 4.
+    fc = one_claim("fc: 1", "params", 4, inp="4")
+    assert "the unit has one" in fc.hint

@@ -93,3 +93,12 @@ def test_lint_spec_error_exits_2(cli, write):
     result = cli("lint", write("input: 8x8x1\nlayers:\n  - conv: {filters: 2, size: 9}\n"))
     assert result.exit_code == 2
     assert "larger than the padded input" in result.stderr
+
+
+def test_bias_before_bn_counts_one_bias_in_the_singular():
+    (note,) = [d for d in lint(load("input: 8x8x3\nlayers:\n  - conv: {filters: 1, size: 3}\n"
+                                    "  - bn\n")).notes if d.code == "CN202"]
+    assert "so the bias learns nothing" in note.message
+    (note,) = [d for d in lint(load("input: 8x8x3\nlayers:\n  - conv: {filters: 4, size: 3}\n"
+                                    "  - bn\n")).notes if d.code == "CN202"]
+    assert "so the 4 biases learn nothing" in note.message
