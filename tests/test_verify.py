@@ -204,6 +204,27 @@ def test_out_of_memory_names_the_batch(cli, monkeypatch):
     assert r.exit_code == 2
     assert "does not fit in memory on cpu even at batch 1" in r.stderr
     assert "--batch" not in r.stderr
+    assert "cnncalc estimates" in r.stderr and "for one image in fp32" in r.stderr
+    r = cli("verify", SPEC_DIR / "lenet5.yaml", "--device", "cpu", "--dtype", "bf16")
+    assert r.exit_code == 2 and "for one image in bf16" in r.stderr
+
+
+def test_summary_counts_one_layer_and_one_iteration_in_the_singular():
+    from types import SimpleNamespace as NS
+
+    from cnncalc.backends import view
+
+    timing = NS(channels_last=False, compiled=False, batch=1, dtype="fp32", iters=1, warmup=0,
+                median_ms=1.0, p10_ms=1.0, p90_ms=1.0, images_per_s=1000.0, tflops=0.0,
+                peak_memory_bytes=None)
+    good = NS(ok=True, layers=[NS(ok=True, name="fc", error="")], torch_params=11,
+              torch_output_shape=[1], timing=timing, device="cpu")
+    lines = view.summary_lines(good)
+    assert lines[0].startswith("✓ the layer agrees with PyTorch")
+    assert "1 iteration after 0 warm-up" in lines[1]
+    bad = NS(ok=False, layers=[NS(ok=False, name="fc", error="boom"),
+                               NS(ok=True, name="relu", error="")], timing=None)
+    assert view.summary_lines(bad)[0] == "✗ 1 of 2 layers disagrees with PyTorch"
 
 
 def test_torch_missing_names_the_extra(tmp_path):

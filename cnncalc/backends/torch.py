@@ -184,7 +184,8 @@ def _out_of_memory(e: BaseException) -> bool:
                                             or "not enough memory" in text)
 
 
-def oom_error(batch: int, device, report: Report | None = None) -> BackendError:
+def oom_error(batch: int, device, report: Report | None = None,
+              dtype: str = "fp32") -> BackendError:
     if batch > 1:
         return BackendError(f"out of memory on {device} at batch {batch}; try a smaller batch, "
                             f"e.g. --batch {batch // 2}")
@@ -193,8 +194,9 @@ def oom_error(batch: int, device, report: Report | None = None) -> BackendError:
         from ..render import size_bytes
         from ..report import memory
 
-        need = (f" (cnncalc estimates {size_bytes(memory(report.totals).inference_bytes)} "
-                f"for one image in fp32)")
+        need = (f" (cnncalc estimates "
+                f"{size_bytes(memory(report.totals, dtype).inference_bytes)} "
+                f"for one image in {dtype})")
     return BackendError(f"the network does not fit in memory on {device} even at batch 1{need}; "
                         f"shrink the input or the layers, or use a device with more memory")
 
@@ -269,7 +271,7 @@ def verify(spec: Spec, *, device: str = "auto", batch: int = 1, dtype: str = "fp
         raise
     except Exception as e:
         if _out_of_memory(e):
-            raise oom_error(batch, dev, report) from None
+            raise oom_error(batch, dev, report, dtype) from None
         raise
     return Verification(spec.name, str(dev), tuple(checks), report.totals.params,
                         sum(p.numel() for p in model.parameters()),

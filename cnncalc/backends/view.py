@@ -61,14 +61,21 @@ def checks_table(v):
     return table
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def summary_lines(v) -> list[str]:
     bad = [c for c in v.layers if not c.ok]
     lines = []
     if v.ok:
-        lines.append(f"✓ all {len(v.layers)} layers agree with PyTorch "
+        agree = ("the layer agrees" if len(v.layers) == 1
+                 else f"all {len(v.layers)} layers agree")
+        lines.append(f"✓ {agree} with PyTorch "
                      f"({v.torch_params:,} params, output {_dims(v.torch_output_shape)})")
     else:
-        lines.append(f"✗ {len(bad)} of {len(v.layers)} layers disagree with PyTorch")
+        lines.append(f"✗ {len(bad)} of {_count(len(v.layers), 'layer')} "
+                     f"disagree{'s' if len(bad) == 1 else ''} with PyTorch")
         lines += [f"  {c.name}: {c.error}" for c in bad if c.error]
     t = v.timing
     if t is not None:
@@ -76,7 +83,7 @@ def summary_lines(v) -> list[str]:
                                           ("compiled", t.compiled)) if on)
         lines.append(
             f"timing on {v.device}, batch {t.batch}, {t.dtype}{', ' + flags if flags else ''}, "
-            f"{t.iters} iterations after {t.warmup} warm-up:")
+            f"{_count(t.iters, 'iteration')} after {t.warmup} warm-up:")
         lines.append(f"  median {t.median_ms:.3f} ms (p10 {t.p10_ms:.3f}, p90 {t.p90_ms:.3f}), "
                      f"{t.images_per_s:,.1f} images/s, {t.tflops:.3f} TFLOP/s (2·MACs)")
         if t.peak_memory_bytes is not None:
