@@ -90,3 +90,13 @@ def test_export_bad_spec_exits_2(cli, write):
     r = cli("export", write("name: t\ninput: 4x4x1\nlayers: [{conv: {filters: 2, size: 9}}]\n"),
             "--to", "pytorch")
     assert r.exit_code == 2 and "larger than the padded input" in r.stderr
+
+
+def test_export_cli_cannot_write_is_one_error_line(cli, tmp_path):
+    out = tmp_path / "no" / "such" / "dir" / "net.py"
+    r = cli("export", SPEC_DIR / "lenet5.yaml", "--to", "pytorch", "-o", out)
+    assert r.exit_code == 2
+    assert r.stderr.splitlines() == [
+        f"{out}: error: cannot write: No such file or directory; "
+        f"check that its folder exists and is writable"]
+    assert not out.exists()
