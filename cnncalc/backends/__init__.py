@@ -14,6 +14,9 @@ TORCH_EXTRA = ("PyTorch is not installed; install the extra: pip install 'cnncal
 class BackendError(CnncalcError):
     """The backend cannot run: no torch, no CUDA device, out of memory (exit 2)."""
 
+    def lines(self) -> list[str]:
+        return [f"cnncalc: error: {self}"]
+
 
 def torch_missing() -> BackendError:
     return BackendError(TORCH_EXTRA)
