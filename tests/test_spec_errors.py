@@ -85,17 +85,6 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_spec(case, cli, write):
-    text, where, fragment = CASES[case]
-    path = write(text)
-    result = cli("inspect", path)
-    assert result.exit_code == 2, result.output
-    assert f"{path}:{where}: error:" in result.stderr, result.stderr
-    assert fragment in result.stderr
-    assert "Traceback" not in result.output + result.stderr
-
-
 def test_independent_errors_are_all_reported(cli, write):
     path = write("input: 8x8x3\nlayers:\n  - conv: {filters: 0, size: 3}\n"
                  "  - poool: 2\n  - fc: {units: -1}\n")
@@ -205,9 +194,12 @@ HOSTILE = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(HOSTILE))
-def test_hostile_spec(case, cli, write):
-    text, where, fragment = HOSTILE[case]
+CASES.update(HOSTILE)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_spec(case, cli, write):
+    text, where, fragment = CASES[case]
     path = write(text)
     result = cli("inspect", path)
     assert result.exit_code == 2, result.output
