@@ -332,7 +332,9 @@ def _calc_out(report, fmt) -> None:
 @format_option(("table", "json"))
 @guarded
 def conv(volume, filters, size, stride, pad, dilation, groups, depthwise, bias, fmt):
-    """One conv layer on VOLUME (W×H×D, e.g. 32x32x3): output, params, MACs, formula."""
+    """One conv layer on a volume: output, params, MACs and the formula.
+
+    VOLUME is W×H×D as in the notes, for example 32x32x3."""
     from .calc import int_pair, one_layer, pad_value
 
     _calc_out(one_layer("conv", volume, {
@@ -351,7 +353,9 @@ def conv(volume, filters, size, stride, pad, dilation, groups, depthwise, bias, 
 @format_option(("table", "json"))
 @guarded
 def pool(volume, size, stride, pad, mode, ceil, fmt):
-    """One pooling layer on VOLUME (W×H×D, e.g. 28x28x6): output and formula."""
+    """One pooling layer on a volume: output and the formula.
+
+    VOLUME is W×H×D as in the notes, for example 28x28x6."""
     from .calc import int_pair, one_layer
 
     _calc_out(one_layer("pool", volume, {
