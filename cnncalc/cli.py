@@ -26,7 +26,8 @@ def console(stderr: bool = False):
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
-    width = None if stream.isatty() else int(os.environ.get("COLUMNS", "120"))
+    columns = os.environ.get("COLUMNS", "")
+    width = None if stream.isatty() else (int(columns) if columns.isdigit() else 120)
     return Console(file=stream, width=width, soft_wrap=False, highlight=False)
 
 
@@ -255,8 +256,14 @@ def export_cmd(file, target, out, force):
     if out is None:
         click.echo(code, nl=False)
         return
+    if not out.strip():
+        raise UsageError("the path is empty", param="--output")
     path = Path(out)
-    if path.exists() and not force:
+    try:
+        exists = path.exists()
+    except OSError as e:
+        raise SpecError(Issue(Location(out[:60]), f"cannot write: {e.strerror or e}")) from None
+    if exists and not force:
         raise SpecError(Issue(Location(out), "exists; nothing was written",
                               hint="use --force to overwrite it"))
     try:

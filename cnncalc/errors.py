@@ -83,8 +83,3 @@ class UsageError(CnncalcError):
         where = f"{self.param}: " if self.param else ""
         return [f"cnncalc: error: {where}{self}"]
 
-
-class CheckFailed(CnncalcError):
-    """A check ran and found a mismatch (exit 1)."""
-
-    exit_code = EXIT_CHECK_FAILED

@@ -19,7 +19,6 @@ from .network import Leaf, Spec
 from .report import CODES, Diagnostic, Report, Row
 
 FC_SHARE = 0.5  # one fc layer holding more than this share of all params is flagged
-WEIGHTED = ("conv", "deconv", "fc", "rbf")
 # Layers that leave the features as they are (shape and meaning) between two weighted layers.
 PASS_THROUGH = ("relu", "relu6", "leaky_relu", "gelu", "silu", "hardswish", "sigmoid", "tanh",
                 "bn", "lrn", "pool", "dropout")

@@ -158,7 +158,11 @@ def read_matrix(arg: str, option: str = "--input") -> tuple[Volume, str]:
         raise UsageError("is empty: give a matrix file, or numbers such as \"1 2; 3 4\"",
                          param=option)
     path = Path(arg)
-    if path.is_file():
+    try:
+        is_file, is_dir = path.is_file(), path.is_dir()
+    except OSError:  # longer than a file name may be: only inline text can be that
+        is_file = is_dir = False
+    if is_file:
         try:
             if path.stat().st_size > MAX_MATRIX_BYTES:
                 raise MatrixError(Location(arg), f"is larger than {MAX_MATRIX_BYTES:,} bytes; "
@@ -171,7 +175,7 @@ def read_matrix(arg: str, option: str = "--input") -> tuple[Volume, str]:
         except UnicodeDecodeError:
             raise MatrixError(Location(arg), "is not UTF-8 text") from None
         return parse_matrix(text, arg), arg
-    if path.is_dir():
+    if is_dir:
         raise MatrixError(Location(arg), "is a directory, not a matrix file")
     if any(ch in arg for ch in ";|, \t") or _INLINE.match(arg):
         return parse_matrix(arg, option, inline=True), option
@@ -333,6 +337,8 @@ def apply(x: Volume, kernels: list[Volume] | None = None, biases: list[Number] |
     window, as in PyTorch); with kernels they belong to the convolution (1 and 0).  ``at`` (0-based row,
     column) picks the element whose arithmetic ``steps`` shows.
     """
+    if any(not math.isfinite(b) for b in biases or ()):
+        raise UsageError("must be a finite number", param="--bias")
     notes: list[str] = []
     steps: list[str] = []
     y = x
@@ -374,6 +380,8 @@ def apply(x: Volume, kernels: list[Volume] | None = None, biases: list[Number] |
         raise NumericError("--size is the pooling window: add --pool max or --pool avg")
     if not kernels and not pool and not act:
         raise NumericError("nothing to apply: give --kernel, --pool or --act")
+    if any(not math.isfinite(v) for m in y for row in m for v in row):
+        raise UsageError("the result overflows a float; use smaller numbers")
     return Applied([[[tidy(v) for v in row] for row in m] for m in y], steps, notes)
 
 

@@ -435,14 +435,14 @@ def pad_lines(sp) -> list[str]:
         lines.append(f"P = {sp.pad} keeps {sp.n}: ({sp.n} − {effective_kernel(sp.f, sp.d)} + "
                      f"2·{sp.pad})/{sp.s} + 1 = {sp.n}")
         return lines
-    lines.append(f"no integer padding keeps {sp.n}: 2P = {sp.total} is odd"
+    lines.append(f"no integer P gives exactly {sp.n}: 2P = {sp.total} is odd"
                  + (" (an even kernel cannot pad symmetrically)" if sp.s == 1 else ""))
     for c in sp.nearest:
-        fit = "" if c.exact else " (not a whole number: floored)"
+        fit = "" if c.exact else " (after PyTorch floors a fraction)"
         lines.append(f"  P = {c.pad} gives {c.output}{fit}")
     before, after = split_pad(sp.total)
-    lines.append(f"  or pad {before} before and {after} after "
-                 f"(PyTorch's padding='same' puts the extra pixel after)")
+    lines.append(f"  or pad {before} before and {after} after"
+                 + (" (PyTorch's padding='same' puts the extra pixel after)" if sp.s == 1 else ""))
     return lines
 
 

@@ -28,14 +28,14 @@ from typing import Any
 from .errors import Location
 from .shapes import Shape
 
-SEVERITIES = ("note", "warning", "error")
 
 # Stable diagnostic codes: the rule, its severity and the one-line reason from the notes.
 CODES: dict[str, tuple[str, str, str]] = {
     "CN101": ("fractional-output", "warning",
               "(N − F + 2P)/S + 1 must be a whole number; PyTorch floors it and drops border pixels"),
-    "CN102": ("even-kernel-same", "warning",
-              "'same' padding with an even kernel cannot be symmetric"),
+    "CN102": ("asymmetric-same", "warning",
+              "'same' padding whose total is odd (an even kernel, or a stride) cannot be "
+              "symmetric"),
     "CN103": ("pool-padding", "note", "it is not common to zero-pad a pooling layer"),
     "CN104": ("shrinks-too-fast", "note", "shrinking too fast is not good"),
     "CN105": ("misaligned-merge", "warning",

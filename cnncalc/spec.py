@@ -182,6 +182,9 @@ def read_source(source: str | os.PathLike) -> tuple[str, str]:
 
         path = zoo.path(src[4:])
         return path.read_text(encoding="utf-8"), src
+    if not src.strip():
+        raise SpecError(Issue(Location("''"), "the path is empty",
+                              hint="give a spec file, zoo:NAME, or - for standard input"))
     path = Path(src)
     try:
         if path.is_dir():

@@ -22,8 +22,11 @@ def names() -> list[str]:
 def path(name: str) -> Path:
     """The file of ``zoo:NAME`` (``examples/NAME`` reaches the examples)."""
     candidate = SPEC_DIR / f"{name}.yaml"
-    if name and ".." not in name and candidate.is_file():
-        return candidate
+    try:
+        if name and ".." not in name and candidate.is_file():
+            return candidate
+    except OSError:  # a name too long for the file system
+        pass
     near = closest(name, names())
     raise SpecError(Issue(Location(f"zoo:{name}"), "no such bundled spec",
                           hint=f"did you mean zoo:{near}?" if near else

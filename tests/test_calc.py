@@ -117,7 +117,7 @@ def test_same_pad_even_kernel_has_no_integer_answer(cli):
     assert [(c["pad"], c["output"]) for c in out["nearest"]] == [(1, 31), (2, 33)]
     text = cli("pad", 32, "--size", 4)
     assert text.exit_code == 0
-    assert "no integer padding keeps 32" in text.stdout
+    assert "no integer P gives exactly 32" in text.stdout
     assert "P = 1 gives 31" in text.stdout and "P = 2 gives 33" in text.stdout
 
 
@@ -179,3 +179,11 @@ def test_same_pad_odd_total_splits_the_padding(cli):
     assert [c["pad"] for c in doc["nearest"]] == [3, 4]
     dilated = cli("pad", 5, "-F", 3, "--dilation", 2).stdout
     assert "P = 2 keeps 5: (5 − 5 + 2·2)/1 + 1 = 5" in dilated
+
+
+def test_same_pad_at_a_stride_says_when_flooring_lands_on_n(cli):
+    # N = 6, F = 3, s = 2: 2p = 6·1 + 3 − 2 = 7; P = 4 gives (6 − 3 + 8)/2 + 1 = 6.5 → 6
+    text = cli("pad", 6, "-F", 3, "-S", 2).stdout
+    assert "no integer P gives exactly 6" in text
+    assert "P = 4 gives 6 (after PyTorch floors a fraction)" in text
+    assert "padding='same'" not in text

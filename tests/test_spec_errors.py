@@ -1,5 +1,6 @@
 """Bad specs: each gives one clear `FILE:LINE:COL: error:` line, exit code 2, no traceback."""
 
+import json
 import subprocess
 import sys
 
@@ -240,3 +241,21 @@ def test_zoo_errors_put_the_hint_last(cli):
     result = cli("inspect", "zoo:lenet")
     assert result.exit_code == 2
     assert result.stderr.startswith("zoo:lenet: error: no such bundled spec; did you mean zoo:")
+
+
+def test_lrn_on_a_vector_is_refused(cli, write):
+    path = write("input: 8x8x4\nlayers:\n  - flatten\n  - lrn\n")
+    result = cli("inspect", path)
+    assert result.exit_code == 2
+    assert f"{path}:4:5: error: lrn1 → lrn on 256: lrn needs a W×H×D volume" in result.stderr
+
+
+def test_names_too_long_for_the_file_system(cli, tmp_path):
+    result = cli("inspect", "zoo:" + "a" * 5000)
+    assert result.exit_code == 2 and "no such bundled spec" in result.stderr
+    result = cli("inspect", "")
+    assert result.exit_code == 2 and "error: the path is empty" in result.stderr
+    inline = "; ".join(" ".join(["1"] * 12) for _ in range(12))   # 12×12, over 255 characters
+    result = cli("apply", "--input", inline, "--kernel", "1 0; 0 1", "--format", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["output"][0] == [2] * 11

@@ -183,6 +183,15 @@ def test_a_torch_error_inside_the_net_is_a_failed_row(monkeypatch):
                             device="cpu", iters=0)
     assert not result.ok
     assert result.layers[0].error.startswith("RuntimeError") and result.layers[1].torch_shape is None
+    # the total row too: the params agree, but PyTorch never produced the output
+    from rich.console import Console
+
+    from cnncalc.backends import view
+
+    console = Console(width=120, record=True)
+    console.print(view.checks_table(result))
+    total = next(line for line in console.export_text().splitlines() if "total" in line)
+    assert "✗" in total and "✓" not in total
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")

@@ -55,7 +55,9 @@ def checks_table(v):
         mark = "[green]✓[/]" if c.ok else "[bold red]✗[/]"
         table.add_row(mark, c.name, c.kind, _dims(c.shape), _dims(c.torch_shape), _num(c.params),
                       _num(c.torch_params))
-    mark = "[green]✓[/]" if v.params == v.torch_params else "[bold red]✗[/]"
+    whole = (v.params == v.torch_params and v.torch_output_shape is not None
+             and list(v.output_shape) == list(v.torch_output_shape))
+    mark = "[green]✓[/]" if whole else "[bold red]✗[/]"
     table.add_row(mark, "[bold]total[/]", "", _dims(v.output_shape), _dims(v.torch_output_shape),
                   _num(v.params), _num(v.torch_params), end_section=True)
     return table

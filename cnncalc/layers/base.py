@@ -96,6 +96,7 @@ class Layer:
         return []
 
     def output_shape(self, x: Shape) -> Shape:
+        self.check_input(x)
         return x
 
     def params(self, x: Shape) -> int:

@@ -198,15 +198,21 @@ class Conv(Layer):
         ah, aw = self.axes(x)
         found = window_findings("conv", ah, aw, self.hp["size"])
         if self.hp["pad"] == "same":
-            for axis, a in (("H", ah), ("W", aw)):
-                if a.pad[0] != a.pad[1]:
-                    found.append(Finding(
-                        "CN102", f"{axis}: 'same' needs {a.pad[0] + a.pad[1]} pixels of padding "
-                                 f"(the notes' p = (N(s − 1) + F − s)/2 = "
-                                 f"{Fraction(a.pad[0] + a.pad[1], 2)}), which cannot be split "
-                                 f"evenly; the extra pixel goes after (right/bottom), as in "
-                                 f"PyTorch. An odd kernel pads symmetrically"))
-                    break
+            uneven = {axis: a for axis, a in (("H", ah), ("W", aw)) if a.pad[0] != a.pad[1]}
+            texts = {axis: (a.pad[0] + a.pad[1], a.s) for axis, a in uneven.items()}
+            if uneven:
+                axes = "H and W" if len(set(texts.values())) == 1 and len(texts) == 2 else \
+                    " and ".join(uneven)
+                total, s = next(iter(texts.values()))
+                why = ("an even kernel" if s == 1 else f"at stride {s}")
+                torch = ("as PyTorch's padding='same' does" if s == 1 else
+                         "cnncalc's export pads explicitly; PyTorch's padding='same' exists only "
+                         "at stride 1")
+                found.append(Finding(
+                    "CN102", f"{axes}: 'same' needs {total} pixels of padding (the notes' "
+                             f"p = (N(s − 1) + F − s)/2 = {Fraction(total, 2)}), which cannot be "
+                             f"split evenly ({why}); the extra pixel goes after (right/bottom): "
+                             f"{torch}"))
         return found
 
 
