@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable, Union
 
 from .errors import CnncalcError, Issue, Location, UsageError
+from .shapes import window_out_len
 
 Number = Union[int, float]
 Matrix = list[list[Number]]
@@ -205,7 +206,7 @@ def out_len(n: int, f: int, s: int, p: int, what: str, option: str | None = None
         raise NumericError(f"the {what} ({f}) is larger than the padded input "
                            f"({n} + 2·{p} = {n + 2 * p}); use a smaller {what} or more padding",
                            param=option)
-    return (n + 2 * p - f) // s + 1
+    return window_out_len(n, f, s, (p, p)).out
 
 
 def conv2d(x: Volume, kernels: list[Volume], biases: list[Number], stride: int = 1,
