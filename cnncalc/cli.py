@@ -16,7 +16,7 @@ import click
 from . import __version__
 from .errors import (EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, AnalysisError, CnncalcError,
                      UsageError)
-from .report import DTYPE_BYTES
+from .report import Dtype
 
 FORMATS = ("table", "json", "markdown", "csv")
 
@@ -94,7 +94,7 @@ def format_option(choices=FORMATS):
 @click.option("--formulas", is_flag=True, help="Add the formula column (numbers substituted).")
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
               help="Batch size for the memory estimates.")
-@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="fp32", show_default=True,
+@click.option("--dtype", type=click.Choice([d.value for d in Dtype]), default="fp32", show_default=True,
               help="Element type for the memory estimates.")
 @click.option("--strict", is_flag=True,
               help="Non-whole output sizes are errors (exit 2); other warnings exit 1.")

@@ -1,31 +1,29 @@
 """Walk the network tree once and return a :class:`~cnncalc.report.Report`.
 
-Pure Python: never imports torch.  Shape errors stop the walk at the first failing layer;
-the :class:`~cnncalc.errors.AnalysisError` raised carries the report of every layer before it.
+Pure Python: never imports torch.  The engine is a :class:`~cnncalc.network.Visitor` over
+``(shape, receptive field)``; :func:`~cnncalc.network.walk` does the naming and the order.
+Shape errors stop the walk at the first failing layer; the
+:class:`~cnncalc.errors.AnalysisError` raised carries the report of every layer before it.
 """
 
 from __future__ import annotations
 
 import gc
-import re
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from .errors import AnalysisError, Issue, Location
-from .layers.base import LayerError, Window
-from .network import Branches, Claim, Group, Leaf, Repeat, Residual, Spec
-from .report import (CODES, AxisRF, ClaimResult, Diagnostic, ReceptiveField, Report, Row, Totals,
+from .layers.base import Formula, LayerError, Window
+from .network import (Arm, At, Branches, Claim, Group, Leaf, Merge, Repeat, Residual, Spec,
+                      Visitor, walk)
+from .report import (AxisRF, ClaimResult, Counts, Diagnostic, ReceptiveField, Report, Row,
                      memory)
 from .shapes import Shape, volume_text
 
 STRICT_ERRORS = {"CN101"}  # --strict turns these warnings into errors (exit 2)
 _HALF = Fraction(1, 2)
-_ARITHMETIC = re.compile(r"^(.*?) → \d+×\d+×\d+")  # a formula's shape arithmetic
 
-
-def join(prefix: str, segment: str | None) -> str:
-    if not segment:
-        return prefix
-    return f"{prefix}.{segment}" if prefix else segment
+State = tuple[Shape, "ReceptiveField | None"]
 
 
 def step_rf(rf: ReceptiveField, win: Window) -> ReceptiveField:
@@ -45,15 +43,11 @@ def merge_rf(rfs: list[ReceptiveField | None]) -> ReceptiveField | None:
     return max(known, key=lambda r: (r.size, r.h.size, r.w.size))
 
 
-COUNTS = ("params", "trainable_params", "buffers", "macs", "connections", "activations")
-
-
-def summary_row(name: str, kind: str, depth: int, x: Shape, y: Shape, rows, rf, formula: str,
-                line: int | None) -> Row:
+def summary_row(name: str, kind: str, depth: int, x: Shape, y: Shape, rows, rf,
+                formula: Formula | None, line: int | None) -> Row:
     """A row standing for many: the sums of the leaf rows among ``rows``."""
-    leaves = [r for r in rows if r is not None and not r.is_group]
-    sums = [sum(getattr(r, f) for r in leaves) for f in COUNTS]
-    return Row(name, kind, depth, x, y, *sums, rf, formula, line, is_group=True)
+    counts = Counts.total(r.counts for r in rows if r is not None and not r.is_group)
+    return Row(name, kind, depth, x, y, counts, rf, formula, line, is_group=True)
 
 
 def rf_value(rf: ReceptiveField | None):
@@ -63,47 +57,43 @@ def rf_value(rf: ReceptiveField | None):
     return rf.h.size if rf.h.size == rf.w.size else (rf.h.size, rf.w.size)
 
 
-class _Walk:
+def group_kind(node) -> str:
+    """The kind column of a combinator's own row."""
+    if isinstance(node, Group):
+        return f"use:{node.block}"
+    if isinstance(node, Repeat):
+        return f"repeat ×{node.times}"
+    if isinstance(node, Branches):
+        return f"branches ({node.merge})"
+    return "residual"
+
+
+@dataclass(slots=True)
+class _Open:
+    """A combinator (or a repeat's iteration) the walk is inside."""
+
+    at: At
+    node: object  # the node, or an iteration's kind text
+    line: int | None
+    x: Shape
+    start: int  # its first row
+    own: int  # the index of its own row, or -1 when it has none
+    arms: list[int] = field(default_factory=list)  # each arm's first row
+
+
+class _Engine(Visitor[State]):
     def __init__(self, spec: Spec, strict: bool, explain: bool):
         self.spec, self.strict, self.explain = spec, strict, explain
         self.rows: list[Row | None] = []
         self.diagnostics: list[Diagnostic] = []
         self.claims: list[ClaimResult] = []
-        self.shape = spec.input_shape
-        self.open: list[tuple] = []  # groups whose rows are not closed yet, for partial reports
         self.names: set[str] = set()
+        self.open: list[_Open] = []  # combinators (and iterations) entered, not yet left
 
-    # -- the walk
-    def sequence(self, nodes, x: Shape, rf, prefix: str, depth: int, frozen: bool):
-        for node in nodes:
-            if isinstance(node, Leaf):
-                x, rf = self.leaf(node, x, rf, prefix, depth, frozen)
-                continue
-            start, x0 = len(self.rows), x
-            if isinstance(node, Residual):
-                x, rf = self.residual(node, x, rf, prefix, depth, frozen)
-            elif isinstance(node, Branches):
-                x, rf = self.branches(node, x, rf, prefix, depth, frozen)
-            elif isinstance(node, Repeat):
-                x, rf = self.repeat(node, x, rf, prefix, depth, frozen)
-            else:
-                x, rf = self.group(node, x, rf, prefix, depth, frozen)
-            if node.expect:
-                self.check_combinator(node, join(prefix, node.name), start, x0, x, rf)
-        return x, rf
-
-    def check_combinator(self, node, name: str, start: int, x: Shape, y: Shape, rf) -> None:
-        """``expect:`` on a block, repeat, residual or branches: its output and its sums."""
-        kind = type(node).__name__.lower()
-        rows = self.rows[start:]
-        count = sum(1 for r in rows if r is not None and not r.is_group)
-        row = summary_row(name or kind, kind, 0, x, y, rows, rf,
-                          f"the sum over its {count} layers; output {volume_text(y)}",
-                          node.loc.line)
-        self.claims.extend(check(claim, row) for claim in node.expect)
-
-    def leaf(self, node: Leaf, x: Shape, rf, prefix: str, depth: int, frozen: bool):
-        name = join(prefix, node.name)
+    # -- what the walk calls
+    def leaf(self, at: At, node: Leaf, state: State) -> State:
+        x, rf = state
+        name = at.name
         if name in self.names:
             self.fail(node.loc, name, f"two layers are called '{name}' (a name with a dot can "
                                       f"collide with a nested one); rename this one")
@@ -117,88 +107,109 @@ class _Walk:
         win = layer.window(x)
         if win is not None and rf is not None:
             rf = step_rf(rf, win)
-        formula = layer.explain(x, y) if self.explain else ""
+        formula = layer.explain(x, y) if self.explain else None
         for finding in layer.diagnose(x, y):
             if self.strict and finding.code in STRICT_ERRORS:
                 self.fail(node.loc, name, f"{finding.code} {finding.message} (an error under "
                                           f"--strict)")
-            self.diagnostics.append(Diagnostic(finding.code, CODES[finding.code][1],
-                                               finding.message, name, node.loc))
-        row = Row(name, node.kind, depth, x, y, params, 0 if frozen or node.frozen else params,
-                  layer.buffers(x), layer.macs(x, y), layer.connections(x, y), y.numel, rf,
-                  formula, node.loc.line)
+            self.diagnostics.append(Diagnostic(finding.code, finding.message, name, node.loc))
+        counts = Counts(params, 0 if at.frozen else params, layer.buffers(x), layer.macs(x, y),
+                        layer.connections(x, y), y.numel)
+        row = Row(name, node.kind, at.depth, x, y, counts, rf, formula, node.loc.line,
+                  index=at.index)
         self.rows.append(row)
         for claim in node.expect:
             self.claims.append(check(claim, row))
         return y, rf
 
-    def open_group(self, name: str, kind: str, depth: int, x: Shape, line: int | None) -> int:
+    def enter(self, at: At, node, state: State) -> None:
+        x = state[0]
+        if isinstance(node, Arm):
+            self.open[-1].arms.append(len(self.rows))
+            if node.role == "iteration":
+                repeat = self.open[-1].node
+                kind = f"use:{repeat.label}" if repeat.label else "repeat"
+                self.open.append(_Open(at, kind, repeat.loc.line, x, len(self.rows),
+                                       self.placeholder()))
+            return
+        own = self.placeholder() if node.name else -1
+        self.open.append(_Open(at, node, node.loc.line, x, len(self.rows), own))
+
+    def leave(self, at: At, node, state: State, out: State) -> None:
+        if isinstance(node, Arm) and node.role != "iteration":
+            return
+        entry = self.open.pop()
+        y, rf = out
+        self.close(entry, y, rf)
+        if not isinstance(entry.node, str) and entry.node.expect:
+            self.check_combinator(entry.node, at.name, entry.start, entry.x, y, rf)
+
+    def close(self, entry: "_Open", y: Shape, rf) -> None:
+        if entry.own >= 0:
+            kind = entry.node if isinstance(entry.node, str) else group_kind(entry.node)
+            self.rows[entry.own] = summary_row(entry.at.name, kind, entry.at.depth, entry.x, y,
+                                               self.rows[entry.own + 1:], rf, None, entry.line)
+
+    def merge(self, at: At, node, state: State, outs) -> State:
+        x = state[0]
+        if isinstance(node, Residual):
+            (main_at, (y_main, rf_main)), (short_at, (y_short, rf_short)) = outs
+            if y_main != y_short:
+                main, short = self.open[-1].arms
+                why = self.origin(main, short, y_main, y_short)
+                fix = (" (an identity shortcut: give it a 1×1 conv with the main path's stride "
+                       "and filters)" if not node.shortcut else "")
+                self.fail(node.loc, at.name or "residual",
+                          f"residual add: the main path gives {volume_text(y_main)} but the "
+                          f"shortcut gives {volume_text(y_short)}{why}; the shapes must "
+                          f"match{fix}")
+            return y_main, merge_rf([rf_main, rf_short])
+        first_at, (first, _) = outs[0]
+        for path_at, (y, _) in outs[1:]:
+            if node.merge == Merge.ADD and y != first:
+                self.fail(node.loc, at.name or "branches",
+                          f"add merge: {first_at.name} gives {volume_text(first)} but "
+                          f"{path_at.name} gives {volume_text(y)}; added paths must give the "
+                          f"same shape")
+            if node.merge == Merge.CONCAT and (y.spatial != first.spatial or (
+                    y.spatial and (y.h, y.w) != (first.h, first.w))):
+                self.fail(node.loc, at.name or "branches",
+                          f"concat: {first_at.name} gives {volume_text(first)} but "
+                          f"{path_at.name} gives {volume_text(y)}; concatenated paths must "
+                          f"have the same W×H (only the depth may differ)")
+        if node.merge == Merge.ADD:
+            y = first
+        elif first.spatial:
+            y = Shape(sum(s.c for _, (s, _) in outs), first.h, first.w)
+        else:
+            y = Shape(sum(s.c for _, (s, _) in outs))
+        rfs = [r for _, (_, r) in outs]
+        jumps = {(r.h.jump, r.w.jump) for r in rfs if r is not None}
+        if len(jumps) > 1:
+            self.diagnostics.append(Diagnostic(
+                "CN105", f"the merged paths step over the input with different jumps "
+                         f"({', '.join(sorted({str(j[1]) for j in jumps}))} pixels): their "
+                         f"outputs are misaligned", at.name or first_at.name, node.loc))
+        return y, merge_rf(rfs)
+
+    # -- helpers
+    def placeholder(self) -> int:
         self.rows.append(None)
-        self.open.append((len(self.rows) - 1, name, kind, depth, x, line))
         return len(self.rows) - 1
 
-    def close_group(self, index: int, name: str, kind: str, depth: int, x: Shape, y: Shape, rf,
-                    line: int | None) -> None:
-        if self.open and self.open[-1][0] == index:
-            self.open.pop()
-        self.rows[index] = summary_row(name, kind, depth, x, y, self.rows[index + 1:], rf, "",
-                                       line)
+    def check_combinator(self, node, name: str, start: int, x: Shape, y: Shape, rf) -> None:
+        """``expect:`` on a block, repeat, residual or branches: its output and its sums."""
+        kind = type(node).__name__.lower()
+        rows = self.rows[start:]
+        count = sum(1 for r in rows if r is not None and not r.is_group)
+        row = summary_row(name or kind, kind, 0, x, y, rows, rf,
+                          Formula(f"the sum over its {count} layers; output {volume_text(y)}"),
+                          node.loc.line)
+        self.claims.extend(check(claim, row) for claim in node.expect)
 
-    def group(self, node: Group, x: Shape, rf, prefix: str, depth: int, frozen: bool):
-        if not node.name:  # the body of a repeat: the iteration is its row
-            return self.sequence(node.body, x, rf, prefix, depth, frozen or node.frozen)
-        name = join(prefix, node.name)
-        index = self.open_group(name, f"use:{node.block}", depth, x, node.loc.line)
-        y, rf = self.sequence(node.body, x, rf, name, depth + 1, frozen or node.frozen)
-        self.close_group(index, name, f"use:{node.block}", depth, x, y, rf, node.loc.line)
-        return y, rf
-
-    def repeat(self, node: Repeat, x: Shape, rf, prefix: str, depth: int, frozen: bool):
-        name = join(prefix, node.name)
-        outer = self.open_group(name, f"repeat ×{node.times}", depth, x, node.loc.line)
-        x0 = x
-        frozen = frozen or node.frozen
-        kind = f"use:{node.label}" if node.label else "repeat"
-        for i in range(node.times):
-            iname = join(name, str(i))
-            index = self.open_group(iname, kind, depth + 1, x, node.loc.line)
-            y, rf = self.sequence(node.body, x, rf, iname, depth + 2, frozen)
-            self.close_group(index, iname, kind, depth + 1, x, y, rf, node.loc.line)
-            x = y
-        self.close_group(outer, name, f"repeat ×{node.times}", depth, x0, x, rf, node.loc.line)
-        return x, rf
-
-    def residual(self, node: Residual, x: Shape, rf, prefix: str, depth: int, frozen: bool):
-        frozen = frozen or node.frozen
-        if node.name:
-            prefix = join(prefix, node.name)
-            index = self.open_group(prefix, "residual", depth, x, node.loc.line)
-            inner = depth + 1
-        else:
-            inner = depth
-        start = len(self.rows)
-        y_main, rf_main = self.sequence(node.main, x, rf, prefix, inner, frozen)
-        middle = len(self.rows)
-        if node.shortcut:
-            y_short, rf_short = self.sequence(node.shortcut, x, rf,
-                                              join(prefix, node.shortcut_name), inner, frozen)
-        else:
-            y_short, rf_short = x, rf
-        if y_main != y_short:
-            why = self.origin(start, middle, x, y_main, y_short)
-            fix = (" (an identity shortcut: give it a 1×1 conv with the main path's stride and "
-                   "filters)" if not node.shortcut else "")
-            self.fail(node.loc, prefix or "residual",
-                      f"residual add: the main path gives {volume_text(y_main)} but the shortcut "
-                      f"gives {volume_text(y_short)}{why}; the shapes must match{fix}")
-        out_rf = merge_rf([rf_main, rf_short])
-        if node.name:
-            self.close_group(index, prefix, "residual", depth, x, y_main, out_rf, node.loc.line)
-        return y_main, out_rf
-
-    def origin(self, start: int, middle: int, x: Shape, a: Shape, b: Shape) -> str:
+    def origin(self, main: int, short: int, a: Shape, b: Shape) -> str:
         """Why path A's shape differs from B's: the arithmetic of the last layer that set it."""
-        for lo, hi, got in ((start, middle, a), (middle, len(self.rows), b)):
+        for lo, hi, got in ((main, short, a), (short, len(self.rows), b)):
             other = b if got is a else a
             dim = None
             if got.spatial and other.spatial and (got.h, got.w) != (other.h, other.w):
@@ -215,90 +226,44 @@ class _Walk:
                 if changed and dim == "depth":
                     return (f"; the depth {got.c} comes from {row.name} ({row.kind}, "
                             f"{volume_text(row.input_shape)} → {volume_text(row.shape)})")
-                if changed and row.formula:
-                    arithmetic = _ARITHMETIC.match(row.formula)
-                    text = arithmetic.group(1) if arithmetic else row.formula
+                if changed and row.formula is not None:
+                    text = row.formula.shape if row.formula.output else str(row.formula)
                     return f"; the {got.h} comes from {text} at {row.name}"
         return ""
 
-    def branches(self, node: Branches, x: Shape, rf, prefix: str, depth: int, frozen: bool):
-        frozen = frozen or node.frozen
-        if node.name:
-            prefix = join(prefix, node.name)
-            index = self.open_group(prefix, f"branches ({node.merge})", depth, x, node.loc.line)
-            inner = depth + 1
-        else:
-            inner = depth
-        outs = []
-        for pname, path in node.paths:
-            y, prf = self.sequence(path, x, rf, join(prefix, pname), inner, frozen)
-            outs.append((join(prefix, pname), y, prf))
-        first_name, first, _ = outs[0]
-        for pname, y, _ in outs[1:]:
-            if node.merge == "add" and y != first:
-                self.fail(node.loc, prefix or "branches",
-                          f"add merge: {first_name} gives {volume_text(first)} but {pname} gives "
-                          f"{volume_text(y)}; added paths must give the same shape")
-            if node.merge == "concat" and (y.spatial != first.spatial or (
-                    y.spatial and (y.h, y.w) != (first.h, first.w))):
-                self.fail(node.loc, prefix or "branches",
-                          f"concat: {first_name} gives {volume_text(first)} but {pname} gives "
-                          f"{volume_text(y)}; concatenated paths must have the same W×H "
-                          f"(only the depth may differ)")
-        if node.merge == "add":
-            y = first
-        elif first.spatial:
-            y = Shape(sum(o[1].c for o in outs), first.h, first.w)
-        else:
-            y = Shape(sum(o[1].c for o in outs))
-        rfs = [o[2] for o in outs]
-        jumps = {(r.h.jump, r.w.jump) for r in rfs if r is not None}
-        if len(jumps) > 1:
-            self.diagnostics.append(Diagnostic(
-                "CN105", CODES["CN105"][1],
-                f"the merged paths step over the input with different jumps "
-                f"({', '.join(sorted({str(j[1]) for j in jumps}))} pixels): their outputs are "
-                f"misaligned", prefix or first_name, node.loc))
-        out_rf = merge_rf(rfs)
-        if node.name:
-            self.close_group(index, prefix, f"branches ({node.merge})", depth, x, y, out_rf,
-                             node.loc.line)
-        return y, out_rf
-
     # -- endings
     def fail(self, loc: Location, trail: str, message: str):
-        last = next((r.shape for r in reversed(self.rows) if r is not None), self.shape)
+        last = next((r.shape for r in reversed(self.rows) if r is not None),
+                    self.spec.input_shape)
         while self.open:
-            index, name, kind, depth, x, line = self.open[-1]
-            self.close_group(index, name, kind, depth, x, last, None, line)
-        raise AnalysisError(Issue(loc, message, trail), self.report(self.shape, partial=True))
+            self.close(self.open.pop(), last, None)
+        raise AnalysisError(Issue(loc, message, trail), self.report(last, failed_at=trail))
 
-    def report(self, output: Shape, partial: bool = False) -> Report:
+    def report(self, output: Shape, failed_at: str | None = None) -> Report:
         rows = tuple(r for r in self.rows if r is not None)
-        leaves = [r for r in rows if not r.is_group]
-        totals = Totals(sum(r.params for r in leaves), sum(r.trainable_params for r in leaves),
-                        sum(r.buffers for r in leaves), sum(r.macs for r in leaves),
-                        sum(r.connections for r in leaves), sum(r.activations for r in leaves),
-                        self.spec.input_shape.numel)
-        if partial and leaves:
-            output = leaves[-1].shape
+        totals = Counts.total(r.counts for r in rows if not r.is_group)
         return Report(self.spec.name, self.spec.input_shape, output, rows, totals,
                       tuple(self.diagnostics), tuple(self.claims), self.spec.source,
-                      extra={"partial": partial})
+                      failed_at=failed_at)
 
 
 def check(claim: Claim, row: Row) -> ClaimResult:
-    actual = rf_value(row.rf) if claim.field == "rf" else (
-        row.shape if claim.field == "output" else getattr(row, claim.field))
+    if claim.field == "rf":
+        actual = rf_value(row.rf)
+    elif claim.field == "output":
+        actual = row.shape
+    else:
+        actual = getattr(row.counts, claim.field)
     return ClaimResult(row.name if not row.is_group or row.kind != "net" else "", claim.field,
-                       claim.value, actual, claim.value == actual, row.formula, claim.loc)
+                       claim.value, actual, claim.value == actual,
+                       str(row.formula) if row.formula is not None else "", claim.loc)
 
 
 def check_totals(claim: Claim, report: Report) -> ClaimResult:
     leaves = report.layers
     net = summary_row("", "net", 0, report.input_shape, report.output_shape, leaves,
                       leaves[-1].rf if leaves else None,
-                      f"the sum over {len(leaves)} layers", None)
+                      Formula(f"the sum over {len(leaves)} layers"), None)
     return check(claim, net)
 
 
@@ -309,7 +274,7 @@ def analyze(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "f
     ``explain=False`` skips the formula text (faster on very large nets).  Raises
     :class:`AnalysisError` (with the partial report) when a layer cannot work.
     """
-    walk = _Walk(spec, strict, explain)
+    engine = _Engine(spec, strict, explain)
     rf = None
     if spec.input_shape.spatial:
         one = AxisRF(Fraction(1), Fraction(1), Fraction(0))
@@ -317,12 +282,12 @@ def analyze(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "f
     enabled = gc.isenabled()
     gc.disable()  # rows are acyclic: collector passes over 100k of them only cost time
     try:
-        y, _ = walk.sequence(spec.layers, spec.input_shape, rf, "", 0, False)
-        report = walk.report(y)
+        y, _ = walk(spec.layers, engine, (spec.input_shape, rf))
+        report = engine.report(y)
     finally:
         if enabled:
             gc.enable()
     claims = report.claims + tuple(check_totals(c, report) for c in spec.expect)
     return Report(report.name, report.input_shape, report.output_shape, report.rows,
                   report.totals, report.diagnostics, claims, report.source,
-                  memory(report.totals, dtype, batch))
+                  memory(report.totals, spec.input_shape.numel, dtype, batch))

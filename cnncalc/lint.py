@@ -14,14 +14,10 @@ from typing import Callable, Iterable
 
 from .engine import analyze
 from .errors import AnalysisError
-from .hints import leaf_rows
-from .network import Leaf, Spec
-from .report import CODES, Diagnostic, Report, Row
+from .network import Leaf, Spec, leaves
+from .report import Diagnostic, Report, Row
 
 FC_SHARE = 0.5  # one fc layer holding more than this share of all params is flagged
-# Layers that leave the features as they are (shape and meaning) between two weighted layers.
-PASS_THROUGH = ("relu", "relu6", "leaky_relu", "gelu", "silu", "hardswish", "sigmoid", "tanh",
-                "bn", "lrn", "pool", "dropout")
 
 Pairs = list[tuple[Row, Leaf]]
 NetworkRule = Callable[[Report, Pairs], Iterable[Diagnostic]]
@@ -34,7 +30,7 @@ def network_rule(fn: NetworkRule) -> NetworkRule:
 
 
 def note(code: str, message: str, row: Row, leaf: Leaf | None) -> Diagnostic:
-    return Diagnostic(code, CODES[code][1], message, row.name, leaf.loc if leaf else None)
+    return Diagnostic(code, message, row.name, leaf.loc if leaf else None)
 
 
 @network_rule
@@ -43,9 +39,10 @@ def fc_dominates(report: Report, pairs: Pairs) -> Iterable[Diagnostic]:
     if not total:
         return
     for row, leaf in pairs:
-        if row.kind == "fc" and row.params > FC_SHARE * total:
-            yield note("CN201", f"{row.name} holds {row.params:,} of the net's {total:,} params "
-                                f"({row.params / total:.0%}); a global pool or a smaller "
+        params = row.counts.params
+        if row.kind == "fc" and params > FC_SHARE * total:
+            yield note("CN201", f"{row.name} holds {params:,} of the net's {total:,} params "
+                                f"({params / total:.0%}); a global pool or a smaller "
                                 f"feature map before it shrinks that", row, leaf)
 
 
@@ -66,9 +63,9 @@ def dropout_between_convs(report: Report, pairs: Pairs) -> Iterable[Diagnostic]:
     for i, (row, leaf) in enumerate(pairs):
         if row.kind != "dropout" or not row.input_shape.spatial:
             continue
-        before = next((r.kind for r, _ in reversed(pairs[:i]) if r.kind not in PASS_THROUGH),
-                      None)
-        after = next((r.kind for r, _ in pairs[i + 1:] if r.kind not in PASS_THROUGH), None)
+        before = next((r.kind for r, leaf in reversed(pairs[:i])
+                       if not leaf.layer.keeps_features), None)
+        after = next((r.kind for r, leaf in pairs[i + 1:] if not leaf.layer.keeps_features), None)
         if before == "conv" and after == "conv":
             yield note("CN203", f"{row.name} sits between two convolutions", row, leaf)
 
@@ -91,7 +88,8 @@ def lint(spec: Spec) -> LintResult:
         report = analyze(spec)
     except AnalysisError as e:
         report, error = e.report, e
-    pairs = leaf_rows(spec, report)
+    found_leaves = leaves(spec.layers)
+    pairs = [(row, found_leaves[row.index][1]) for row in report.layers]
     found = list(report.diagnostics)
     if error is None:
         for rule in RULES:

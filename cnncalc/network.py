@@ -1,14 +1,20 @@
-"""The network as a tree: leaves (one layer each) and combinators.
+"""The network as a tree: leaves (one layer each) and combinators, and the one walk over it.
 
-The spec loader builds it; the engine walks it once.  A node's ``name`` is its own segment of
-the dotted layer name; ``None`` means the node adds no level (an unnamed ``residual`` or
-``branches``: their layers are named as if they stood in the enclosing sequence).
+The spec loader builds the tree.  A node's ``name`` is its own segment of the dotted layer
+name; ``None`` means the node adds no level (an unnamed ``residual`` or ``branches``: their
+layers are named as if they stood in the enclosing sequence).
+
+Every consumer of the tree (the engine, the torch plan, hints, lint) walks it with
+:func:`walk`, which alone knows the combinators: it names each node, tracks depth and
+``frozen``, expands repeats and numbers the leaves in execution order.  A consumer is a
+:class:`Visitor`; a new combinator is taught to :func:`walk` and nowhere else.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Union
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Generic, Iterator, TypeVar, Union
 
 from .errors import Location
 from .layers.base import Layer
@@ -26,6 +32,18 @@ class Claim:
     loc: Location
 
 
+class Merge(str, Enum):
+    CONCAT = "concat"
+    ADD = "add"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _size(nodes) -> int:
+    return sum(node.size for node in nodes)
+
+
 @dataclass(frozen=True, slots=True)
 class Leaf:
     layer: Layer
@@ -37,6 +55,11 @@ class Leaf:
     @property
     def kind(self) -> str:
         return self.layer.key
+
+    @property
+    def size(self) -> int:
+        """Leaves under this node once repeats are expanded."""
+        return 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +73,10 @@ class Residual:
     loc: Location
     frozen: bool = False
     expect: tuple[Claim, ...] = ()
+    size: int = field(init=False, default=0)
+
+    def __post_init__(self):
+        object.__setattr__(self, "size", _size(self.main) + _size(self.shortcut))
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +85,14 @@ class Branches:
 
     name: str | None
     paths: tuple[tuple[str, tuple["Node", ...]], ...]
-    merge: str
+    merge: Merge
     loc: Location
     frozen: bool = False
     expect: tuple[Claim, ...] = ()
+    size: int = field(init=False, default=0)
+
+    def __post_init__(self):
+        object.__setattr__(self, "size", sum(_size(p) for _, p in self.paths))
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +104,10 @@ class Repeat:
     frozen: bool = False
     expect: tuple[Claim, ...] = ()
     label: str = ""  # the block name when the body is one unnamed ``use``
+    size: int = field(init=False, default=0)
+
+    def __post_init__(self):
+        object.__setattr__(self, "size", self.times * _size(self.body))
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +120,10 @@ class Group:
     loc: Location
     frozen: bool = False
     expect: tuple[Claim, ...] = ()
+    size: int = field(init=False, default=0)
+
+    def __post_init__(self):
+        object.__setattr__(self, "size", _size(self.body))
 
 
 Node = Union[Leaf, Residual, Branches, Repeat, Group]
@@ -109,16 +148,146 @@ class Spec:
 
 
 def count_leaves(nodes) -> int:
-    total = 0
-    for node in nodes:
-        if isinstance(node, Leaf):
-            total += 1
-        elif isinstance(node, Residual):
-            total += count_leaves(node.main) + count_leaves(node.shortcut)
-        elif isinstance(node, Branches):
-            total += sum(count_leaves(p) for _, p in node.paths)
-        elif isinstance(node, Repeat):
-            total += node.times * count_leaves(node.body)
+    """Leaves once repeats are expanded: each node knows its own size, so nothing is walked."""
+    return _size(nodes)
+
+
+# --- the walk -------------------------------------------------------------------------------
+
+def join(prefix: str, segment: str | None) -> str:
+    if not segment:
+        return prefix
+    return f"{prefix}.{segment}" if prefix else segment
+
+
+@dataclass(frozen=True, slots=True)
+class At:
+    """Where a node stands: its dotted name (the enclosing prefix when it adds no level), the
+    depth of its row in a summary, whether it is frozen (itself or an ancestor), and for a
+    leaf its index in execution order (``report.layers[index]`` is its row)."""
+
+    name: str
+    depth: int
+    frozen: bool
+    index: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class Arm:
+    """One input-to-output path inside a combinator: a residual's ``main`` or ``shortcut``, a
+    branch, or one iteration of a repeat.  An empty arm is the identity."""
+
+    role: str  # "main", "shortcut", "path" or "iteration"
+    segment: str | None  # what it adds to the dotted name
+    nodes: tuple["Node", ...]
+
+
+X = TypeVar("X")
+
+
+class Visitor(Generic[X]):
+    """A consumer of the tree.  ``X`` is what flows along it (a shape, a module list, …).
+
+    ``enter``/``leave`` bracket every combinator that adds a level (a named residual or
+    branches, a repeat, a named block use) and every :class:`Arm` inside a residual,
+    branches or repeat; ``merge`` joins a residual's or a branches' arms.
+    """
+
+    def leaf(self, at: At, leaf: Leaf, x: X) -> X:
+        raise NotImplementedError
+
+    def enter(self, at: At, node: "Node | Arm", x: X) -> None:
+        pass
+
+    def leave(self, at: At, node: "Node | Arm", x: X, y: X) -> None:
+        pass
+
+    def merge(self, at: At, node: "Residual | Branches", x: X,
+              outs: list[tuple[At, X]]) -> X:
+        return outs[0][1]
+
+
+def arms(node: "Node") -> tuple[Arm, ...]:
+    """The arms of a residual, branches or repeat, in execution order."""
+    if isinstance(node, Residual):
+        return (Arm("main", None, node.main), Arm("shortcut", node.shortcut_name, node.shortcut))
+    if isinstance(node, Branches):
+        return tuple(Arm("path", name, path) for name, path in node.paths)
+    if isinstance(node, Repeat):
+        return tuple(Arm("iteration", str(i), node.body) for i in range(node.times))
+    return ()
+
+
+class _Walker(Generic[X]):
+    def __init__(self, visitor: Visitor[X]):
+        self.visitor = visitor
+        self.index = 0
+
+    def sequence(self, nodes, x: X, prefix: str, depth: int, frozen: bool) -> X:
+        v = self.visitor
+        for node in nodes:
+            frozen_here = frozen or node.frozen
+            if isinstance(node, Leaf):
+                x = v.leaf(At(join(prefix, node.name), depth, frozen_here, self.index), node, x)
+                self.index += 1
+            elif isinstance(node, Group) and not node.name:  # a repeat's body: transparent
+                x = self.sequence(node.body, x, prefix, depth, frozen_here)
+            elif isinstance(node, Group):
+                at = At(join(prefix, node.name), depth, frozen_here)
+                v.enter(at, node, x)
+                y = self.sequence(node.body, x, at.name, depth + 1, frozen_here)
+                v.leave(at, node, x, y)
+                x = y
+            else:
+                x = self.combinator(node, x, prefix, depth, frozen_here)
+        return x
+
+    def combinator(self, node, x: X, prefix: str, depth: int, frozen: bool) -> X:
+        v = self.visitor
+        named = bool(node.name)
+        at = At(join(prefix, node.name), depth, frozen)
+        inner = depth + 1 if named else depth
+        v.enter(at, node, x)
+        if isinstance(node, Repeat):
+            y = x
+            for arm in arms(node):
+                arm_at = At(join(at.name, arm.segment), inner, frozen)
+                v.enter(arm_at, arm, y)
+                out = self.sequence(arm.nodes, y, arm_at.name, inner + 1, frozen)
+                v.leave(arm_at, arm, y, out)
+                y = out
         else:
-            total += count_leaves(node.body)
-    return total
+            outs = []
+            for arm in arms(node):
+                arm_at = At(join(at.name, arm.segment), inner, frozen)
+                v.enter(arm_at, arm, x)
+                out = self.sequence(arm.nodes, x, arm_at.name, inner, frozen)
+                v.leave(arm_at, arm, x, out)
+                outs.append((arm_at, out))
+            y = v.merge(at, node, x, outs)
+        v.leave(at, node, x, y)
+        return y
+
+
+def walk(nodes, visitor: Visitor[X], x: X, prefix: str = "") -> X:
+    """Fold ``visitor`` over the tree in execution order, from ``x``; returns the output."""
+    return _Walker(visitor).sequence(nodes, x, prefix, 0, False)
+
+
+class _Leaves(Visitor[None]):
+    def __init__(self):
+        self.found: list[tuple[At, Leaf]] = []
+
+    def leaf(self, at: At, leaf: Leaf, x: None) -> None:
+        self.found.append((at, leaf))
+
+
+def leaves(nodes) -> list[tuple[At, Leaf]]:
+    """Every leaf with where it stands, in execution order (``report.layers``' order)."""
+    collect = _Leaves()
+    walk(nodes, collect, None)
+    return collect.found
+
+
+def iter_leaves(nodes) -> Iterator[Leaf]:
+    return (leaf for _, leaf in leaves(nodes))

@@ -12,7 +12,8 @@ import json
 from fractions import Fraction
 from typing import Any
 
-from .report import CODES, Diagnostic, Memory, ReceptiveField, Report, Row
+from .layers.base import Formula
+from .report import COUNT_FIELDS, Counts, Diagnostic, Memory, ReceptiveField, Report, Row
 from .shapes import fmt_number, volume_text
 
 SCHEMA_VERSION = 1
@@ -75,18 +76,24 @@ def rf_text(rf: ReceptiveField | None) -> str:
 
 # --- JSON ---------------------------------------------------------------------------------
 
+def formula_text(formula: Formula | None) -> str:
+    return "" if formula is None else str(formula)
+
+
+def counts_json(c: Counts) -> dict[str, int]:
+    return {f: getattr(c, f) for f in COUNT_FIELDS}
+
+
 def row_json(row: Row) -> dict[str, Any]:
     return {
         "name": row.name, "kind": row.kind, "shape": row.shape.dims(),
-        "volume": volume_text(row.shape), "params": row.params,
-        "trainable_params": row.trainable_params, "buffers": row.buffers, "macs": row.macs,
-        "connections": row.connections, "activations": row.activations,
-        "receptive_field": rf_json(row.rf), "formula": row.formula, "line": row.line,
+        "volume": volume_text(row.shape), **counts_json(row.counts),
+        "receptive_field": rf_json(row.rf), "formula": formula_text(row.formula), "line": row.line,
     }
 
 
 def diagnostic_json(d: Diagnostic) -> dict[str, Any]:
-    return {"code": d.code, "rule": d.slug, "severity": d.severity, "message": d.message,
+    return {"code": d.code, "rule": d.slug, "severity": str(d.severity), "message": d.message,
             "layer": d.layer, "line": d.loc.line if d.loc else None,
             "col": d.loc.col if d.loc else None}
 
@@ -109,7 +116,7 @@ def to_json(report: Report, error: str | None = None) -> dict[str, Any]:
                    "volume": volume_text(report.output_shape)},
         "layers": [row_json(r) for r in report.layers],
         "totals": {"params": t.params, "trainable_params": t.trainable_params,
-                   "non_trainable_params": t.params - t.trainable_params,
+                   "non_trainable_params": t.non_trainable_params,
                    "buffers": t.buffers, "macs": t.macs, "flops": t.flops,
                    "connections": t.connections, "activations": t.activations,
                    "memory": memory_json(report.memory) if report.memory else None},
@@ -147,9 +154,8 @@ def to_csv(report: Report) -> str:
     for r in report.layers:
         rf = rf_json(r.rf) or {}
         w.writerow([r.name, r.kind, volume_text(r.shape), "x".join(map(str, r.shape.dims())),
-                    r.params, r.trainable_params, r.buffers, r.macs, r.connections,
-                    r.activations, rf.get("size", ""), rf.get("jump", ""), rf.get("start", ""),
-                    r.formula])
+                    *(getattr(r.counts, f) for f in COUNT_FIELDS), rf.get("size", ""), rf.get("jump", ""), rf.get("start", ""),
+                    formula_text(r.formula)])
     return buf.getvalue()
 
 
@@ -168,12 +174,12 @@ def to_markdown(report: Report, *, formulas: bool = False, depth: int | None = N
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in visible(report, depth):
         name = "&nbsp;" * 2 * r.depth + (f"**{r.name}**" if r.is_group else r.name)
-        cells = [name, r.kind, volume_text(r.shape), count(r.params), count(r.macs),
+        cells = [name, r.kind, volume_text(r.shape), count(r.counts.params), count(r.counts.macs),
                  rf_text(r.rf)]
         if connections:
-            cells.append(count(r.connections))
+            cells.append(count(r.counts.connections))
         if formulas:
-            cells.append(r.formula.replace("|", "\\|"))
+            cells.append(formula_text(r.formula).replace("|", "\\|"))
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     lines += [f"- {label}: {value}" for label, value in summary_lines(report)]
@@ -257,12 +263,12 @@ def table(report: Report, *, formulas: bool = False, depth: int | None = None):
         if r.name in flagged:
             name.append(" ⚠", style="yellow")
         cells = [name, Text(r.kind, style="cyan" if r.is_group else ""),
-                 Text(volume_text(r.shape)), Text(count(r.params)), Text(count(r.macs)),
+                 Text(volume_text(r.shape)), Text(count(r.counts.params)), Text(count(r.counts.macs)),
                  Text(rf_text(r.rf))]
         if connections:
-            cells.append(Text(count(r.connections)))
+            cells.append(Text(count(r.counts.connections)))
         if formulas:
-            cells.append(Text(r.formula))
+            cells.append(Text(formula_text(r.formula)))
         tab.add_row(*cells)
     parts: list[Any] = [tab]
     hidden = len(report.rows) - len(visible(report, depth))
@@ -409,10 +415,10 @@ def calc_view(report: Report) -> Any:
     fits = "" if not any(d.code == "CN101" for d in report.diagnostics) else \
         "  (does not fit: (N − F + 2P)/S + 1 is not whole; PyTorch floors it)"
     grid.add_row(Text("Output"), Text(volume_text(row.shape) + fits))
-    grid.add_row(Text("Params"), Text(count(row.params)))
-    grid.add_row(Text("MACs"), Text(count(row.macs)))
+    grid.add_row(Text("Params"), Text(count(row.counts.params)))
+    grid.add_row(Text("MACs"), Text(count(row.counts.macs)))
     grid.add_row(Text("Receptive field"), Text(rf_text(row.rf)))
-    grid.add_row(Text("Formula"), Text(row.formula))
+    grid.add_row(Text("Formula"), Text(formula_text(row.formula)))
     parts: list[Any] = [grid]
     for d in report.diagnostics:
         color = {"error": "red", "warning": "yellow"}.get(d.severity, "blue")
@@ -490,7 +496,7 @@ def lint_json(source: str, result, strict: bool = False) -> dict[str, Any]:
     """``ok`` agrees with the exit code: no error, and no note under ``--strict``."""
     ok = result.error is None and not (strict and result.notes)
     out = {"file": source, "ok": ok,
-           "notes": [dict(diagnostic_json(d), why=CODES.get(d.code, ("", "", ""))[2])
+           "notes": [dict(diagnostic_json(d), why=d.rule.reason)
                      for d in result.notes]}
     if result.error is not None:
         out["error"] = str(result.error)
@@ -507,7 +513,7 @@ def lint_view(source: str, result) -> Any:
         where = f"{d.loc}: " if d.loc else f"{source}: "
         parts.append(Text.assemble((f"{where}{d.severity}: ", color),
                                    (f"{d.code} {d.slug}", "bold"), f" ({d.layer}): {d.message}"))
-        parts.append(Text(f"    why: {CODES.get(d.code, ('', '', ''))[2]}", style="dim"))
+        parts.append(Text(f"    why: {d.rule.reason}", style="dim"))
     if not result.notes and result.error is None:
         parts.append(Text(f"{source}: no design notes", style="green"))
     return Group(*parts)

@@ -21,7 +21,8 @@ Counting conventions (stated once; the README repeats them)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
+from enum import Enum
 from fractions import Fraction
 from typing import Any
 
@@ -29,30 +30,93 @@ from .errors import Location
 from .shapes import Shape
 
 
-# Stable diagnostic codes: the rule, its severity and the one-line reason from the notes.
-CODES: dict[str, tuple[str, str, str]] = {
-    "CN101": ("fractional-output", "warning",
-              "(N − F + 2P)/S + 1 must be a whole number; PyTorch floors it and drops border pixels"),
-    "CN102": ("asymmetric-same", "warning",
-              "'same' padding whose total is odd (an even kernel, or a stride) cannot be "
-              "symmetric"),
-    "CN103": ("pool-padding", "note", "it is not common to zero-pad a pooling layer"),
-    "CN104": ("shrinks-too-fast", "note", "shrinking too fast is not good"),
-    "CN105": ("misaligned-merge", "warning",
-              "merged paths step over the input with different jumps"),
-    "CN106": ("stride-skips-input", "note", "a stride larger than the kernel never reads "
-                                               "some input pixels"),
+class Severity(str, Enum):
+    NOTE = "note"
+    WARNING = "warning"
+    ERROR = "error"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A stable diagnostic code: its slug, severity and the one-line reason from the notes."""
+
+    code: str
+    slug: str
+    severity: Severity
+    reason: str
+
+
+def _rules(*rules: Rule) -> dict[str, Rule]:
+    return {r.code: r for r in rules}
+
+
+CODES: dict[str, Rule] = _rules(
+    Rule("CN101", "fractional-output", Severity.WARNING,
+         "(N − F + 2P)/S + 1 must be a whole number; PyTorch floors it and drops border pixels"),
+    Rule("CN102", "asymmetric-same", Severity.WARNING,
+         "'same' padding whose total is odd (an even kernel, or a stride) cannot be symmetric"),
+    Rule("CN103", "pool-padding", Severity.NOTE, "it is not common to zero-pad a pooling layer"),
+    Rule("CN104", "shrinks-too-fast", Severity.NOTE, "shrinking too fast is not good"),
+    Rule("CN105", "misaligned-merge", Severity.WARNING,
+         "merged paths step over the input with different jumps"),
+    Rule("CN106", "stride-skips-input", Severity.NOTE,
+         "a stride larger than the kernel never reads some input pixels"),
     # network-level rules, found by `cnncalc lint` (cnncalc/lint.py)
-    "CN201": ("fc-dominates", "note",
-              "one fc layer holds most of the parameters; the notes: convolution shares weights "
-              "to cut them, fully connected layers have many more"),
-    "CN202": ("bias-before-bn", "note",
-              "a bias right before batch norm is cancelled by BN's mean subtraction (β "
-              "replaces it): set bias: false"),
-    "CN203": ("dropout-between-convs", "note",
-              "the notes: dropout is less effective to regularize convolution layers; put it "
-              "on the fc layers (or rely on batch norm)"),
-}
+    Rule("CN201", "fc-dominates", Severity.NOTE,
+         "one fc layer holds most of the parameters; the notes: convolution shares weights "
+         "to cut them, fully connected layers have many more"),
+    Rule("CN202", "bias-before-bn", Severity.NOTE,
+         "a bias right before batch norm is cancelled by BN's mean subtraction (β replaces "
+         "it): set bias: false"),
+    Rule("CN203", "dropout-between-convs", Severity.NOTE,
+         "the notes: dropout is less effective to regularize convolution layers; put it on "
+         "the fc layers (or rely on batch norm)"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """What one layer, a group or the whole net counts (conventions above).  Sums are ``+``."""
+
+    params: int = 0
+    trainable_params: int = 0
+    buffers: int = 0
+    macs: int = 0
+    connections: int = 0
+    activations: int = 0
+
+    def __add__(self, other: "Counts") -> "Counts":
+        return Counts(self.params + other.params, self.trainable_params + other.trainable_params,
+                      self.buffers + other.buffers, self.macs + other.macs,
+                      self.connections + other.connections,
+                      self.activations + other.activations)
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs
+
+    @property
+    def non_trainable_params(self) -> int:
+        return self.params - self.trainable_params
+
+    @classmethod
+    def total(cls, items) -> "Counts":
+        """The sum of many counts (an empty sum is all zeros)."""
+        p = t = b = m = c = a = 0
+        for x in items:
+            p += x.params
+            t += x.trainable_params
+            b += x.buffers
+            m += x.macs
+            c += x.connections
+            a += x.activations
+        return cls(p, t, b, m, c, a)
+
+
+COUNT_FIELDS = tuple(f.name for f in fields(Counts))
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,29 +145,32 @@ class Row:
     depth: int
     input_shape: Shape
     shape: Shape
-    params: int
-    trainable_params: int
-    buffers: int
-    macs: int
-    connections: int
-    activations: int
+    counts: Counts
     rf: ReceptiveField | None
     formula: str
     line: int | None = None
     is_group: bool = False
+    index: int = -1  # a leaf's position in execution order (network.leaves); -1 for a group
 
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
     code: str
-    severity: str
     message: str
     layer: str = ""
     loc: Location | None = None
 
     @property
+    def rule(self) -> Rule:
+        return CODES[self.code]
+
+    @property
+    def severity(self) -> Severity:
+        return CODES[self.code].severity
+
+    @property
     def slug(self) -> str:
-        return CODES.get(self.code, (self.code,))[0]
+        return CODES[self.code].slug
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,19 +187,20 @@ class ClaimResult:
     hint: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Totals:
-    params: int
-    trainable_params: int
-    buffers: int
-    macs: int
-    connections: int
-    activations: int
-    input_elements: int
+class Dtype(str, Enum):
+    FP64 = "fp64"
+    FP32 = "fp32"
+    TF32 = "tf32"
+    FP16 = "fp16"
+    BF16 = "bf16"
+    INT8 = "int8"
+
+    def __str__(self) -> str:
+        return self.value
 
     @property
-    def flops(self) -> int:
-        return 2 * self.macs
+    def bytes(self) -> int:
+        return DTYPE_BYTES[self.value]
 
 
 DTYPE_BYTES = {"fp64": 8, "fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2, "int8": 1}
@@ -143,7 +211,7 @@ class Memory:
     """Bytes, for a dtype and batch.  Training: weights + grads + Adam's 2 moments +
     the activations kept for the backward pass (and the input)."""
 
-    dtype: str
+    dtype: Dtype
     batch: int
     params_bytes: int
     buffers_bytes: int
@@ -154,13 +222,14 @@ class Memory:
     training_bytes: int
 
 
-def memory(totals: Totals, dtype: str = "fp32", batch: int = 1) -> Memory:
-    b = DTYPE_BYTES[dtype]
+def memory(totals: Counts, input_elements: int, dtype: str = "fp32", batch: int = 1) -> Memory:
+    dtype = Dtype(dtype)
+    b = dtype.bytes
     weights = totals.params * b
     buffers = totals.buffers * b
     grads_and_adam = 3 * totals.trainable_params * b
     act = totals.activations * b
-    inp = totals.input_elements * b * batch
+    inp = input_elements * b * batch
     return Memory(dtype, batch, weights, buffers, inp, act, act * batch,
                   weights + buffers + inp + act * batch,
                   weights + buffers + grads_and_adam + inp + act * batch)
@@ -172,12 +241,12 @@ class Report:
     input_shape: Shape
     output_shape: Shape
     rows: tuple[Row, ...]
-    totals: Totals
+    totals: Counts
     diagnostics: tuple[Diagnostic, ...] = ()
     claims: tuple[ClaimResult, ...] = ()
     source: str = ""
     memory: Memory | None = None
-    extra: dict = field(default_factory=dict)
+    failed_at: str | None = None  # the layer that stopped a partial report
 
     @property
     def layers(self) -> tuple[Row, ...]:

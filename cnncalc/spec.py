@@ -25,8 +25,8 @@ import yaml
 from . import expr
 from .errors import Issue, Location, SpecError
 from .layers import REGISTRY, closest
-from .network import (COMBINATORS, MAX_LAYERS, Branches, Claim, Group, Leaf, Node, Repeat,
-                      Residual, Spec, count_leaves)
+from .network import (COMBINATORS, MAX_LAYERS, Branches, Claim, Group, Leaf, Merge, Node,
+                      Repeat, Residual, Spec, count_leaves)
 from .shapes import Shape, parse_volume
 
 TOP_KEYS = ("name", "input", "layers", "blocks", "expect", "description")
@@ -313,8 +313,8 @@ class _Builder:
         else:
             layers = self.sequence(data["layers"], data.value_locs["layers"],
                                    _Ctx({}, "layers"), _Level(), required=True)
-        expect = self.claims(data["expect"], data.value_locs["expect"], "expect",
-                             top=True) if "expect" in data else ()
+        expect = self.claims(data["expect"], data.value_locs["expect"],
+                             "expect") if "expect" in data else ()
         for bname in self.blocks:
             if bname not in self.used:
                 self.check_unused_block(bname)
@@ -405,12 +405,12 @@ class _Builder:
                       required=True)
 
     # -- values
-    def value(self, raw: Any, loc: Location, trail: str, ctx: _Ctx) -> Any:
+    def value(self, raw: Any, ctx: _Ctx) -> Any:
         """Substitute ``$params`` anywhere inside a value; raises ValueError."""
         if isinstance(raw, str) and "$" in raw:
             return expr.substitute(raw, ctx.env)
         if isinstance(raw, list):
-            return [self.value(v, loc, trail, ctx) for v in raw]
+            return [self.value(v, ctx) for v in raw]
         return raw
 
     # -- sequences and nodes
@@ -429,14 +429,13 @@ class _Builder:
         nodes = []
         for i, item in enumerate(items):
             node = self.node(item, items.item_locs[i], _Ctx(ctx.env, f"{ctx.trail}[{i}]",
-                                                            ctx.uses), level,
-                             alone=len(items) == 1)
+                                                            ctx.uses), level)
             if node is not None:
                 nodes.append(node)
         return tuple(nodes)
 
     def node(self, item: Any, loc: Location, ctx: _Ctx, level: _Level,
-             alone: bool = False, in_repeat: bool = False) -> Node | None:
+             in_repeat: bool = False) -> Node | None:
         if isinstance(item, str):
             kind, body, siblings = item.strip(), None, YMap()
             siblings.loc, siblings.key_locs, siblings.value_locs = loc, {}, {}
@@ -543,7 +542,7 @@ class _Builder:
                 continue
             value, vloc = raw[fname]
             try:
-                hp[fname] = f.parse(self.value(value, vloc, ctx.trail, ctx))
+                hp[fname] = f.parse(self.value(value, ctx))
             except ValueError as e:
                 self.err(vloc, f"{ctx.trail}.{fname}", str(e))
                 ok = False
@@ -555,7 +554,7 @@ class _Builder:
             self.err(vloc, f"{ctx.trail}.{fname}", message)
         return None if problems else hp
 
-    def claims(self, body: Any, loc: Location, trail: str, top: bool = False) -> tuple[Claim, ...]:
+    def claims(self, body: Any, loc: Location, trail: str) -> tuple[Claim, ...]:
         if not isinstance(body, YMap):
             self.err(loc, trail, "must be a mapping like {output: 28x28x6, params: 156}")
             return ()
@@ -620,7 +619,9 @@ class _Builder:
         if body is None:
             return None
         merge = body.get("merge", "concat")
-        if merge not in ("concat", "add"):
+        if merge in ("concat", "add"):
+            merge = Merge(merge)
+        else:
             self.err(body.value_locs.get("merge", loc), ctx.trail + ".merge",
                      f"must be concat or add, got {merge!r}")
         paths_raw = body.get("paths")
@@ -646,7 +647,7 @@ class _Builder:
         times = body.get("times")
         tloc = body.value_locs.get("times", loc)
         try:
-            times = self.value(times, tloc, ctx.trail, ctx)
+            times = self.value(times, ctx)
         except ValueError as e:
             self.err(tloc, ctx.trail + ".times", str(e))
             return None
@@ -717,7 +718,7 @@ class _Builder:
                          f"its parameters: {', '.join(sorted(known)) or 'none'}")
                 continue
             try:
-                env[str(key)] = self.value(raw, vloc, ctx.trail, ctx)
+                env[str(key)] = self.value(raw, ctx)
             except ValueError as e:
                 self.err(vloc, f"{ctx.trail}.with.{key}", str(e))
         missing = sorted(required - set(env))

@@ -67,8 +67,8 @@ def test_dropout_on_fc_is_fine():
 def test_codes_are_registered_with_reasons():
     network = {c: v for c, v in CODES.items() if c.startswith("CN2")}
     assert set(network) == {"CN201", "CN202", "CN203"} and len(RULES) == 3
-    for slug, severity, why in network.values():
-        assert slug and severity in ("note", "warning", "error") and why
+    for rule in network.values():
+        assert rule.slug and rule.severity in ("note", "warning", "error") and rule.reason
 
 
 def test_lint_command_exit_codes_and_json(cli, write):
@@ -86,7 +86,7 @@ def test_lint_command_exit_codes_and_json(cli, write):
     got = {n["code"]: n for n in doc["notes"]}
     assert set(got) == {"CN201", "CN202"}
     assert got["CN202"]["line"] == 3 and got["CN202"]["layer"] == "conv1"
-    assert got["CN201"]["why"] == CODES["CN201"][2]
+    assert got["CN201"]["why"] == CODES["CN201"].reason
 
 
 def test_lint_spec_error_exits_2(cli, write):

@@ -134,7 +134,7 @@ LENET_1998 = [("C1", 156, 122_304), ("S2", 12, 5_880), ("C3", 1_516, 151_600),
 def test_lenet5_1998_per_layer_as_in_the_paper():
     rows = {r.name: r for r in report_of("lenet5_1998").layers}
     for name, params, connections in LENET_1998:
-        assert (rows[name].params, rows[name].connections) == (params, connections), name
+        assert (rows[name].counts.params, rows[name].counts.connections) == (params, connections), name
     assert sum(p for _, p, _ in LENET_1998) == 60_840
     assert sum(c for _, _, c in LENET_1998) == 340_908
 
@@ -194,8 +194,8 @@ def test_conv_and_fc_layer_by_layer(name):
         where = f"{row.name} vs {layer['name']}"
         assert row.kind == KIND_OF[layer["type"]], where
         assert row.shape.dims() == layer["shape"], where
-        assert row.params == layer["params"], where
-        assert row.macs == layer["macs"], where
+        assert row.counts.params == layer["params"], where
+        assert row.counts.macs == layer["macs"], where
 
 
 @pytest.mark.parametrize("name", REFERENCED)
@@ -204,7 +204,7 @@ def test_batch_norms_layer_by_layer(name):
     rows = engine_rows(name, ("bn",))
     assert len(rows) == len(ref)
     for row, layer in zip(rows, ref):
-        assert (row.shape.dims(), row.params) == (layer["shape"], layer["params"]), \
+        assert (row.shape.dims(), row.counts.params) == (layer["shape"], layer["params"]), \
             f"{row.name} vs {layer['name']}"
 
 

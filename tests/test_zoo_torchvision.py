@@ -64,7 +64,7 @@ def test_spec_matches_the_live_model(name):
     model = build()
     calls, output = measured(model, input_shape)
     report = analyze(load(f"zoo:{name}"))
-    rows = [(r.kind, r.shape.dims(), r.params, r.macs) for r in report.layers
+    rows = [(r.kind, r.shape.dims(), r.counts.params, r.counts.macs) for r in report.layers
             if r.kind in ("conv", "fc")]
     assert len(rows) == len(calls)
     for i, (row, call) in enumerate(zip(rows, calls)):

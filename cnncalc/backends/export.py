@@ -15,7 +15,7 @@ from pathlib import Path
 from .. import __version__
 from ..engine import analyze
 from ..network import Spec
-from .plan import CUSTOM, Named, Recipe, plan, used_classes
+from .plan import Named, Recipe, plan, used_classes
 
 INDENT = "    "
 WIDTH = 99
@@ -66,7 +66,8 @@ def _recipe(r: Recipe, indent: str = "") -> str:
 
 
 def _class_sources(names: set[str]) -> list[str]:
-    """The definitions of the custom modules used, copied from ``modules.py``."""
+    """The definitions of the custom modules used, copied from ``modules.py`` (every class a
+    recipe names without ``nn.`` is defined there), in their order there."""
     source = Path(__file__).with_name("modules.py").read_text(encoding="utf-8")
     tree = ast.parse(source)
     return [ast.get_source_segment(source, node) for node in tree.body
@@ -77,7 +78,7 @@ def to_python(spec: Spec, source: str = "") -> str:
     """The text of a Python module whose ``Net()`` builds ``spec``."""
     report = analyze(spec, explain=False)
     the_plan = plan(spec, report)
-    custom = [c for c in CUSTOM if c in used_classes(the_plan.root)]
+    custom = {c for c in used_classes(the_plan.root) if not c.startswith("nn.")}
     x = spec.input_shape
     dims = ", ".join(str(d) for d in x.dims())
     out = ", ".join(str(d) for d in report.output_shape.dims())

@@ -2,8 +2,9 @@
 
 A :class:`Recipe` names a module class and its constructor arguments.  One builder per layer
 kind (registered under its YAML key in :data:`BUILDERS`) turns a leaf and its input shape
-into a recipe; :func:`plan` walks the network tree as the engine does and nests the leaves in
-containers that mirror the spec (sequence, residual, branches, repeat, block use).  The torch
+into a recipe (a kind with a ``module`` attribute, such as ``relu``, needs none); :func:`plan`
+walks the network tree with the engine's walker and nests the leaves in containers that mirror
+the spec (sequence, residual, branches, repeat, block use).  The torch
 backend instantiates a plan; the exporter prints the same plan as Python source, so a
 verified network and an exported one cannot drift apart.
 
@@ -18,13 +19,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..engine import join
 from ..layers.base import Layer
-from ..network import Branches, Leaf, Repeat, Residual, Spec
+from ..network import Arm, At, Branches, Leaf, Repeat, Residual, Spec, Visitor, walk
 from ..report import Report
 from ..shapes import Shape
-
-CUSTOM = ("Residual", "Branches", "ConnectionConv2d", "Subsampling", "RBF")  # modules.py
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,7 +129,7 @@ def build_pool(layer, x: Shape) -> Recipe:
     stride = layer.stride()
     if hp["trainable"]:
         return lean("Subsampling", x.c, hp["size"], stride, padding=hp["pad"],
-                    ceil_mode=hp["ceil"], mode=hp["mode"], defaults=dict(_POOL, mode="avg"),
+                    ceil_mode=hp["ceil"], mode=str(hp["mode"]), defaults=dict(_POOL, mode="avg"),
                     short=False)
     cls = "nn.MaxPool2d" if hp["mode"] == "max" else "nn.AvgPool2d"
     return lean(cls, hp["size"], stride=stride, padding=hp["pad"], ceil_mode=hp["ceil"],
@@ -162,14 +160,14 @@ def build_lrn(layer, x: Shape) -> Recipe:
                 k=hp["k"], defaults={"alpha": 1e-4, "beta": 0.75, "k": 1.0})
 
 
-_ELEMENTWISE = {"relu": "nn.ReLU", "relu6": "nn.ReLU6", "sigmoid": "nn.Sigmoid",
-                "tanh": "nn.Tanh", "gelu": "nn.GELU", "silu": "nn.SiLU",
-                "hardswish": "nn.Hardswish"}
-
-
-@builder(*_ELEMENTWISE)
-def build_elementwise(layer, x: Shape) -> Recipe:
-    return call(_ELEMENTWISE[layer.key])
+def builder_for(layer: Layer) -> Builder:
+    """The kind's builder, or the plain module its class names."""
+    found = BUILDERS.get(layer.key)
+    if found is not None:
+        return found
+    if layer.module is not None:
+        return lambda layer, x: call(layer.module)
+    raise KeyError(f"layer kind '{layer.key}' has no builder and no module")
 
 
 @builder("leaky_relu")
@@ -205,7 +203,7 @@ def build_rbf(layer, x: Shape) -> Recipe:
 
 @builder("upsample")
 def build_upsample(layer, x: Shape) -> Recipe:
-    return call("nn.Upsample", scale_factor=layer.hp["scale"], mode=layer.hp["mode"])
+    return call("nn.Upsample", scale_factor=layer.hp["scale"], mode=str(layer.hp["mode"]))
 
 
 # --- the tree -------------------------------------------------------------------------------
@@ -245,54 +243,51 @@ class _Level:
         return name
 
 
-class _Planner:
-    def __init__(self, report: Report):
-        self.rows = {r.name: r for r in report.layers}
-        self.leaves: list[tuple[str, str, Recipe]] = []
+class _Frame:
+    """The children of one container being built."""
 
-    def sequence(self, nodes, prefix: str, frozen: bool, level: _Level | None = None):
-        """The children of one sequence, as ``(module name, recipe)`` pairs."""
-        level = level or _Level()
-        items: list[tuple[str, Recipe]] = []
-        for node in nodes:
-            if isinstance(node, Leaf):
-                name = join(prefix, node.name)
-                row = self.rows[name]
-                recipe = BUILDERS[node.kind](node.layer, row.input_shape)
-                if frozen or node.frozen:
-                    recipe = Recipe(recipe.cls, recipe.args, recipe.kwargs, True)
-                self.leaves.append((name, node.kind, recipe))
-                items.append((level.name(node.name, node.kind), recipe))
-            elif isinstance(node, Residual):
-                inner = join(prefix, node.name)
-                f = frozen or node.frozen
-                main = self.seq(self.sequence(node.main, inner, f))
-                shortcut = (self.seq(self.sequence(node.shortcut, join(inner, node.shortcut_name), f))
-                            if node.shortcut else call("nn.Identity"))
-                items.append((level.name(node.name, "residual"), call("Residual", main, shortcut)))
-            elif isinstance(node, Branches):
-                inner = join(prefix, node.name)
-                f = frozen or node.frozen
-                paths, names = [], _Level()
-                for pname, path in node.paths:
-                    body = (self.seq(self.sequence(path, join(inner, pname), f)) if path
-                            else call("nn.Identity"))
-                    paths.append((names.name(pname, "branch"), body))
-                items.append((level.name(node.name, "branches"),
-                              call("Branches", Named(tuple(paths)), merge=node.merge)))
-            elif isinstance(node, Repeat):
-                name = join(prefix, node.name)
-                f = frozen or node.frozen
-                iterations = tuple(
-                    (str(i), self.seq(self.sequence(node.body, join(name, str(i)), f)))
-                    for i in range(node.times))
-                items.append((level.name(node.name, "repeat"), call("nn.Sequential", Named(iterations))))
-            elif not node.name:  # a repeat's body: transparent, as in the engine
-                items += self.sequence(node.body, prefix, frozen or node.frozen, level)
-            else:
-                body = self.sequence(node.body, join(prefix, node.name), frozen or node.frozen)
-                items.append((level.name(node.name, node.block), self.seq(body)))
-        return items
+    def __init__(self, at: At | None = None, node=None):
+        self.at, self.node = at, node
+        self.items: list[tuple[str, Recipe]] = []
+        self.level = _Level()
+
+
+class _Planner(Visitor[None]):
+    def __init__(self, report: Report):
+        self.rows = report.layers
+        self.leaves: list[tuple[str, str, Recipe]] = []
+        self.frames = [_Frame()]
+
+    def leaf(self, at: At, node: Leaf, x: None) -> None:
+        row = self.rows[at.index]
+        recipe = builder_for(node.layer)(node.layer, row.input_shape)
+        if at.frozen:
+            recipe = Recipe(recipe.cls, recipe.args, recipe.kwargs, True)
+        self.leaves.append((at.name, node.kind, recipe))
+        frame = self.frames[-1]
+        frame.items.append((frame.level.name(node.name, node.kind), recipe))
+
+    def enter(self, at: At, node, x: None) -> None:
+        self.frames.append(_Frame(at, node))
+
+    def leave(self, at: At, node, x: None, y: None) -> None:
+        frame = self.frames.pop()
+        parent = self.frames[-1]
+        if isinstance(node, Arm):
+            body = self.seq(frame.items) if frame.items else call("nn.Identity")
+            parent.items.append((parent.level.name(node.segment, "branch"), body))
+            return
+        if isinstance(node, Residual):
+            (_, main), (_, shortcut) = frame.items
+            recipe, kind = call("Residual", main, shortcut), "residual"
+        elif isinstance(node, Branches):
+            recipe = call("Branches", Named(tuple(frame.items)), merge=str(node.merge))
+            kind = "branches"
+        elif isinstance(node, Repeat):
+            recipe, kind = self.seq(frame.items), "repeat"
+        else:
+            recipe, kind = self.seq(frame.items), node.block
+        parent.items.append((parent.level.name(node.name, kind), recipe))
 
     @staticmethod
     def seq(items) -> Recipe:
@@ -302,7 +297,8 @@ class _Planner:
 def plan(spec: Spec, report: Report) -> Plan:
     """The module plan of ``spec``; ``report`` (the engine's) gives each leaf's input shape."""
     planner = _Planner(report)
-    root = planner.seq(planner.sequence(spec.layers, "", False))
+    walk(spec.layers, planner, None)
+    root = planner.seq(planner.frames[0].items)
     return Plan(spec.name, spec.input_shape, root, tuple(planner.leaves))
 
 

@@ -195,7 +195,7 @@ def oom_error(batch: int, device, report: Report | None = None,
         from ..report import memory
 
         need = (f" (cnncalc estimates "
-                f"{size_bytes(memory(report.totals, dtype).inference_bytes)} "
+                f"{size_bytes(memory(report.totals, report.input_shape.numel, dtype).inference_bytes)} "
                 f"for one image in {dtype})")
     return BackendError(f"the network does not fit in memory on {device} even at batch 1{need}; "
                         f"shrink the input or the layers, or use a device with more memory")
@@ -237,7 +237,7 @@ def check_layers(model: nn.Module, names: dict[nn.Module, str], report: Report,
         module = by_name.get(row.name)
         tparams = sum(p.numel() for p in module.parameters()) if module is not None else None
         checks.append(LayerCheck(row.name, row.kind, row.shape.dims(), seen.get(row.name),
-                                 row.params, tparams, error if row.name == failed_at else ""))
+                                 row.counts.params, tparams, error if row.name == failed_at else ""))
     return checks, out_shape
 
 

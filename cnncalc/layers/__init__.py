@@ -17,6 +17,9 @@ def register(cls: type[Layer]) -> type[Layer]:
     """Class decorator: register a layer kind under ``cls.key``; refuses duplicates."""
     if not cls.key:
         raise ValueError(f"{cls.__name__} has no key")
+    if cls.params is not Layer.params and cls.macs is Layer.macs:
+        raise ValueError(f"layer kind '{cls.key}' has weights but does not state its MACs: "
+                         f"define macs (return 0 where the convention counts none)")
     if cls.key in REGISTRY:
         raise ValueError(f"layer kind '{cls.key}' is registered twice "
                          f"({REGISTRY[cls.key].__name__} and {cls.__name__})")

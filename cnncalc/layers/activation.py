@@ -15,24 +15,28 @@ def no_connections(self, x, y) -> int:
     return 0
 
 
-def elementwise(key: str, summary: str, fields: tuple[Field, ...] = (),
-                primary: str | None = None) -> type[Layer]:
+def elementwise(key: str, summary: str, module: str | None = None,
+                fields: tuple[Field, ...] = (), primary: str | None = None,
+                keeps_features: bool = True) -> type[Layer]:
+    """An elementwise kind; ``module`` is its PyTorch module when it takes no settings."""
     cls = type(key.title().replace("_", ""), (Layer,), {
         "__slots__": (), "key": key, "family": "activation", "summary": summary,
-        "fields": fields, "primary": primary, "__module__": __name__,
-        "connections": no_connections})
+        "fields": fields, "primary": primary, "__module__": __name__, "module": module,
+        "keeps_features": keeps_features, "connections": no_connections})
     return register(cls)
 
 
-ReLU = elementwise("relu", "max(0, x)")
-ReLU6 = elementwise("relu6", "min(max(0, x), 6) (MobileNetV2)")
-Sigmoid = elementwise("sigmoid", "1 / (1 + e^−x)")
-Tanh = elementwise("tanh", "tanh(x); LeNet-5's squashing is 1.7159·tanh(2x/3)")
-LeakyReLU = elementwise("leaky_relu", "max(αx, x)",
+ReLU = elementwise("relu", "max(0, x)", "nn.ReLU")
+ReLU6 = elementwise("relu6", "min(max(0, x), 6) (MobileNetV2)", "nn.ReLU6")
+Sigmoid = elementwise("sigmoid", "1 / (1 + e^−x)", "nn.Sigmoid")
+Tanh = elementwise("tanh", "tanh(x); LeNet-5's squashing is 1.7159·tanh(2x/3)", "nn.Tanh")
+LeakyReLU = elementwise("leaky_relu", "max(αx, x)", None,
                         (Field("slope", number, 0.01, "α, the negative slope"),), "slope")
-GELU = elementwise("gelu", "x·Φ(x)")
-SiLU = elementwise("silu", "x·sigmoid(x) (swish)")
-Hardswish = elementwise("hardswish", "x·relu6(x + 3)/6 (MobileNetV3)")
-Softmax = elementwise("softmax", "e^x / Σe^x over the channels: a probability per class")
-Dropout = elementwise("dropout", "zeroes a fraction p of the outputs while training",
+GELU = elementwise("gelu", "x·Φ(x)", "nn.GELU")
+SiLU = elementwise("silu", "x·sigmoid(x) (swish)", "nn.SiLU")
+Hardswish = elementwise("hardswish", "x·relu6(x + 3)/6 (MobileNetV3)", "nn.Hardswish")
+# A softmax turns features into class probabilities: lint does not look past it.
+Softmax = elementwise("softmax", "e^x / Σe^x over the channels: a probability per class",
+                      keeps_features=False)
+Dropout = elementwise("dropout", "zeroes a fraction p of the outputs while training", None,
                       (Field("p", probability, 0.5, "the fraction dropped"),), "p")

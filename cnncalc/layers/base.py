@@ -14,19 +14,35 @@ answers, for an input shape ``x`` and its own output shape ``y``:
                     its bias
 ``window(x)``       the step this layer adds to the receptive field, or ``None`` when it
                     is elementwise
-``explain(x, y)``   the formula with the numbers substituted
+``explain(x, y)``   the formula with the numbers substituted, as a :class:`Formula`
 ``diagnose(x, y)``  the notes' design rules this layer breaks, as findings
+``slips(f, x, y)``  wrong answers for claim field ``f`` with what went wrong (its
+                    ``FIELD_slips`` methods; see :mod:`cnncalc.layers.slips`)
 ==================  ========================================================================
+
+and says, as class attributes, what other parts need to know of the kind:
+
+==================  ========================================================================
+``keeps_features``  it leaves the features as they are between two weighted layers
+                    (activations, normalisation, pooling, dropout): lint looks past it
+``module``          for a kind with no settings PyTorch needs, the ``nn`` module that
+                    builds it (``"nn.ReLU"``); other kinds have a builder in
+                    :mod:`cnncalc.backends.plan`, and a test holds the two together
+==================  ========================================================================
+
+A kind whose ``params`` can be non-zero must define ``macs`` too (0 is a statement, as for
+batch norm): :func:`cnncalc.layers.register` refuses it otherwise.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import Enum
 from fractions import Fraction
 from typing import Any, Callable, ClassVar, Iterable
 
-from ..shapes import MAX_SIZE, Shape, volume_text
+from ..shapes import MAX_SIZE, AxisOut, Shape, axis_formula, volume_text
 
 REQUIRED = object()
 
@@ -58,6 +74,24 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
+class Formula:
+    """A layer's explanation in pieces, numbers substituted: ``shape`` (the size arithmetic,
+    or a phrase), the ``output`` volume it gives, and labelled counts such as
+    ``("params", "(5·5·3)·10 + 10 = 760")``.  ``str()`` gives the one-line text."""
+
+    shape: str
+    output: str = ""
+    parts: tuple[tuple[str, str], ...] = ()
+    sep: str = "; "  # between the head and the counts
+
+    def __str__(self) -> str:
+        head = f"{self.shape} → {self.output}" if self.output else self.shape
+        if not self.parts:
+            return head
+        return head + self.sep + "; ".join(f"{label} {text}" for label, text in self.parts)
+
+
+@dataclass(frozen=True, slots=True)
 class AxisWindow:
     """A receptive-field step along one axis: span ``k``, stride ``s``, leading pad ``p``.
 
@@ -84,6 +118,8 @@ class Layer:
     fields: ClassVar[tuple[Field, ...]] = ()
     primary: ClassVar[str | None] = None  # the field a scalar sets: ``fc: 84``
     needs_volume: ClassVar[bool] = False  # True when the input must be W×H×D
+    keeps_features: ClassVar[bool] = False
+    module: ClassVar[str | None] = None
 
     __slots__ = ("hp",)
 
@@ -114,17 +150,78 @@ class Layer:
     def window(self, x: Shape) -> Window | None:
         return None
 
-    def explain(self, x: Shape, y: Shape) -> str:
-        return f"{self.key}: elementwise, {volume_text(y)} unchanged"
+    def explain(self, x: Shape, y: Shape) -> Formula:
+        return Formula(f"{self.key}: elementwise, {volume_text(y)} unchanged")
 
     def diagnose(self, x: Shape, y: Shape) -> Iterable[Finding]:
         return ()
+
+    def slips(self, field: str, x: Shape, y: Shape) -> list:
+        method = getattr(self, f"{field}_slips", None)
+        return method(x, y) if method is not None else []
 
     def check_input(self, x: Shape) -> None:
         if self.needs_volume and not x.spatial:
             raise LayerError(
                 f"{self.key} needs a W×H×D volume but gets a vector of {x.c}; "
                 f"move it before 'flatten'")
+
+
+# --- text and findings shared by the families -----------------------------------------------
+
+def n(x: int) -> str:
+    """A count in a formula: thousands separated."""
+    return f"{x:,}"
+
+
+def axes_text(h: str, w: str) -> str:
+    return h if h == w else f"H: {h}; W: {w}"
+
+
+SHRINK_FACTOR = 3  # a layer that divides H or W by more than this "shrinks too fast"
+
+
+def window_findings(key: str, ah: AxisOut, aw: AxisOut, size: tuple[int, int],
+                    ceil: bool = False) -> list[Finding]:
+    """The notes' rules on one sliding window: whole outputs, skipped pixels, fast shrinking.
+
+    A finding that reads the same on both axes is reported once, for "H and W".
+    """
+    found = []
+
+    def add(code: str, per_axis: dict[str, str]) -> None:
+        lines = {"H": "row", "W": "column"}
+        if len(per_axis) == 2 and per_axis["H"] == per_axis["W"]:
+            text = per_axis["H"].replace("{line}", "row and column")
+            found.append(Finding(code, f"H and W: {text}"))
+        else:
+            found.extend(Finding(code, f"{axis}: {text.replace('{line}', lines[axis])}")
+                         for axis, text in per_axis.items())
+
+    fractional, skipped = {}, {}
+    for axis, a in (("H", ah), ("W", aw)):
+        if not a.exact and not ceil:
+            exact = axis_formula(a).split(" → ")[0]
+            fractional[axis] = (
+                f"{exact} is not a whole number: PyTorch floors it to {a.out}, so the last "
+                f"{a.remainder} {{line}}{'s' if a.remainder > 1 else ''} of the padded input "
+                f"{'are' if a.remainder > 1 else 'is'} never read (pick P or S so that "
+                f"N − F + 2P is a multiple of S)")
+        if a.s > a.f:
+            skipped[axis] = (f"stride {a.s} is larger than the kernel {a.f}: {a.s - a.f} of "
+                             f"every {a.s} input pixels are never read")
+    add("CN101", fractional)
+    add("CN106", skipped)
+    shrinking = {axis: f"{a.n} to {a.out}" for axis, a in (("H", ah), ("W", aw))
+                 if a.out * SHRINK_FACTOR < a.n}
+    if shrinking:
+        axes = " and ".join(shrinking)
+        sizes = " and ".join(dict.fromkeys(shrinking.values()))
+        found.append(Finding(
+            "CN104", f"{axes} shrink{'s' if len(shrinking) == 1 else ''} from {sizes} in one "
+                     f"{key} layer: the notes warn that shrinking too fast loses information"))
+    return found
+
 
 
 # --- hyperparameter parsers -------------------------------------------------------------
@@ -197,13 +294,22 @@ def boolean(v: Any) -> bool:
     return v
 
 
-def choice(*options: str) -> Callable[[Any], str]:
-    def parse(v: Any) -> str:
-        if not isinstance(v, str) or v.lower() not in options:
-            raise ValueError(f"must be one of {', '.join(options)}, got {v!r}")
-        return v.lower()
+class Choice(str, Enum):
+    """A closed choice in a spec (a pool's mode, …): compares and prints as its YAML word."""
 
-    parse.__doc__ = " | ".join(options)
+    def __str__(self) -> str:
+        return self.value
+
+
+def choice(options: type[Choice]) -> Callable[[Any], Choice]:
+    words = [m.value for m in options]
+
+    def parse(v: Any) -> Choice:
+        if not isinstance(v, str) or v.lower() not in words:
+            raise ValueError(f"must be one of {', '.join(words)}, got {v!r}")
+        return options(v.lower())
+
+    parse.__doc__ = " | ".join(words)
     return parse
 
 

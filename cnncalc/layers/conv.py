@@ -10,64 +10,13 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from ..shapes import (DOT, TIMES, AxisOut, Shape, axis_formula, effective_kernel, same_pad_total,
+from ..shapes import (DOT, AxisOut, Shape, axis_formula, effective_kernel, same_pad_total,
                       split_pad, transposed_out_len, volume_text, window_out_len)
 from . import register
-from .base import (AxisWindow, Field, Finding, Layer, LayerError, Window, boolean, connection_table,
-                   nonneg_pair, optional, padding, pos_int, pos_pair)
-
-SHRINK_FACTOR = 3  # a layer that divides H or W by more than this "shrinks too fast"
-
-
-def n(x: int) -> str:
-    return f"{x:,}"
-
-
-def axes_text(h: str, w: str) -> str:
-    return h if h == w else f"H: {h}; W: {w}"
-
-
-def window_findings(key: str, ah: AxisOut, aw: AxisOut, size: tuple[int, int],
-                    ceil: bool = False) -> list[Finding]:
-    """The notes' rules on one sliding window: whole outputs, skipped pixels, fast shrinking.
-
-    A finding that reads the same on both axes is reported once, for "H and W".
-    """
-    found = []
-
-    def add(code: str, per_axis: dict[str, str]) -> None:
-        lines = {"H": "row", "W": "column"}
-        if len(per_axis) == 2 and per_axis["H"] == per_axis["W"]:
-            text = per_axis["H"].replace("{line}", "row and column")
-            found.append(Finding(code, f"H and W: {text}"))
-        else:
-            found.extend(Finding(code, f"{axis}: {text.replace('{line}', lines[axis])}")
-                         for axis, text in per_axis.items())
-
-    fractional, skipped = {}, {}
-    for axis, a in (("H", ah), ("W", aw)):
-        if not a.exact and not ceil:
-            exact = axis_formula(a).split(" → ")[0]
-            fractional[axis] = (
-                f"{exact} is not a whole number: PyTorch floors it to {a.out}, so the last "
-                f"{a.remainder} {{line}}{'s' if a.remainder > 1 else ''} of the padded input "
-                f"{'are' if a.remainder > 1 else 'is'} never read (pick P or S so that "
-                f"N − F + 2P is a multiple of S)")
-        if a.s > a.f:
-            skipped[axis] = (f"stride {a.s} is larger than the kernel {a.f}: {a.s - a.f} of "
-                             f"every {a.s} input pixels are never read")
-    add("CN101", fractional)
-    add("CN106", skipped)
-    shrinking = {axis: f"{a.n} to {a.out}" for axis, a in (("H", ah), ("W", aw))
-                 if a.out * SHRINK_FACTOR < a.n}
-    if shrinking:
-        axes = " and ".join(shrinking)
-        sizes = " and ".join(dict.fromkeys(shrinking.values()))
-        found.append(Finding(
-            "CN104", f"{axes} shrink{'s' if len(shrinking) == 1 else ''} from {sizes} in one "
-                     f"{key} layer: the notes warn that shrinking too fast loses information"))
-    return found
-
+from .base import (AxisWindow, Field, Finding, Formula, Layer, LayerError, Window, axes_text,
+                   boolean, connection_table, n, nonneg_pair, optional, padding, pos_int,
+                   pos_pair, window_findings)
+from .slips import Slip, order_slips, window_shape_slips
 
 @register
 class Conv(Layer):
@@ -171,7 +120,7 @@ class Conv(Layer):
         ah, aw = self.axes(x)
         return Window(AxisWindow(ah.f, ah.s, ah.pad[0]), AxisWindow(aw.f, aw.s, aw.pad[0]))
 
-    def explain(self, x: Shape, y: Shape) -> str:
+    def explain(self, x: Shape, y: Shape) -> Formula:
         ah, aw = self.axes(x)
         (fh, fw), (dh, dw) = self.hp["size"], self.hp["dilation"]
         shape = axes_text(axis_formula(ah), axis_formula(aw))
@@ -191,8 +140,8 @@ class Conv(Layer):
             params = f"({f}{DOT}{depth}){DOT}{k}{bias}"
             mac = f"{y.h}{DOT}{y.w}{DOT}{k}{DOT}({f}{DOT}{depth})"
         macs = self.macs(x, y)
-        return (f"{dil}{shape} → {volume_text(y)}; params {params} = {n(self.params(x))}; "
-                f"MACs {mac} = {n(macs)}")
+        return Formula(f"{dil}{shape}", volume_text(y), (("params", f"{params} = {n(self.params(x))}"),
+                                                          ("MACs", f"{mac} = {n(macs)}")))
 
     def diagnose(self, x: Shape, y: Shape):
         ah, aw = self.axes(x)
@@ -214,6 +163,75 @@ class Conv(Layer):
                              f"split evenly ({why}); the extra pixel goes after (right/bottom): "
                              f"{torch}"))
         return found
+
+    def output_slips(self, x: Shape, y: Shape) -> list[Slip]:
+        ah, aw = self.axes(x)
+        k = self.filters(x)
+        slips = window_shape_slips(ah, aw, self.hp["size"], k, y)
+        if x.c != k:
+            slips.append((Shape(x.c, y.h, y.w), f"kept the input depth D1 = {x.c}; the output "
+                                                f"depth is the number of filters K = {k}"))
+        if k != 1:
+            slips.append((Shape(1, y.h, y.w), f"one filter gives one map; {k} filters stack "
+                                              f"into depth K = {k}"))
+        return slips + order_slips(y)
+
+    def params_slips(self, x: Shape, y: Shape) -> list[Slip]:
+        if self.hp["connections"] is not None:
+            return []
+        (fh, fw), k, g, bias = self.hp["size"], self.filters(x), self.groups(x), self.hp["bias"]
+        ff = f"{fh}{DOT}{fw}"
+        b = k if bias else 0
+        d = x.c // g
+        per = fh * fw * d
+        slips = []
+        if bias:
+            slips.append((per * k, f"forgot the bias: ({ff}{DOT}{d}){DOT}{k} = {per * k:,}, plus "
+                                   f"one shared bias per filter, + {k} = {per * k + k:,}"))
+        else:
+            slips.append((per * k + k, f"counted a bias, but this conv has bias: false: "
+                                       f"({ff}{DOT}{d}){DOT}{k} = {per * k:,}"))
+        if d != 1:
+            slips.append((fh * fw * k + b, f"forgot the input depth: each filter spans the full "
+                                           f"depth, F{DOT}F{DOT}D1 = {ff}{DOT}{d} weights, not "
+                                           f"F{DOT}F{DOT}K + K"))
+            slips.append((fh * fw * k, f"forgot the input depth and the bias: (F{DOT}F{DOT}D1)"
+                                       f"{DOT}K + K = ({ff}{DOT}{d}){DOT}{k}"
+                                       f"{' + ' + str(k) if bias else ''}"))
+        if g != 1:
+            what = ("a depthwise filter sees one input map" if self.hp["depthwise"]
+                    else f"with groups = {g} each filter sees D1/g = {x.c}/{g} = {d} "
+                         f"map{'' if d == 1 else 's'}")
+            slips.append((fh * fw * x.c * k + b, f"counted a standard conv; {what}: "
+                                                 f"({ff}{DOT}{d}){DOT}{k}"
+                                                 f"{' + ' + str(k) if bias else ''}"))
+            if bias:
+                slips.append((fh * fw * x.c * k, f"counted a standard conv without bias; {what}"))
+        if k != 1:
+            slips.append((per + (1 if bias else 0), f"counted one filter; there are K = {k}: "
+                                                     f"({ff}{DOT}{d}){DOT}{k}"
+                                                     f"{' + ' + str(k) if bias else ''}"))
+        if fh == fw and fh != 1:
+            slips.append((fh * d * k + b, f"used F instead of F{DOT}F: a filter is {fh}×{fw}×{d}"))
+        return slips
+
+    def macs_slips(self, x: Shape, y: Shape) -> list[Slip]:
+        k = self.filters(x)
+        weights = self.params(x) - (k if self.hp["bias"] else 0)
+        pos = y.h * y.w
+        macs = weights * pos
+        slips = [
+            (2 * macs, f"that is FLOPs = 2{DOT}MACs; one MAC is one multiply-accumulate"),
+            ((weights + k) * pos, "counted the bias adds; MACs count the weight multiplies only"),
+            (weights, f"counted the weights once; each is used at every output position: "
+                      f"{weights:,}{DOT}{y.w}{DOT}{y.h}"),
+            (weights * x.h * x.w, f"multiplied by the input size; multiply by the output size "
+                                  f"W2{DOT}H2 = {y.w}{DOT}{y.h}"),
+        ]
+        if k != 1:
+            slips.append((weights // k * pos, f"counted one filter; multiply by K = {k}"))
+        return slips
+
 
 
 @register
@@ -274,7 +292,7 @@ class Deconv(Layer):
             wins.append(AxisWindow(-(-span // s), Fraction(1, s), 0))
         return Window(*wins)
 
-    def explain(self, x: Shape, y: Shape) -> str:
+    def explain(self, x: Shape, y: Shape) -> Formula:
         texts = []
         for nn, out, f, s, p, d, op in zip((x.h, x.w), (y.h, y.w), self.hp["size"],
                                            self.hp["stride"], self.hp["pad"], self.hp["dilation"],
@@ -284,9 +302,9 @@ class Deconv(Layer):
         k, g = self.hp["filters"], self.hp["groups"]
         bias = f" + {k}" if self.hp["bias"] else ""
         kg = str(k) if g == 1 else f"{k}/{g}"
-        return (f"{axes_text(*texts)} → {volume_text(y)}; params {x.c}{DOT}{kg}{DOT}{fh}{DOT}{fw}"
-                f"{bias} = {n(self.params(x))}; MACs {x.h}{DOT}{x.w}{DOT}{x.c}{DOT}{kg}{DOT}"
-                f"{fh}{DOT}{fw} = {n(self.macs(x, y))}")
+        return Formula(axes_text(*texts), volume_text(y), (
+            ("params", f"{x.c}{DOT}{kg}{DOT}{fh}{DOT}{fw}{bias} = {n(self.params(x))}"),
+            ("MACs", f"{x.h}{DOT}{x.w}{DOT}{x.c}{DOT}{kg}{DOT}{fh}{DOT}{fw} = "
+                     f"{n(self.macs(x, y))}")))
 
 
-__all__ = ["Conv", "Deconv", "window_findings", "axes_text", "TIMES"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ..shapes import DOT, Shape, volume_text
 from . import register
-from .base import AxisWindow, Field, Layer, LayerError, Window, boolean, pos_int
-from .conv import n
+from .base import AxisWindow, Field, Formula, Layer, LayerError, Window, boolean, n, pos_int
+from .slips import Slip
 
 
 @register
@@ -26,10 +26,10 @@ class Flatten(Layer):
             return None
         return Window(AxisWindow(x.h, 1, 0), AxisWindow(x.w, 1, 0))
 
-    def explain(self, x: Shape, y: Shape) -> str:
+    def explain(self, x: Shape, y: Shape) -> Formula:
         if not x.spatial:
-            return f"flatten: already a vector of {x.c}"
-        return f"flatten: {x.w}{DOT}{x.h}{DOT}{x.c} = {n(y.c)}"
+            return Formula(f"flatten: already a vector of {x.c}")
+        return Formula(f"flatten: {x.w}{DOT}{x.h}{DOT}{x.c} = {n(y.c)}")
 
 
 class _Dense(Layer):
@@ -66,10 +66,30 @@ class FullyConnected(_Dense):
     def connections(self, x: Shape, y: Shape) -> int:
         return self.params(x)
 
-    def explain(self, x: Shape, y: Shape) -> str:
+    def explain(self, x: Shape, y: Shape) -> Formula:
         u = self.hp["units"]
         w = f"({x.c} + 1){DOT}{u}" if self.hp["bias"] else f"{x.c}{DOT}{u}"
-        return f"fc {x.c} → {u}: params {w} = {n(self.params(x))}; MACs {x.c}{DOT}{u} = {n(x.c * u)}"
+        return Formula(f"fc {x.c} → {u}", parts=(("params", f"{w} = {n(self.params(x))}"),
+                                                  ("MACs", f"{x.c}{DOT}{u} = {n(x.c * u)}")),
+                       sep=": ")
+
+    def params_slips(self, x: Shape, y: Shape) -> list[Slip]:
+        n_in, u, bias = x.c, self.hp["units"], self.hp["bias"]
+        if not bias:
+            return [((n_in + 1) * u, f"counted a bias, but this fc has bias: false: "
+                                     f"{n_in}{DOT}{u} = {n_in * u:,}")]
+        return [
+            (n_in * u, f"forgot the bias: {'the unit' if u == 1 else f'each of the {u} units'} "
+                       f"has one, (in + 1){DOT}units = "
+                       f"({n_in} + 1){DOT}{u} = {(n_in + 1) * u:,}"),
+            (n_in * u + 1, f"one bias per unit, not one in total: ({n_in} + 1){DOT}{u}"),
+        ]
+
+    def macs_slips(self, x: Shape, y: Shape) -> list[Slip]:
+        macs = x.c * y.c
+        return [(2 * macs, f"that is FLOPs = 2{DOT}MACs"),
+                ((x.c + 1) * y.c, f"counted the bias adds; MACs are in{DOT}units = {macs:,}")]
+
 
 
 @register
@@ -86,6 +106,8 @@ class RBF(_Dense):
     def connections(self, x: Shape, y: Shape) -> int:
         return self.params(x)
 
-    def explain(self, x: Shape, y: Shape) -> str:
+    def explain(self, x: Shape, y: Shape) -> Formula:
         u = self.hp["units"]
-        return f"RBF {x.c} → {u}: params {x.c}{DOT}{u} = {n(self.params(x))} (no bias)"
+        return Formula(f"RBF {x.c} → {u}",
+                       parts=(("params", f"{x.c}{DOT}{u} = {n(self.params(x))} (no bias)"),),
+                       sep=": ")

@@ -10,9 +10,14 @@ from __future__ import annotations
 
 from ..shapes import DOT, Shape, adaptive_window, axis_formula, volume_text, window_out_len
 from . import register
-from .base import (AxisWindow, Field, Finding, Layer, LayerError, Window, boolean, choice,
-                   nonneg_pair, optional, pos_pair)
-from .conv import axes_text, n, window_findings
+from .base import (AxisWindow, Choice, Field, Finding, Formula, Layer, LayerError, Window, axes_text,
+                   boolean, choice, n, nonneg_pair, optional, pos_pair, window_findings)
+from .slips import Slip, order_slips, window_shape_slips
+
+
+class PoolMode(Choice):
+    MAX = "max"
+    AVG = "avg"
 
 
 @register
@@ -21,12 +26,13 @@ class Pool(Layer):
     family = "pool"
     summary = "max/avg pooling: ((N − F + 2P)/S + 1)², depth kept; 0 weights unless trainable"
     needs_volume = True
+    keeps_features = True
     primary = "size"
     fields = (
         Field("size", pos_pair, doc="F: int or [h, w]"),
         Field("stride", optional(pos_pair), None, "S (default: F)"),
         Field("pad", nonneg_pair, 0, "P (at most F/2, PyTorch's rule)"),
-        Field("mode", choice("max", "avg"), "max", "max or avg"),
+        Field("mode", choice(PoolMode), "max", "max or avg"),
         Field("ceil", boolean, False, "round the output size up (ceil_mode)"),
         Field("trainable", boolean, False, "LeNet subsampling: a coefficient and a bias per map"),
     )
@@ -72,14 +78,16 @@ class Pool(Layer):
         ah, aw = self.axes(x)
         return Window(AxisWindow(ah.f, ah.s, ah.pad[0]), AxisWindow(aw.f, aw.s, aw.pad[0]))
 
-    def explain(self, x: Shape, y: Shape) -> str:
+    def explain(self, x: Shape, y: Shape) -> Formula:
         ah, aw = self.axes(x)
         ceil = self.hp["ceil"]
-        text = (f"{self.hp['mode']} pool: "
-                f"{axes_text(axis_formula(ah, ceil), axis_formula(aw, ceil))} → {volume_text(y)}")
+        parts = ()
         if self.hp["trainable"]:
-            text += f"; params 2{DOT}{x.c} = {n(self.params(x))} (a coefficient and a bias per map)"
-        return text
+            parts = (("params", f"2{DOT}{x.c} = {n(self.params(x))} (a coefficient and a bias "
+                                f"per map)"),)
+        return Formula(f"{self.hp['mode']} pool: "
+                       f"{axes_text(axis_formula(ah, ceil), axis_formula(aw, ceil))}",
+                       volume_text(y), parts)
 
     def diagnose(self, x: Shape, y: Shape):
         ah, aw = self.axes(x)
@@ -89,6 +97,23 @@ class Pool(Layer):
                                           "common; check that it is intended"))
         return found
 
+    def output_slips(self, x: Shape, y: Shape) -> list[Slip]:
+        ah, aw = self.axes(x)
+        slips = window_shape_slips(ah, aw, self.hp["size"], x.c, y)
+        if x.c != 1:
+            slips.append((Shape(1, y.h, y.w), f"pooling works on each map separately and keeps "
+                                              f"the depth D = {x.c}"))
+        return slips + order_slips(y)
+
+    def params_slips(self, x: Shape, y: Shape) -> list[Slip]:
+        fh, fw = self.hp["size"]
+        if self.hp["trainable"]:
+            return [(x.c, f"LeNet's trainable subsampling has a coefficient and a bias per map: "
+                          f"2{DOT}{x.c}")]
+        text = "pooling has no weights to learn (the notes: number of weights 0)"
+        return [(v, text) for v in (fh * fw, fh * fw * x.c, fh * fw * x.c + x.c, x.c, 2 * x.c)]
+
+
 
 @register
 class GlobalPool(Layer):
@@ -97,7 +122,7 @@ class GlobalPool(Layer):
     summary = "global max/avg pooling: W×H×D → 1×1×D"
     needs_volume = True
     primary = "mode"
-    fields = (Field("mode", choice("avg", "max"), "avg", "avg or max"),)
+    fields = (Field("mode", choice(PoolMode), "avg", "avg or max"),)
 
     def output_shape(self, x: Shape) -> Shape:
         self.check_input(x)
@@ -109,8 +134,9 @@ class GlobalPool(Layer):
     def window(self, x: Shape) -> Window:
         return Window(AxisWindow(x.h, 1, 0), AxisWindow(x.w, 1, 0))
 
-    def explain(self, x: Shape, y: Shape) -> str:
-        return f"global {self.hp['mode']} pool over {x.w}×{x.h}: {volume_text(x)} → {volume_text(y)}"
+    def explain(self, x: Shape, y: Shape) -> Formula:
+        return Formula(f"global {self.hp['mode']} pool over {x.w}×{x.h}: {volume_text(x)}",
+                       volume_text(y))
 
 
 @register
@@ -122,7 +148,7 @@ class AdaptivePool(Layer):
     primary = "size"
     fields = (
         Field("size", pos_pair, doc="the output size: int or [h, w]"),
-        Field("mode", choice("avg", "max"), "avg", "avg or max"),
+        Field("mode", choice(PoolMode), "avg", "avg or max"),
     )
 
     def output_shape(self, x: Shape) -> Shape:
@@ -139,7 +165,7 @@ class AdaptivePool(Layer):
         (kh, sh), (kw, sw) = adaptive_window(x.h, oh), adaptive_window(x.w, ow)
         return Window(AxisWindow(kh, sh, 0), AxisWindow(kw, sw, 0))
 
-    def explain(self, x: Shape, y: Shape) -> str:
+    def explain(self, x: Shape, y: Shape) -> Formula:
         (kh, _), (kw, _) = adaptive_window(x.h, y.h), adaptive_window(x.w, y.w)
-        return (f"adaptive {self.hp['mode']} pool {x.w}×{x.h} → {y.w}×{y.h} "
-                f"(windows of up to {kw}×{kh}): {volume_text(x)} → {volume_text(y)}")
+        return Formula(f"adaptive {self.hp['mode']} pool {x.w}×{x.h} → {y.w}×{y.h} "
+                       f"(windows of up to {kw}×{kh}): {volume_text(x)}", volume_text(y))

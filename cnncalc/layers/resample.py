@@ -6,7 +6,12 @@ from fractions import Fraction
 
 from ..shapes import DOT, Shape, volume_text
 from . import register
-from .base import AxisWindow, Field, Layer, Window, choice, pos_int
+from .base import AxisWindow, Choice, Field, Formula, Layer, Window, choice, pos_int
+
+
+class UpsampleMode(Choice):
+    NEAREST = "nearest"
+    BILINEAR = "bilinear"
 
 
 @register
@@ -18,7 +23,7 @@ class Upsample(Layer):
     primary = "scale"
     fields = (
         Field("scale", pos_int, 2, "s, the integer factor"),
-        Field("mode", choice("nearest", "bilinear"), "nearest", "nearest or bilinear"),
+        Field("mode", choice(UpsampleMode), "nearest", "nearest or bilinear"),
     )
 
     def output_shape(self, x: Shape) -> Shape:
@@ -31,6 +36,6 @@ class Upsample(Layer):
         k = 2 if self.hp["mode"] == "bilinear" and s > 1 else 1
         return Window(AxisWindow(k, Fraction(1, s), 0), AxisWindow(k, Fraction(1, s), 0))
 
-    def explain(self, x: Shape, y: Shape) -> str:
+    def explain(self, x: Shape, y: Shape) -> Formula:
         s = self.hp["scale"]
-        return f"{self.hp['mode']} upsample ×{s}: {x.w}{DOT}{s} = {y.w} → {volume_text(y)}"
+        return Formula(f"{self.hp['mode']} upsample ×{s}: {x.w}{DOT}{s} = {y.w}", volume_text(y))

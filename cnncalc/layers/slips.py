@@ -1,0 +1,84 @@
+"""The vocabulary of slips: the notes' formulas done wrong, for naming a wrong ``expect:``.
+
+A *slip* is ``(wrong value, what went wrong)``.  Each layer kind lists its own candidates in
+``Layer.slips(field, x, y)``, commonest first; the window kinds (conv, pool) share the size
+slips below.  :mod:`cnncalc.hints` matches a claim against them.
+
+The slips come from the notes' formulas::
+
+    output  (N − F + 2P)/S + 1  per axis, depth K (conv) or D (pool)
+    params  (F·F·D1)·K + K      (conv; D1/g with groups, 1 with depthwise)
+    macs    weights × W2·H2     (one multiply-accumulate per weight per output position)
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from ..shapes import DOT, MINUS, AxisOut, Shape, volume_text
+
+Slip = tuple[Any, str]
+
+
+def _floor(x: Fraction) -> int:
+    return x.numerator // x.denominator
+
+
+def axis_slips(a: AxisOut, f_plain: int) -> dict[str, int]:
+    """One axis's output length under each slip (the notes' formula done wrong).
+
+    ``a.f`` is the effective (dilated) kernel, ``f_plain`` the kernel as written.
+    Results are floored as a student (or PyTorch) would.
+    """
+    n, f, s, p = a.n, a.f, a.s, a.pad[0] + a.pad[1]
+    out = {
+        "no_pad": _floor(Fraction(n - f, s)) + 1,
+        "one_pad": _floor(Fraction(n - f + p // 2, s)) + 1,
+        "no_plus_one": _floor(Fraction(n - f + p, s)),
+        "stride_first": _floor(Fraction(n + p, s)) - f + 1,
+        "stride_first_n": _floor(Fraction(n, s)) - f + p + 1,
+        "no_stride": n - f + p + 1,
+        "no_dilation": _floor(Fraction(n - f_plain + p, s)) + 1,
+    }
+    return out
+
+
+SPATIAL_TEXT = {
+    "no_pad": "used N instead of N + 2P: the padding adds P pixels on each side before the "
+              "filter slides ({right})",
+    "one_pad": "added P once: the padding is on both sides, so it is 2P ({right})",
+    "no_plus_one": "forgot the +1: the first position of the window counts too ({right})",
+    "stride_first": "divided by the stride before subtracting F: subtract F (and add 2P) "
+                    "first, then divide by S, then add 1 ({right})",
+    "stride_first_n": "divided by the stride before subtracting F: subtract F (and add 2P) "
+                      "first, then divide by S, then add 1 ({right})",
+    "no_stride": "forgot to divide by the stride S ({right})",
+    "no_dilation": "used F instead of the dilated span d·(F − 1) + 1 ({right})",
+}
+
+
+def right_text(a: AxisOut) -> str:
+    p = a.pad[0] + a.pad[1]
+    pad = f" + 2{DOT}{a.pad[0]}" if a.pad[0] == a.pad[1] else f" + {p}"
+    return f"({a.n} {MINUS} {a.f}{pad})/{a.s} + 1 = {a.out}"
+
+
+def window_shape_slips(ah: AxisOut, aw: AxisOut, f_plain: tuple[int, int], depth: int,
+                       y: Shape) -> list[Slip]:
+    sh, sw = axis_slips(ah, f_plain[0]), axis_slips(aw, f_plain[1])
+    right = right_text(ah) if (ah.n, ah.f, ah.s, ah.pad) == (aw.n, aw.f, aw.s, aw.pad) \
+        else f"H: {right_text(ah)}; W: {right_text(aw)}"
+    return [(Shape(depth, sh[k], sw[k]), SPATIAL_TEXT[k].format(right=right)) for k in sh]
+
+
+def order_slips(y: Shape) -> list[Slip]:
+    """A right volume written in the wrong order."""
+    if not y.spatial:
+        return []
+    right = volume_text(y)
+    return [
+        (Shape(y.w, y.h, y.c), f"wrote PyTorch's C×H×W order; the notes write W×H×D, depth "
+                               f"last: {right}"),
+        (Shape(y.c, y.w, y.h), f"swapped width and height; the notes write W×H×D: {right}"),
+    ]
