@@ -16,7 +16,7 @@ from .errors import AnalysisError, Location, UsageError
 from .layers import REGISTRY
 from .network import Leaf, Spec
 from .report import Report
-from .shapes import (DOT, MINUS, effective_kernel, parse_volume, same_pad_total, split_pad,
+from .shapes import (DOT, MINUS, effective_kernel, parse_volume, keep_pad_total, split_pad,
                      window_out_len)
 
 WHERE = "<command line>"
@@ -127,7 +127,7 @@ def same_pad(n: int, f: int, s: int = 1, d: int = 1) -> SamePad:
     for value, param in ((n, "N"), (f, "--size"), (s, "--stride"), (d, "--dilation")):
         if value < 1:
             raise UsageError(f"must be at least 1, got {value}", param=param)
-    total = same_pad_total(n, f, s, d)
+    total = keep_pad_total(n, f, s, d)
     fe = effective_kernel(f, d)
     fname = "F" if d == 1 else "F'"
     if s == 1:

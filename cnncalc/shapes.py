@@ -121,6 +121,12 @@ def window_out_len(n: int, f: int, s: int = 1, pad: tuple[int, int] = (0, 0), d:
     return AxisOut(n, fe, s, pad, out, rem)
 
 
+def unread_image(a: AxisOut) -> int:
+    """Image rows (or columns) a floored window never reads: the unread tail of the padded
+    input less the zero padding after the image.  0 when only padding goes unread."""
+    return max(a.remainder - a.pad[1], 0)
+
+
 def transposed_out_len(n: int, f: int, s: int = 1, pad: int = 0, d: int = 1,
                        output_pad: int = 0) -> int:
     """A transposed convolution: ``(N − 1)·S − 2P + d·(F − 1) + output_pad + 1``."""
@@ -128,11 +134,20 @@ def transposed_out_len(n: int, f: int, s: int = 1, pad: int = 0, d: int = 1,
 
 
 def same_pad_total(n: int, f: int, s: int = 1, d: int = 1) -> int:
-    """Total padding (both sides) that keeps ``n``: the notes' ``2p = N(s − 1) + F − s``.
+    """Total padding (both sides) of ``pad: same``: the output is ``⌈N/S⌉``, as in Keras and
+    TensorFlow: ``max((⌈N/S⌉ − 1)·S + F − N, 0)``.
 
     At stride 1 this is ``F − 1``: the notes' ``p = (F − 1)/2``.  Odd totals cannot be split
-    evenly: PyTorch's 'same' puts the extra pixel after (right/bottom), and so do we.
+    evenly: PyTorch's 'same' (and TensorFlow's) puts the extra pixel after (right/bottom), and
+    so do we.
     """
+    out = -(-n // s)
+    return max((out - 1) * s + effective_kernel(f, d) - n, 0)
+
+
+def keep_pad_total(n: int, f: int, s: int = 1, d: int = 1) -> int:
+    """Total padding (both sides) that keeps ``n`` at any stride (``pad: keep``): the notes'
+    ``2p = N(s − 1) + F − s``.  Equal to ``same`` at stride 1."""
     return n * (s - 1) + effective_kernel(f, d) - s
 
 

@@ -254,7 +254,9 @@ class _Level:
         while True:
             k = self.counts.get(base, 0) + 1
             self.counts[base] = k
-            name = f"{base}{k}" if numbered or k > 1 else base
+            # relu6's first is relu6_1, not relu61 ("relu number 61")
+            sep = "_" if base[-1:].isdigit() else ""
+            name = f"{base}{sep}{k}" if numbered or k > 1 else base
             if name not in self.taken:
                 self.taken.add(name)
                 return name

@@ -64,10 +64,32 @@ def test_dilated_conv_keeps_size_with_matching_pad():
     assert row.rf.size == 5
 
 
-def test_same_padding_at_stride_two_keeps_the_size():
-    row, report = one("conv: {filters: 8, size: 3, stride: 2, pad: same}", "32x32x3")
+def test_keep_padding_at_stride_two_keeps_the_size():
+    row, report = one("conv: {filters: 8, size: 3, stride: 2, pad: keep}", "32x32x3")
     assert row.shape.dims() == [8, 32, 32]
     assert [d.code for d in report.diagnostics] == ["CN102"]  # 33 pixels: 16 + 17
+    assert "the notes' p = (N(s − 1) + F − s)/2 = 33/2" in report.diagnostics[0].message
+
+
+def test_same_padding_at_stride_two_gives_the_ceiling():
+    # Keras/TensorFlow 'same': ⌈32/2⌉ = 16, with 1 pixel of padding (after)
+    row, report = one("conv: {filters: 8, size: 3, stride: 2, pad: same}", "32x32x3")
+    assert row.shape.dims() == [8, 16, 16]
+    assert str(row.formula).startswith("(32 − 3 + 0 + 1)/2 + 1 = 16 → 16×16×8")
+    assert [d.code for d in report.diagnostics] == ["CN102"]
+    row, _ = one("conv: {filters: 8, size: 3, stride: 2, pad: same}", "33x33x3")
+    assert row.shape.dims() == [8, 17, 17]  # (33 − 3 + 2·1)/2 + 1 = 17 = ⌈33/2⌉
+
+
+def test_cn101_warns_only_when_image_pixels_are_lost():
+    # ResNet's stem: (224 − 7 + 2·3)/2 + 1 = 112.5: the unread row is padding: no warning
+    _, report = one("conv: {filters: 64, size: 7, stride: 2, pad: 3}", "224x224x3")
+    assert report.diagnostics == ()
+    # a 1×1 stride-2 projection on 56 skips the last image row and column
+    _, report = one("conv: {filters: 8, size: 1, stride: 2}", "56x56x4")
+    assert [d.code for d in report.diagnostics] == ["CN101", "CN106"]
+    assert "the last 1 row and column of the image is never read" in \
+        report.diagnostics[0].message
 
 
 def test_even_kernel_same_padding_warns():

@@ -23,9 +23,16 @@ def test_same_padding_at_stride_one_keeps_w_and_h(n, f, d, k):
 
 
 @given(n=st.integers(4, 80), f=kernels, s=st.integers(1, 4))
-def test_the_notes_same_padding_keeps_the_size_at_any_stride(n, f, s):
-    r = net(f"  - conv: {{filters: 2, size: {f}, stride: {s}, pad: same}}\n", f"{n}x{n}x1")
+def test_the_notes_keep_padding_keeps_the_size_at_any_stride(n, f, s):
+    r = net(f"  - conv: {{filters: 2, size: {f}, stride: {s}, pad: keep}}\n", f"{n}x{n}x1")
     assert (r.output_shape.h, r.output_shape.w) == (n, n)
+
+
+@given(n=st.integers(1, 80), f=kernels, s=st.integers(1, 4), d=st.integers(1, 3))
+def test_same_padding_gives_the_ceiling_at_any_stride(n, f, s, d):
+    r = net(f"  - conv: {{filters: 2, size: {f}, stride: {s}, dilation: {d}, pad: same}}\n",
+            f"{n}x{n}x1")
+    assert (r.output_shape.h, r.output_shape.w) == (-(-n // s), -(-n // s))
 
 
 @given(n1=st.integers(7, 40), n2=st.integers(7, 40), f=kernels, d=st.integers(1, 8),

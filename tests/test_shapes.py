@@ -3,7 +3,8 @@
 import pytest
 
 from cnncalc.shapes import (Shape, adaptive_window, axis_formula, effective_kernel, parse_volume,
-                            same_pad_total, split_pad, transposed_out_len, volume_text,
+                            same_pad_total, keep_pad_total, unread_image,
+                            split_pad, transposed_out_len, volume_text,
                             window_out_len)
 
 
@@ -50,9 +51,29 @@ def test_same_padding_from_the_notes():
     assert same_pad_total(32, 3, 1) == 2
     # an even kernel cannot pad symmetrically: 1 before, 2 after
     assert split_pad(same_pad_total(32, 4, 1)) == (1, 2)
-    # p = (N(s − 1) + F − s)/2 in general: 32·1 + 3 − 2 = 33 pixels at stride 2
-    assert same_pad_total(32, 3, 2) == 33
+    # keep: the notes' p = (N(s − 1) + F − s)/2 at any stride: 32·1 + 3 − 2 = 33 pixels
+    assert keep_pad_total(32, 3, 2) == 33
     assert window_out_len(32, 3, 2, split_pad(33)).out == 32
+    assert keep_pad_total(32, 5, 1) == same_pad_total(32, 5, 1) == 4  # equal at stride 1
+    # same: the output is ⌈N/S⌉ (Keras/TensorFlow): 2p = (⌈N/S⌉ − 1)·S + F − N
+    assert same_pad_total(32, 3, 2) == (16 - 1) * 2 + 3 - 32 == 1       # 0 before, 1 after
+    assert window_out_len(32, 3, 2, split_pad(1)).out == 16
+    assert same_pad_total(33, 3, 2) == (17 - 1) * 2 + 3 - 33 == 2       # ⌈33/2⌉ = 17
+    assert window_out_len(33, 3, 2, split_pad(2)).out == 17
+    assert same_pad_total(32, 1, 2) == 0                                # never negative
+    assert same_pad_total(224, 7, 2) == (112 - 1) * 2 + 7 - 224 == 5    # TF's ResNet stem: 2 + 3
+
+
+def test_unread_image_rows_exclude_padding():
+    # (96 − 3 + 2·1)/2 + 1 = 48.5: the unread last row is the zero padding, not image
+    a = window_out_len(96, 3, 2, (1, 1))
+    assert (a.out, a.remainder, unread_image(a)) == (48, 1, 0)
+    # a 1×1 stride-2 shortcut on 56: (56 − 1)/2 + 1 = 28.5, the last image row is skipped
+    a = window_out_len(56, 1, 2)
+    assert (a.out, a.remainder, unread_image(a)) == (28, 1, 1)
+    # 5×5 stride 3 on 32 with pad 1: (32 − 5 + 2)/3 + 1 = 10.67: 2 unread, 1 of them image
+    a = window_out_len(32, 5, 3, (1, 1))
+    assert (a.out, a.remainder, unread_image(a)) == (10, 2, 1)
 
 
 def test_transposed_conv():

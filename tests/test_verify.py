@@ -108,11 +108,11 @@ def test_lenet_1998_module_tree_reads_like_the_spec():
 
 def test_same_padding_with_an_odd_total_and_a_stride():
     spec = cnncalc.load("name: t\ninput: 7x7x3\nlayers:\n"
-                        "  - conv: {filters: 5, size: 4, stride: 2, pad: same}\n"
+                        "  - conv: {filters: 5, size: 4, stride: 2, pad: keep}\n"
                         "  - conv: {filters: 4, size: [2, 3], pad: same}\n")
     result = backend.verify(spec, device="cpu", iters=0)
     assert result.ok
-    # The notes' 'same' keeps N at any stride: 2p = N(s − 1) + F − s = 7 + 4 − 2 = 9, split
+    # The notes' padding (keep) keeps N at any stride: 2p = N(s − 1) + F − s = 7 + 4 − 2 = 9, split
     # 4 + 5, and (7 − 4 + 9)/2 + 1 = 7; then F = 2 (1 px, after) and F = 3 (1 + 1) keep 7×7.
     assert [c.torch_shape for c in result.layers] == [[5, 7, 7], [4, 7, 7]]
     assert [c.torch_params for c in result.layers] == [4 * 4 * 3 * 5 + 5, 2 * 3 * 5 * 4 + 4]

@@ -35,7 +35,7 @@ def conv(draw, c: int):
     if draw(st.integers(0, 3)) == 0:
         hp["stride"] = pair_or_int(draw, 1, 3)
     hp["pad"] = draw(st.one_of(st.integers(0, 2), st.just([0, 1]), st.just([2, 1]),
-                               st.sampled_from(["same", "valid"])))
+                               st.sampled_from(["same", "valid", "keep"])))
     if draw(st.integers(0, 3)) == 0:
         hp["dilation"] = pair_or_int(draw, 1, 2)
     style = draw(st.sampled_from(["plain", "plain", "groups", "depthwise"]))

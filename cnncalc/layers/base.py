@@ -42,7 +42,7 @@ from enum import Enum
 from fractions import Fraction
 from typing import Any, Callable, ClassVar, Iterable
 
-from ..shapes import MAX_SIZE, AxisOut, Shape, axis_formula, volume_text
+from ..shapes import MAX_SIZE, AxisOut, Shape, axis_formula, unread_image, volume_text
 
 REQUIRED = object()
 
@@ -200,12 +200,14 @@ def window_findings(key: str, ah: AxisOut, aw: AxisOut, size: tuple[int, int],
 
     fractional, skipped = {}, {}
     for axis, a in (("H", ah), ("W", aw)):
-        if not a.exact and not ceil:
+        lost = unread_image(a)
+        # Only image pixels lost are a finding: zero padding left unread loses nothing.
+        if lost and not ceil:
             exact = axis_formula(a).split(" → ")[0]
             fractional[axis] = (
                 f"{exact} is not a whole number: PyTorch floors it to {a.out}, so the last "
-                f"{a.remainder} {{line}}{'s' if a.remainder > 1 else ''} of the padded input "
-                f"{'are' if a.remainder > 1 else 'is'} never read (pick P or S so that "
+                f"{lost} {{line}}{'s' if lost > 1 else ''} of the image "
+                f"{'are' if lost > 1 else 'is'} never read (pick P or S so that "
                 f"N − F + 2P is a multiple of S)")
         if a.s > a.f:
             skipped[axis] = (f"stride {a.s} is larger than the kernel {a.f}: {a.s - a.f} of "
@@ -276,16 +278,22 @@ def nonneg_pair(v: Any) -> tuple[int, int]:
     return _pair(v, nonneg_int, "integer ≥ 0")
 
 
+# same: the output is ⌈N/S⌉ (Keras, TensorFlow); valid: no padding; keep: the notes'
+# p = (N(s − 1) + F − s)/2, which keeps N at any stride.
+PAD_WORDS = ("same", "valid", "keep")
+
+
 def padding(v: Any) -> str | tuple[int, int]:
-    """``same``, ``valid``, an int or ``[h, w]``."""
+    """``same``, ``valid``, ``keep``, an int or ``[h, w]``."""
+    words = ", ".join(f"'{w}'" for w in PAD_WORDS)
     if isinstance(v, str):
-        if v.lower() in ("same", "valid"):
+        if v.lower() in PAD_WORDS:
             return v.lower()
-        raise ValueError(f"must be an integer, [h, w], 'same' or 'valid', got {v!r}")
+        raise ValueError(f"must be an integer, [h, w], {words}, got {v!r}")
     try:
         return nonneg_pair(v)
     except ValueError:
-        raise ValueError(f"must be an integer ≥ 0, [h, w], 'same' or 'valid', got {v!r}") from None
+        raise ValueError(f"must be an integer ≥ 0, [h, w], {words}, got {v!r}") from None
 
 
 def boolean(v: Any) -> bool:

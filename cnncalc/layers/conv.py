@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from ..shapes import (DOT, AxisOut, Shape, axis_formula, effective_kernel, same_pad_total,
+from ..shapes import (DOT, AxisOut, Shape, axis_formula, effective_kernel, keep_pad_total,
+                      same_pad_total,
                       split_pad, transposed_out_len, volume_text, window_out_len)
 from . import register
 from .base import (AxisWindow, Field, Finding, Formula, Layer, LayerError, Window, axes_text,
@@ -28,7 +29,8 @@ class Conv(Layer):
         Field("filters", optional(pos_int), None, "K, the number of filters (depthwise: D)"),
         Field("size", pos_pair, doc="F, the kernel size: int or [h, w]"),
         Field("stride", pos_pair, 1, "S"),
-        Field("pad", padding, 0, "P: int, [h, w], same or valid"),
+        Field("pad", padding, 0, "P: int, [h, w], same (output ⌈N/S⌉), valid (0) or keep "
+                                 "(the notes' p = (N(s − 1) + F − s)/2: output N)"),
         Field("dilation", pos_pair, 1, "d: the kernel spans d·(F − 1) + 1"),
         Field("groups", pos_int, 1, "g: D and K split into g independent slices"),
         Field("depthwise", boolean, False, "one filter per input map (g = D)"),
@@ -64,9 +66,9 @@ class Conv(Layer):
                                              self.hp["dilation"])
         if pad == "valid":
             return (0, 0), (0, 0)
-        if pad == "same":
-            return (split_pad(same_pad_total(x.h, fh, sh, dh)),
-                    split_pad(same_pad_total(x.w, fw, sw, dw)))
+        if pad in ("same", "keep"):
+            total = same_pad_total if pad == "same" else keep_pad_total
+            return (split_pad(total(x.h, fh, sh, dh)), split_pad(total(x.w, fw, sw, dw)))
         return (pad[0], pad[0]), (pad[1], pad[1])
 
     def axes(self, x: Shape) -> tuple[AxisOut, AxisOut]:
@@ -146,22 +148,26 @@ class Conv(Layer):
     def diagnose(self, x: Shape, y: Shape):
         ah, aw = self.axes(x)
         found = window_findings("conv", ah, aw, self.hp["size"])
-        if self.hp["pad"] == "same":
+        pad = self.hp["pad"]
+        if pad in ("same", "keep"):
             uneven = {axis: a for axis, a in (("H", ah), ("W", aw)) if a.pad[0] != a.pad[1]}
-            texts = {axis: (a.pad[0] + a.pad[1], a.s) for axis, a in uneven.items()}
+            texts = {axis: (a.pad[0] + a.pad[1], a.s, a.n) for axis, a in uneven.items()}
             if uneven:
                 axes = "H and W" if len(set(texts.values())) == 1 and len(texts) == 2 else \
                     " and ".join(uneven)
-                total, s = next(iter(texts.values()))
+                total, s, size = next(iter(texts.values()))
                 why = ("an even kernel" if s == 1 else f"at stride {s}")
                 torch = ("as PyTorch's padding='same' does" if s == 1 else
                          "cnncalc's export pads explicitly; PyTorch's padding='same' exists only "
                          "at stride 1")
+                rule = (f"the notes' p = (N(s − 1) + F − s)/2 = {Fraction(total, 2)}"
+                        if pad == "keep" or s == 1 else
+                        f"output ⌈{size}/{s}⌉ = {-(-size // s)}: 2p = "
+                        f"(⌈N/S⌉ − 1)·S + F − N = {total}")
                 found.append(Finding(
-                    "CN102", f"{axes}: 'same' needs {total} pixels of padding (the notes' "
-                             f"p = (N(s − 1) + F − s)/2 = {Fraction(total, 2)}), which cannot be "
-                             f"split evenly ({why}); the extra pixel goes after (right/bottom): "
-                             f"{torch}"))
+                    "CN102", f"{axes}: '{pad}' needs {total} pixels of padding ({rule}), which "
+                             f"cannot be split evenly ({why}); the extra pixel goes after "
+                             f"(right/bottom): {torch}"))
         return found
 
     def output_slips(self, x: Shape, y: Shape) -> list[Slip]:
