@@ -74,6 +74,11 @@ CODES: dict[str, Rule] = _rules(
     Rule("CN203", "dropout-between-convs", Severity.NOTE,
          "the notes: dropout is less effective to regularize convolution layers; put it on "
          "the fc layers (or rely on batch norm)"),
+    Rule("CN204", "activation-twice", Severity.NOTE,
+         "two activations in a row with no weighted layer between: the second adds nothing "
+         "a single one would not"),
+    Rule("CN205", "implausible-size", Severity.NOTE,
+         "over 10¹⁰ params, or over 1 TiB to train at the batch given: likely a slip"),
 )
 
 

@@ -520,7 +520,11 @@ class _Builder:
         if isinstance(body, YMap):
             for key, v in body.items():
                 raw[str(key)] = (v, body.value_locs[key])
-                if key not in fields:
+                if key in SIBLINGS and key not in fields:
+                    self.err(body.key_locs[key], ctx.trail, f"{cls.key} has no setting '{key}'",
+                             f"'{key}:' belongs beside '{cls.key}:', not inside its settings: "
+                             f"write it on its own line, indented like '{cls.key}:'")
+                elif key not in fields:
                     near = closest(str(key), fields)
                     known = ", ".join(fields) if fields else "none"
                     self.err(body.key_locs[key], ctx.trail, f"{cls.key} has no setting '{key}'",

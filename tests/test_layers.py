@@ -32,8 +32,13 @@ def test_depthwise_from_the_notes():
     assert row.counts.params == 288
     assert row.shape.dims() == [32, 56, 56]
     assert row.counts.macs == 56 * 56 * 32 * 9
+    assert str(row.formula).endswith("params 3·3·32 = 288; MACs 56·56·(3·3·32) = 903,168")
     row, _ = one("conv: {size: 3, pad: 1, depthwise: true}", "56x56x32")
     assert row.counts.params == 288 + 32
+    assert "params 3·3·32 + 32 = 320" in str(row.formula)  # the notes' F·F·D + D
+    # a depth multiplier of 2 (K = 2D) is grouped, not the notes' depthwise: the general form
+    row, _ = one("conv: {filters: 64, size: 3, groups: 32}", "8x8x32")
+    assert "params (3·3·32/32)·64 + 64 = 640" in str(row.formula)
 
 
 def test_depthwise_vs_standard_cost():

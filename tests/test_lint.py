@@ -66,7 +66,7 @@ def test_dropout_on_fc_is_fine():
 
 def test_codes_are_registered_with_reasons():
     network = {c: v for c, v in CODES.items() if c.startswith("CN2")}
-    assert set(network) == {"CN201", "CN202", "CN203"} and len(RULES) == 3
+    assert set(network) == {"CN201", "CN202", "CN203", "CN204", "CN205"} and len(RULES) == 5
     for rule in network.values():
         assert rule.slug and rule.severity in ("note", "warning", "error") and rule.reason
 
@@ -102,3 +102,45 @@ def test_bias_before_bn_counts_one_bias_in_the_singular():
     (note,) = [d for d in lint(load("input: 8x8x3\nlayers:\n  - conv: {filters: 4, size: 3}\n"
                                     "  - bn\n")).notes if d.code == "CN202"]
     assert "so the 4 biases learn nothing" in note.message
+
+
+def test_two_activations_in_a_row():
+    text = CLEAN.replace("  - fc: 10\n", "  - fc: 10\n  - softmax\n  - softmax\n")
+    result = lint(load(text))
+    twice = [d for d in result.notes if d.code == "CN204"]
+    assert [(d.layer, d.message.split(" (")[0]) for d in twice] == [
+        ("softmax2", "softmax2 applies softmax again")]
+    text = CLEAN.replace("  - relu\n  - pool", "  - relu\n  - tanh\n  - pool")
+    assert [d.message.split(" (")[0] for d in lint(load(text)).notes] == [
+        "tanh1 applies tanh right after relu"]
+
+
+def test_rules_follow_the_data_not_the_listing():
+    # The main path's last conv is followed in the listing by the post-add bn, but the add
+    # stands between them: BN does not see that conv's bias, so no CN202 …
+    text = ("input: 8x8x4\nlayers:\n  - residual:\n      main:\n"
+            "        - conv: {filters: 4, size: 3, pad: 1}\n  - bn\n  - relu\n")
+    assert codes(text) == []
+    # … and a relu ending a path is not "in a row" with the relu after the add.
+    text = ("input: 8x8x4\nlayers:\n  - residual:\n      main:\n"
+            "        - conv: {filters: 4, size: 3, pad: 1}\n        - relu\n  - relu\n")
+    assert codes(text) == []
+    # A shortcut conv feeds nothing directly (the add does): its bias is not before the bn.
+    text = ("input: 8x8x4\nlayers:\n  - residual:\n      main:\n"
+            "        - conv: {filters: 8, size: 3, pad: 1, bias: false}\n        - bn\n"
+            "      shortcut:\n        - conv: {filters: 8, size: 1}\n        - bn\n")
+    assert [(d.code, d.layer) for d in lint(load(text)).notes] == [("CN202", "shortcut.conv1")]
+
+
+def test_implausible_sizes_are_noted():
+    # fc 100,000 → 100,000: (10⁵ + 1)·10⁵ ≈ 10¹⁰ + 10⁵ params, just over the line
+    text = "input: 100000\nlayers:\n  - fc: 100000\n"
+    found = [d for d in lint(load(text)).notes if d.code == "CN205"]
+    assert len(found) == 1 and "10,000,100,000 params" in found[0].message
+    # fp32 training of 10¹⁰ + 10⁵ params alone: (1 + 1 + 3)·4 bytes each > 1 TiB? 200 GB: no
+    assert all("TiB" not in d.message for d in found)
+    # 4096×4096×64 activations at batch 4096: 4096·4096·64·4 B ·4096 = 16 TiB
+    text = "input: 4096x4096x3\nlayers:\n  - conv: {filters: 64, size: 1}\n"
+    found = [d for d in lint(load(text), batch=4096).notes if d.code == "CN205"]
+    assert len(found) == 1 and "training at batch 4096 in fp32 needs" in found[0].message
+    assert codes(text) == []  # at batch 1 it is 4.3 GB: plausible

@@ -23,6 +23,10 @@ CASES = {
                          "4:5", "larger than the padded input: 4 + 0 + 0 = 4"),
     "unknown-setting": ("input: 8x8x3\nlayers:\n  - conv: {filters: 6, size: 3, strides: 2}\n",
                         "3:33", "conv has no setting 'strides'; did you mean 'stride'?"),
+    "expect-inside-settings": (
+        "input: 8x8x3\nlayers:\n  - conv: {filters: 6, size: 3, expect: {params: 168}}\n",
+        "3:33", "conv has no setting 'expect'; 'expect:' belongs beside 'conv:', not inside its "
+                "settings"),
     "residual-mismatch": (
         "input: 28x28x64\nlayers:\n  - residual:\n      main:\n"
         "        - conv: {filters: 64, size: 3, stride: 2, pad: 1}\n",

@@ -17,10 +17,11 @@ def no_connections(self, x, y) -> int:
 
 def elementwise(key: str, summary: str, module: str | None = None,
                 fields: tuple[Field, ...] = (), primary: str | None = None,
-                keeps_features: bool = True) -> type[Layer]:
+                keeps_features: bool = True, activation: bool = True) -> type[Layer]:
     """An elementwise kind; ``module`` is its PyTorch module when it takes no settings."""
     cls = type(key.title().replace("_", ""), (Layer,), {
         "__slots__": (), "key": key, "family": "activation", "summary": summary,
+        "activation": activation,
         "fields": fields, "primary": primary, "__module__": __name__, "module": module,
         "keeps_features": keeps_features, "connections": no_connections})
     return register(cls)
@@ -39,4 +40,5 @@ Hardswish = elementwise("hardswish", "x·relu6(x + 3)/6 (MobileNetV3)", "nn.Hard
 Softmax = elementwise("softmax", "e^x / Σe^x over the channels: a probability per class",
                       keeps_features=False)
 Dropout = elementwise("dropout", "zeroes a fraction p of the outputs while training", None,
-                      (Field("p", probability, 0.5, "the fraction dropped"),), "p")
+                      (Field("p", probability, 0.5, "the fraction dropped"),), "p",
+                      activation=False)

@@ -25,6 +25,7 @@ and says, as class attributes, what other parts need to know of the kind:
 ==================  ========================================================================
 ``keeps_features``  it leaves the features as they are between two weighted layers
                     (activations, normalisation, pooling, dropout): lint looks past it
+``activation``      a nonlinearity (relu, softmax, …): lint notes two in a row
 ``module``          for a kind with no settings PyTorch needs, the ``nn`` module that
                     builds it (``"nn.ReLU"``); other kinds have a builder in
                     :mod:`cnncalc.backends.plan`, and a test holds the two together
@@ -119,6 +120,7 @@ class Layer:
     primary: ClassVar[str | None] = None  # the field a scalar sets: ``fc: 84``
     needs_volume: ClassVar[bool] = False  # True when the input must be W×H×D
     keeps_features: ClassVar[bool] = False
+    activation: ClassVar[bool] = False
     module: ClassVar[str | None] = None
 
     __slots__ = ("hp",)

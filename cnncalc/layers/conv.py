@@ -137,6 +137,10 @@ class Conv(Layer):
             reads = sum(len(row) for row in table)
             params = f"Σ|maps|{DOT}F{DOT}F + K = {reads}{DOT}{fh * fw}{bias}"
             mac = f"{y.h}{DOT}{y.w}{DOT}{reads}{DOT}{fh * fw}"
+        elif g == x.c == k:
+            # depthwise, the notes' form: one F×F filter per map, F·F·D + D
+            params = f"{f}{DOT}{k}{bias}"
+            mac = f"{y.h}{DOT}{y.w}{DOT}({f}{DOT}{k})"
         else:
             depth = str(x.c) if g == 1 else f"{x.c}/{g}"
             params = f"({f}{DOT}{depth}){DOT}{k}{bias}"
