@@ -9,7 +9,7 @@ Shape errors stop the walk at the first failing layer; the
 from __future__ import annotations
 
 import gc
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from .errors import AnalysisError, Issue, Location
@@ -17,7 +17,7 @@ from .layers.base import Formula, LayerError, Window
 from .network import (Arm, At, Branches, Claim, Group, Leaf, Merge, Repeat, Residual, Spec,
                       Visitor, walk)
 from .report import (AxisRF, ClaimResult, Counts, Diagnostic, ReceptiveField, Report, Row,
-                     memory)
+                     memory, silence)
 from .shapes import Shape, volume_text
 
 STRICT_ERRORS = {"CN101"}  # --strict turns these warnings into errors (exit 2)
@@ -82,10 +82,11 @@ class _Open:
 
 
 class _Engine(Visitor[State]):
-    def __init__(self, spec: Spec, strict: bool, explain: bool):
-        self.spec, self.strict, self.explain = spec, strict, explain
+    def __init__(self, spec: Spec, strict: bool, explain: bool, ignore: frozenset[str]):
+        self.spec, self.strict, self.explain, self.ignore = spec, strict, explain, ignore
         self.rows: list[Row | None] = []
         self.diagnostics: list[Diagnostic] = []
+        self.silenced: list[Diagnostic] = []
         self.claims: list[ClaimResult] = []
         self.names: set[str] = set()
         self.open: list[_Open] = []  # combinators (and iterations) entered, not yet left
@@ -109,10 +110,10 @@ class _Engine(Visitor[State]):
             rf = step_rf(rf, win)
         formula = layer.explain(x, y) if self.explain else None
         for finding in layer.diagnose(x, y):
-            if self.strict and finding.code in STRICT_ERRORS:
+            found = self.note(Diagnostic(finding.code, finding.message, name, node.loc), at)
+            if found and self.strict and finding.code in STRICT_ERRORS:
                 self.fail(node.loc, name, f"{finding.code} {finding.message} (an error under "
                                           f"--strict)")
-            self.diagnostics.append(Diagnostic(finding.code, finding.message, name, node.loc))
         counts = Counts(params, 0 if at.frozen else params, layer.buffers(x), layer.macs(x, y),
                         layer.connections(x, y), y.numel)
         row = Row(name, node.kind, at.depth, x, y, counts, rf, formula, node.loc.line,
@@ -186,13 +187,19 @@ class _Engine(Visitor[State]):
         rfs = [r for _, (_, r) in outs]
         jumps = {(r.h.jump, r.w.jump) for r in rfs if r is not None}
         if len(jumps) > 1:
-            self.diagnostics.append(Diagnostic(
+            self.note(Diagnostic(
                 "CN105", f"the merged paths step over the input with different jumps "
                          f"({', '.join(sorted({str(j[1]) for j in jumps}))} pixels): their "
-                         f"outputs are misaligned", at.name or first_at.name, node.loc))
+                         f"outputs are misaligned", at.name or first_at.name, node.loc), at)
         return y, merge_rf(rfs)
 
     # -- helpers
+    def note(self, found: Diagnostic, at: At) -> bool:
+        """Record a finding; False when ``allow:`` or ``--ignore`` silences it."""
+        found = silence(found, at.allow, self.ignore)
+        (self.silenced if found.silenced_by else self.diagnostics).append(found)
+        return not found.silenced_by
+
     def placeholder(self) -> int:
         self.rows.append(None)
         return len(self.rows) - 1
@@ -244,7 +251,7 @@ class _Engine(Visitor[State]):
         totals = Counts.total(r.counts for r in rows if not r.is_group)
         return Report(self.spec.name, self.spec.input_shape, output, rows, totals,
                       tuple(self.diagnostics), tuple(self.claims), self.spec.source,
-                      failed_at=failed_at)
+                      failed_at=failed_at, silenced=tuple(self.silenced))
 
 
 def check(claim: Claim, row: Row) -> ClaimResult:
@@ -268,13 +275,14 @@ def check_totals(claim: Claim, report: Report) -> ClaimResult:
 
 
 def analyze(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "fp32",
-            explain: bool = True) -> Report:
+            explain: bool = True, ignore=()) -> Report:
     """Compute every layer's shape, counts and receptive field.
 
-    ``explain=False`` skips the formula text (faster on very large nets).  Raises
+    ``explain=False`` skips the formula text (faster on very large nets); ``ignore`` lists
+    diagnostic codes to silence (they move to ``report.silenced``).  Raises
     :class:`AnalysisError` (with the partial report) when a layer cannot work.
     """
-    engine = _Engine(spec, strict, explain)
+    engine = _Engine(spec, strict, explain, frozenset(ignore))
     rf = None
     if spec.input_shape.spatial:
         one = AxisRF(Fraction(1), Fraction(1), Fraction(0))
@@ -288,6 +296,5 @@ def analyze(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "f
         if enabled:
             gc.enable()
     claims = report.claims + tuple(check_totals(c, report) for c in spec.expect)
-    return Report(report.name, report.input_shape, report.output_shape, report.rows,
-                  report.totals, report.diagnostics, claims, report.source,
-                  memory(report.totals, spec.input_shape.numel, dtype, batch))
+    return replace(report, claims=claims,
+                   memory=memory(report.totals, spec.input_shape.numel, dtype, batch))

@@ -15,7 +15,7 @@ from typing import Callable, Iterable
 from .engine import analyze
 from .errors import AnalysisError
 from .network import At, Leaf, Spec, Visitor, walk
-from .report import Diagnostic, Report, Row
+from .report import Diagnostic, Report, Row, silence
 
 FC_SHARE = 0.5  # one fc layer holding more than this share of all params is flagged
 MAX_PLAUSIBLE_PARAMS = 10 ** 10  # GPT-3 has 1.75·10¹¹; no CNN comes near 10¹⁰
@@ -28,10 +28,12 @@ class _Feeds(Visitor["int | None"]):
     def __init__(self):
         self.leaves: list[Leaf] = []
         self.before: list[int | None] = []
+        self.allow: dict[str, frozenset[str]] = {}
 
     def leaf(self, at: At, leaf: Leaf, x: int | None) -> int:
         self.leaves.append(leaf)
         self.before.append(x)
+        self.allow[at.name] = at.allow
         return at.index
 
     def merge(self, at: At, node, x, outs) -> None:
@@ -46,6 +48,7 @@ class Flow:
     rows: tuple[Row, ...]
     leaves: tuple[Leaf, ...]
     before: tuple[int | None, ...]
+    allow: dict[str, frozenset[str]]  # a layer's name → the codes its spec allows
 
     def after(self, i: int) -> list[int]:
         """The leaves that read leaf ``i``'s output directly."""
@@ -57,7 +60,8 @@ def flow_of(spec: Spec, report: Report) -> Flow:
     rows = report.layers
     feeds = _Feeds()
     walk(spec.layers, feeds, None)
-    return Flow(rows, tuple(feeds.leaves[:len(rows)]), tuple(feeds.before[:len(rows)]))
+    return Flow(rows, tuple(feeds.leaves[:len(rows)]), tuple(feeds.before[:len(rows)]),
+                feeds.allow)
 
 
 NetworkRule = Callable[[Report, Flow], Iterable[Diagnostic]]
@@ -162,22 +166,26 @@ class LintResult:
     report: Report
     notes: tuple[Diagnostic, ...]
     error: AnalysisError | None = None
+    silenced: tuple[Diagnostic, ...] = ()  # by allow: in the spec or --ignore
 
     @property
     def ok(self) -> bool:
         return not self.notes and self.error is None
 
 
-def lint(spec: Spec, *, batch: int = 1, dtype: str = "fp32") -> LintResult:
-    """Every design note on ``spec``: the engine's diagnostics, then the network rules."""
+def lint(spec: Spec, *, batch: int = 1, dtype: str = "fp32", ignore=()) -> LintResult:
+    """Every design note on ``spec``: the engine's diagnostics, then the network rules.
+    Codes in ``ignore`` (and in a layer's ``allow:``) are silenced, not dropped."""
     error = None
     try:
-        report = analyze(spec, batch=batch, dtype=dtype)
+        report = analyze(spec, batch=batch, dtype=dtype, ignore=ignore)
     except AnalysisError as e:
         report, error = e.report, e
-    found = list(report.diagnostics)
+    found, silenced = list(report.diagnostics), list(report.silenced)
     if error is None:
         flow = flow_of(spec, report)
         for rule in RULES:
-            found.extend(rule(report, flow))
-    return LintResult(report, tuple(found), error)
+            for d in rule(report, flow):
+                d = silence(d, flow.allow.get(d.layer, ()), frozenset(ignore))
+                (silenced if d.silenced_by else found).append(d)
+    return LintResult(report, tuple(found), error, tuple(silenced))

@@ -51,6 +51,7 @@ class Leaf:
     loc: Location
     expect: tuple[Claim, ...] = ()
     frozen: bool = False
+    allow: tuple[str, ...] = ()  # diagnostic codes silenced here and below
 
     @property
     def kind(self) -> str:
@@ -72,6 +73,7 @@ class Residual:
     shortcut_name: str
     loc: Location
     frozen: bool = False
+    allow: tuple[str, ...] = ()  # diagnostic codes silenced here and below
     expect: tuple[Claim, ...] = ()
     size: int = field(init=False, default=0)
 
@@ -88,6 +90,7 @@ class Branches:
     merge: Merge
     loc: Location
     frozen: bool = False
+    allow: tuple[str, ...] = ()  # diagnostic codes silenced here and below
     expect: tuple[Claim, ...] = ()
     size: int = field(init=False, default=0)
 
@@ -102,6 +105,7 @@ class Repeat:
     body: tuple["Node", ...]
     loc: Location
     frozen: bool = False
+    allow: tuple[str, ...] = ()  # diagnostic codes silenced here and below
     expect: tuple[Claim, ...] = ()
     label: str = ""  # the block name when the body is one unnamed ``use``
     size: int = field(init=False, default=0)
@@ -119,6 +123,7 @@ class Group:
     body: tuple["Node", ...]
     loc: Location
     frozen: bool = False
+    allow: tuple[str, ...] = ()  # diagnostic codes silenced here and below
     expect: tuple[Claim, ...] = ()
     size: int = field(init=False, default=0)
 
@@ -170,6 +175,7 @@ class At:
     depth: int
     frozen: bool
     index: int = -1
+    allow: frozenset[str] = frozenset()  # codes silenced by ``allow:`` here or above
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,45 +229,48 @@ class _Walker(Generic[X]):
         self.visitor = visitor
         self.index = 0
 
-    def sequence(self, nodes, x: X, prefix: str, depth: int, frozen: bool) -> X:
+    def sequence(self, nodes, x: X, scope: At) -> X:
+        """``scope``: the dotted prefix, depth, and what the enclosing nodes pass down."""
         v = self.visitor
         for node in nodes:
-            frozen_here = frozen or node.frozen
+            frozen = scope.frozen or node.frozen
+            allow = scope.allow | frozenset(node.allow) if node.allow else scope.allow
             if isinstance(node, Leaf):
-                x = v.leaf(At(join(prefix, node.name), depth, frozen_here, self.index), node, x)
+                x = v.leaf(At(join(scope.name, node.name), scope.depth, frozen, self.index,
+                              allow), node, x)
                 self.index += 1
             elif isinstance(node, Group) and not node.name:  # a repeat's body: transparent
-                x = self.sequence(node.body, x, prefix, depth, frozen_here)
+                x = self.sequence(node.body, x, At(scope.name, scope.depth, frozen, -1, allow))
             elif isinstance(node, Group):
-                at = At(join(prefix, node.name), depth, frozen_here)
+                at = At(join(scope.name, node.name), scope.depth, frozen, -1, allow)
                 v.enter(at, node, x)
-                y = self.sequence(node.body, x, at.name, depth + 1, frozen_here)
+                y = self.sequence(node.body, x, At(at.name, at.depth + 1, frozen, -1, allow))
                 v.leave(at, node, x, y)
                 x = y
             else:
-                x = self.combinator(node, x, prefix, depth, frozen_here)
+                at = At(join(scope.name, node.name), scope.depth, frozen, -1, allow)
+                x = self.combinator(node, x, at)
         return x
 
-    def combinator(self, node, x: X, prefix: str, depth: int, frozen: bool) -> X:
+    def combinator(self, node, x: X, at: At) -> X:
         v = self.visitor
-        named = bool(node.name)
-        at = At(join(prefix, node.name), depth, frozen)
-        inner = depth + 1 if named else depth
+        inner = at.depth + 1 if node.name else at.depth
         v.enter(at, node, x)
         if isinstance(node, Repeat):
             y = x
             for arm in arms(node):
-                arm_at = At(join(at.name, arm.segment), inner, frozen)
+                arm_at = At(join(at.name, arm.segment), inner, at.frozen, -1, at.allow)
                 v.enter(arm_at, arm, y)
-                out = self.sequence(arm.nodes, y, arm_at.name, inner + 1, frozen)
+                out = self.sequence(arm.nodes, y, At(arm_at.name, inner + 1, at.frozen, -1,
+                                                     at.allow))
                 v.leave(arm_at, arm, y, out)
                 y = out
         else:
             outs = []
             for arm in arms(node):
-                arm_at = At(join(at.name, arm.segment), inner, frozen)
+                arm_at = At(join(at.name, arm.segment), inner, at.frozen, -1, at.allow)
                 v.enter(arm_at, arm, x)
-                out = self.sequence(arm.nodes, x, arm_at.name, inner, frozen)
+                out = self.sequence(arm.nodes, x, arm_at)
                 v.leave(arm_at, arm, x, out)
                 outs.append((arm_at, out))
             y = v.merge(at, node, x, outs)
@@ -271,7 +280,7 @@ class _Walker(Generic[X]):
 
 def walk(nodes, visitor: Visitor[X], x: X, prefix: str = "") -> X:
     """Fold ``visitor`` over the tree in execution order, from ``x``; returns the output."""
-    return _Walker(visitor).sequence(nodes, x, prefix, 0, False)
+    return _Walker(visitor).sequence(nodes, x, At(prefix, 0, False))
 
 
 class _Leaves(Visitor[None]):

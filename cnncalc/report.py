@@ -21,7 +21,7 @@ Counting conventions (stated once; the README repeats them)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from enum import Enum
 from fractions import Fraction
 from typing import Any
@@ -47,6 +47,12 @@ class Rule:
     slug: str
     severity: Severity
     reason: str
+
+
+def silence(found: Diagnostic, allow, ignore) -> Diagnostic:
+    """``found``, marked silenced when the spec's ``allow:`` or ``--ignore`` names its code."""
+    by = "allow" if found.code in allow else "ignore" if found.code in ignore else ""
+    return replace(found, silenced_by=by) if by else found
 
 
 def _rules(*rules: Rule) -> dict[str, Rule]:
@@ -164,6 +170,7 @@ class Diagnostic:
     message: str
     layer: str = ""
     loc: Location | None = None
+    silenced_by: str = ""  # "allow" (the spec's allow:) or "ignore" (--ignore); "" when active
 
     @property
     def rule(self) -> Rule:
@@ -252,6 +259,7 @@ class Report:
     source: str = ""
     memory: Memory | None = None
     failed_at: str | None = None  # the layer that stopped a partial report
+    silenced: tuple[Diagnostic, ...] = ()  # by allow: in the spec or --ignore
 
     @property
     def layers(self) -> tuple[Row, ...]:

@@ -27,10 +27,11 @@ from .errors import Issue, Location, SpecError
 from .layers import REGISTRY, closest
 from .network import (COMBINATORS, MAX_LAYERS, Branches, Claim, Group, Leaf, Merge, Node,
                       Repeat, Residual, Spec, count_leaves)
+from .report import CODES
 from .shapes import Shape, parse_volume
 
 TOP_KEYS = ("name", "input", "layers", "blocks", "expect", "description")
-SIBLINGS = ("name", "expect", "frozen")
+SIBLINGS = ("name", "expect", "frozen", "allow")
 CLAIM_FIELDS = ("output", "params", "trainable_params", "buffers", "macs", "connections",
                 "activations", "rf")
 MAX_ALIAS_NODES = 100_000  # nodes that aliases may add on top of the text's own
@@ -466,6 +467,7 @@ class _Builder:
         trail = f"{ctx.trail}.{kind}"
         name = self.name_of(siblings, ctx, level)
         frozen = self.frozen_of(siblings, ctx)
+        allow = self.allow_of(siblings, ctx)
         expect = ()
         if "expect" in siblings:
             expect = self.claims(siblings["expect"], siblings.value_locs["expect"],
@@ -477,7 +479,9 @@ class _Builder:
         if combinator is not None or kind == "use":
             node = (combinator(body, kloc, sub, level, name, frozen) if combinator else
                     self.use(body, siblings, kloc, sub, level, name, frozen, in_repeat))
-            return replace(node, expect=expect) if node is not None and expect else node
+            if node is not None and (expect or allow):
+                node = replace(node, expect=expect, allow=allow)
+            return node
         cls = REGISTRY.get(kind)
         if cls is None:
             near = closest(kind, list(REGISTRY) + list(COMBINATORS))
@@ -487,7 +491,25 @@ class _Builder:
         hp = self.hyperparameters(cls, body, siblings.value_locs.get(kind, loc), sub)
         if hp is None:
             return None
-        return Leaf(cls(hp), name or level.auto(kind), kloc, expect, frozen)
+        return Leaf(cls(hp), name or level.auto(kind), kloc, expect, frozen, allow)
+
+    def allow_of(self, siblings: YMap, ctx: _Ctx) -> tuple[str, ...]:
+        """``allow: [CN106]``: diagnostic codes silenced on this layer (and inside it)."""
+        if "allow" not in siblings:
+            return ()
+        raw, loc = siblings["allow"], siblings.value_locs["allow"]
+        items = raw if isinstance(raw, list) else [raw]
+        codes = []
+        for item in items:
+            code = str(item).strip().upper()
+            if code not in CODES:
+                near = closest(code.lower(), [c.lower() for c in CODES])
+                self.err(loc, ctx.trail + ".allow", f"unknown diagnostic code {item!r}",
+                         f"did you mean '{near.upper()}'?" if near else
+                         "`cnncalc lint` and the README list the codes")
+                continue
+            codes.append(code)
+        return tuple(codes)
 
     def name_of(self, siblings: YMap, ctx: _Ctx, level: _Level) -> str | None:
         if "name" not in siblings:

@@ -161,7 +161,7 @@ def test_verify_json_shape(cli):
             "tflops"} <= set(t)
     assert (t["batch"], t["dtype"], t["iters"]) == (2, "fp32", 4)
     assert t["p10_ms"] <= t["median_ms"] <= t["p90_ms"]
-    assert t["images_per_s"] == pytest.approx(2 / (t["median_ms"] / 1e3), rel=1e-3)
+    assert t["images_per_s"] == pytest.approx(2 / (t["median_ms"] / 1e3), rel=5e-3)  # 3 digits
 
 
 def test_verify_per_layer_shares(cli):
