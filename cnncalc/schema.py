@@ -92,19 +92,20 @@ def _layer() -> dict[str, Any]:
     return {
         "description": "a layer: a bare word (relu) or one kind with its settings "
                        "(conv: {filters: 6, size: 5}), with name:, expect: and frozen: beside it",
-        "anyOf": [
-            {"type": "string", "enum": bare,
-             "description": "a layer kind with every setting at its default"},
-            {"type": "object",
-             "properties": {
-                 **kinds, **combinators, **siblings,
-                 "with": {"type": ["object", "null"],
-                          "description": "the block's parameters: {param: value}"}},
-             "additionalProperties": False,
-             # exactly one kind or combinator per item; the siblings ride along
-             "oneOf": [{"required": [key]} for key in [*kinds, *combinators]],
-             "dependencies": {"with": ["use"]}},
-        ],
+        # if/then/else rather than anyOf: the language server then reports a misspelt kind
+        # as "Property conb is not allowed", not as a word that is not a bare kind.
+        "type": ["string", "object"],
+        "if": {"type": "string"},
+        "then": {"enum": bare, "description": "a layer kind with every setting at its default"},
+        "else": {
+            "properties": {
+                **kinds, **combinators, **siblings,
+                "with": {"type": ["object", "null"],
+                         "description": "the block's parameters: {param: value}"}},
+            "additionalProperties": False,
+            # exactly one kind or combinator per item; the siblings ride along
+            "oneOf": [{"required": [key]} for key in [*kinds, *combinators]],
+            "dependencies": {"with": ["use"]}},
     }
 
 
@@ -125,7 +126,7 @@ def _kind(cls: type[Layer]) -> dict[str, Any]:
         primary = next(f for f in cls.fields if f.name == cls.primary)
         forms.append({**_parametric(parser_schema(cls, primary)),
                       "description": f"{cls.primary}: {primary.doc}"})
-        doc += f". A value alone sets {cls.primary}: {cls.key}: …"
+        doc += f"; `{cls.key}: x` alone sets {cls.primary}"
     if not required:
         forms.append({"type": "null", "description": "every setting at its default"})
     return {"description": doc, "anyOf": forms} if len(forms) > 1 else {**settings,

@@ -93,7 +93,7 @@ def test_schema_is_a_valid_draft07_schema():
 
 def test_every_registered_kind_and_setting_is_described():
     layer = build_schema()["definitions"]["layer"]
-    bare, mapping = layer["anyOf"]
+    bare, mapping = layer["then"], layer["else"]
     for key, cls in REGISTRY.items():
         kind = mapping["properties"][key]
         assert cls.summary in kind["description"]
