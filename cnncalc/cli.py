@@ -460,5 +460,41 @@ def lint(files, strict, fmt):
     sys.exit(worst)
 
 
+@main.command("schema")
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False),
+              help="Write here instead of standard output.")
+@click.option("--force", is_flag=True, help="Overwrite an existing OUTPUT.")
+@guarded
+def schema_cmd(out, force):
+    """The JSON Schema of specs, for editors with the YAML language server: completion, each
+    setting's doc and default on hover, and checks as you type."""
+    import json
+    from pathlib import Path
+
+    from .errors import Issue, Location, SpecError
+    from .schema import build_schema
+
+    text = json.dumps(build_schema(), indent=2, ensure_ascii=False) + "\n"
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    if not out.strip():
+        raise UsageError("the path is empty", param="--output")
+    path = Path(out)
+    try:
+        exists = path.exists()
+    except OSError as e:
+        raise SpecError(Issue(Location(out[:60]), f"cannot write: {e.strerror or e}")) from None
+    if exists and not force:
+        raise SpecError(Issue(Location(out), "exists; nothing was written",
+                              hint="use --force to overwrite it"))
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise SpecError(Issue(Location(out), f"cannot write: {e.strerror or e}",
+                              hint="check that its folder exists and is writable")) from None
+    click.echo(f"wrote {out}: JSON Schema (draft-07) of cnncalc specs", err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

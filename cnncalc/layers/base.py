@@ -38,6 +38,7 @@ batch norm): :func:`cnncalc.layers.register` refuses it otherwise.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from enum import Enum
 from fractions import Fraction
@@ -231,6 +232,10 @@ def window_findings(key: str, ah: AxisOut, aw: AxisOut, size: tuple[int, int],
 # --- hyperparameter parsers -------------------------------------------------------------
 # Each takes the raw YAML value and returns the validated value or raises ValueError with
 # a message that says what is accepted.
+#
+# Each also carries, as its ``schema`` attribute, the JSON Schema (draft-07) fragment of the
+# values it accepts, from which :mod:`cnncalc.schema` builds the editor's schema of a spec;
+# tests/test_schema.py holds every parser of a registered Field to its fragment.
 
 
 
@@ -256,10 +261,16 @@ def pos_int(v: Any) -> int:
     return _bounded(v)
 
 
+pos_int.schema = {"type": "integer", "minimum": 1, "maximum": MAX_SIZE}
+
+
 def nonneg_int(v: Any) -> int:
     if not _is_int(v) or v < 0:
         raise ValueError(f"must be an integer ≥ 0, got {_short(v)}")
     return _bounded(v)
+
+
+nonneg_int.schema = {"type": "integer", "minimum": 0, "maximum": MAX_SIZE}
 
 
 def _pair(v: Any, item: Callable[[Any], int], what: str) -> tuple[int, int]:
@@ -276,10 +287,29 @@ def pos_pair(v: Any) -> tuple[int, int]:
     return _pair(v, pos_int, "positive integer")
 
 
+def _pair_schema(item: dict) -> dict:
+    return {"anyOf": [item, {"type": "array", "items": item, "minItems": 2, "maxItems": 2}]}
+
+
+pos_pair.schema = _pair_schema(pos_int.schema)
+
+
 def nonneg_pair(v: Any) -> tuple[int, int]:
     return _pair(v, nonneg_int, "integer ≥ 0")
 
 
+nonneg_pair.schema = _pair_schema(nonneg_int.schema)
+
+
+def _words_schema(words: Iterable[str]) -> dict:
+    """Closed words as the parsers read them: any letter case (completion offers the enum)."""
+    words = list(words)
+    any_case = "|".join("".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c)
+                                for c in w) for w in words)
+    return {"anyOf": [{"enum": words}, {"type": "string", "pattern": f"^(?:{any_case})$"}]}
+
+
+# The words `pad:` takes besides numbers; the parser and the schema both read them here.
 # same: the output is ⌈N/S⌉ (Keras, TensorFlow); valid: no padding; keep: the notes'
 # p = (N(s − 1) + F − s)/2, which keeps N at any stride.
 PAD_WORDS = ("same", "valid", "keep")
@@ -298,10 +328,16 @@ def padding(v: Any) -> str | tuple[int, int]:
         raise ValueError(f"must be an integer ≥ 0, [h, w], {words}, got {v!r}") from None
 
 
+padding.schema = {"anyOf": [*nonneg_pair.schema["anyOf"], *_words_schema(PAD_WORDS)["anyOf"]]}
+
+
 def boolean(v: Any) -> bool:
     if not isinstance(v, bool):
         raise ValueError(f"must be true or false, got {v!r}")
     return v
+
+
+boolean.schema = {"type": "boolean"}
 
 
 class Choice(str, Enum):
@@ -320,6 +356,7 @@ def choice(options: type[Choice]) -> Callable[[Any], Choice]:
         return options(v.lower())
 
     parse.__doc__ = " | ".join(words)
+    parse.schema = _words_schema(words)
     return parse
 
 
@@ -330,11 +367,17 @@ def number(v: Any) -> float:
     return v
 
 
+number.schema = {"type": "number", "minimum": -1e300, "maximum": 1e300}
+
+
 def probability(v: Any) -> float:
     x = number(v)
     if not 0 <= x < 1:
         raise ValueError(f"must be a probability in [0, 1), got {v!r}")
     return x
+
+
+probability.schema = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
 
 
 def pos_number(v: Any) -> float:
@@ -344,11 +387,16 @@ def pos_number(v: Any) -> float:
     return x
 
 
+pos_number.schema = {"type": "number", "exclusiveMinimum": 0, "maximum": 1e300}
+
+
 def optional(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def wrapped(v: Any) -> Any:
         return None if v is None else parse(v)
 
     wrapped.__doc__ = parse.__doc__
+    if hasattr(parse, "schema"):  # else the test of every Field's schema names it
+        wrapped.schema = {"anyOf": [parse.schema, {"type": "null"}]}
     return wrapped
 
 
@@ -365,3 +413,8 @@ def connection_table(v: Any) -> tuple[tuple[int, ...], ...]:
             raise ValueError(f"entry {k} lists an input map twice: {list(idx)}")
         table.append(idx)
     return tuple(table)
+
+
+connection_table.schema = {
+    "type": "array", "minItems": 1,
+    "items": {"type": "array", "minItems": 1, "uniqueItems": True, "items": nonneg_int.schema}}
