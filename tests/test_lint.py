@@ -144,3 +144,47 @@ def test_implausible_sizes_are_noted():
     found = [d for d in lint(load(text), batch=4096).notes if d.code == "CN205"]
     assert len(found) == 1 and "training at batch 4096 in fp32 needs" in found[0].message
     assert codes(text) == []  # at batch 1 it is 4.3 GB: plausible
+
+
+def test_allow_silences_a_deliberate_design_and_keeps_it_on_record():
+    text = ("input: 56x56x4\nlayers:\n  - conv: {filters: 8, size: 1, stride: 2}\n"
+            "    allow: [CN106]\n  - conv: {filters: 8, size: 1, stride: 2}\n")
+    result = lint(load(text))
+    # the first conv's CN106 is silenced, its CN101 is not; the second conv keeps both
+    assert [(d.code, d.layer) for d in result.notes] == [
+        ("CN101", "conv1"), ("CN101", "conv2"), ("CN106", "conv2")]
+    assert [(d.code, d.layer, d.silenced_by) for d in result.silenced] == [
+        ("CN106", "conv1", "allow")]
+
+
+def test_allow_on_a_block_covers_its_layers_and_ignore_covers_the_net():
+    text = ("input: 56x56x4\nlayers:\n  - residual:\n      main:\n"
+            "        - conv: {filters: 8, size: 3, stride: 2, pad: 1}\n"
+            "      shortcut:\n        - conv: {filters: 8, size: 1, stride: 2}\n"
+            "    allow: [CN101, CN106]\n  - flatten\n  - fc: 2\n  - softmax\n  - softmax\n")
+    result = lint(load(text))
+    assert [d.code for d in result.notes] == ["CN201", "CN204"]
+    assert sorted(d.code for d in result.silenced) == ["CN101", "CN106"]
+    result = lint(load(text), ignore=("CN204", "CN201"))
+    assert result.notes == ()
+    assert sorted((d.code, d.silenced_by) for d in result.silenced) == [
+        ("CN101", "allow"), ("CN106", "allow"), ("CN201", "ignore"), ("CN204", "ignore")]
+
+
+def test_allowed_cn101_does_not_fail_strict():
+    import cnncalc
+    from cnncalc.errors import AnalysisError
+
+    text = "input: 56x56x4\nlayers:\n  - conv: {filters: 8, size: 1, stride: 2}\n"
+    with pytest.raises(AnalysisError, match="CN101"):
+        cnncalc.analyze(load(text), strict=True)
+    report = cnncalc.analyze(load(text + "    allow: CN101\n"), strict=True)
+    assert [d.code for d in report.diagnostics] == ["CN106"]
+
+
+def test_unknown_allowed_code_is_a_spec_error():
+    from cnncalc.errors import SpecError
+
+    with pytest.raises(SpecError, match=r"4:12: error: layers\[0\]\.allow → unknown "
+                                        r"diagnostic code 'CN-203'; did you mean 'CN203'\?"):
+        load("input: 8x8x1\nlayers:\n  - relu:\n    allow: [CN-203]\n")
