@@ -12,7 +12,7 @@ import gc
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
-from .errors import AnalysisError, Issue, Location
+from .errors import AnalysisError, Issue, Location, SpecError
 from .layers.base import Formula, LayerError, Window
 from .network import (Arm, At, Branches, Claim, Group, Leaf, Merge, Repeat, Residual, Spec,
                       Visitor, walk)
@@ -150,6 +150,18 @@ class _Engine(Visitor[State]):
             kind = entry.node if isinstance(entry.node, str) else group_kind(entry.node)
             self.rows[entry.own] = summary_row(entry.at.name, kind, entry.at.depth, entry.x, y,
                                                self.rows[entry.own + 1:], rf, None, entry.line)
+
+    def expand(self, at: At, node: Group, state: State):
+        """A block that reads its input: expand it for this input, once per place."""
+        try:
+            nodes = node.expand(state[0])
+        except SpecError as e:
+            issue = e.issues[0]
+            hint = f"; {issue.hint}" if issue.hint else ""
+            self.fail(issue.loc, issue.trail, f"{issue.message}{hint} (with $in = "
+                                              f"{volume_text(state[0])} at {at.name or node.block})")
+        node.expansions[at.name] = nodes
+        return nodes
 
     def merge(self, at: At, node, state: State, outs) -> State:
         x = state[0]

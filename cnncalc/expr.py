@@ -4,10 +4,12 @@ Grammar (integers only)::
 
     expr   := term (('+' | '-') term)*
     term   := factor (('*' | '//' | '/' | '%') factor)*
-    factor := INT | '$' NAME | '(' expr ')' | '-' factor
+    factor := INT | '$' NAME | '$in.' ('c' | 'h' | 'w') | '(' expr ')' | '-' factor
 
 ``/`` must divide exactly (a layer size is a whole number); ``//`` floors.
 A value that is exactly ``$name`` yields the parameter as it is (a string, a list, …).
+``$in.c``, ``$in.h`` and ``$in.w`` are the depth, height and width of the volume the block
+receives where it is used (the spec loader binds them when the engine reaches the block).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-_TOKEN = re.compile(r"\s*(?:(\d+)|\$([A-Za-z_]\w*)|(//|[-+*/%()]))")
-_WHOLE = re.compile(r"^\s*\$([A-Za-z_]\w*)\s*$")
+_TOKEN = re.compile(r"\s*(?:(\d+)|\$([A-Za-z_]\w*(?:\.\w+)?)|(//|[-+*/%()]))")
+_WHOLE = re.compile(r"^\s*\$([A-Za-z_]\w*(?:\.\w+)?)\s*$")
+INPUT = {"in.c": "depth", "in.h": "height", "in.w": "width"}  # what $in.X names
 MAX_MAGNITUDE = 10 ** 15
 MAX_NESTING = 50  # parentheses and signs inside each other
 
@@ -29,7 +32,27 @@ def substitute(text: str, env: Mapping[str, Any]) -> Any:
     return _Parser(text, env).parse()
 
 
+def mentions_input(value: Any) -> bool:
+    """Whether a raw YAML value (strings, lists, mappings) refers to ``$in.…`` anywhere."""
+    if isinstance(value, str):
+        return "$in." in value
+    if isinstance(value, dict):
+        return any(mentions_input(v) for v in value.values())
+    if isinstance(value, list):
+        return any(mentions_input(v) for v in value)
+    return False
+
+
 def lookup(name: str, env: Mapping[str, Any]) -> Any:
+    if name.startswith("in.") and name not in env:
+        if name not in INPUT:
+            raise ValueError(f"${name} is not defined: the block's input is $in.c (depth), "
+                             f"$in.h (height) and $in.w (width)")
+        if "in.c" in env:  # a block on a vector: it has a depth but no height or width
+            raise ValueError(f"${name}: the block's input is a vector of {env['in.c']}, "
+                             f"which has no {INPUT[name]}")
+        raise ValueError(f"${name} is the {INPUT[name]} of a block's input: it exists only "
+                         f"inside a block")
     if name not in env:
         if not env:
             raise ValueError(f"${name} is not defined: $parameters exist only inside a block "

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Generic, Iterator, TypeVar, Union
+from typing import Callable, Generic, Iterator, TypeVar, Union
 
 from .errors import Location
 from .layers.base import Layer
@@ -116,7 +116,14 @@ class Repeat:
 
 @dataclass(frozen=True, slots=True)
 class Group:
-    """A block used by name: its layers under one level."""
+    """A block used by name: its layers under one level.
+
+    A block that reads its input (``$in.c``) cannot be expanded before the engine knows that
+    input: its ``body`` is then a provisional expansion (for counting), ``expand(shape)``
+    gives the real one, and ``expansions`` keeps each, by the dotted name of the place it is
+    used (a repeat's iterations may receive different inputs), so that every later walk of
+    the analysed tree sees what the engine saw.
+    """
 
     name: str
     block: str
@@ -126,6 +133,8 @@ class Group:
     allow: tuple[str, ...] = ()  # diagnostic codes silenced here and below
     expect: tuple[Claim, ...] = ()
     size: int = field(init=False, default=0)
+    expand: "Callable[[Shape], tuple[Node, ...]] | None" = field(default=None, compare=False)
+    expansions: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
         object.__setattr__(self, "size", _size(self.body))
@@ -212,6 +221,11 @@ class Visitor(Generic[X]):
               outs: list[tuple[At, X]]) -> X:
         return outs[0][1]
 
+    def expand(self, at: At, node: "Group", x: X) -> tuple["Node", ...]:
+        """The body of a block that reads its input, which only the engine can give."""
+        raise LookupError(f"{at.name or node.block}: the block reads its input ($in); "
+                          f"analyse the spec before walking it")
+
 
 def arms(node: "Node") -> tuple[Arm, ...]:
     """The arms of a residual, branches or repeat, in execution order."""
@@ -240,17 +254,25 @@ class _Walker(Generic[X]):
                               allow), node, x)
                 self.index += 1
             elif isinstance(node, Group) and not node.name:  # a repeat's body: transparent
-                x = self.sequence(node.body, x, At(scope.name, scope.depth, frozen, -1, allow))
+                at = At(scope.name, scope.depth, frozen, -1, allow)
+                x = self.sequence(self.body(node, at, x), x, at)
             elif isinstance(node, Group):
                 at = At(join(scope.name, node.name), scope.depth, frozen, -1, allow)
                 v.enter(at, node, x)
-                y = self.sequence(node.body, x, At(at.name, at.depth + 1, frozen, -1, allow))
+                y = self.sequence(self.body(node, at, x), x,
+                                  At(at.name, at.depth + 1, frozen, -1, allow))
                 v.leave(at, node, x, y)
                 x = y
             else:
                 at = At(join(scope.name, node.name), scope.depth, frozen, -1, allow)
                 x = self.combinator(node, x, at)
         return x
+
+    def body(self, node: Group, at: At, x: X) -> tuple["Node", ...]:
+        if node.expand is None:
+            return node.body
+        found = node.expansions.get(at.name)
+        return found if found is not None else self.visitor.expand(at, node, x)
 
     def combinator(self, node, x: X, at: At) -> X:
         v = self.visitor

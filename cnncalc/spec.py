@@ -762,8 +762,31 @@ class _Builder:
                      f"blocks are used inside blocks more than {MAX_BLOCK_DEPTH} deep "
                      f"({' → '.join(uses[:3])} → …)", "flatten the chain, or use repeat")
             return None
-        nodes = self.sequence(layers, lloc, _Ctx(env, f"blocks.{bname}.layers", uses), _Level(),
-                              required=True)
-        if in_repeat and name is None:
-            return Group("", bname, nodes, loc, frozen)
-        return Group(name or level.auto(bname), bname, nodes, loc, frozen)
+        inner = _Ctx(env, f"blocks.{bname}.layers", uses)
+        gname = "" if in_repeat and name is None else name or level.auto(bname)
+        if not expr.mentions_input(layers):
+            nodes = self.sequence(layers, lloc, inner, _Level(), required=True)
+            return Group(gname, bname, nodes, loc, frozen)
+
+        def expand(shape: Shape) -> tuple[Node, ...]:
+            """The block's layers with ``$in`` bound to the volume it receives."""
+            bound = dict(env, **{"in.c": shape.c})
+            if shape.spatial:
+                bound.update({"in.h": shape.h, "in.w": shape.w})
+            found, self.issues = self.issues, []
+            try:
+                nodes = self.sequence(layers, lloc, _Ctx(bound, inner.trail, uses), _Level(),
+                                      required=True)
+                if self.issues:
+                    raise SpecError(self.issues)
+                return nodes
+            finally:
+                self.issues = found
+
+        # Counted (and bounded) with a provisional 1×1×1 input; its mistakes show when the
+        # engine expands it for real.
+        try:
+            provisional = expand(Shape(1, 1, 1))
+        except SpecError:
+            provisional = ()
+        return Group(gname, bname, provisional, loc, frozen, expand=expand)
