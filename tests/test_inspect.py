@@ -11,8 +11,8 @@ import cnncalc
 LENET = "specs/lenet5.yaml"
 
 
-@pytest.mark.parametrize("fmt, name", [("table", "lenet5.table.out"), ("markdown", "lenet5.md"),
-                                       ("csv", "lenet5.csv"), ("json", "lenet5.json")])
+# The table and JSON of every bundled spec are pinned in test_golden.py.
+@pytest.mark.parametrize("fmt, name", [("markdown", "lenet5.md"), ("csv", "lenet5.csv")])
 def test_lenet5_golden(fmt, name, cli, golden):
     result = cli("inspect", LENET, "--format", fmt)
     assert result.exit_code == 0, result.stderr
