@@ -1,8 +1,10 @@
-"""Shared test helpers: running the CLI, golden files (rewritten on
+"""Shared test helpers: running the CLI or a fresh interpreter, golden files (rewritten on
 purpose by `pytest --update-golden`), and the sums every report must keep."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,6 +57,38 @@ def golden(request):
             f"output differs from golden/{name} (pytest --update-golden rewrites it, on purpose)")
 
     return check
+
+
+# Checked at exit, after SystemExit too; os._exit so the status says a module was imported.
+FORBID = """
+import atexit, os
+def _check_forbidden(names={names!r}):
+    seen = [m for m in names if sys.modules.get(m)]
+    if seen:
+        sys.stdout.flush()
+        sys.stderr.write('imported: ' + ', '.join(seen) + '\\n')
+        sys.stderr.flush()
+        os._exit(97)
+atexit.register(_check_forbidden)
+"""
+
+
+@pytest.fixture
+def python():
+    """Run Python source in a fresh interpreter, as a user's program would start.
+
+    ``hide``: modules made unimportable (``import`` raises ImportError), as on a machine without
+    them.  ``forbid``: modules that must not have been imported when the program ends, however
+    it ends; one that was is named on stderr and the exit status is 97.
+    """
+    def run(code: str, *, hide=(), forbid=(), cwd=None) -> subprocess.CompletedProcess:
+        prelude = "import sys\n" + "".join(f"sys.modules[{m!r}] = None\n" for m in hide)
+        if forbid:
+            prelude += FORBID.format(names=tuple(forbid))
+        return subprocess.run([sys.executable, "-c", prelude + code], capture_output=True,
+                              text=True, cwd=cwd)
+
+    return run
 
 
 @pytest.fixture
