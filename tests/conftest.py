@@ -1,20 +1,30 @@
-"""Shared test helpers: running the CLI, and golden files refreshed by `pytest --overwrite`."""
+"""Shared test helpers: running the CLI or a fresh interpreter, golden files (rewritten on
+purpose by `pytest --update-golden`), and the sums every report must keep."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from cnncalc.report import Counts
+
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "cnncalc" / "specs"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
+# Every bundled spec by its zoo name, read from the directory so that a new spec is pinned too.
+BUNDLED = ([p.stem for p in sorted(SPECS.glob("*.yaml"))]
+           + [f"examples/{p.stem}" for p in sorted((SPECS / "examples").glob("*.yaml"))])
+
 
 def pytest_addoption(parser):
-    parser.addoption("--overwrite", action="store_true",
-                     help="Rewrite the golden files from the current output.")
+    parser.addoption("--update-golden", "--overwrite", action="store_true",
+                     dest="update_golden",
+                     help="Rewrite the golden files in tests/golden from the current output.")
 
 
 @pytest.fixture
@@ -33,18 +43,52 @@ def cli():
 
 @pytest.fixture
 def golden(request):
-    """Compare text with tests/golden/NAME, or rewrite it under --overwrite."""
-    overwrite = request.config.getoption("--overwrite")
+    """Compare text with tests/golden/NAME, or rewrite it under --update-golden."""
+    update = request.config.getoption("update_golden")
 
     def check(name: str, text: str):
         path = GOLDEN / name
-        if overwrite or not path.exists():
+        if update or not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
-            if not overwrite:
+            if not update:
                 pytest.fail(f"golden file {name} was missing and has been written; rerun")
-        assert text == path.read_text(encoding="utf-8"), f"output differs from golden/{name}"
+        assert text == path.read_text(encoding="utf-8"), (
+            f"output differs from golden/{name} (pytest --update-golden rewrites it, on purpose)")
 
     return check
+
+
+# Checked at exit, after SystemExit too; os._exit so the status says a module was imported.
+FORBID = """
+import atexit, os
+def _check_forbidden(names={names!r}):
+    seen = [m for m in names if sys.modules.get(m)]
+    if seen:
+        sys.stdout.flush()
+        sys.stderr.write('imported: ' + ', '.join(seen) + '\\n')
+        sys.stderr.flush()
+        os._exit(97)
+atexit.register(_check_forbidden)
+"""
+
+
+@pytest.fixture
+def python():
+    """Run Python source in a fresh interpreter, as a user's program would start.
+
+    ``hide``: modules made unimportable (``import`` raises ImportError), as on a machine without
+    them.  ``forbid``: modules that must not have been imported when the program ends, however
+    it ends; one that was is named on stderr and the exit status is 97.
+    """
+    def run(code: str, *, hide=(), forbid=(), cwd=None) -> subprocess.CompletedProcess:
+        prelude = "import sys\n" + "".join(f"sys.modules[{m!r}] = None\n" for m in hide)
+        if forbid:
+            prelude += FORBID.format(names=tuple(forbid))
+        return subprocess.run([sys.executable, "-c", prelude + code], capture_output=True,
+                              text=True, cwd=cwd)
+
+    return run
 
 
 @pytest.fixture
@@ -56,3 +100,34 @@ def write(tmp_path):
         return path
 
     return make
+
+
+def sum_mismatches(report) -> list[str]:
+    """Where a report's sums disagree with its leaf rows; empty when they all agree.
+
+    The totals must be the sum of the leaf rows, and each group row (block, repeat, iteration,
+    named residual or branches) the sum of the leaf rows under it: those that follow it with a
+    greater depth, up to the next row at its depth or shallower.  A row may only be deeper than
+    the one before it by one level, under a group, or "under it" would mean nothing.
+    """
+    rows = report.rows
+    wrong = []
+    leaves = sum((r.counts for r in rows if not r.is_group), Counts())
+    if leaves != report.totals:
+        wrong.append(f"totals {report.totals} ≠ the leaf rows' sum {leaves}")
+    for before, row in zip((None, *rows), rows):
+        deepest = 0 if before is None else before.depth + before.is_group
+        if row.depth > deepest:
+            wrong.append(f"{row.name} at depth {row.depth} has no group above it")
+    for i, group in enumerate(rows):
+        if not group.is_group:
+            continue
+        under = Counts()
+        for row in rows[i + 1:]:
+            if row.depth <= group.depth:
+                break
+            if not row.is_group:
+                under = under + row.counts
+        if under != group.counts:
+            wrong.append(f"group {group.name}: {group.counts} ≠ its leaf rows' sum {under}")
+    return wrong

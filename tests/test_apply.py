@@ -262,6 +262,15 @@ def test_apply_pool_without_size_is_a_usage_error(cli):
     assert "Error: --pool needs --size F (the pooling window)" in result.stderr
 
 
+def test_an_inline_matrix_longer_than_a_file_name(cli):
+    # 12×12 ones is over 255 characters: it must be read as a matrix, not tried as a path.
+    # Each 2×2 window of ones under [[1, 0], [0, 1]] sums 2; 12 − 2 + 1 = 11 per side.
+    inline = "; ".join(" ".join(["1"] * 12) for _ in range(12))
+    assert len(inline) > 255
+    assert apply_json(cli, "--input", inline, "--kernel", "1 0; 0 1") == {
+        "output": [[2] * 11] * 11}
+
+
 def test_unused_rows_note_is_singular_or_plural():
     one = apply([[[1, 2, 3], [4, 5, 6], [7, 8, 9]]], [[[[1, 0], [0, 1]]]], stride=2).notes
     assert "the last row is never read" in one[0]

@@ -4,8 +4,6 @@ bundled spec, and depends on torch alone."""
 from __future__ import annotations
 
 import importlib.util
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -41,27 +39,24 @@ def test_export_round_trip(path, tmp_path):
     assert "import cnncalc" not in out.read_text() and "from cnncalc" not in out.read_text()
 
 
-def test_exported_lenet_runs_without_cnncalc(tmp_path):
+def test_exported_lenet_runs_without_cnncalc(tmp_path, python):
     pytest.importorskip("torch")
     out = tmp_path / "lenet.py"
     out.write_text(to_python(cnncalc.load(SPEC_DIR / "lenet5_1998.yaml")), encoding="utf-8")
-    code = ("import sys, runpy; sys.modules['cnncalc'] = None\n"
-            f"runpy.run_path({str(out)!r}, run_name='__main__')\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       cwd=tmp_path)
+    r = python(f"import runpy; runpy.run_path({str(out)!r}, run_name='__main__')\n",
+               hide=("cnncalc",), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     # LeNet-5 1998: 10 RBF outputs; 60,000 trainable + 840 hand-set RBF weights.
     assert "output (1, 10) params 60840" in r.stdout
     assert "(C3): ConnectionConv2d(6, 16" in r.stdout
 
 
-def test_export_needs_no_torch():
-    code = ("import sys; sys.modules['torch'] = None\n"
-            "import cnncalc\n"
-            "from cnncalc.backends.export import to_python\n"
-            "text = to_python(cnncalc.load('zoo:lenet5_1998'))\n"
-            "assert 'class Net(nn.Module)' in text and 'class RBF(nn.Module)' in text\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+def test_export_needs_no_torch(python):
+    r = python("import cnncalc\n"
+               "from cnncalc.backends.export import to_python\n"
+               "text = to_python(cnncalc.load('zoo:lenet5_1998'))\n"
+               "assert 'class Net(nn.Module)' in text and 'class RBF(nn.Module)' in text\n",
+               hide=("torch",))
     assert r.returncode == 0, r.stderr
 
 

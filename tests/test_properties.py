@@ -1,7 +1,9 @@
 """Properties that hold for every input, checked by hypothesis."""
 
-from hypothesis import given, reject, settings
+from hypothesis import example, given, reject, settings
 from hypothesis import strategies as st
+
+from conftest import sum_mismatches
 
 import cnncalc
 from cnncalc.network import Spec
@@ -60,6 +62,15 @@ def test_repeat_of_a_shape_preserving_block_keeps_shape_and_multiplies_params(ti
     assert len(many.layers) == 3 * times
 
 
+# Lines that make group rows (NAME becomes the line's position: names must stay unique).
+GROUP_LINES = [
+    "  - residual:\n      main:\n        - conv: {filters: 8, size: 3, pad: 1}\n        - bn\n"
+    "      shortcut:\n        - conv: {filters: 8, size: 1}\n    name: resNAME\n",
+    "  - branches:\n      paths: [[relu], [conv: {filters: 4, size: 1}, bn]]\n"
+    "    name: mixNAME\n",
+    "  - use: unit\n",
+    "  - repeat:\n      times: 2\n      layers: [{use: unit}, relu]\n",
+]
 layer_lines = st.sampled_from([
     "  - conv: {filters: 8, size: 3, pad: 1}\n", "  - conv: {filters: 4, size: 1}\n",
     "  - conv: {size: 3, pad: 1, depthwise: true}\n", "  - bn\n", "  - relu\n",
@@ -67,21 +78,31 @@ layer_lines = st.sampled_from([
     "  - residual:\n      main:\n        - conv: {filters: 8, size: 3, pad: 1}\n"
     "      shortcut:\n        - conv: {filters: 8, size: 1}\n",
     "  - branches:\n      paths: [[], [conv: {filters: 4, size: 1}]]\n",
+    *GROUP_LINES,
 ])
+UNIT = "blocks:\n  unit: [conv: {filters: 8, size: 3, pad: 1}, bn, relu]\n"
 
 
 @settings(max_examples=60)
 @given(lines=st.lists(layer_lines, min_size=1, max_size=8))
+@example(lines=GROUP_LINES)
 def test_rows_sum_to_totals_and_groups_sum_their_rows(lines):
+    body = "".join(line.replace("NAME", str(i)) for i, line in enumerate(lines))
     try:
-        r = net("".join(lines), "32x32x8")
+        r = cnncalc.analyze(cnncalc.load(f"input: 32x32x8\n{UNIT}layers:\n{body}"))
     except cnncalc.AnalysisError:  # six 2×2 pools shrink 32 to 1: a seventh cannot fit
         reject()
-    leaves = r.layers
-    expected = Counts(*(sum(getattr(x.counts, f) for x in leaves) for f in (
-        "params", "trainable_params", "buffers", "macs", "connections", "activations")))
-    assert r.totals == expected
-    assert all(x.counts.params >= 0 and x.counts.macs >= 0 for x in leaves)
+    assert sum_mismatches(r) == []
+    assert all(x.counts.params >= 0 and x.counts.macs >= 0 for x in r.layers)
+
+
+def test_the_group_lines_make_every_kind_of_group_row():
+    body = "".join(line.replace("NAME", str(i)) for i, line in enumerate(GROUP_LINES))
+    r = cnncalc.analyze(cnncalc.load(f"input: 32x32x8\n{UNIT}layers:\n{body}"))
+    groups = {row.name: row.kind for row in r.rows if row.is_group}
+    assert groups == {"res0": "residual", "mix1": "branches (concat)", "unit1": "use:unit",
+                      "repeat1": "repeat ×2", "repeat1.0": "repeat", "repeat1.1": "repeat",
+                      "repeat1.0.unit1": "use:unit", "repeat1.1.unit1": "use:unit"}
 
 
 def test_spec_objects_are_plain_and_frozen():

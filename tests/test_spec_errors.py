@@ -1,6 +1,6 @@
 """Bad specs: each gives one clear `FILE:LINE:COL: error:` line, exit code 2, no traceback."""
 
-import json
+import re
 import subprocess
 import sys
 
@@ -134,7 +134,7 @@ def test_bad_files(name, content, fragment, cli, tmp_path):
     path.write_bytes(content)
     result = cli("inspect", path)
     assert result.exit_code == 2
-    assert str(path) + fragment.split(" error:")[0] in result.stderr or fragment in result.stderr
+    assert re.fullmatch(rf"{re.escape(str(path))}:\d+:\d+: error: [^\n]+\n", result.stderr)
     assert fragment in result.stderr
 
 
@@ -259,7 +259,3 @@ def test_names_too_long_for_the_file_system(cli, tmp_path):
     assert result.exit_code == 2 and "no such bundled spec" in result.stderr
     result = cli("inspect", "")
     assert result.exit_code == 2 and "error: the path is empty" in result.stderr
-    inline = "; ".join(" ".join(["1"] * 12) for _ in range(12))   # 12×12, over 255 characters
-    result = cli("apply", "--input", inline, "--kernel", "1 0; 0 1", "--format", "json")
-    assert result.exit_code == 0
-    assert json.loads(result.stdout)["output"][0] == [2] * 11
