@@ -93,7 +93,7 @@ def test_cn101_warns_only_when_image_pixels_are_lost():
     # a 1×1 stride-2 projection on 56 skips the last image row and column
     _, report = one("conv: {filters: 8, size: 1, stride: 2}", "56x56x4")
     assert [d.code for d in report.diagnostics] == ["CN101", "CN106"]
-    assert "the last 1 row and column of the image is never read" in \
+    assert "the last row and column of the image are never read" in \
         report.diagnostics[0].message
 
 

@@ -193,13 +193,14 @@ def window_findings(key: str, ah: AxisOut, aw: AxisOut, size: tuple[int, int],
     found = []
 
     def add(code: str, per_axis: dict[str, str]) -> None:
+        # {line}: the row, the column, or both; {is}: its verb ("are" for both, or several)
         lines = {"H": "row", "W": "column"}
         if len(per_axis) == 2 and per_axis["H"] == per_axis["W"]:
-            text = per_axis["H"].replace("{line}", "row and column")
+            text = per_axis["H"].replace("{line}", "row and column").replace("{is}", "are")
             found.append(Finding(code, f"H and W: {text}"))
         else:
-            found.extend(Finding(code, f"{axis}: {text.replace('{line}', lines[axis])}")
-                         for axis, text in per_axis.items())
+            found.extend(Finding(code, f"{axis}: " + text.replace("{line}", lines[axis])
+                                 .replace("{is}", "is")) for axis, text in per_axis.items())
 
     fractional, skipped = {}, {}
     for axis, a in (("H", ah), ("W", aw)):
@@ -207,14 +208,16 @@ def window_findings(key: str, ah: AxisOut, aw: AxisOut, size: tuple[int, int],
         # Only image pixels lost are a finding: zero padding left unread loses nothing.
         if lost and not ceil:
             exact = axis_formula(a).split(" → ")[0]
+            tail = (f"last {{line}} of the image {{is}}" if lost == 1 else
+                    f"last {lost} {{line}}s of the image are")
             fractional[axis] = (
-                f"{exact} is not a whole number: PyTorch floors it to {a.out}, so the last "
-                f"{lost} {{line}}{'s' if lost > 1 else ''} of the image "
-                f"{'are' if lost > 1 else 'is'} never read (pick P or S so that "
-                f"N − F + 2P is a multiple of S)")
+                f"{exact} is not a whole number: PyTorch floors it to {a.out}, so the {tail} "
+                f"never read (pick P or S so that N − F + 2P is a multiple of S)")
         if a.s > a.f:
-            skipped[axis] = (f"stride {a.s} is larger than the kernel {a.f}: {a.s - a.f} of "
-                             f"every {a.s} input pixels are never read")
+            skip = a.s - a.f
+            skipped[axis] = (f"stride {a.s} is larger than the kernel {a.f}: {skip} of "
+                             f"every {a.s} input pixels {'is' if skip == 1 else 'are'} never "
+                             f"read")
     add("CN101", fractional)
     add("CN106", skipped)
     shrinking = {axis: f"{a.n} to {a.out}" for axis, a in (("H", ah), ("W", aw))
