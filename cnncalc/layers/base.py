@@ -124,10 +124,21 @@ class Layer:
     activation: ClassVar[bool] = False
     module: ClassVar[str | None] = None
 
-    __slots__ = ("hp",)
+    __slots__ = ("hp", "_memo")
 
     def __init__(self, hp: dict[str, Any]):
         self.hp = hp
+        self._memo: tuple[Shape, Any] | None = None
+
+    def remembered(self, x: Shape, compute: Callable[[Shape], Any]) -> Any:
+        """``compute(x)``, kept for the last ``x``: the engine asks a layer for its shape, window,
+        formula and findings on one input in turn (a repeat's shared layer sees several)."""
+        memo = self._memo
+        if memo is not None and memo[0] == x:
+            return memo[1]
+        value = compute(x)
+        self._memo = (x, value)
+        return value
 
     @classmethod
     def validate(cls, hp: dict[str, Any]) -> list[tuple[str, str]]:
