@@ -336,6 +336,16 @@ def test_totals_that_disagree_under_agreeing_layers_are_named():
 
 # --- the counts PyTorch confirms, worked out by hand ----------------------------------------
 
+def test_readme_names_every_module_whose_macs_are_not_compared():
+    readme = (SPEC_DIR.parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### What verify compares", 1)[1].split("\n### ", 1)[0]
+    for cls in backend.UNCOUNTED:
+        assert f"`{cls.__name__}`" in section, cls
+    for kind in UNCOUNTED_KINDS:
+        assert f"- `{kind}`" in section, kind
+
+
+
 def test_lenet_1998_json_carries_every_count(cli):
     r = cli("verify", "zoo:lenet5_1998", "--iters", "0", "--format", "json", "--device", "cpu")
     assert r.exit_code == 0, r.output

@@ -292,6 +292,7 @@ def count_buffers(module: nn.Module) -> int:
     total = 0
     for owner in module.modules():
         for name, buf in owner.named_buffers(recurse=False):
+            # the set is PyTorch's own record of the buffers state_dict skips
             if name == "num_batches_tracked" or name in owner._non_persistent_buffers_set:
                 continue
             total += buf.numel()
@@ -302,10 +303,14 @@ def count_trainable(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 
+def _plain(x: Fraction) -> int | float:
+    """A whole count as an int; anything else (a sign of a mismatch) as a float to show."""
+    return int(x) if x.denominator == 1 else float(x)
+
+
 def per_image(flops: int, batch: int) -> int | float:
     """The counter's FLOPs for a batch as MACs per image (FLOPs = 2·MACs)."""
-    macs = Fraction(flops, 2 * batch)
-    return int(macs) if macs.denominator == 1 else float(macs)
+    return _plain(Fraction(flops, 2 * batch))
 
 
 def counted_macs(module: nn.Module, flops: int | None, batch: int,
@@ -322,8 +327,7 @@ def counted_macs(module: nn.Module, flops: int | None, batch: int,
         # only the table's kernels, which hold weight.shape[0] of the K·D.
         dense = module.out_channels * module.in_channels
         held = module.weight.shape[0]
-        scaled = Fraction(macs) * held / dense
-        return (int(scaled) if scaled.denominator == 1 else float(scaled), True,
+        return (_plain(Fraction(macs) * held / dense), True,
                 f"PyTorch counts the dense {module.out_channels}×{module.in_channels} kernel, "
                 f"zeros too: {macs:,}·{held}/{dense} for the table's {held} of {dense} kernels")
     return macs, True, ""
@@ -387,7 +391,7 @@ def check_layers(model: nn.Module, names: dict[nn.Module, str], report: Report,
     for row in report.layers:
         module = by_name.get(row.name)
         c = row.counts
-        if module is None:
+        if module is None:  # no module was built for the row: nothing of it is confirmed
             checks.append(LayerCheck(row.name, row.kind, row.shape.dims(), None, c.params, None,
                                      c.trainable_params, None, c.buffers, None, c.macs))
             continue
@@ -414,7 +418,7 @@ def total_macs(checks: list[LayerCheck], seen: Observed, batch: int) -> tuple[in
         if not c.macs_compared:
             unchecked += c.macs
     macs += Fraction(flops, 2 * batch)
-    return (int(macs) if macs.denominator == 1 else float(macs)), unchecked
+    return _plain(macs), unchecked
 
 
 def verify(spec: Spec, *, device: str = "auto", batch: int = 1, dtype: str = "fp32",

@@ -5,6 +5,8 @@ Torch-free: it reads the records :mod:`cnncalc.backends.torch` returns.
 
 from __future__ import annotations
 
+from ..render import layer_list
+
 
 def _dims(d) -> str:
     return "×".join(str(x) for x in d) if d is not None else "—"
@@ -117,11 +119,6 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def _names(names: list[str], shown: int = 3) -> str:
-    more = len(names) - shown
-    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
-
-
 def _mismatch_text(q) -> str:
     return f"{LABELS[q.key]} {_value(q.key, q.ours)} ≠ {_value(q.key, q.theirs)}"
 
@@ -137,7 +134,7 @@ def macs_notes(v) -> list[str]:
     lines = ["MACs from PyTorch's FlopCounterMode (convolutions and matrix products only):"]
     for (compared, note), names in groups.items():
         how = "" if compared else f" ({NOT_COMPARED})"
-        lines.append(f"  {_names(names)}{how}: {note.removeprefix('not comparable: ')}")
+        lines.append(f"  {layer_list(names)}{how}: {note.removeprefix('not comparable: ')}")
     if v.macs_unchecked:
         lines.append(f"  the total compares the other {_num(v.macs - v.macs_unchecked)} of "
                      f"cnncalc's {_num(v.macs)}")
