@@ -192,13 +192,13 @@ def zoo(fmt):
 @click.option("--warmup", type=click.IntRange(min=0), default=3, show_default=True,
               help="Untimed passes first.")
 @click.option("--iters", type=click.IntRange(min=0), default=20, show_default=True,
-              help="Timed passes (0: check shapes and params only).")
+              help="Timed passes (0: the checks only, no timing).")
 @click.option("--per-layer", is_flag=True, help="Add each layer's share of the time.")
 @format_option(("table", "json"))
 @guarded
 def verify_cmd(file, device, batch, dtype, channels_last, compile_, warmup, iters, per_layer,
                fmt):
-    """Build FILE in PyTorch, check every layer's shape and params ✓/✗, then time it.
+    """Build FILE in PyTorch, check every layer's shape and counts ✓/✗, then time it.
 
     Needs the torch extra.  Exits 1 on any mismatch.  FILE is a spec path or zoo:NAME.
     """
