@@ -623,23 +623,44 @@ def split_lines(items: list, sizes: list[Size], gap: float, limit: float) -> lis
     return lines
 
 
+TURN = 12.0  # room for the line that leads from one line of items to the next
+
+
 def lay_out(plan: Plan, style: Style = Style.AUTO) -> Picture:
     """Place every item of ``plan``; ``auto`` draws volumes when they fit (lines no wider
     than :data:`FITS`), else a graph."""
-    if style != Style.AUTO:
-        return place(plan, style)
-    picture = place(plan, Style.VOLUMES)
-    return picture if picture.width <= FITS else place(plan, Style.GRAPH)
+    if style == Style.AUTO:
+        lines = measure_lines(plan, Volumes())
+        style = Style.VOLUMES if lines[4] + 2 * (MARGIN + TURN) <= FITS else Style.GRAPH
+    return place(plan, style)
+
+
+def measure_lines(plan: Plan, look: Look):
+    """The top-level sequence cut into lines, each measured, and the lines stacked across the
+    flow: (layout, [(items, size)], offsets, across, along)."""
+    layout = _Layout(look)
+    layout.measure_chain(plan.items)
+    sizes = [layout.sizes[id(item)] for item in plan.items]
+    line_sizes = []
+    for idx in split_lines(plan.items, sizes, look.gap, look.wrap_at):
+        items = [plan.items[i] for i in idx]
+        line_sizes.append((items, layout.measure_chain(items)))
+    offsets, v = [], 0.0
+    for k, (_, s) in enumerate(line_sizes):
+        if k:
+            v += line_sizes[k - 1][1].below + 2 * TURN + s.above
+        else:
+            v = s.above
+        offsets.append(v)
+    across = offsets[-1] + line_sizes[-1][1].below
+    along = max(s.length for _, s in line_sizes)
+    return layout, line_sizes, offsets, across, along
 
 
 def place(plan: Plan, style: Style) -> Picture:
     """Place every item of ``plan`` in one style; the picture starts at 0, 0."""
     look: Look = Volumes() if style == Style.VOLUMES else Graph()
-    layout = _Layout(look)
-    layout.measure_chain(plan.items)
-    sizes = [layout.sizes[id(item)] for item in plan.items]
-    rows = split_lines(plan.items, sizes, look.gap, look.wrap_at)
-
+    layout, line_sizes, offsets, across, along = measure_lines(plan, look)
     report = plan.report
     t = report.totals
     title = [(plan.title, "title"),
@@ -647,22 +668,7 @@ def place(plan: Plan, style: Style) -> Picture:
               f"{volume_text(report.output_shape)} · {count(t.params)} params · "
               f"{short(t.macs)} MACs", "dim")]
     head = 8 + LINE * len(title) + 10  # the title band, in picture y
-
-    # each line of items: its own sizes; lines stack across the flow
-    turn = 12.0  # room for the line that leads from one line to the next
-    line_sizes = []
-    for idx in rows:
-        items = [plan.items[i] for i in idx]
-        line_sizes.append((items, layout.measure_chain(items)))
-    offsets, v = [], 0.0
-    for k, (_, s) in enumerate(line_sizes):
-        if k:
-            v += line_sizes[k - 1][1].below + 2 * turn + s.above
-        else:
-            v = s.above
-        offsets.append(v)
-    across = offsets[-1] + line_sizes[-1][1].below
-    along = max(s.length for _, s in line_sizes)
+    turn = TURN
 
     if look.along_x:
         shift_u, shift_v = MARGIN + turn, head

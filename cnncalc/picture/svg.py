@@ -7,7 +7,7 @@ that a page's script and the tests find them; the style sheet inside the file co
 
 from __future__ import annotations
 
-from xml.sax.saxutils import escape, quoteattr
+from html import escape
 
 from .layout import FONT, Circle, Curve, Group, Label, Picture, Poly, Rect
 
@@ -67,7 +67,7 @@ def num(x: float) -> str:
 
 
 def attrs_text(attrs: dict[str, str]) -> str:
-    return "".join(f" {k}={quoteattr(v)}" for k, v in attrs.items() if v != "")
+    return "".join(f' {k}="{escape(v)}"' for k, v in attrs.items() if v != "")
 
 
 def write(node, out: list[str], indent: str) -> None:
@@ -103,7 +103,7 @@ def to_svg(picture: Picture, standalone: bool = True) -> str:
         out.append('<?xml version="1.0" encoding="UTF-8"?>')
     out.append(f'<svg xmlns="http://www.w3.org/2000/svg" class="cnncalc {picture.style}" '
                f'viewBox="0 0 {w} {h}" width="{w}" height="{h}" '
-               f'font-family={quoteattr(FONT_FAMILY)} font-size="{FONT:g}">')
+               f'font-family="{escape(FONT_FAMILY)}" font-size="{FONT:g}">')
     out.append(f"<title>{escape(picture.title)}</title>")
     out.append(f"<defs>{ARROW}</defs>")
     out.append(f"<style>{STYLE}</style>")
