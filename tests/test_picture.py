@@ -347,3 +347,26 @@ def test_report_grades_the_homework():
     assert '<span class="bad">✗</span>' in html
     assert "likely slip: forgot the bias: (5·5·3)·10 = 750" in html
     assert '<p class="bad">1 of 1 wrong</p>' in html
+
+
+# --- the README's pictures ----------------------------------------------------------------
+
+def make_pictures():
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "tools" / "make_pictures.py"
+    spec = importlib.util.spec_from_file_location("make_pictures", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_pictures_are_regenerated_not_edited():
+    tool = make_pictures()
+    readme = (tool.ROOT / "README.md").read_text(encoding="utf-8")
+    assert set(tool.PICTURES) == {"lenet5_1998.svg", "alexnet_2012.svg", "googlenet.svg",
+                                  "resnet18.svg"}
+    for file in tool.PICTURES:
+        written = (tool.FOLDER / file).read_text(encoding="utf-8")
+        assert written == tool.picture(file), f"run python tools/make_pictures.py ({file})"
+        assert f"(docs/pictures/{file})" in readme

@@ -313,9 +313,9 @@ class Volumes(Look):
             return 14.0, 30.0, 6.0, 5.0
         if not shape.spatial:  # a vector: a thin slab as tall as its length reads
             return 5.0, 8.0 + 6.0 * math.log2(shape.c), 3.0, 2.5
-        depth = 3.0 + 4.0 * math.log2(shape.c)
-        height = 8.0 + 8.0 * math.log2(shape.h)
-        oblique = 3.0 + 4.0 * math.log2(shape.w)
+        depth = 3.0 + 4.5 * math.log2(shape.c)
+        height = 8.0 + 9.0 * math.log2(shape.h)
+        oblique = 3.0 + 4.5 * math.log2(shape.w)
         return depth, height, 0.8 * oblique, 0.6 * oblique
 
     def box_size(self, box: Box, hosts: Window | None) -> Size:
@@ -362,8 +362,8 @@ class Volumes(Look):
         hdx, hdy, hox, hoy = self.cuboid(host.shape)
         win = box.kernel
         kw, kh = (float(win.w.k), float(win.h.k))
-        kdy = min(8.0 + 8.0 * math.log2(max(kh, 1.0)), hdy * 0.8)
-        kob = min(3.0 + 4.0 * math.log2(max(kw, 1.0)), (hox / 0.8) * 0.8)
+        kdy = min(8.0 + 9.0 * math.log2(max(kh, 1.0)), hdy * 0.8)
+        kob = min(3.0 + 4.5 * math.log2(max(kw, 1.0)), (hox / 0.8) * 0.8)
         kox, koy = 0.8 * kob, 0.6 * kob
         kdx = hdx
         hx = hu + hsize.entry
