@@ -56,12 +56,7 @@ def test_every_svg_parses_and_repeats_its_bytes(name):
     assert find(root, "layer"), "no layer drawn"
 
 
-@pytest.mark.parametrize("name", BUNDLED)
-@pytest.mark.parametrize("style", ["volumes", "graph"])
-def test_predicted_labels_never_overlap_and_stay_inside(name, style):
-    """The layout's own prediction (0.602 em per character); the browser test measures it."""
-    spec = load(f"zoo:{name}")
-    picture = lay_out(make_plan(spec, analyze(spec)), Style(style))
+def assert_labels_apart(picture) -> None:
     boxes = []
 
     def collect(nodes):
@@ -81,6 +76,14 @@ def test_predicted_labels_never_overlap_and_stay_inside(name, style):
             if b[0] >= a[2]:
                 break
             assert not (b[1] < a[3] and a[1] < b[3]), f"{a[4]!r} overlaps {b[4]!r}"
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+@pytest.mark.parametrize("style", ["volumes", "graph"])
+def test_predicted_labels_never_overlap_and_stay_inside(name, style):
+    """The layout's own prediction (0.602 em per character); the browser test measures it."""
+    spec = load(f"zoo:{name}")
+    assert_labels_apart(lay_out(make_plan(spec, analyze(spec)), Style(style)))
 
 
 # --- the acceptance figures, from the papers ----------------------------------------------
@@ -194,6 +197,73 @@ def test_every_row_has_its_box():
         assert sorted(i for i in seen if not report.rows[i].is_group) == leaves, name
 
 
+NESTED = """\
+name: nested
+input: 32x32x8
+layers:
+  - branches:
+      merge: concat
+      paths:
+        - []
+        - - residual:
+              main:
+                - conv: {filters: 8, size: 3, pad: 1}
+                - branches:
+                    merge: add
+                    paths:
+                      - [conv: {filters: 8, size: 1}]
+                      - [conv: {filters: 8, size: 3, pad: 1}]
+              shortcut: []
+        - - repeat: {times: 1, layers: [conv: {filters: 4, size: 1}]}
+  - upsample: {scale: 2}
+  - deconv: {filters: 4, size: 2, stride: 2}
+  - global_pool: avg
+  - flatten
+  - fc: 3
+"""
+
+
+@pytest.mark.parametrize("style", ["volumes", "graph"])
+@pytest.mark.parametrize("depth", [None, 0, 1])
+def test_nested_splits_and_vectors(style, depth):
+    spec = load(NESTED)
+    report = analyze(spec)
+    picture = lay_out(make_plan(spec, report, depth), Style(style))
+    assert_labels_apart(picture)
+    root = tree(draw(spec, report, style=style, depth=depth))
+    merges = [(m.get("data-merge"), m.get("data-volume")) for m in find(root, "merge")]
+    # the outer concat: 8 (identity) + 8 (the residual) + 4 = 20 maps of 32×32
+    assert merges == [("add", "32×32×8"), ("add", "32×32×8"), ("concat", "32×32×20")]
+    identity = [a for a in find(root, "arm") if not find(a, "layer")]
+    assert len(identity) == 2  # the concat's [] path and the residual's identity shortcut
+    deconv = next(b for b in find(root, "layer") if b.get("data-name") == "deconv1")
+    assert deconv.get("data-volume") == "128×128×4"
+    assert not [t for t in deconv.iter(f"{SVG}text") if "kernel" in classes(t)]
+
+
+def test_vector_input():
+    spec = load("name: mlp\ninput: 784\nlayers:\n  - fc: 128\n  - relu\n  - fc: 10\n")
+    root = tree(draw(spec, analyze(spec)))
+    assert [(b.get("data-name"), b.get("data-kind"), b.get("data-volume"))
+            for b in find(root, "layer")] == [("input", "input", "784"),
+                                              ("fc1", "fc + relu", "128"), ("fc2", "fc", "10")]
+
+
+def test_bytes_do_not_depend_on_the_process(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    outs = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"g{seed}.svg"
+        subprocess.run([sys.executable, "-m", "cnncalc", "draw", "zoo:googlenet", "-o", str(out)],
+                       check=True, env={**os.environ, "PYTHONHASHSEED": seed},
+                       capture_output=True)
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1] == svg_of("googlenet").encode("utf-8")
+
+
 # --- the commands -------------------------------------------------------------------------
 
 def test_draw_writes_the_default_name(cli, tmp_path, monkeypatch):
@@ -284,6 +354,42 @@ def test_a_failing_spec_is_drawn_up_to_the_failure(cli, tmp_path, command, suffi
     out.write_text("mine", encoding="utf-8")
     assert cli(command, spec, "-o", out).exit_code == 2
     assert out.read_text(encoding="utf-8") == "mine"
+
+
+FAILS_IN_A_REPEAT = """\
+name: failbranch
+input: 16x16x8
+layers:
+  - conv: {filters: 8, size: 3, pad: 1}
+  - repeat:
+      times: 3
+      layers:
+        - branches:
+            merge: concat
+            paths:
+              - [conv: {filters: 4, size: 1}]
+              - [conv: {filters: 4, size: 3}]
+  - fc: 3
+"""
+
+
+@pytest.mark.parametrize("depth", [None, 0, 1])
+def test_a_failing_concat_inside_a_repeat(depth):
+    spec = load(FAILS_IN_A_REPEAT)
+    with pytest.raises(Exception) as caught:
+        analyze(spec)
+    report, message = caught.value.report, caught.value.issues[0].message
+    root = tree(draw(spec, report, depth=depth, error=message))
+    assert_labels_apart(lay_out(make_plan(spec, report, depth, message), Style.VOLUMES))
+    errors = [t.text for t in root.iter(f"{SVG}text") if "error" in classes(t)]
+    assert [t for t in errors if t.startswith("error: concat: repeat1.0.branch1 gives")]
+    if depth is not None:  # the folded repeat holds the failure: it is the red box
+        (failed,) = find(root, "error")
+        assert failed.get("data-name") == "repeat1" and failed.get("data-times") == "3"
+    else:
+        (merge,) = find(root, "merge")
+        assert merge.find(f"{SVG}circle").get("class") == "merge-error"
+        assert merge.get("data-volume") is None  # the paths disagree: no merged volume
 
 
 def test_a_failing_merge_is_marked(cli, tmp_path):

@@ -191,7 +191,9 @@ def box_lines(box: Box, with_kernel: bool) -> list[tuple[str, str]]:
 def merge_lines(split: Split) -> list[tuple[str, str]]:
     word = "concat" if split.merge == Merge.CONCAT else "add"
     kinds = " + ".join([word] + [r.kind for r in split.after])
-    head = f"{kinds} {volume_text(split.shape)}" if split.shape is not None else kinds
+    head = kinds
+    if split.shape is not None and not split.error:
+        head = f"{kinds} {volume_text(split.shape)}"
     lines = [(head, "error" if split.error else "dim")]
     if split.error:
         lines += [(line, "error") for line in wrap("error: " + split.error)]

@@ -179,8 +179,11 @@ class _Planner(Visitor[None]):
                 last.rows.append(pos)
                 return
         kernel = None
-        if row.counts.macs:
+        if row.counts.macs:  # a window that slides over its input (not an upsampling's)
             kernel = leaf.layer.window(row.input_shape)
+            if kernel is not None and not all(float(a.s).is_integer() and a.s >= 1
+                                              for a in (kernel.h, kernel.w)):
+                kernel = None
         self.append(Box(self.rel(at.name), [leaf.kind], row.shape, [pos], [row],
                         tuple(self.groups), kernel=kernel))
 
@@ -211,7 +214,7 @@ class _Planner(Visitor[None]):
                       times=times, folded=True)
             self.append(box)
             self.fold = box
-            self.open.append(("fold",))
+            self.open.append(("fold", at.name))
             return
         frame = None
         if pos is not None:
@@ -243,6 +246,11 @@ class _Planner(Visitor[None]):
         entry = self.open.pop()
         what = entry[0]
         if what == "fold":
+            failed = self.report.failed_at
+            if failed and not self.marked and (failed == entry[1] or
+                                               failed.startswith(entry[1] + ".")):
+                self.fold.error = self.error  # the failure lies inside this folded block
+                self.marked = self.stopped = True
             self.fold = None
         elif what == "arm":
             self.chains.pop()
@@ -276,7 +284,8 @@ class _Planner(Visitor[None]):
 
     def close_frame(self, frame: Frame) -> None:
         items = frame.items
-        if items and isinstance(items[-1], Split) and items[-1].shape is None:
+        if items and isinstance(items[-1], Split) and items[-1].shape is None \
+                and not items[-1].error:
             items[-1].shape = frame.shape
         chain = self.chains[-1]
         if len(items) == 1 and isinstance(items[0], Box) and not items[0].error \
