@@ -159,3 +159,20 @@ def test_report_in_the_browser(page, pictures, name, cli):
         row.click()
         assert "hl" in box.get_attribute("class").split()
         assert page.eval_on_selector_all("tr.hl", "els => els.length") == 1
+
+
+def test_report_prints_on_a4(page, pictures):
+    """In print, a picture wider than the paper shrinks to the page's width."""
+    page.goto((pictures / "resnet50.html").as_uri())
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 px per inch
+    box = page.evaluate("(() => { const s = document.querySelector('#picture svg');"
+                        " const r = s.getBoundingClientRect(); const v = s.viewBox.baseVal;"
+                        " return [r.left, r.right, r.width, r.height, v.width, v.height,"
+                        " document.documentElement.clientWidth]; })()")
+    left, right, width, height, view_width, view_height, page_width = box
+    assert view_width > page_width  # it needs shrinking
+    assert 0 <= left and right <= page_width and width > 0.9 * page_width
+    assert height == pytest.approx(width * view_height / view_width, rel=0.01)  # not cropped
+    pdf = page.pdf(format="A4")
+    assert pdf.startswith(b"%PDF")

@@ -25,7 +25,7 @@ h1 {{ font-size: 18px; margin: 0 0 4px; }}
 h2 {{ font-size: 14px; margin: 18px 0 6px; border-bottom: 1px solid var(--rule); }}
 p.sub {{ color: var(--dim); margin: 0 0 8px; }}
 #picture {{ overflow: auto; border: 1px solid var(--rule); }}
-#picture svg {{ display: block; }}
+#picture svg {{ display: block; max-width: none; height: auto; }}
 table {{ border-collapse: collapse; }}
 th, td {{ padding: 2px 8px; text-align: left; vertical-align: top; }}
 td.n, th.n {{ text-align: right; white-space: nowrap; }}
@@ -44,7 +44,7 @@ footer {{ color: var(--dim); margin-top: 16px; }}
   @page {{ size: A4; margin: 12mm; }}
   body {{ margin: 0; font-size: 9px; }}
   #picture {{ overflow: visible; border: none; }}
-  #picture svg {{ width: 100%; height: auto; }}
+  #picture svg {{ width: 100% !important; height: auto; }}
   tr {{ break-inside: avoid; }}
   details > *:not(summary) {{ display: block; }}
   details summary {{ display: none; }}

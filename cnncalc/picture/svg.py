@@ -101,8 +101,10 @@ def to_svg(picture: Picture, standalone: bool = True) -> str:
     out = []
     if standalone:
         out.append('<?xml version="1.0" encoding="UTF-8"?>')
+    # inside a page the size is a style, so that print can scale it to the paper
+    size = f'width="{w}" height="{h}"' if standalone else f'style="width: {w}px"'
     out.append(f'<svg xmlns="http://www.w3.org/2000/svg" class="cnncalc {picture.style}" '
-               f'viewBox="0 0 {w} {h}" width="{w}" height="{h}" '
+               f'viewBox="0 0 {w} {h}" {size} '
                f'font-family="{escape(FONT_FAMILY)}" font-size="{FONT:g}">')
     out.append(f"<title>{escape(picture.title)}</title>")
     out.append(f"<defs>{ARROW}</defs>")
