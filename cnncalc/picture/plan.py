@@ -88,7 +88,6 @@ class Plan:
     title: str
     items: list
     report: Report
-    boxes: int  # boxes drawn, the input included
     failed: bool
 
 
@@ -99,11 +98,6 @@ def has_row(node) -> bool:
     if isinstance(node, Repeat):
         return True
     return isinstance(node, (Group, Residual, Branches)) and bool(node.name)
-
-
-def out_shape(item) -> Shape | None:
-    """The volume an item hands on, as the report states it."""
-    return item.shape
 
 
 def elementwise(leaf: Leaf, row: Row) -> bool:
@@ -206,10 +200,9 @@ class _Planner(Visitor[None]):
         pos = self.group_rows.get(at.name) if has_row(node) else None
         if pos is not None and self.folds(at, node):
             row = self.report.rows[pos]
-            times = node.times if isinstance(node, Repeat) else 1
-            kind = f"use:{node.label}" if isinstance(node, Repeat) and node.label else row.kind
-            if times > 1:
-                kind = kind.replace(f" ×{times}", "")
+            times, kind = 1, row.kind
+            if isinstance(node, Repeat):  # its body's kind; the box says ×N itself
+                times, kind = node.times, f"use:{node.label}" if node.label else "repeat"
             box = Box(self.rel(at.name), [kind], row.shape, [pos], [row], tuple(self.groups),
                       times=times, folded=True)
             self.append(box)
@@ -276,8 +269,8 @@ class _Planner(Visitor[None]):
             return
         if split.merge == Merge.ADD:
             for arm in split.arms:  # an add gives the volume its arms agree on
-                if arm.items and out_shape(arm.items[-1]) is not None:
-                    split.shape = out_shape(arm.items[-1])
+                if arm.items and arm.items[-1].shape is not None:
+                    split.shape = arm.items[-1].shape
                     break
         elif split.name and at.name in self.group_rows:
             split.shape = self.report.rows[self.group_rows[at.name]].shape
@@ -321,16 +314,5 @@ def make_plan(spec, report: Report, depth: int | None = None, error: str = "") -
     elif items and isinstance(items[-1], Split) and items[-1].shape is None \
             and report.failed_at is None:
         items[-1].shape = report.output_shape
-    return Plan(report.name, items, report, count_boxes(items), report.failed_at is not None)
+    return Plan(report.name, items, report, report.failed_at is not None)
 
-
-def count_boxes(items) -> int:
-    n = 0
-    for item in items:
-        if isinstance(item, Box):
-            n += 1
-        elif isinstance(item, Frame):
-            n += count_boxes(item.items)
-        else:
-            n += sum(count_boxes(arm.items) for arm in item.arms)
-    return n
