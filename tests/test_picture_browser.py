@@ -68,6 +68,9 @@ def unavailable() -> str | None:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         return "playwright is not installed (pip install -e '.[test]')"
+    named = os.environ.get("CNNCALC_CHROMIUM")
+    if named and chromium() is None:
+        return f"CNNCALC_CHROMIUM={named} is not an executable file"
     if chromium() is None:
         return ("chromium-headless-shell is not installed "
                 "(apt-get install -y chromium-headless-shell, or set CNNCALC_CHROMIUM)")

@@ -364,8 +364,9 @@ class Volumes(Look):
         hdx, hdy, hox, hoy = self.cuboid(host.shape)
         win = box.kernel
         kw, kh = (float(win.w.k), float(win.h.k))
-        kdy = min(8.0 + 9.0 * math.log2(max(kh, 1.0)), hdy * 0.8)
-        kob = min(3.0 + 4.5 * math.log2(max(kw, 1.0)), (hox / 0.8) * 0.8)
+        # the volumes' log scales, kept inside the input: 80% of its H and of its W
+        kdy = min(8.0 + 9.0 * math.log2(max(kh, 1.0)), 0.8 * hdy)
+        kob = min(3.0 + 4.5 * math.log2(max(kw, 1.0)), 0.8 * (hox / 0.8))
         kox, koy = 0.8 * kob, 0.6 * kob
         kdx = hdx
         hx = hu + hsize.entry
@@ -675,7 +676,7 @@ def place(plan: Plan, style: Style) -> Picture:
     if look.along_x:
         shift_u, shift_v = MARGIN + turn, head
     else:
-        shift_u, shift_v = head, MARGIN + turn
+        shift_u, shift_v = head + turn, MARGIN + turn  # the turns run below the title
     xy = look.xy
     body: list = []
     for k, ((items, s), off) in enumerate(zip(line_sizes, offsets)):
