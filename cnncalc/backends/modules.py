@@ -11,34 +11,43 @@ import torch.nn.functional as F
 from torch import nn
 
 
-class Residual(nn.Module):
-    """``main(x) + shortcut(x)``; an empty shortcut is ``nn.Identity``."""
+class Block(nn.Module):
+    """Modules named as the spec names its layers, run by a small program.
 
-    def __init__(self, main: nn.Module, shortcut: nn.Module):
+    A residual or a branches without a name of its own adds no level to the spec's names, so
+    its layers are children of the enclosing block, and ``program`` says how data flows
+    through them.  A step is a child's name; ``("residual", main, shortcut)``, the two
+    lists of steps added (an empty list is the identity); or ``(merge, [path, …])`` with
+    merge ``concat`` (channels), ``add`` or ``mul``, each path a list of steps.
+    """
+
+    def __init__(self, layers: dict, program: list):
         super().__init__()
-        self.main = main
-        self.shortcut = shortcut
+        for name, module in layers.items():
+            self.add_module(name, module)
+        self.program = program
 
     def forward(self, x):
-        return self.main(x) + self.shortcut(x)
+        return self.run(self.program, x)
 
-
-class Branches(nn.Module):
-    """Parallel paths on one input, merged by ``concat`` (channels) or ``add``."""
-
-    def __init__(self, paths: dict, merge: str = "concat"):
-        super().__init__()
-        self.paths = nn.ModuleDict(paths)
-        self.merge = merge
-
-    def forward(self, x):
-        outs = [path(x) for path in self.paths.values()]
-        if self.merge == "add":
-            return torch.stack(outs).sum(0)
-        return torch.cat(outs, dim=1)
+    def run(self, steps, x):
+        for step in steps:
+            if isinstance(step, str):
+                x = self._modules[step](x)
+            elif step[0] == "residual":
+                x = self.run(step[1], x) + self.run(step[2], x)
+            else:
+                outs = [self.run(path, x) for path in step[1]]
+                if step[0] == "concat":
+                    x = torch.cat(outs, dim=1)
+                else:
+                    x = outs[0]
+                    for out in outs[1:]:
+                        x = x + out if step[0] == "add" else x * out
+        return x
 
     def extra_repr(self):
-        return f"merge={self.merge!r}"
+        return f"program={self.program!r}"
 
 
 class ConnectionConv2d(nn.Module):

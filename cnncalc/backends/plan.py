@@ -8,9 +8,13 @@ the spec (sequence, residual, branches, repeat, block use).  The torch
 backend instantiates a plan; the exporter prints the same plan as Python source, so a
 verified network and an exported one cannot drift apart.
 
-Module names: a child name cannot contain '.' (a ``use`` may be named ``layer2.0``), so each
-segment is made safe (``layer2_0``); the plan keeps, for every leaf, its engine name (the
-report row it is compared with) and the recipe object that builds it.
+Module names are the spec's names, so ``named_modules()`` lists what ``inspect`` lists: each
+name segment (a named block, repeat, residual or branches; a shortcut, a branch, an
+iteration) is a module level, and a level that holds an unnamed residual or branches is a
+``Block`` that runs its children by a program.  Only a segment nn.Module refuses (one with a
+'.', such as a ``use`` named ``layer2.0``, or an attribute name such as ``train``) is made
+safe (``layer2_0``, ``train_``).  The plan keeps, for every leaf, its engine name (the report
+row it is compared with) and the recipe object that builds it.
 """
 
 from __future__ import annotations
@@ -222,41 +226,49 @@ _UNSAFE = re.compile(r"[^0-9A-Za-z_]")
 
 
 class _Level:
-    """Child names in one container: safe for nn.Module and unique."""
+    """One module level: the children under their spec names, and the program of steps that
+    runs them (see ``modules.Block``)."""
 
     def __init__(self):
+        self.children: list[tuple[str, Recipe]] = []
         self.taken: set[str] = set()
-        self.counts: dict[str, int] = {}
 
-    def name(self, wanted: str | None, kind: str) -> str:
-        if not wanted:
-            self.counts[kind] = self.counts.get(kind, 0) + 1
-            wanted = f"{kind}{self.counts[kind]}"
-        base = _UNSAFE.sub("_", wanted)
-        if base in RESERVED or base.startswith("_"):
-            base = f"{base}_"
-        name, k = base, 1
+    def add(self, wanted: str, recipe: Recipe) -> str:
+        name = safe_name(wanted)
+        base, k = name, 1
         while name in self.taken:
             k += 1
             name = f"{base}_{k}"
         self.taken.add(name)
+        self.children.append((name, recipe))
         return name
 
+    def module(self, program: list) -> Recipe:
+        """An ``nn.Sequential`` when the program just runs the children in order, else a
+        ``Block`` that runs the program."""
+        if program == [name for name, _ in self.children]:
+            return call("nn.Sequential", Named(tuple(self.children)))
+        return call("Block", Named(tuple(self.children)), program=program)
 
-class _Frame:
-    """The children of one container being built."""
 
-    def __init__(self, at: At | None = None, node=None):
-        self.at, self.node = at, node
-        self.items: list[tuple[str, Recipe]] = []
-        self.level = _Level()
+def safe_name(wanted: str) -> str:
+    """A child name nn.Module accepts: no '.', not an attribute of nn.Module."""
+    base = _UNSAFE.sub("_", wanted)
+    if base in RESERVED or base.startswith("_") or not base:
+        base = f"{base}_"
+    return base
 
 
 class _Planner(Visitor[None]):
+    """Builds the module tree with the spec's names: a level per name segment (a named block,
+    repeat, residual or branches; a shortcut; a branch; an iteration), a program per level."""
+
     def __init__(self, report: Report):
         self.rows = report.layers
         self.leaves: list[tuple[str, str, Recipe]] = []
-        self.frames = [_Frame()]
+        self.levels = [_Level()]
+        self.programs: list[list] = [[]]  # the steps being written, innermost last
+        self.arms: list[list] = []  # per combinator being built, its arms' steps
 
     def leaf(self, at: At, node: Leaf, x: None) -> None:
         row = self.rows[at.index]
@@ -264,41 +276,49 @@ class _Planner(Visitor[None]):
         if at.frozen:
             recipe = Recipe(recipe.cls, recipe.args, recipe.kwargs, True)
         self.leaves.append((at.name, node.kind, recipe))
-        frame = self.frames[-1]
-        frame.items.append((frame.level.name(node.name, node.kind), recipe))
+        self.programs[-1].append(self.levels[-1].add(node.name, recipe))
 
     def enter(self, at: At, node, x: None) -> None:
-        self.frames.append(_Frame(at, node))
+        if isinstance(node, Arm):
+            if node.segment is not None:  # a shortcut, a branch, an iteration: a level
+                self.levels.append(_Level())
+            self.programs.append([])
+            return
+        if node.name:
+            self.levels.append(_Level())
+            self.programs.append([])
+        if isinstance(node, (Residual, Branches, Repeat)):
+            self.arms.append([])
 
     def leave(self, at: At, node, x: None, y: None) -> None:
-        frame = self.frames.pop()
-        parent = self.frames[-1]
         if isinstance(node, Arm):
-            body = self.seq(frame.items) if frame.items else call("nn.Identity")
-            parent.items.append((parent.level.name(node.segment, "branch"), body))
+            steps = self.programs.pop()
+            if node.segment is not None:
+                level = self.levels.pop()
+                # an empty shortcut or branch is the identity: no module, no step
+                steps = [self.levels[-1].add(node.segment, level.module(steps))] \
+                    if level.children else []
+            self.arms[-1].append(steps)
             return
-        if isinstance(node, Residual):
-            (_, main), (_, shortcut) = frame.items
-            recipe, kind = call("Residual", main, shortcut), "residual"
-        elif isinstance(node, Branches):
-            recipe = call("Branches", Named(tuple(frame.items)), merge=str(node.merge))
-            kind = "branches"
-        elif isinstance(node, Repeat):
-            recipe, kind = self.seq(frame.items), "repeat"
-        else:
-            recipe, kind = self.seq(frame.items), node.block
-        parent.items.append((parent.level.name(node.name, kind), recipe))
-
-    @staticmethod
-    def seq(items) -> Recipe:
-        return call("nn.Sequential", Named(tuple(items)))
+        if isinstance(node, (Residual, Branches, Repeat)):
+            arms = self.arms.pop()
+            if isinstance(node, Residual):
+                main, shortcut = arms
+                self.programs[-1].append(("residual", main, shortcut))
+            elif isinstance(node, Branches):
+                self.programs[-1].append((str(node.merge), arms))
+            else:
+                self.programs[-1].extend(step for arm in arms for step in arm)
+        if node.name:
+            steps, level = self.programs.pop(), self.levels.pop()
+            self.programs[-1].append(self.levels[-1].add(node.name, level.module(steps)))
 
 
 def plan(spec: Spec, report: Report) -> Plan:
     """The module plan of ``spec``; ``report`` (the engine's) gives each leaf's input shape."""
     planner = _Planner(report)
     walk(spec.layers, planner, None)
-    root = planner.seq(planner.frames[0].items)
+    root = planner.levels[0].module(planner.programs[0])
     return Plan(spec.name, spec.input_shape, root, tuple(planner.leaves))
 
 
