@@ -479,3 +479,17 @@ layers:
     # and BN count none, in cnncalc and in the counter; RBF's are not comparable
     assert [c.torch_macs for c in result.layers] == [7 * 9 * 4 * 6 * 9, 0, 0, 0, 0, 0, 0, None]
     assert not result.layers[-1].macs_compared and result.macs_unchecked == 90 * 7
+
+
+def test_a_wide_timing_spread_is_flagged_and_flops_keep_their_digits():
+    from cnncalc.backends.view import flops_rate
+
+    # 20 runs, one a 200 ms outlier: p90 (numpy's interpolation, rank 17.1) is still 1 ms …
+    quiet = backend.Timing(1, "fp32", 3, 20, (1.0,) * 19 + (200.0,), 7_500_000)
+    assert (quiet.spread, quiet.noisy) == (1.0, False)
+    # … but half of them slow is not: p10 = 1, p90 = 200
+    noisy = backend.Timing(1, "fp32", 3, 10, (1.0,) * 5 + (200.0,) * 5, 7_500_000)
+    assert noisy.noisy and noisy.spread == pytest.approx(200.0)
+    # 2·7.5 M FLOPs in the median of 1 ms = 15 GFLOP/s, not "0.015 TFLOP/s"
+    assert flops_rate(quiet.tflops) == "15 GFLOP/s"
+    assert flops_rate(3.21) == "3.21 TFLOP/s" and flops_rate(0.4) == "400 GFLOP/s"

@@ -49,6 +49,7 @@ from ..report import Report
 from . import modules
 from .plan import BUILDERS, Named, Plan, Recipe, plan
 
+NOISY_SPREAD = 1.5  # p90/p10 above this: the median is not to be trusted without more runs
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 __all__ = ["BUILDERS", "Compared", "LayerCheck", "Timing", "Verification", "build", "instantiate",
@@ -141,6 +142,15 @@ class Timing:
     def tflops(self) -> float:
         """Achieved TFLOP/s: 2·MACs per image (FLOPs = 2·MACs)."""
         return 2 * self.macs * self.batch / (self.median_ms / 1e3) / 1e12
+
+    @property
+    def spread(self) -> float:
+        """p90 / p10: how much the timings disagree (1 on a quiet machine)."""
+        return self.p90_ms / self.p10_ms if self.p10_ms > 0 else float("inf")
+
+    @property
+    def noisy(self) -> bool:
+        return self.spread > NOISY_SPREAD
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,8 @@ def to_json(v) -> dict:
         timing = {"batch": t.batch, "dtype": t.dtype, "iters": t.iters, "warmup": t.warmup,
                   "median_ms": round(t.median_ms, 4), "p10_ms": round(t.p10_ms, 4),
                   "p90_ms": round(t.p90_ms, 4), "images_per_s": round(t.images_per_s, 2),
-                  "tflops": round(t.tflops, 4), "peak_memory_bytes": t.peak_memory_bytes,
+                  "tflops": round(t.tflops, 4), "spread": round(t.spread, 3),
+                  "noisy": t.noisy, "peak_memory_bytes": t.peak_memory_bytes,
                   "channels_last": t.channels_last, "compile": t.compiled}
         if t.per_layer_ms:
             total = sum(ms for _, ms in t.per_layer_ms) or 1.0
@@ -170,10 +171,23 @@ def summary_lines(v, shown: int = 10) -> list[str]:
             f"timing on {v.device}, batch {t.batch}, {t.dtype}{', ' + flags if flags else ''}, "
             f"{_count(t.iters, 'iteration')} after {t.warmup} warm-up:")
         lines.append(f"  median {t.median_ms:.3f} ms (p10 {t.p10_ms:.3f}, p90 {t.p90_ms:.3f}), "
-                     f"{t.images_per_s:,.1f} images/s, {t.tflops:.3f} TFLOP/s (2·MACs)")
+                     f"{t.images_per_s:,.1f} images/s, {flops_rate(t.tflops)} (2·MACs)")
+        if t.noisy:
+            lines.append(f"  ⚠ the timings spread widely (p90/p10 = {t.spread:.1f}): the machine "
+                         f"is busy or the runs are too few; try --iters {max(4 * t.iters, 50)} "
+                         f"and a quieter machine")
         if t.peak_memory_bytes is not None:
             lines.append(f"  peak device memory: {t.peak_memory_bytes / 2**20:,.1f} MiB")
     return lines
+
+
+def flops_rate(tflops: float) -> str:
+    """FLOP/s with a unit that shows its digits: 0.015 TFLOP/s is 15.0 GFLOP/s."""
+    for unit, scale in (("TFLOP/s", 1), ("GFLOP/s", 1e3), ("MFLOP/s", 1e6)):
+        if tflops * scale >= 1:
+            return f"{tflops * scale:,.3g} {unit}" if tflops * scale < 100 else \
+                f"{tflops * scale:,.0f} {unit}"
+    return f"{tflops * 1e9:,.3g} kFLOP/s"
 
 
 def per_layer_table(t):
