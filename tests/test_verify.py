@@ -162,7 +162,7 @@ def test_verify_table_marks_every_layer(cli):
     r = cli("verify", SPEC_DIR / "lenet5_1998.yaml", "--iters", "2", "--warmup", "1")
     assert r.exit_code == 0, r.output
     assert r.stdout.count("✓") >= 15 and "✗" not in r.stdout
-    assert "images/s" in r.stdout and "TFLOP/s" in r.stdout
+    assert "images/s" in r.stdout and "FLOP/s (2·MACs)" in r.stdout
 
 
 def test_verify_json_shape(cli):
