@@ -21,6 +21,7 @@ from typing import Callable, Union
 
 from .errors import CnncalcError, Issue, Location, UsageError
 from .shapes import window_out_len
+from .wording import decimal, plural
 
 Number = Union[int, float]
 Matrix = list[list[Number]]
@@ -51,13 +52,6 @@ class MatrixError(CnncalcError):
 
 class NumericError(UsageError):
     """Options that cannot work together (a kernel larger than the input, …)."""
-
-
-def count(n: int, noun: str) -> str:
-    """``count(1, 'row')`` → '1 row', ``count(2, 'bias')`` → '2 biases'."""
-    if n == 1:
-        return f"{n} {noun}"
-    return f"{n} {noun}{'es' if noun.endswith(('s', 'x', 'ch', 'sh')) else 's'}"
 
 
 # --- reading matrices -----------------------------------------------------------------------
@@ -137,13 +131,13 @@ def _volume(channels: list[list[_Row]], source: str, lines: list[str]) -> Volume
         for r in rows:
             if len(r.values) != width:
                 raise MatrixError(Location(source, r.line, r.col),
-                                  f"this row has {count(len(r.values), 'number')} but the first "
+                                  f"this row has {plural(len(r.values), 'number')} but the first "
                                   f"row has {width}; every row needs the same count",
                                   _line(lines, r.line))
         if len(rows) != height:
             r = rows[0]
             raise MatrixError(Location(source, r.line, r.col),
-                              f"channel {c + 1} has {count(len(rows), 'row')} but channel 1 has "
+                              f"channel {c + 1} has {plural(len(rows), 'row')} but channel 1 has "
                               f"{height}; every channel needs the same size",
                               _line(lines, r.line), "a blank line separates channels")
     return [[r.values for r in rows] for rows in channels]
@@ -216,7 +210,7 @@ def conv2d(x: Volume, kernels: list[Volume], biases: list[Number], stride: int =
     for i, k in enumerate(kernels):
         if len(k) != depth:
             raise NumericError(
-                f"kernel {i + 1} has {count(len(k), 'channel')} but the input "
+                f"kernel {i + 1} has {plural(len(k), 'channel')} but the input "
                 f"has {depth}; a filter extends the full depth of the input (F×F×D)",
                 param="--kernel")
     xp = [pad_matrix(m, pad) for m in x]
@@ -273,15 +267,8 @@ def tidy(v: Number) -> Number:
 
 # --- the worked dot product ------------------------------------------------------------------
 
-def fmt(v: Number) -> str:
-    v = tidy(v)
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
-
-
 def paren(v: Number) -> str:
-    return f"({fmt(v)})" if v < 0 else fmt(v)
+    return f"({decimal(v)})" if v < 0 else decimal(v)
 
 
 def conv_steps(x: Volume, kernel: Volume, bias: Number, i: int, j: int, stride: int = 1,
@@ -298,12 +285,12 @@ def conv_steps(x: Volume, kernel: Volume, bias: Number, i: int, j: int, stride: 
         total += part
         label = f"channel {c + 1}: " if len(x) > 1 else ""
         lines.append(f"{label}" + " + ".join(f"{paren(a)}·{paren(b)}" for a, b in terms)
-                     + f" = {fmt(part)}")
+                     + f" = {decimal(part)}")
     value = total + bias
-    tail = f"sum {fmt(total)}" if len(x) > 1 else fmt(total)
-    lines.append(f"{tail} + bias {paren(bias)} = {fmt(value)}")
+    tail = f"sum {decimal(total)}" if len(x) > 1 else decimal(total)
+    lines.append(f"{tail} + bias {paren(bias)} = {decimal(value)}")
     if act:
-        lines.append(f"{act}({fmt(value)}) = {fmt(ACTIVATIONS[act](value))}")
+        lines.append(f"{act}({decimal(value)}) = {decimal(ACTIVATIONS[act](value))}")
     return lines
 
 
@@ -311,11 +298,11 @@ def pool_steps(x: Volume, size: int, stride: int, mode: str, i: int, j: int, pad
                channel: int = 0) -> list[str]:
     mp = pad_matrix(x[channel], pad, -math.inf if mode == "max" else 0)
     window = [mp[i * stride + u][j * stride + v] for u in range(size) for v in range(size)]
-    values = ", ".join(fmt(v) if math.isfinite(v) else "−∞" for v in window)
+    values = ", ".join(decimal(v) if math.isfinite(v) else "−∞" for v in window)
     if mode == "max":
-        return [f"max({values}) = {fmt(max(window))}"]
-    return [f"({' + '.join(fmt(v) for v in window)})/{len(window)} = "
-            f"{fmt(sum(window) / len(window))}"]
+        return [f"max({values}) = {decimal(max(window))}"]
+    return [f"({' + '.join(decimal(v) for v in window)})/{len(window)} = "
+            f"{decimal(sum(window) / len(window))}"]
 
 
 # --- the whole exercise -------------------------------------------------------------------
@@ -352,8 +339,8 @@ def apply(x: Volume, kernels: list[Volume] | None = None, biases: list[Number] |
         if len(biases) == 1:
             biases = biases * len(kernels)
         if len(biases) != len(kernels):
-            raise NumericError(f"got {count(len(biases), 'bias')} for "
-                               f"{count(len(kernels), 'kernel')}; give one --bias for all "
+            raise NumericError(f"got {plural(len(biases), 'bias')} for "
+                               f"{plural(len(kernels), 'kernel')}; give one --bias for all "
                                f"kernels or one per kernel", param="--bias")
         y = conv2d(x, kernels, biases, stride, pad)
         notes += fit_notes(x, len(kernels[0][0]), len(kernels[0][0][0]), stride, pad, "conv")
@@ -390,7 +377,7 @@ def check_at(at: tuple[int, int], y: Volume) -> None:
     h, w = len(y[0]), len(y[0][0])
     if not (0 <= at[0] < h and 0 <= at[1] < w):
         raise NumericError(f"{at[0] + 1},{at[1] + 1} is outside the output, which has "
-                           f"{count(h, 'row')} and {count(w, 'column')}; pick a row from 1 to "
+                           f"{plural(h, 'row')} and {plural(w, 'column')}; pick a row from 1 to "
                            f"{h} and a column from 1 to {w}", param="--at")
 
 

@@ -9,50 +9,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-from fractions import Fraction
 from typing import Any
 
 from .layers.base import Formula
 from .report import COUNT_FIELDS, Counts, Diagnostic, Memory, ReceptiveField, Report, Row
-from .shapes import fmt_number, volume_text
+from .shapes import volume_text
+from .wording import decimal, json_number as number, plural, short, size_bytes, thousands as count
 
 SCHEMA_VERSION = 1
 CONVENTION = ("params = PyTorch parameters(); buffers = BN running stats; "
               "MACs = conv/fc multiply-adds, no bias; FLOPs = 2·MACs")
 
 
-# --- numbers ------------------------------------------------------------------------------
-
-def number(x: Fraction | int | None) -> int | float | None:
-    """A Fraction as JSON: an int when whole."""
-    if x is None:
-        return None
-    if isinstance(x, Fraction):
-        return x.numerator if x.denominator == 1 else float(x)
-    return x
-
-
-def count(n: int) -> str:
-    return f"{n:,}"
-
-
-def short(n: int | float) -> str:
-    """1,814,073,344 → 1.81 G."""
-    if abs(n) >= 1e15:
-        return f"{n:.3g}"
-    for unit, size in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(n) >= size:
-            return f"{n / size:.2f} {unit}"
-    return str(n)
-
-
-def size_bytes(n: int | float) -> str:
-    for unit, size in (("PiB", 2 ** 50), ("TiB", 2 ** 40), ("GiB", 2 ** 30), ("MiB", 2 ** 20),
-                       ("KiB", 2 ** 10)):
-        if n >= size:
-            return f"{n / size:.2f} {unit}"
-    return f"{int(n)} B"
-
+# --- numbers ---------------------------------------------------------------------------
 
 def rf_json(rf: ReceptiveField | None) -> dict[str, Any] | None:
     if rf is None:
@@ -70,8 +39,8 @@ def rf_text(rf: ReceptiveField | None) -> str:
     if rf is None:
         return "—"
     if rf.h.size == rf.w.size:
-        return fmt_number(rf.h.size)
-    return f"{fmt_number(rf.w.size)}×{fmt_number(rf.h.size)}"
+        return decimal(rf.h.size)
+    return f"{decimal(rf.w.size)}×{decimal(rf.h.size)}"
 
 
 # --- JSON ---------------------------------------------------------------------------------
@@ -273,7 +242,7 @@ def table(report: Report, *, formulas: bool = False, depth: int | None = None):
     parts: list[Any] = [tab]
     hidden = len(report.rows) - len(visible(report, depth))
     if hidden:
-        parts.append(Text(f"{hidden} nested row{'s' if hidden > 1 else ''} folded: "
+        parts.append(Text(f"{plural(hidden, 'nested row')} folded: "
                           f"--depth N or --expand shows them", style="dim"))
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold")
@@ -376,7 +345,7 @@ def check_view(source: str, claims) -> Any:
                     Text(claim_text(c.expected)), Text(claim_text(c.actual)), why)
     bad = sum(not c.ok for c in claims)
     if bad:
-        summary = Text(f"{bad} of {len(claims)} claim{'s' if len(claims) > 1 else ''} wrong",
+        summary = Text(f"{bad} of {plural(len(claims), 'claim')} wrong",
                        style="bold red")
     elif len(claims) == 1:
         summary = Text("the claim is right", style="bold green")
@@ -456,13 +425,11 @@ def matrix_table(m: list, title: str = "") -> Any:
     from rich.table import Table
     from rich.text import Text
 
-    from .numeric import fmt
-
     tab = Table(title=title or None, title_justify="left", show_header=False, show_lines=False)
     for _ in m[0]:
         tab.add_column(justify="right")
     for row in m:
-        tab.add_row(*(Text(fmt(v)) for v in row))
+        tab.add_row(*(Text(decimal(v)) for v in row))
     return tab
 
 
