@@ -413,7 +413,8 @@ def apply(input_, kernels, biases, stride, pad, act, pool, size, pool_stride, st
     """Convolve (and/or pool) a small matrix numerically, as in the notes' exercises."""
     from . import render
     from .errors import UsageError
-    from .numeric import apply as run_apply, read_matrix, tidy
+    from .matrix import read_matrix
+    from .numeric import apply as run_apply, tidy
 
     x, _ = read_matrix(input_, "--input")
     ks = [read_matrix(k, "--kernel")[0] for k in kernels]
