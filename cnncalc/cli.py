@@ -49,6 +49,19 @@ def echo_error(e: CnncalcError) -> int:
     return e.exit_code
 
 
+def option_name(name: str) -> str:
+    """How the running command spells the core's parameter ``name``: its long option
+    (``--size`` for ``pool_size``, whose option says so) or its argument (``VOLUME``); a name
+    the command has no parameter for (a label such as ``--input``) is left as it is."""
+    ctx = click.get_current_context(silent=True)
+    for p in ctx.command.params if ctx is not None else ():
+        if p.name == name:
+            if isinstance(p, click.Argument):
+                return p.human_readable_name
+            return max((o for o in p.opts if o.startswith("--")), key=len, default=p.opts[0])
+    return name
+
+
 def guarded(fn):
     """Turn every cnncalc error into its message and exit code; ``--debug`` shows tracebacks."""
     @functools.wraps(fn)
@@ -59,9 +72,11 @@ def guarded(fn):
         except UsageError as e:
             if ctx.find_root().params.get("debug"):
                 raise
+            message = e.text(option_name)
             if e.param:
-                raise click.BadParameter(str(e), param_hint=f"'{e.param}'") from None
-            raise click.UsageError(str(e)) from None
+                raise click.BadParameter(message,
+                                         param_hint=f"'{option_name(e.param)}'") from None
+            raise click.UsageError(message) from None
         except CnncalcError as e:
             if ctx.find_root().params.get("debug"):
                 raise
@@ -257,7 +272,7 @@ def export_cmd(file, target, out, force):
         click.echo(code, nl=False)
         return
     if not out.strip():
-        raise UsageError("the path is empty", param="--output")
+        raise UsageError("the path is empty", param="out")
     path = Path(out)
     try:
         exists = path.exists()
@@ -345,8 +360,8 @@ def conv(volume, filters, size, stride, pad, dilation, groups, depthwise, bias, 
     from .calc import int_pair, one_layer, pad_value
 
     _calc_out(one_layer("conv", volume, {
-        "filters": filters, "size": int_pair(size, "--size"), "stride": int_pair(stride, "--stride"),
-        "pad": pad_value(pad), "dilation": int_pair(dilation, "--dilation"), "groups": groups,
+        "filters": filters, "size": int_pair(size, "size"), "stride": int_pair(stride, "stride"),
+        "pad": pad_value(pad), "dilation": int_pair(dilation, "dilation"), "groups": groups,
         "depthwise": depthwise, "bias": bias}), fmt)
 
 
@@ -366,8 +381,8 @@ def pool(volume, size, stride, pad, mode, ceil, fmt):
     from .calc import int_pair, one_layer
 
     _calc_out(one_layer("pool", volume, {
-        "size": int_pair(size, "--size"), "stride": int_pair(stride, "--stride"),
-        "pad": int_pair(pad, "--pad"), "mode": mode, "ceil": ceil}), fmt)
+        "size": int_pair(size, "size"), "stride": int_pair(stride, "stride"),
+        "pad": int_pair(pad, "pad"), "mode": mode, "ceil": ceil}), fmt)
 
 
 @main.command()
@@ -402,14 +417,15 @@ def pad(n, size, stride, dilation, fmt):
 @click.option("--pad", type=click.IntRange(min=0), help="P, zero padding (0).")
 @click.option("--act", type=click.Choice(["relu", "sigmoid", "tanh"]), help="Activation.")
 @click.option("--pool", type=click.Choice(["max", "avg"]), help="Pool after the conv.")
-@click.option("--size", type=click.IntRange(min=1), help="F, the pooling window.")
+@click.option("--size", "pool_size", type=click.IntRange(min=1), help="F, the pooling window.")
 @click.option("--pool-stride", type=click.IntRange(min=1), help="Pooling stride (= --size).")
 @click.option("--steps", is_flag=True, help="Show one output element's sum term by term.")
 @click.option("--at", "at", default="1,1", show_default=True,
               help="With --steps: the element (row,column, from 1).")
 @format_option(("table", "json"))
 @guarded
-def apply(input_, kernels, biases, stride, pad, act, pool, size, pool_stride, steps, at, fmt):
+def apply(input_, kernels, biases, stride, pad, act, pool, pool_size, pool_stride, steps, at,
+          fmt):
     """Convolve (and/or pool) a small matrix numerically, as in the notes' exercises."""
     from . import render
     from .errors import UsageError
@@ -421,9 +437,9 @@ def apply(input_, kernels, biases, stride, pad, act, pool, size, pool_stride, st
     try:
         r, c = (int(v) - 1 for v in at.split(","))
     except ValueError:
-        raise UsageError(f"expected row,column such as 1,1, got {at!r}", param="--at") from None
-    applied = run_apply(x, ks or None, [tidy(b) for b in biases], stride, pad, act, pool, size,
-                        pool_stride, (r, c) if steps else None)
+        raise UsageError(f"expected row,column such as 1,1, got {at!r}", param="at") from None
+    applied = run_apply(x, ks or None, [tidy(b) for b in biases], stride, pad, act, pool,
+                        pool_size, pool_stride, (r, c) if steps else None)
     if fmt == "json":
         click.echo(render.dumps(render.apply_json(applied)))
     else:

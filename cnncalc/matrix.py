@@ -135,11 +135,14 @@ def _line(lines: list[str], n: int) -> str | None:
     return lines[n - 1] if 0 < n <= len(lines) else None
 
 
-def read_matrix(arg: str, option: str = "--input") -> tuple[Volume, str]:
-    """A matrix from a file path, or inline text; returns ``(volume, display name)``."""
+def read_matrix(arg: str, label: str = "input") -> tuple[Volume, str]:
+    """A matrix from a file path, or inline text; returns ``(volume, display name)``.
+
+    ``label`` is what the caller calls the matrix (the CLI: its option, ``--kernel``): the
+    file name of inline text in error locations."""
     if not arg.strip():
         raise UsageError("is empty: give a matrix file, or numbers such as \"1 2; 3 4\"",
-                         param=option)
+                         param=label)
     path = Path(arg)
     try:
         is_file, is_dir = path.is_file(), path.is_dir()
@@ -161,7 +164,7 @@ def read_matrix(arg: str, option: str = "--input") -> tuple[Volume, str]:
     if is_dir:
         raise MatrixError(Location(arg), "is a directory, not a matrix file")
     if any(ch in arg for ch in ";|, \t") or _INLINE.match(arg):
-        return parse_matrix(arg, option, inline=True), option
+        return parse_matrix(arg, label, inline=True), label
     raise MatrixError(Location(arg), "no such file",
-                      hint=f"give a matrix file, or the matrix inline: {option} "
+                      hint=f"give a matrix file, or the matrix inline: {label} "
                            f"\"1 2 3; 4 5 6; 7 8 9\"")

@@ -13,14 +13,15 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-from .errors import UsageError
+from .errors import Param, UsageError
 from .matrix import Matrix, Number, Volume
 from .shapes import window_out_len
 from .wording import decimal, plural
 
 
 class NumericError(UsageError):
-    """Options that cannot work together (a kernel larger than the input, …)."""
+    """Values that cannot work together (a kernel larger than the input, …); it names
+    :func:`apply`'s parameters (``pool_size``), which the CLI writes as its options."""
 
 
 # --- arithmetic -------------------------------------------------------------------------------
@@ -39,11 +40,11 @@ def pad_matrix(m: Matrix, p: int, fill: Number = 0) -> Matrix:
         [list(r) for r in edge]
 
 
-def out_len(n: int, f: int, s: int, p: int, what: str, option: str | None = None) -> int:
+def out_len(n: int, f: int, s: int, p: int, what: str, param: str | None = None) -> int:
     if f > n + 2 * p:
         raise NumericError(f"the {what} ({f}) is larger than the padded input "
                            f"({n} + 2·{p} = {n + 2 * p}); use a smaller {what} or more padding",
-                           param=option)
+                           param=param)
     return window_out_len(n, f, s, (p, p)).out
 
 
@@ -56,11 +57,11 @@ def conv2d(x: Volume, kernels: list[Volume], biases: list[Number], stride: int =
             raise NumericError(
                 f"kernel {i + 1} has {plural(len(k), 'channel')} but the input "
                 f"has {depth}; a filter extends the full depth of the input (F×F×D)",
-                param="--kernel")
+                param="kernels")
     xp = [pad_matrix(m, pad) for m in x]
     fh, fw = len(kernels[0][0]), len(kernels[0][0][0])
-    oh = out_len(len(x[0]), fh, stride, pad, "kernel", "--kernel")
-    ow = out_len(len(x[0][0]), fw, stride, pad, "kernel", "--kernel")
+    oh = out_len(len(x[0]), fh, stride, pad, "kernel", "kernels")
+    ow = out_len(len(x[0][0]), fw, stride, pad, "kernel", "kernels")
     out = []
     for k, b in zip(kernels, biases):
         out.append([[sum(xp[c][i * stride + u][j * stride + v] * k[c][u][v]
@@ -74,9 +75,9 @@ def pool2d(x: Volume, size: int, stride: int, mode: str = "max", pad: int = 0) -
     zero padding)."""
     if 2 * pad > size:
         raise NumericError(f"pooling pad {pad} is more than half the window {size} "
-                           f"(PyTorch's rule); use a pad of at most {size // 2}", param="--pad")
-    oh = out_len(len(x[0]), size, stride, pad, "pooling window", "--size")
-    ow = out_len(len(x[0][0]), size, stride, pad, "pooling window", "--size")
+                           f"(PyTorch's rule); use a pad of at most {size // 2}", param="pad")
+    oh = out_len(len(x[0]), size, stride, pad, "pooling window", "pool_size")
+    ow = out_len(len(x[0][0]), size, stride, pad, "pooling window", "pool_size")
     out = []
     for m in x:
         mp = pad_matrix(m, pad, -math.inf if mode == "max" else 0)
@@ -170,7 +171,7 @@ def apply(x: Volume, kernels: list[Volume] | None = None, biases: list[Number] |
     column) picks the element whose arithmetic ``steps`` shows.
     """
     if any(not math.isfinite(b) for b in biases or ()):
-        raise UsageError("must be a finite number", param="--bias")
+        raise UsageError("must be a finite number", param="biases")
     notes: list[str] = []
     steps: list[str] = []
     y = x
@@ -178,14 +179,14 @@ def apply(x: Volume, kernels: list[Volume] | None = None, biases: list[Number] |
         stride, pad = stride or 1, pad or 0
         if len({shape_text(k) for k in kernels}) > 1:
             raise NumericError("every kernel needs the same size; give kernels of one F×F×D",
-                               param="--kernel")
+                               param="kernels")
         biases = list(biases or [0])
         if len(biases) == 1:
             biases = biases * len(kernels)
         if len(biases) != len(kernels):
             raise NumericError(f"got {plural(len(biases), 'bias')} for "
-                               f"{plural(len(kernels), 'kernel')}; give one --bias for all "
-                               f"kernels or one per kernel", param="--bias")
+                               f"{plural(len(kernels), 'kernel')}; give one ", Param("biases"),
+                               " for all kernels or one per kernel", param="biases")
         y = conv2d(x, kernels, biases, stride, pad)
         notes += fit_notes(x, len(kernels[0][0]), len(kernels[0][0][0]), stride, pad, "conv")
         if at is not None:
@@ -193,12 +194,12 @@ def apply(x: Volume, kernels: list[Volume] | None = None, biases: list[Number] |
             steps = [f"output[{at[0] + 1},{at[1] + 1}] of kernel 1 (row, column from 1):"]
             steps += conv_steps(x, kernels[0], biases[0], at[0], at[1], stride, pad, act)
     elif biases and any(biases):
-        raise NumericError("--bias needs a --kernel")
+        raise NumericError(Param("biases"), " needs a ", Param("kernels"))
     if act:
         y = activate(y, act)
     if pool:
         if pool_size is None:
-            raise NumericError("--pool needs --size F (the pooling window)")
+            raise NumericError(Param("pool"), " needs ", Param("pool_size"), " F (the pooling window)")
         ps = pool_stride or (None if kernels else stride) or pool_size
         pp = 0 if kernels else pad or 0
         notes += fit_notes(y, pool_size, pool_size, ps, pp, "pool")
@@ -209,9 +210,11 @@ def apply(x: Volume, kernels: list[Volume] | None = None, biases: list[Number] |
             steps = [f"output[{at[0] + 1},{at[1] + 1}] of channel 1 (row, column from 1):"]
             steps += pool_steps(before, pool_size, ps, pool, at[0], at[1], pp)
     elif pool_size is not None:
-        raise NumericError("--size is the pooling window: add --pool max or --pool avg")
+        raise NumericError(Param("pool_size"), " is the pooling window: add ", Param("pool"),
+                           " max or ", Param("pool"), " avg")
     if not kernels and not pool and not act:
-        raise NumericError("nothing to apply: give --kernel, --pool or --act")
+        raise NumericError("nothing to apply: give ", Param("kernels"), ", ", Param("pool"), " or ",
+                           Param("act"))
     if any(not math.isfinite(v) for m in y for row in m for v in row):
         raise UsageError("the result overflows a float; use smaller numbers")
     return Applied([[[tidy(v) for v in row] for row in m] for m in y], steps, notes)
@@ -222,7 +225,7 @@ def check_at(at: tuple[int, int], y: Volume) -> None:
     if not (0 <= at[0] < h and 0 <= at[1] < w):
         raise NumericError(f"{at[0] + 1},{at[1] + 1} is outside the output, which has "
                            f"{plural(h, 'row')} and {plural(w, 'column')}; pick a row from 1 to "
-                           f"{h} and a column from 1 to {w}", param="--at")
+                           f"{h} and a column from 1 to {w}", param="at")
 
 
 def fit_notes(x: Volume, fh: int, fw: int, s: int, p: int, what: str) -> list[str]:
