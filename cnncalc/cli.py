@@ -1,8 +1,9 @@
 """The command line: click commands only.  Each parses options, calls one core function and
 hands the result to :mod:`cnncalc.render`.
 
-Exit codes: 0 all good; 1 a check failed (a wrong ``expect``, a verify mismatch, a warning
-under ``--strict``); 2 bad input or usage.  A traceback only with ``--debug``.
+Exit codes are :mod:`cnncalc.policy`'s: 0 all good; 1 a check failed (a wrong ``expect``, a
+verify mismatch, a warning under ``--strict``); 2 bad input or usage.  A traceback only with
+``--debug``.  Over several files, the worst.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ import sys
 import click
 
 from . import __version__
-from .errors import (EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, AnalysisError, CnncalcError,
-                     UsageError)
+from .errors import EXIT_BAD_INPUT, EXIT_OK, AnalysisError, CnncalcError, UsageError
 from .report import Dtype
 
 FORMATS = ("table", "json", "markdown", "csv")
@@ -124,6 +124,7 @@ def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand):
     """
     from . import render
     from .engine import analyze
+    from .policy import inspect_status
     from .spec import load
 
     depth = None if expand else depth
@@ -147,12 +148,8 @@ def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand):
         else:
             console().print(render.table(report, formulas=formulas, depth=depth))
         if error is not None:
-            worst = max(worst, echo_error(error))
-            continue
-        if not report.claims_ok:
-            worst = max(worst, EXIT_CHECK_FAILED)
-        if strict and any(d.severity != "note" for d in report.diagnostics):
-            worst = max(worst, EXIT_CHECK_FAILED)
+            echo_error(error)
+        worst = max(worst, inspect_status(report, strict=strict, error=error))
     if documents:
         click.echo(render.dumps(documents[0] if len(files) == 1 else documents))
     sys.exit(worst)
@@ -220,6 +217,7 @@ def verify_cmd(file, device, batch, dtype, channels_last, compile_, warmup, iter
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from .backends import view
+    from .policy import verify_status
     from .spec import load
 
     spec = load(file)
@@ -248,7 +246,7 @@ def verify_cmd(file, device, batch, dtype, channels_last, compile_, warmup, iter
             out.print(view.per_layer_table(result.timing))
         for line in view.summary_lines(result):
             out.print(line)
-    sys.exit(EXIT_OK if result.ok else EXIT_CHECK_FAILED)
+    sys.exit(verify_status(result))
 
 
 @main.command("export")
@@ -304,20 +302,21 @@ def check(files, fmt):
     from . import render
     from .engine import analyze
     from .hints import annotate
+    from .policy import check_status
     from .spec import load
 
-    worst, results, errors = EXIT_OK, [], []
+    results, errors = [], []
     for source in files:
         try:
             spec = load(source)
             claims = annotate(spec, analyze(spec))
         except AnalysisError as e:
             claims = annotate(spec, e.report)
-            worst = max(worst, echo_error(e))
-            errors += e.lines()
+            echo_error(e)
+            errors.append(e)
         except CnncalcError as e:
-            worst = max(worst, echo_error(e))
-            errors += e.lines()
+            echo_error(e)
+            errors.append(e)
             continue
         results += [(source, c) for c in claims]
         if fmt == "table" and not claims:
@@ -327,9 +326,7 @@ def check(files, fmt):
             console().print(render.check_view(source, claims))
     if fmt == "json":
         click.echo(render.dumps(render.check_json(results, len(files), errors)))
-    if not all(c.ok for _, c in results):
-        worst = max(worst, EXIT_CHECK_FAILED)
-    sys.exit(worst)
+    sys.exit(check_status((c for _, c in results), errors))
 
 
 def _calc_out(report, fmt) -> None:
@@ -455,6 +452,7 @@ def lint(files, strict, fmt):
     """Design notes with stable codes (CN1xx per layer, CN2xx network), tied to the notes."""
     from . import render
     from .lint import lint as run_lint
+    from .policy import lint_status
     from .spec import load
 
     worst, documents = EXIT_OK, []
@@ -469,9 +467,8 @@ def lint(files, strict, fmt):
         else:
             console().print(render.lint_view(source, result))
         if result.error is not None:
-            worst = max(worst, echo_error(result.error))
-        elif strict and result.notes:
-            worst = max(worst, EXIT_CHECK_FAILED)
+            echo_error(result.error)
+        worst = max(worst, lint_status(result, strict=strict))
     if documents:
         click.echo(render.dumps(documents[0] if len(files) == 1 else documents))
     sys.exit(worst)

@@ -11,7 +11,9 @@ import io
 import json
 from typing import Any
 
+from .errors import EXIT_OK, CnncalcError
 from .layers.base import Formula
+from .policy import check_status, lint_status
 from .report import COUNT_FIELDS, Counts, Diagnostic, Memory, ReceptiveField, Report, Row
 from .shapes import volume_text
 from .wording import decimal, json_number as number, plural, short, size_bytes, thousands as count
@@ -309,15 +311,15 @@ def claim_json(c, file: str | None = None) -> dict[str, Any]:
 
 
 def check_json(results: list[tuple[str, Any]], files: int = 1,
-               errors: list[str] = ()) -> dict[str, Any]:
+               errors: list[CnncalcError] = ()) -> dict[str, Any]:
     """``cnncalc check``: ``{"ok", "results": [...]}`` over ``(file, ClaimResult)`` pairs.
 
-    ``ok`` is false when a claim is wrong or a file could not be checked (``errors``); with
-    several files each result names its ``file``."""
-    out = {"ok": not errors and all(c.ok for _, c in results),
+    ``ok`` agrees with the exit status: false when a claim is wrong or a file could not be
+    checked (``errors``); with several files each result names its ``file``."""
+    out = {"ok": check_status((c for _, c in results), errors) == EXIT_OK,
            "results": [claim_json(c, f if files > 1 else None) for f, c in results]}
     if errors:
-        out["errors"] = list(errors)
+        out["errors"] = [line for e in errors for line in e.lines()]
     return out
 
 
@@ -460,9 +462,8 @@ def apply_view(applied) -> Any:
 
 
 def lint_json(source: str, result, strict: bool = False) -> dict[str, Any]:
-    """``ok`` agrees with the exit code: no error, and no note under ``--strict``."""
-    ok = result.error is None and not (strict and result.notes)
-    out = {"file": source, "ok": ok,
+    """``ok`` agrees with the exit status: no error, and no note under ``--strict``."""
+    out = {"file": source, "ok": lint_status(result, strict=strict) == EXIT_OK,
            "notes": [dict(diagnostic_json(d), why=d.rule.reason)
                      for d in result.notes]}
     if result.error is not None:
