@@ -109,8 +109,8 @@ def format_option(choices=FORMATS):
 @click.option("--formulas", is_flag=True, help="Add the formula column (numbers substituted).")
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
               help="Batch size for the memory estimates.")
-@click.option("--dtype", type=click.Choice([d.value for d in Dtype]), default="fp32", show_default=True,
-              help="Element type for the memory estimates.")
+@click.option("--dtype", type=click.Choice([d.value for d in Dtype]), default="fp32",
+              show_default=True, help="Element type for the memory estimates.")
 @click.option("--strict", is_flag=True,
               help="Non-whole output sizes are errors (exit 2); other warnings exit 1.")
 @click.option("--depth", type=click.IntRange(min=0), default=1, show_default=True,
@@ -162,14 +162,15 @@ def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand):
 @guarded
 def layers(fmt):
     """List every layer kind with its hyperparameters and defaults (from the registry)."""
-    from . import render
     from .layers import REGISTRY
     from .network import COMBINATORS
+    from .render import layers as view
+    from .render.document import dumps
 
     if fmt == "json":
-        click.echo(render.dumps(render.layers_json(REGISTRY, COMBINATORS)))
+        click.echo(dumps(view.layers_json(REGISTRY, COMBINATORS)))
     else:
-        console().print(render.layers_table(REGISTRY, COMBINATORS))
+        console().print(view.layers_table(REGISTRY, COMBINATORS))
 
 
 # --- zoo commands ---
@@ -179,14 +180,15 @@ def layers(fmt):
 @guarded
 def zoo(fmt):
     """List the bundled specs with their params and MACs; inspect one with zoo:NAME."""
-    from . import render
+    from .render import zoo as view
+    from .render.document import dumps
     from .zoo import catalog
 
     entries = catalog()
     if fmt == "json":
-        click.echo(render.dumps(render.zoo_json(entries)))
+        click.echo(dumps(view.zoo_json(entries)))
     else:
-        console().print(render.zoo_table(entries))
+        console().print(view.zoo_table(entries))
 
 
 # --- verify commands ---
@@ -236,7 +238,7 @@ def verify_cmd(file, device, batch, dtype, channels_last, compile_, warmup, iter
                                 channels_last=channels_last, compile=compile_, warmup=warmup,
                                 iters=iters, per_layer=per_layer, progress=progress)
     if fmt == "json":
-        from .render import dumps
+        from .render.document import dumps
 
         click.echo(dumps(view.to_json(result)))
     else:
@@ -287,7 +289,6 @@ def export_cmd(file, target, out, force):
     click.echo(f"wrote {out}: class Net, {target}", err=True)
 
 
-
 # --- homework commands ---
 
 @main.command()
@@ -299,10 +300,11 @@ def check(files, fmt):
 
     Exits 1 if any claim is wrong.
     """
-    from . import render
     from .engine import analyze
     from .hints import annotate
     from .policy import check_status
+    from .render import check as view
+    from .render.document import dumps
     from .spec import load
 
     results, errors = [], []
@@ -323,19 +325,20 @@ def check(files, fmt):
             click.echo(f"no expect: claims in {source}; add expect: {{params: …}} to a layer "
                        f"to have it graded")
         elif fmt == "table":
-            console().print(render.check_view(source, claims))
+            console().print(view.check_view(source, claims))
     if fmt == "json":
-        click.echo(render.dumps(render.check_json(results, len(files), errors)))
+        click.echo(dumps(view.check_json(results, len(files), errors)))
     sys.exit(check_status((c for _, c in results), errors))
 
 
 def _calc_out(report, fmt) -> None:
-    from . import render
+    from .render import calc as view
+    from .render.document import dumps
 
     if fmt == "json":
-        click.echo(render.dumps(render.calc_json(report)))
+        click.echo(dumps(view.calc_json(report)))
     else:
-        console().print(render.calc_view(report))
+        console().print(view.calc_view(report))
 
 
 @main.command()
@@ -367,7 +370,8 @@ def conv(volume, filters, size, stride, pad, dilation, groups, depthwise, bias, 
 @click.option("-F", "--size", help="F, the window: N or h,w.")
 @click.option("-S", "--stride", help="S (= F): N or h,w.")
 @click.option("-P", "--pad", help="P (0): N or h,w.")
-@click.option("--mode", type=click.Choice(["max", "avg"]), default=None, help="max (default) or avg.")
+@click.option("--mode", type=click.Choice(["max", "avg"]), default=None,
+              help="max (default) or avg.")
 @click.option("--ceil", is_flag=True, default=None, help="Round the output size up (ceil_mode).")
 @format_option(("table", "json"))
 @guarded
@@ -393,14 +397,15 @@ def pool(volume, size, stride, pad, mode, ceil, fmt):
 @guarded
 def pad(n, size, stride, dilation, fmt):
     """The padding that keeps size N ('same'): p = (N(s − 1) + F − s)/2."""
-    from . import render
     from .calc import same_pad
+    from .render import calc as view
+    from .render.document import dumps
 
     sp = same_pad(n, size, stride, dilation)
     if fmt == "json":
-        click.echo(render.dumps(render.pad_json(sp)))
+        click.echo(dumps(view.pad_json(sp)))
     else:
-        for line in render.pad_lines(sp):
+        for line in view.pad_lines(sp):
             click.echo(line)
 
 
@@ -424,10 +429,10 @@ def pad(n, size, stride, dilation, fmt):
 def apply(input_, kernels, biases, stride, pad, act, pool, pool_size, pool_stride, steps, at,
           fmt):
     """Convolve (and/or pool) a small matrix numerically, as in the notes' exercises."""
-    from . import render
-    from .errors import UsageError
     from .matrix import read_matrix
     from .numeric import apply as run_apply, tidy
+    from .render import apply as view
+    from .render.document import dumps
 
     x, _ = read_matrix(input_, "--input")
     ks = [read_matrix(k, "--kernel")[0] for k in kernels]
@@ -438,9 +443,9 @@ def apply(input_, kernels, biases, stride, pad, act, pool, pool_size, pool_strid
     applied = run_apply(x, ks or None, [tidy(b) for b in biases], stride, pad, act, pool,
                         pool_size, pool_stride, (r, c) if steps else None)
     if fmt == "json":
-        click.echo(render.dumps(render.apply_json(applied)))
+        click.echo(dumps(view.apply_json(applied)))
     else:
-        console().print(render.apply_view(applied))
+        console().print(view.apply_view(applied))
 
 
 @main.command()
@@ -450,9 +455,10 @@ def apply(input_, kernels, biases, stride, pad, act, pool, pool_size, pool_strid
 @guarded
 def lint(files, strict, fmt):
     """Design notes with stable codes (CN1xx per layer, CN2xx network), tied to the notes."""
-    from . import render
     from .lint import lint as run_lint
     from .policy import lint_status
+    from .render import lint as view
+    from .render.document import dumps
     from .spec import load
 
     worst, documents = EXIT_OK, []
@@ -463,14 +469,14 @@ def lint(files, strict, fmt):
             worst = max(worst, echo_error(e))
             continue
         if fmt == "json":
-            documents.append(render.lint_json(source, result, strict))
+            documents.append(view.lint_json(source, result, strict))
         else:
-            console().print(render.lint_view(source, result))
+            console().print(view.lint_view(source, result))
         if result.error is not None:
             echo_error(result.error)
         worst = max(worst, lint_status(result, strict=strict))
     if documents:
-        click.echo(render.dumps(documents[0] if len(files) == 1 else documents))
+        click.echo(dumps(documents[0] if len(files) == 1 else documents))
     sys.exit(worst)
 
 
