@@ -167,8 +167,8 @@ def apply(x: Volume, kernels: list[Volume] | None = None, biases: list[Number] |
     """Convolve (if kernels), add the bias, activate, then pool (if ``pool``).
 
     Without kernels, ``stride`` and ``pad`` belong to the pooling (stride defaults to the
-    window, as in PyTorch); with kernels they belong to the convolution (1 and 0).  ``at`` (0-based row,
-    column) picks the element whose arithmetic ``steps`` shows.
+    window, as in PyTorch); with kernels they belong to the convolution (1 and 0).  ``at``
+    (0-based row, column) picks the element whose arithmetic ``steps`` shows.
     """
     if any(not math.isfinite(b) for b in biases or ()):
         raise UsageError("must be a finite number", param="biases")
@@ -199,7 +199,8 @@ def apply(x: Volume, kernels: list[Volume] | None = None, biases: list[Number] |
         y = activate(y, act)
     if pool:
         if pool_size is None:
-            raise NumericError(Param("pool"), " needs ", Param("pool_size"), " F (the pooling window)")
+            raise NumericError(Param("pool"), " needs ", Param("pool_size"),
+                               " F (the pooling window)")
         ps = pool_stride or (None if kernels else stride) or pool_size
         pp = 0 if kernels else pad or 0
         notes += fit_notes(y, pool_size, pool_size, ps, pp, "pool")
