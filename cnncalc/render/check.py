@@ -9,12 +9,12 @@ from ..errors import EXIT_OK, CnncalcError
 from ..policy import check_status
 from ..shapes import volume_text
 from ..wording import MISSING, json_number, plural, thousands
-from .document import claim_value
+from . import document
 
 
 def claim_json(c, file: str | None = None) -> dict[str, Any]:
-    out = {"layer": c.layer, "field": c.field, "expected": claim_value(c.expected),
-           "actual": claim_value(c.actual), "ok": c.ok, "formula": c.formula, "hint": c.hint}
+    """The claim as inspect's JSON has it, with the formula and the likely slip."""
+    out = dict(document.claim_json(c), formula=c.formula, hint=c.hint)
     if file is not None:
         out["file"] = file
     return out

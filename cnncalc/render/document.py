@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..report import COUNT_FIELDS, Counts, Diagnostic, Memory, ReceptiveField, Report, Row
+from ..report import (COUNT_FIELDS, ClaimResult, Counts, Diagnostic, Memory, ReceptiveField,
+                      Report, Row)
 from ..shapes import volume_text
 from ..wording import json_number
 from .pieces import formula_text
@@ -65,12 +66,17 @@ def to_json(report: Report, error: str | None = None) -> dict[str, Any]:
                    "connections": t.connections, "activations": t.activations,
                    "memory": memory_json(report.memory) if report.memory else None},
         "warnings": [diagnostic_json(d) for d in report.diagnostics],
-        "expect": [{"layer": c.layer, "field": c.field, "expected": claim_value(c.expected),
-                    "actual": claim_value(c.actual), "ok": c.ok} for c in report.claims],
+        "expect": [claim_json(c) for c in report.claims],
     }
     if error is not None:
         out["error"] = error
     return out
+
+
+def claim_json(c: ClaimResult) -> dict[str, Any]:
+    """One ``expect:`` claim: what was claimed, what is right, and whether they agree."""
+    return {"layer": c.layer, "field": c.field, "expected": claim_value(c.expected),
+            "actual": claim_value(c.actual), "ok": c.ok}
 
 
 def claim_value(v: Any) -> Any:
