@@ -12,7 +12,7 @@ from fractions import Fraction
 from typing import Any
 
 from .engine import analyze
-from .errors import AnalysisError, Location, UsageError
+from .errors import AnalysisError, Location, Param, UsageError
 from .layers import REGISTRY
 from .network import Leaf, Spec
 from .report import Report
@@ -26,32 +26,31 @@ def input_volume(text: str) -> Any:
     try:
         return parse_volume(text)
     except ValueError as e:
-        raise UsageError(str(e), param="VOLUME") from None
+        raise UsageError(str(e), param="volume") from None
 
 
 def one_layer(kind: str, volume: str, settings: dict[str, Any]) -> Report:
     """Analyze one layer of ``kind`` with ``settings`` (None = default) on ``volume``.
 
-    Raises :class:`UsageError` naming the option at fault."""
+    Raises :class:`UsageError` naming the parameter at fault (``stride``, ``volume``)."""
     x = input_volume(volume)
     if not x.spatial:
         raise UsageError(f"{kind} needs a W×H×D volume such as 32x32x3, got {volume!r}",
-                         param="VOLUME")
+                         param="volume")
     cls = REGISTRY[kind]
     hp = {}
     for f in cls.fields:
-        option = f"--{f.name.replace('_', '-')}"
         raw = settings.get(f.name)
         if raw is None:
             if f.required:
-                raise UsageError(f"missing {option} ({f.doc})")
+                raise UsageError("missing ", Param(f.name), f" ({f.doc})")
             raw = f.default
         try:
             hp[f.name] = f.parse(raw)
         except ValueError as e:
-            raise UsageError(str(e), param=option) from None
+            raise UsageError(str(e), param=f.name) from None
     for name, message in cls.validate(hp):
-        raise UsageError(message, param=f"--{name.replace('_', '-')}")
+        raise UsageError(message, param=name)
     leaf = Leaf(cls(hp), kind, Location(WHERE))
     try:
         return analyze(Spec(f"{kind} on {volume}", x, (leaf,), (), WHERE))
@@ -60,32 +59,33 @@ def one_layer(kind: str, volume: str, settings: dict[str, Any]) -> Report:
 
 
 def pad_value(text: str | None) -> Any:
-    """``--pad``: an integer, ``h,w``, 'same' or 'valid' (as the spec's ``pad:``)."""
+    """``pad``: an integer, ``h,w``, 'same' or 'valid' (as the spec's ``pad:``)."""
     if text is None:
         return None
     t = text.strip().lower()
     if t in ("same", "valid"):
         return t
     try:
-        return int_pair(t, "--pad")
+        return int_pair(t, "pad")
     except UsageError:
         raise UsageError(f"expected an integer, 'h,w', 'same' or 'valid', got {text!r}",
-                         param="--pad") from None
+                         param="pad") from None
 
 
-def int_pair(text: str | None, option: str) -> Any:
+def int_pair(text: str | None, param: str) -> Any:
+    """An integer or ``h,w`` (``x`` also separates); UsageError naming ``param`` otherwise."""
     if text is None:
         return None
     parts = [p.strip() for p in str(text).replace("x", ",").split(",")]
     try:
         values = [int(p) for p in parts]
     except ValueError:
-        raise UsageError(f"expected an integer or 'h,w', got {text!r}", param=option) from None
+        raise UsageError(f"expected an integer or 'h,w', got {text!r}", param=param) from None
     if len(values) == 1:
         return values[0]
     if len(values) == 2:
         return values
-    raise UsageError(f"expected an integer or 'h,w', got {text!r}", param=option)
+    raise UsageError(f"expected an integer or 'h,w', got {text!r}", param=param)
 
 
 # --- 'same' padding -----------------------------------------------------------------------
@@ -124,7 +124,7 @@ def choice(n: int, f: int, s: int, d: int, p: int) -> PadChoice:
 
 
 def same_pad(n: int, f: int, s: int = 1, d: int = 1) -> SamePad:
-    for value, param in ((n, "N"), (f, "--size"), (s, "--stride"), (d, "--dilation")):
+    for value, param in ((n, "n"), (f, "size"), (s, "stride"), (d, "dilation")):
         if value < 1:
             raise UsageError(f"must be at least 1, got {value}", param=param)
     total = keep_pad_total(n, f, s, d)

@@ -1,8 +1,9 @@
 """The command line: click commands only.  Each parses options, calls one core function and
 hands the result to :mod:`cnncalc.render`.
 
-Exit codes: 0 all good; 1 a check failed (a wrong ``expect``, a verify mismatch, a warning
-under ``--strict``); 2 bad input or usage.  A traceback only with ``--debug``.
+Exit codes are :mod:`cnncalc.policy`'s: 0 all good; 1 a check failed (a wrong ``expect``, a
+verify mismatch, a warning under ``--strict``); 2 bad input or usage.  A traceback only with
+``--debug``.  Over several files, the worst.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ import sys
 import click
 
 from . import __version__
-from .errors import (EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, AnalysisError, CnncalcError,
-                     UsageError)
+from .errors import EXIT_BAD_INPUT, EXIT_OK, AnalysisError, CnncalcError, UsageError
 from .report import Dtype
 
 FORMATS = ("table", "json", "markdown", "csv")
@@ -49,6 +49,19 @@ def echo_error(e: CnncalcError) -> int:
     return e.exit_code
 
 
+def option_name(name: str) -> str:
+    """How the running command spells the core's parameter ``name``: its long option
+    (``--size`` for ``pool_size``, whose option says so) or its argument (``VOLUME``); a name
+    the command has no parameter for (a label such as ``--input``) is left as it is."""
+    ctx = click.get_current_context(silent=True)
+    for p in ctx.command.params if ctx is not None else ():
+        if p.name == name:
+            if isinstance(p, click.Argument):
+                return p.human_readable_name
+            return max((o for o in p.opts if o.startswith("--")), key=len, default=p.opts[0])
+    return name
+
+
 def guarded(fn):
     """Turn every cnncalc error into its message and exit code; ``--debug`` shows tracebacks."""
     @functools.wraps(fn)
@@ -59,9 +72,11 @@ def guarded(fn):
         except UsageError as e:
             if ctx.find_root().params.get("debug"):
                 raise
+            message = e.text(option_name)
             if e.param:
-                raise click.BadParameter(str(e), param_hint=f"'{e.param}'") from None
-            raise click.UsageError(str(e)) from None
+                raise click.BadParameter(message,
+                                         param_hint=f"'{option_name(e.param)}'") from None
+            raise click.UsageError(message) from None
         except CnncalcError as e:
             if ctx.find_root().params.get("debug"):
                 raise
@@ -94,8 +109,8 @@ def format_option(choices=FORMATS):
 @click.option("--formulas", is_flag=True, help="Add the formula column (numbers substituted).")
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
               help="Batch size for the memory estimates.")
-@click.option("--dtype", type=click.Choice([d.value for d in Dtype]), default="fp32", show_default=True,
-              help="Element type for the memory estimates.")
+@click.option("--dtype", type=click.Choice([d.value for d in Dtype]), default="fp32",
+              show_default=True, help="Element type for the memory estimates.")
 @click.option("--strict", is_flag=True,
               help="Non-whole output sizes are errors (exit 2); other warnings exit 1.")
 @click.option("--depth", type=click.IntRange(min=0), default=1, show_default=True,
@@ -109,6 +124,7 @@ def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand):
     """
     from . import render
     from .engine import analyze
+    from .policy import inspect_status
     from .spec import load
 
     depth = None if expand else depth
@@ -132,12 +148,8 @@ def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand):
         else:
             console().print(render.table(report, formulas=formulas, depth=depth))
         if error is not None:
-            worst = max(worst, echo_error(error))
-            continue
-        if not report.claims_ok:
-            worst = max(worst, EXIT_CHECK_FAILED)
-        if strict and any(d.severity != "note" for d in report.diagnostics):
-            worst = max(worst, EXIT_CHECK_FAILED)
+            echo_error(error)
+        worst = max(worst, inspect_status(report, strict=strict, error=error))
     if documents:
         click.echo(render.dumps(documents[0] if len(files) == 1 else documents))
     sys.exit(worst)
@@ -150,14 +162,15 @@ def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand):
 @guarded
 def layers(fmt):
     """List every layer kind with its hyperparameters and defaults (from the registry)."""
-    from . import render
     from .layers import REGISTRY
     from .network import COMBINATORS
+    from .render import layers as view
+    from .render.document import dumps
 
     if fmt == "json":
-        click.echo(render.dumps(render.layers_json(REGISTRY, COMBINATORS)))
+        click.echo(dumps(view.layers_json(REGISTRY, COMBINATORS)))
     else:
-        console().print(render.layers_table(REGISTRY, COMBINATORS))
+        console().print(view.layers_table(REGISTRY, COMBINATORS))
 
 
 # --- zoo commands ---
@@ -167,14 +180,15 @@ def layers(fmt):
 @guarded
 def zoo(fmt):
     """List the bundled specs with their params and MACs; inspect one with zoo:NAME."""
-    from . import render
+    from .render import zoo as view
+    from .render.document import dumps
     from .zoo import catalog
 
     entries = catalog()
     if fmt == "json":
-        click.echo(render.dumps(render.zoo_json(entries)))
+        click.echo(dumps(view.zoo_json(entries)))
     else:
-        console().print(render.zoo_table(entries))
+        console().print(view.zoo_table(entries))
 
 
 # --- verify commands ---
@@ -205,6 +219,7 @@ def verify_cmd(file, device, batch, dtype, channels_last, compile_, warmup, iter
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from .backends import view
+    from .policy import verify_status
     from .spec import load
 
     spec = load(file)
@@ -223,7 +238,7 @@ def verify_cmd(file, device, batch, dtype, channels_last, compile_, warmup, iter
                                 channels_last=channels_last, compile=compile_, warmup=warmup,
                                 iters=iters, per_layer=per_layer, progress=progress)
     if fmt == "json":
-        from .render import dumps
+        from .render.document import dumps
 
         click.echo(dumps(view.to_json(result)))
     else:
@@ -233,7 +248,7 @@ def verify_cmd(file, device, batch, dtype, channels_last, compile_, warmup, iter
             out.print(view.per_layer_table(result.timing))
         for line in view.summary_lines(result):
             out.print(line)
-    sys.exit(EXIT_OK if result.ok else EXIT_CHECK_FAILED)
+    sys.exit(verify_status(result))
 
 
 @main.command("export")
@@ -257,7 +272,7 @@ def export_cmd(file, target, out, force):
         click.echo(code, nl=False)
         return
     if not out.strip():
-        raise UsageError("the path is empty", param="--output")
+        raise UsageError("the path is empty", param="out")
     path = Path(out)
     try:
         exists = path.exists()
@@ -274,7 +289,6 @@ def export_cmd(file, target, out, force):
     click.echo(f"wrote {out}: class Net, {target}", err=True)
 
 
-
 # --- homework commands ---
 
 @main.command()
@@ -286,44 +300,45 @@ def check(files, fmt):
 
     Exits 1 if any claim is wrong.
     """
-    from . import render
     from .engine import analyze
     from .hints import annotate
+    from .policy import check_status
+    from .render import check as view
+    from .render.document import dumps
     from .spec import load
 
-    worst, results, errors = EXIT_OK, [], []
+    results, errors = [], []
     for source in files:
         try:
             spec = load(source)
             claims = annotate(spec, analyze(spec))
         except AnalysisError as e:
             claims = annotate(spec, e.report)
-            worst = max(worst, echo_error(e))
-            errors += e.lines()
+            echo_error(e)
+            errors.append(e)
         except CnncalcError as e:
-            worst = max(worst, echo_error(e))
-            errors += e.lines()
+            echo_error(e)
+            errors.append(e)
             continue
         results += [(source, c) for c in claims]
         if fmt == "table" and not claims:
             click.echo(f"no expect: claims in {source}; add expect: {{params: …}} to a layer "
                        f"to have it graded")
         elif fmt == "table":
-            console().print(render.check_view(source, claims))
+            console().print(view.check_view(source, claims))
     if fmt == "json":
-        click.echo(render.dumps(render.check_json(results, len(files), errors)))
-    if not all(c.ok for _, c in results):
-        worst = max(worst, EXIT_CHECK_FAILED)
-    sys.exit(worst)
+        click.echo(dumps(view.check_json(results, len(files), errors)))
+    sys.exit(check_status((c for _, c in results), errors))
 
 
 def _calc_out(report, fmt) -> None:
-    from . import render
+    from .render import calc as view
+    from .render.document import dumps
 
     if fmt == "json":
-        click.echo(render.dumps(render.calc_json(report)))
+        click.echo(dumps(view.calc_json(report)))
     else:
-        console().print(render.calc_view(report))
+        console().print(view.calc_view(report))
 
 
 @main.command()
@@ -345,8 +360,8 @@ def conv(volume, filters, size, stride, pad, dilation, groups, depthwise, bias, 
     from .calc import int_pair, one_layer, pad_value
 
     _calc_out(one_layer("conv", volume, {
-        "filters": filters, "size": int_pair(size, "--size"), "stride": int_pair(stride, "--stride"),
-        "pad": pad_value(pad), "dilation": int_pair(dilation, "--dilation"), "groups": groups,
+        "filters": filters, "size": int_pair(size, "size"), "stride": int_pair(stride, "stride"),
+        "pad": pad_value(pad), "dilation": int_pair(dilation, "dilation"), "groups": groups,
         "depthwise": depthwise, "bias": bias}), fmt)
 
 
@@ -355,7 +370,8 @@ def conv(volume, filters, size, stride, pad, dilation, groups, depthwise, bias, 
 @click.option("-F", "--size", help="F, the window: N or h,w.")
 @click.option("-S", "--stride", help="S (= F): N or h,w.")
 @click.option("-P", "--pad", help="P (0): N or h,w.")
-@click.option("--mode", type=click.Choice(["max", "avg"]), default=None, help="max (default) or avg.")
+@click.option("--mode", type=click.Choice(["max", "avg"]), default=None,
+              help="max (default) or avg.")
 @click.option("--ceil", is_flag=True, default=None, help="Round the output size up (ceil_mode).")
 @format_option(("table", "json"))
 @guarded
@@ -366,8 +382,8 @@ def pool(volume, size, stride, pad, mode, ceil, fmt):
     from .calc import int_pair, one_layer
 
     _calc_out(one_layer("pool", volume, {
-        "size": int_pair(size, "--size"), "stride": int_pair(stride, "--stride"),
-        "pad": int_pair(pad, "--pad"), "mode": mode, "ceil": ceil}), fmt)
+        "size": int_pair(size, "size"), "stride": int_pair(stride, "stride"),
+        "pad": int_pair(pad, "pad"), "mode": mode, "ceil": ceil}), fmt)
 
 
 @main.command()
@@ -381,14 +397,15 @@ def pool(volume, size, stride, pad, mode, ceil, fmt):
 @guarded
 def pad(n, size, stride, dilation, fmt):
     """The padding that keeps size N ('same'): p = (N(s − 1) + F − s)/2."""
-    from . import render
     from .calc import same_pad
+    from .render import calc as view
+    from .render.document import dumps
 
     sp = same_pad(n, size, stride, dilation)
     if fmt == "json":
-        click.echo(render.dumps(render.pad_json(sp)))
+        click.echo(dumps(view.pad_json(sp)))
     else:
-        for line in render.pad_lines(sp):
+        for line in view.pad_lines(sp):
             click.echo(line)
 
 
@@ -402,31 +419,33 @@ def pad(n, size, stride, dilation, fmt):
 @click.option("--pad", type=click.IntRange(min=0), help="P, zero padding (0).")
 @click.option("--act", type=click.Choice(["relu", "sigmoid", "tanh"]), help="Activation.")
 @click.option("--pool", type=click.Choice(["max", "avg"]), help="Pool after the conv.")
-@click.option("--size", type=click.IntRange(min=1), help="F, the pooling window.")
+@click.option("--size", "pool_size", type=click.IntRange(min=1), help="F, the pooling window.")
 @click.option("--pool-stride", type=click.IntRange(min=1), help="Pooling stride (= --size).")
 @click.option("--steps", is_flag=True, help="Show one output element's sum term by term.")
 @click.option("--at", "at", default="1,1", show_default=True,
               help="With --steps: the element (row,column, from 1).")
 @format_option(("table", "json"))
 @guarded
-def apply(input_, kernels, biases, stride, pad, act, pool, size, pool_stride, steps, at, fmt):
+def apply(input_, kernels, biases, stride, pad, act, pool, pool_size, pool_stride, steps, at,
+          fmt):
     """Convolve (and/or pool) a small matrix numerically, as in the notes' exercises."""
-    from . import render
-    from .errors import UsageError
-    from .numeric import apply as run_apply, read_matrix, tidy
+    from .matrix import read_matrix
+    from .numeric import apply as run_apply, tidy
+    from .render import apply as view
+    from .render.document import dumps
 
     x, _ = read_matrix(input_, "--input")
     ks = [read_matrix(k, "--kernel")[0] for k in kernels]
     try:
         r, c = (int(v) - 1 for v in at.split(","))
     except ValueError:
-        raise UsageError(f"expected row,column such as 1,1, got {at!r}", param="--at") from None
-    applied = run_apply(x, ks or None, [tidy(b) for b in biases], stride, pad, act, pool, size,
-                        pool_stride, (r, c) if steps else None)
+        raise UsageError(f"expected row,column such as 1,1, got {at!r}", param="at") from None
+    applied = run_apply(x, ks or None, [tidy(b) for b in biases], stride, pad, act, pool,
+                        pool_size, pool_stride, (r, c) if steps else None)
     if fmt == "json":
-        click.echo(render.dumps(render.apply_json(applied)))
+        click.echo(dumps(view.apply_json(applied)))
     else:
-        console().print(render.apply_view(applied))
+        console().print(view.apply_view(applied))
 
 
 @main.command()
@@ -436,8 +455,10 @@ def apply(input_, kernels, biases, stride, pad, act, pool, size, pool_stride, st
 @guarded
 def lint(files, strict, fmt):
     """Design notes with stable codes (CN1xx per layer, CN2xx network), tied to the notes."""
-    from . import render
     from .lint import lint as run_lint
+    from .policy import lint_status
+    from .render import lint as view
+    from .render.document import dumps
     from .spec import load
 
     worst, documents = EXIT_OK, []
@@ -448,15 +469,14 @@ def lint(files, strict, fmt):
             worst = max(worst, echo_error(e))
             continue
         if fmt == "json":
-            documents.append(render.lint_json(source, result, strict))
+            documents.append(view.lint_json(source, result, strict))
         else:
-            console().print(render.lint_view(source, result))
+            console().print(view.lint_view(source, result))
         if result.error is not None:
-            worst = max(worst, echo_error(result.error))
-        elif strict and result.notes:
-            worst = max(worst, EXIT_CHECK_FAILED)
+            echo_error(result.error)
+        worst = max(worst, lint_status(result, strict=strict))
     if documents:
-        click.echo(render.dumps(documents[0] if len(files) == 1 else documents))
+        click.echo(dumps(documents[0] if len(files) == 1 else documents))
     sys.exit(worst)
 
 

@@ -1,0 +1,27 @@
+"""A report as CSV: one row per leaf, the counts in columns (for spreadsheets)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from ..report import COUNT_FIELDS, Report
+from ..shapes import volume_text
+from .document import rf_json
+from .pieces import formula_text
+
+CSV_FIELDS = ("name", "kind", "volume", "shape", "params", "trainable_params", "buffers", "macs",
+              "connections", "activations", "rf_size", "rf_jump", "rf_start", "formula")
+
+
+def to_csv(report: Report) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_FIELDS)
+    for r in report.layers:
+        rf = rf_json(r.rf) or {}
+        w.writerow([r.name, r.kind, volume_text(r.shape), "x".join(map(str, r.shape.dims())),
+                    *(getattr(r.counts, f) for f in COUNT_FIELDS),
+                    rf.get("size", ""), rf.get("jump", ""), rf.get("start", ""),
+                    formula_text(r.formula)])
+    return buf.getvalue()
