@@ -218,7 +218,7 @@ def verify_cmd(file, device, batch, dtype, channels_last, compile_, warmup, iter
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from .backends import view
+    from .render import verify as view
     from .policy import verify_status
     from .spec import load
 

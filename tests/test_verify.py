@@ -267,7 +267,7 @@ def test_a_torch_error_inside_the_net_is_a_failed_row(monkeypatch):
     # the total row too: the params agree, but PyTorch never produced the output
     from rich.console import Console
 
-    from cnncalc.backends import view
+    from cnncalc.render import verify as view
 
     console = Console(width=120, record=True)
     console.print(view.checks_table(result))
@@ -300,7 +300,7 @@ def test_out_of_memory_names_the_batch(cli, monkeypatch):
 
 
 def test_summary_counts_one_layer_and_one_iteration_in_the_singular():
-    from cnncalc.backends import view
+    from cnncalc.render import verify as view
 
     timing = backend.Timing(batch=1, dtype="fp32", warmup=0, iters=1, times_ms=(1.0,), macs=0)
     fc = backend.LayerCheck("fc", "fc", [1], [1], 11, 11, 11, 11, 0, 0, 10, 10)
@@ -323,7 +323,7 @@ def test_summary_counts_one_layer_and_one_iteration_in_the_singular():
 
 
 def test_totals_that_disagree_under_agreeing_layers_are_named():
-    from cnncalc.backends import view
+    from cnncalc.render import verify as view
 
     fc = backend.LayerCheck("fc", "fc", [1], [1], 11, 11, 11, 11, 0, 0, 10, 10)
     # a module outside every leaf would add counts only the whole net shows
@@ -482,7 +482,7 @@ layers:
 
 
 def test_a_wide_timing_spread_is_flagged_and_flops_keep_their_digits():
-    from cnncalc.backends.view import flops_rate
+    from cnncalc.render.verify import flops_rate
 
     # 20 runs, one a 200 ms outlier: p90 (numpy's interpolation, rank 17.1) is still 1 ms …
     quiet = backend.Timing(1, "fp32", 3, 20, (1.0,) * 19 + (200.0,), 7_500_000)

@@ -275,7 +275,7 @@ def oom_error(batch: int, device, report: Report | None = None,
                             f"e.g. --batch {batch // 2}")
     need = ""
     if report is not None:
-        from ..render import size_bytes
+        from ..wording import size_bytes
         from ..report import memory
 
         need = (f" (cnncalc estimates "

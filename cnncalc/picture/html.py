@@ -11,8 +11,10 @@ from __future__ import annotations
 from html import escape
 
 from ..hints import annotate
-from ..render import (CONVENTION, claim_text, count, formula_text, grouped, layer_list, rf_text,
-                      short, size_bytes)
+from ..render.check import claim_text
+from ..render.pieces import CONVENTION, formula_text, grouped, layer_list, rf_text
+from ..wording import short, size_bytes
+from ..wording import thousands as count
 from ..report import Report
 from ..shapes import volume_text
 from .layout import Picture

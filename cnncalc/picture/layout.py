@@ -27,7 +27,8 @@ from enum import Enum
 
 from ..layers.base import Window
 from ..network import Merge
-from ..render import count, short
+from ..wording import short
+from ..wording import thousands as count
 from ..shapes import Shape, volume_text
 from .plan import Box, Frame, Plan, Split
 

@@ -9,8 +9,7 @@ The report formats, one report for four readers:
     pieces.py     what they share: the totals lines, grouped diagnostics, RF and formula text
 
 The command views, one command each: ``check.py``, ``calc.py`` (conv, pool, pad), ``apply.py``,
-``lint.py``, ``zoo.py``, ``layers.py``; verify's views (``cnncalc/backends/view.py`` today) have
-their place here as ``verify.py``.  How a number or a counted noun is written is
+``lint.py``, ``zoo.py``, ``layers.py``, and ``verify.py`` (verify's table, summary and JSON).  How a number or a counted noun is written is
 :mod:`cnncalc.wording`, shared with the core's formula text and error messages.
 
 rich is imported inside the functions that draw with it, so that ``--format json`` and the API
@@ -19,7 +18,6 @@ never pay for it.  The report formats are importable from here: ``render.to_json
 
 from __future__ import annotations
 
-from ..wording import size_bytes  # noqa: F401  (backends/torch.py imports it from here)
 from .csv_rows import to_csv
 from .document import SCHEMA_VERSION, dumps, to_json
 from .markdown import to_markdown

@@ -5,15 +5,14 @@ Torch-free: it reads the records :mod:`cnncalc.backends.torch` returns.
 
 from __future__ import annotations
 
-from ..render import layer_list
+from ..wording import plural as _count
+from ..wording import thousands as _num
+from .pieces import layer_list
 
 
 def _dims(d) -> str:
     return "×".join(str(x) for x in d) if d is not None else "—"
 
-
-def _num(n) -> str:
-    return f"{n:,}" if n is not None else "—"
 
 
 # Column headings of the compared quantities, keyed as in the JSON.
@@ -115,9 +114,6 @@ def checks_table(v):
     table.add_row(_mark(v.total_ok), "[bold]total[/]", "", *cells, end_section=True)
     return table
 
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _mismatch_text(q) -> str:
