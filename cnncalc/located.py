@@ -1,9 +1,16 @@
 """YAML with locations: every mapping, key, value and list item remembers its line and column.
 
-Read with PyYAML's safe composer only (no Python tags), then converted into :class:`YMap` and
-:class:`YList`; syntax errors, alias bombs and deep nesting are refused as one located
-:class:`~cnncalc.errors.SpecError` line each.  :mod:`cnncalc.spec` builds the network tree from
-what this returns.
+Read with PyYAML's safe loader only (no Python tags), from its event stream, straight into
+:class:`YMap` and :class:`YList`; syntax errors, alias bombs and deep nesting are refused as one
+located :class:`~cnncalc.errors.SpecError` line each.  :mod:`cnncalc.spec` builds the network
+tree from what this returns.
+
+Why events and not PyYAML's node tree: a node keeps two marks and a ``__dict__`` each, so the
+tree of a 100,000-layer spec held 350 MB before any conversion, and composing it took longer
+than everything else together.  Here each event is dropped once read, positions are kept as
+plain integers beside the values, and :class:`~cnncalc.errors.Location` objects are made only
+when asked for (an error message, or the one location a layer keeps).  Equal scalars are
+resolved and constructed once, and share one object.
 """
 
 from __future__ import annotations
@@ -18,32 +25,108 @@ MAX_ALIAS_NODES = 100_000  # nodes that aliases may add on top of the text's own
 MAX_YAML_DEPTH = 200  # nesting levels of YAML lists and mappings
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_STR, _INT = "tag:yaml.org,2002:str", "tag:yaml.org,2002:int"
+_SMALL_MAP = 8  # a map this small finds a key's position by scanning its keys
 
 
 class YMap(dict):
-    """A YAML mapping that remembers where it, each key and each value start."""
+    """A YAML mapping that remembers where it, each key and each value start.
 
-    loc: Location
-    key_locs: dict
-    value_locs: dict
+    ``loc``, ``key_locs[key]`` and ``value_locs[key]`` are :class:`Location`\\ s made on
+    demand; the positions themselves are integers in ``_pos``: the map's line and column,
+    then per key (in order) the key's line and column and the value's.
+    """
+
+    __slots__ = ("file", "_pos", "_index")
+
+    @classmethod
+    def at(cls, loc: Location) -> "YMap":
+        """An empty mapping placed at ``loc`` (a bare word's settings)."""
+        out = cls()
+        out.file, out._pos, out._index = loc.file, [loc.line, loc.col], None
+        return out
+
+    @property
+    def loc(self) -> Location:
+        return Location(self.file, self._pos[0], self._pos[1])
+
+    @property
+    def key_locs(self) -> "_Places":
+        return _Places(self, 2)
+
+    @property
+    def value_locs(self) -> "_Places":
+        return _Places(self, 4)
+
+    def _slot(self, key: Any) -> int:
+        """The position of ``key`` in the map's order; KeyError when it is not a key."""
+        if key not in self:
+            raise KeyError(key)
+        if len(self) <= _SMALL_MAP:
+            for i, k in enumerate(self):
+                if k is key or k == key:
+                    return i
+        if self._index is None:
+            self._index = {k: i for i, k in enumerate(self)}
+        return self._index[key]
 
 
 class YList(list):
-    """A YAML sequence that remembers where it and each item start."""
+    """A YAML sequence that remembers where it and each item start (``loc``, ``item_locs[i]``)."""
 
-    loc: Location
-    item_locs: list
+    __slots__ = ("file", "_pos")
+
+    @property
+    def loc(self) -> Location:
+        return Location(self.file, self._pos[0], self._pos[1])
+
+    @property
+    def item_locs(self) -> "_Items":
+        return _Items(self)
 
 
-def _loc(file: str, node: yaml.Node) -> Location:
-    return Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
+class _Places:
+    """``key → Location`` of a :class:`YMap`'s keys (offset 2) or values (offset 4)."""
+
+    __slots__ = ("_map", "_offset")
+
+    def __init__(self, owner: YMap, offset: int):
+        self._map, self._offset = owner, offset
+
+    def __getitem__(self, key: Any) -> Location:
+        owner = self._map
+        at = 4 * owner._slot(key) + self._offset
+        return Location(owner.file, owner._pos[at], owner._pos[at + 1])
+
+    def get(self, key: Any, default: Location | None = None) -> Location | None:
+        return self[key] if key in self._map else default
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self._map
+
+
+class _Items:
+    """``index → Location`` of a :class:`YList`'s items."""
+
+    __slots__ = ("_list",)
+
+    def __init__(self, owner: YList):
+        self._list = owner
+
+    def __getitem__(self, i: int) -> Location:
+        owner = self._list
+        i = range(len(owner))[i]  # IndexError, and negative indices, as a list has them
+        return Location(owner.file, owner._pos[2 + 2 * i], owner._pos[3 + 2 * i])
+
+    def __len__(self) -> int:
+        return len(self._list)
 
 
 def compose(text: str, file: str) -> Any:
     """Parse YAML text into located values; raises SpecError on syntax errors and bombs."""
     loader = _Loader(text)
     try:
-        root = loader.get_single_node()
+        root = _Composer(loader, file).document()
     except yaml.MarkedYAMLError as e:
         raise SpecError(_syntax_issue(e, file)) from None
     except yaml.reader.ReaderError as e:
@@ -55,18 +138,12 @@ def compose(text: str, file: str) -> Any:
                               hint="a spec is plain text; is this the right file?")) from None
     except yaml.YAMLError as e:
         raise SpecError(Issue(Location(file), f"YAML: {str(e).splitlines()[0]}")) from None
-    except RecursionError:
-        raise SpecError(Issue(Location(file), "the YAML nests too deeply")) from None
     finally:
         loader.dispose()
-    if root is None:
+    if root is _EMPTY:
         raise SpecError(Issue(Location(file, 1, 1), "the file is empty",
                               hint="a spec needs at least 'input:' and 'layers:'"))
-    # Aliases may repeat a node many times (an alias bomb: 9 aliases of 9 aliases of …):
-    # the text's own nodes are always allowed, and at most MAX_ALIAS_NODES more.
-    budget = [_count_nodes(root) + MAX_ALIAS_NODES]
-    constructor = yaml.SafeLoader("")
-    return _convert(root, file, budget, set(), constructor, 0)
+    return root
 
 
 def _syntax_issue(e: yaml.MarkedYAMLError, file: str) -> Issue:
@@ -85,62 +162,169 @@ def _syntax_issue(e: yaml.MarkedYAMLError, file: str) -> Issue:
     return Issue(where, f"YAML syntax: {problem}", hint=hint)
 
 
-def _count_nodes(root: yaml.Node) -> int:
-    """The distinct nodes of the document (each alias target counted once)."""
-    seen, stack = set(), [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-        elif isinstance(node, yaml.MappingNode):
-            stack.extend(n for pair in node.value for n in pair)
-    return len(seen)
+_EMPTY = object()  # a stream with no document
+_NO_KEY = object()  # a mapping waiting for its next key
 
 
-def _convert(node: yaml.Node, file: str, budget: list[int], active: set[int], constructor,
-             depth: int) -> Any:
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise SpecError(Issue(_loc(file, node), f"YAML aliases repeat more than "
-                                                f"{MAX_ALIAS_NODES:,} nodes (an alias bomb?)",
-                              hint="write blocks and repeat instead of nested aliases"))
-    if depth > MAX_YAML_DEPTH:
-        raise SpecError(Issue(_loc(file, node), f"the YAML nests more than {MAX_YAML_DEPTH} "
-                                                f"levels deep", hint="use blocks to structure it"))
-    if isinstance(node, yaml.ScalarNode):
+class _Open:
+    """A mapping or sequence being read: its value, positions, pending key and node count."""
+
+    __slots__ = ("value", "pos", "key", "key_line", "key_col", "size", "anchor", "line", "col")
+
+    def __init__(self, value, line: int, col: int, anchor: str | None):
+        self.value, self.pos, self.key = value, value._pos, _NO_KEY
+        self.key_line = self.key_col = 0
+        self.size, self.anchor, self.line, self.col = 1, anchor, line, col
+
+
+class _Composer:
+    """PyYAML's composer rules (one document, anchors before aliases, no duplicate anchor),
+    applied to the event stream.
+
+    An alias shares the value of its anchor (nothing is copied), but counts as the nodes it
+    stands for: a text may add at most :data:`MAX_ALIAS_NODES` through aliases, which is what
+    stops an alias bomb (9 aliases of 9 aliases of …) before the spec builder walks it.
+    """
+
+    def __init__(self, loader, file: str):
+        self.loader, self.file = loader, file
+        self.constructor = yaml.SafeLoader("")
+        self.scalars: dict[tuple, Any] = {}  # (text, implicit) → its value, built once
+        self.anchors: dict[str, tuple] = {}  # name → (value, line, col, nodes)
+        self.marks: dict[str, Any] = {}  # name → where it was first defined
+        self.open_anchors: set[str] = set()
+        self.added = 0  # nodes that aliases added
+
+    def document(self) -> Any:
+        get = self.loader.get_event
+        get()  # the stream's start
+        if isinstance(get(), yaml.StreamEndEvent):  # else: the document's start
+            return _EMPTY
+        root, mark = self.node()
+        get()  # the document's end
+        event = get()
+        if not isinstance(event, yaml.StreamEndEvent):
+            raise yaml.composer.ComposerError("expected a single document in the stream", mark,
+                                              "but found another document", event.start_mark)
+        return root
+
+    def node(self) -> tuple[Any, Any]:
+        """Read one whole node (the document's root) and return it with its start mark."""
+        get = self.loader.get_event
+        file = self.file
+        stack: list[_Open] = []
+        raw_line, line = -1, 0
+        root_mark = None
+        while True:
+            event = get()
+            kind = type(event)
+            if kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                done = stack.pop()
+                value, at_line, at_col, size = done.value, done.line, done.col, done.size
+                if done.anchor is not None:
+                    self.open_anchors.discard(done.anchor)
+                    self.anchors[done.anchor] = (value, at_line, at_col, size)
+            else:
+                mark = event.start_mark
+                if root_mark is None:
+                    root_mark = mark
+                if mark.line != raw_line:  # one int per line, shared by its nodes
+                    raw_line, line = mark.line, mark.line + 1
+                col = mark.column + 1
+                if kind is yaml.AliasEvent:
+                    value, at_line, at_col, size = self.alias(event, line, col)
+                else:
+                    if len(stack) > MAX_YAML_DEPTH:
+                        raise SpecError(Issue(Location(file, line, col),
+                                              f"the YAML nests more than {MAX_YAML_DEPTH} levels "
+                                              f"deep", hint="use blocks to structure it"))
+                    anchor = event.anchor
+                    if anchor is not None:
+                        if anchor in self.marks:
+                            raise yaml.composer.ComposerError(
+                                f"found duplicate anchor {anchor!r}; first occurrence",
+                                self.marks[anchor], "second occurrence", mark)
+                        self.marks[anchor] = mark
+                    if kind is yaml.ScalarEvent:
+                        value, at_line, at_col, size = self.scalar(event, line, col), line, col, 1
+                        if anchor is not None:
+                            self.anchors[anchor] = (value, line, col, 1)
+                    else:
+                        value = YMap() if kind is yaml.MappingStartEvent else YList()
+                        value.file, value._pos = file, [line, col]
+                        if kind is yaml.MappingStartEvent:
+                            value._index = None
+                        if anchor is not None:
+                            self.open_anchors.add(anchor)
+                        stack.append(_Open(value, line, col, anchor))
+                        continue
+            if not stack:
+                return value, root_mark
+            parent = stack[-1]
+            parent.size += size
+            pos = parent.pos
+            if type(parent.value) is YList:
+                parent.value.append(value)
+                pos.append(at_line)
+                pos.append(at_col)
+            elif parent.key is _NO_KEY:
+                if isinstance(value, (YMap, YList)):
+                    raise SpecError(Issue(Location(file, at_line, at_col),
+                                          "a key must be a plain word"))
+                if value in parent.value:
+                    raise SpecError(Issue(Location(file, at_line, at_col),
+                                          f"the key '{value}' appears twice in this mapping",
+                                          hint="keep one"))
+                parent.key, parent.key_line, parent.key_col = value, at_line, at_col
+            else:
+                parent.value[parent.key] = value
+                pos.extend((parent.key_line, parent.key_col, at_line, at_col))
+                parent.key = _NO_KEY
+
+    def alias(self, event, line: int, col: int) -> tuple[Any, int, int, int]:
+        name = event.anchor
+        if name in self.open_anchors:
+            raise SpecError(Issue(Location(self.file, line, col),
+                                  f"the YAML alias *{name} refers to itself"))
+        if name not in self.anchors:
+            raise yaml.composer.ComposerError(None, None, f"found undefined alias {name!r}",
+                                              event.start_mark)
+        value, at_line, at_col, size = self.anchors[name]
+        self.added += size
+        if self.added > MAX_ALIAS_NODES:
+            raise SpecError(Issue(Location(self.file, line, col),
+                                  f"YAML aliases repeat more than {MAX_ALIAS_NODES:,} nodes (an "
+                                  f"alias bomb?)",
+                                  hint="write blocks and repeat instead of nested aliases"))
+        return value, at_line, at_col, size
+
+    def scalar(self, event, line: int, col: int) -> Any:
+        tag, text = event.tag, event.value
+        if tag is not None and tag != "!":
+            return self.construct(tag, event, line, col)
+        key = (text, event.implicit)
         try:
-            return constructor.construct_object(node)
+            return self.scalars[key]
+        except KeyError:
+            pass
+        tag = self.loader.resolve(yaml.ScalarNode, text, event.implicit)
+        value = self.scalars[key] = self.construct(tag, event, line, col)
+        return value
+
+    def construct(self, tag: str, event, line: int, col: int) -> Any:
+        text = event.value
+        try:
+            if tag == _STR:
+                return text
+            if tag == _INT and text.isascii() and text.isdigit() and (
+                    text[0] != "0" or len(text) == 1):  # a leading 0 is YAML 1.1's octal
+                return int(text)
+            node = yaml.ScalarNode(tag, text, event.start_mark, event.end_mark, event.style)
+            return self.constructor.construct_object(node)
         except yaml.YAMLError as e:
-            raise SpecError(Issue(_loc(file, node), f"YAML: {str(e).splitlines()[0]}")) from None
+            raise SpecError(Issue(Location(self.file, line, col),
+                                  f"YAML: {str(e).splitlines()[0]}")) from None
         except ValueError:  # Python refuses to read an integer of more than 4,300 digits
-            raise SpecError(Issue(_loc(file, node), f"the number {node.value[:20]}… has "
-                                                    f"{len(node.value):,} digits",
+            raise SpecError(Issue(Location(self.file, line, col),
+                                  f"the number {text[:20]}… has {len(text):,} digits",
                                   hint="no layer size is that large")) from None
-    if id(node) in active:
-        raise SpecError(Issue(_loc(file, node), "a YAML alias refers to itself"))
-    active.add(id(node))
-    try:
-        if isinstance(node, yaml.SequenceNode):
-            out = YList()
-            out.loc, out.item_locs = _loc(file, node), []
-            for item in node.value:
-                out.append(_convert(item, file, budget, active, constructor, depth + 1))
-                out.item_locs.append(_loc(file, item))
-            return out
-        out = YMap()
-        out.loc, out.key_locs, out.value_locs = _loc(file, node), {}, {}
-        for k, v in node.value:
-            key = _convert(k, file, budget, active, constructor, depth + 1)
-            if isinstance(key, (YMap, YList)):
-                raise SpecError(Issue(_loc(file, k), "a key must be a plain word"))
-            if key in out:
-                raise SpecError(Issue(_loc(file, k), f"the key '{key}' appears twice in this "
-                                                     f"mapping", hint="keep one"))
-            out[key] = _convert(v, file, budget, active, constructor, depth + 1)
-            out.key_locs[key], out.value_locs[key] = _loc(file, k), _loc(file, v)
-        return out
-    finally:
-        active.discard(id(node))
