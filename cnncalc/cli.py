@@ -140,7 +140,7 @@ def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand):
             worst = max(worst, echo_error(e))
             continue
         if fmt == "json":
-            documents.append(render.to_json(report, error=str(error) if error else None))
+            documents.append(render.to_json_stream(report, error=str(error) if error else None))
         elif fmt == "csv":
             click.echo(render.to_csv(report), nl=False)
         elif fmt == "markdown":
@@ -150,8 +150,10 @@ def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand):
         if error is not None:
             echo_error(error)
         worst = max(worst, inspect_status(report, strict=strict, error=error))
-    if documents:
-        click.echo(render.dumps(documents[0] if len(files) == 1 else documents))
+    if documents:  # written as it is made: a 100,000-layer document is never held whole
+        for piece in render.iter_dumps(documents[0] if len(files) == 1 else documents):
+            click.echo(piece, nl=False)
+        click.echo()
     sys.exit(worst)
 
 

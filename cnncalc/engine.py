@@ -23,6 +23,8 @@ from .shapes import Shape, volume_text
 STRICT_ERRORS = {"CN101"}  # --strict turns these warnings into errors (exit 2)
 
 State = tuple[Shape, "ReceptiveField | None"]
+# A layer on one input: output, counts, receptive-field step, findings, formula.
+_Facts = tuple[Shape, Counts, "Window | None", tuple, "Explained | None"]
 
 
 def step_rf(rf: ReceptiveField, win: Window) -> ReceptiveField:
@@ -73,25 +75,27 @@ def group_kind(node) -> str:
 
 
 class Explained:
-    """A leaf's :class:`Formula`, worked out each time it is read rather than by the walk.
+    """A leaf's :class:`Formula`, worked out when first read rather than by the walk.
 
-    The formula text of every row was half the engine's time on a 10,000-layer stack and its
-    largest share of memory on 100,000 layers, yet only the JSON, ``--formulas`` and some
-    error messages read it: the table and Markdown without formulas never pay for it now, and
-    the JSON writes each row's text and lets it go.  It reads as the Formula it stands for
-    (``str()``, ``.shape``, ``.output``, ``.parts``; equal to it).
+    The formula text of every row was half the engine's time on a 10,000-layer stack, yet only
+    the JSON, ``--formulas`` and some error messages read it: the table and Markdown without
+    formulas never pay for it now.  Leaves with the same layer and input share one Explained
+    (a stack or a repeat of equal layers is explained once), which keeps its text once made.  It reads as the Formula it stands for (``str()``, ``.shape``, ``.output``,
+    ``.parts``; equal to it).
     """
 
-    __slots__ = ("layer", "x", "y")
+    __slots__ = ("layer", "x", "y", "text")
 
     def __init__(self, layer, x: Shape, y: Shape):
-        self.layer, self.x, self.y = layer, x, y
+        self.layer, self.x, self.y, self.text = layer, x, y, None
 
     def formula(self) -> Formula:
         return self.layer.explain(self.x, self.y)
 
     def __str__(self) -> str:
-        return str(self.formula())
+        if self.text is None:
+            self.text = str(self.formula())
+        return self.text
 
     def __repr__(self) -> str:
         return repr(self.formula())
@@ -130,6 +134,7 @@ class _Engine(Visitor[State]):
         self.claims: list[ClaimResult] = []
         self.names: set[str] = set()
         self.open: list[_Open] = []  # combinators (and iterations) entered, not yet left
+        self.known: dict[tuple, _Facts] = {}  # (layer, input) → what it gives (study)
 
     # -- what the walk calls
     def leaf(self, at: At, node: Leaf, state: State) -> State:
@@ -139,29 +144,42 @@ class _Engine(Visitor[State]):
             self.fail(node.loc, name, f"two layers are called '{name}' (a name with a dot can "
                                       f"collide with a nested one); rename this one")
         self.names.add(name)
-        layer = node.layer
-        try:
-            y = layer.output_shape(x)
-        except LayerError as e:
-            self.fail(node.loc, name, f"{node.kind} on {volume_text(x)}: {e}")
-        params = layer.params(x)
-        win = layer.window(x)
+        facts = self.known.get((node.layer, x))
+        if facts is None:
+            facts = self.study(node, name, x)
+        y, counts, win, findings, formula = facts
         if win is not None and rf is not None:
             rf = step_rf(rf, win)
-        formula = Explained(layer, x, y) if self.explain else None
-        for finding in layer.diagnose(x, y):
+        for finding in findings:
             found = self.note(Diagnostic(finding.code, finding.message, name, node.loc), at)
             if found and self.strict and finding.code in STRICT_ERRORS:
                 self.fail(node.loc, name, f"{finding.code} {finding.message} (an error under "
                                           f"--strict)")
-        counts = Counts(params, 0 if at.frozen else params, layer.buffers(x), layer.macs(x, y),
-                        layer.connections(x, y), y.numel)
+        if at.frozen and counts.trainable_params:
+            counts = replace(counts, trainable_params=0)
         row = Row(name, node.kind, at.depth, x, y, counts, rf, formula, node.loc.line,
                   index=at.index)
         self.rows.append(row)
         for claim in node.expect:
             self.claims.append(check(claim, row))
         return y, rf
+
+    def study(self, node: Leaf, name: str, x: Shape) -> _Facts:
+        """What a layer gives on input ``x``: a pure function of the two, so leaves that share
+        a layer (equal settings, a repeat's body) and see the same input are worked out once.
+        On a 100,000-layer stack this was most of the walk."""
+        layer = node.layer
+        try:
+            y = layer.output_shape(x)
+        except LayerError as e:
+            self.fail(node.loc, name, f"{node.kind} on {volume_text(x)}: {e}")
+        params = layer.params(x)
+        counts = Counts(params, params, layer.buffers(x), layer.macs(x, y),
+                        layer.connections(x, y), y.numel)
+        formula = Explained(layer, x, y) if self.explain else None
+        facts = (y, counts, layer.window(x), tuple(layer.diagnose(x, y)), formula)
+        self.known[(layer, x)] = facts
+        return facts
 
     def enter(self, at: At, node, state: State) -> None:
         x = state[0]

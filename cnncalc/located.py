@@ -164,15 +164,18 @@ def _syntax_issue(e: yaml.MarkedYAMLError, file: str) -> Issue:
 
 _EMPTY = object()  # a stream with no document
 _NO_KEY = object()  # a mapping waiting for its next key
+_MISSING = object()
 
 
 class _Open:
     """A mapping or sequence being read: its value, positions, pending key and node count."""
 
-    __slots__ = ("value", "pos", "key", "key_line", "key_col", "size", "anchor", "line", "col")
+    __slots__ = ("value", "pos", "is_list", "key", "key_line", "key_col", "size", "anchor",
+                 "line", "col")
 
     def __init__(self, value, line: int, col: int, anchor: str | None):
-        self.value, self.pos, self.key = value, value._pos, _NO_KEY
+        self.value, self.pos, self.is_list, self.key = value, value._pos, type(value) is YList, \
+            _NO_KEY
         self.key_line = self.key_col = 0
         self.size, self.anchor, self.line, self.col = 1, anchor, line, col
 
@@ -210,15 +213,19 @@ class _Composer:
 
     def node(self) -> tuple[Any, Any]:
         """Read one whole node (the document's root) and return it with its start mark."""
-        get = self.loader.get_event
-        file = self.file
+        # One pass over every event of the text: names are bound locally, as this loop is
+        # most of the time spent reading a large spec.
+        get, file, scalars, marks = self.loader.get_event, self.file, self.scalars, self.marks
+        scalar_event, alias_event, map_start = yaml.ScalarEvent, yaml.AliasEvent, \
+            yaml.MappingStartEvent
+        ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
         stack: list[_Open] = []
         raw_line, line = -1, 0
         root_mark = None
         while True:
             event = get()
             kind = type(event)
-            if kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            if kind in ends:
                 done = stack.pop()
                 value, at_line, at_col, size = done.value, done.line, done.col, done.size
                 if done.anchor is not None:
@@ -231,7 +238,7 @@ class _Composer:
                 if mark.line != raw_line:  # one int per line, shared by its nodes
                     raw_line, line = mark.line, mark.line + 1
                 col = mark.column + 1
-                if kind is yaml.AliasEvent:
+                if kind is alias_event:
                     value, at_line, at_col, size = self.alias(event, line, col)
                 else:
                     if len(stack) > MAX_YAML_DEPTH:
@@ -240,20 +247,28 @@ class _Composer:
                                               f"deep", hint="use blocks to structure it"))
                     anchor = event.anchor
                     if anchor is not None:
-                        if anchor in self.marks:
+                        if anchor in marks:
                             raise yaml.composer.ComposerError(
                                 f"found duplicate anchor {anchor!r}; first occurrence",
-                                self.marks[anchor], "second occurrence", mark)
-                        self.marks[anchor] = mark
-                    if kind is yaml.ScalarEvent:
-                        value, at_line, at_col, size = self.scalar(event, line, col), line, col, 1
+                                marks[anchor], "second occurrence", mark)
+                        marks[anchor] = mark
+                    if kind is scalar_event:
+                        tag = event.tag
+                        value = _MISSING
+                        if tag is None or tag == "!":
+                            value = scalars.get((event.value, event.implicit), _MISSING)
+                        if value is _MISSING:
+                            value = self.scalar(event, line, col)
+                        at_line, at_col, size = line, col, 1
                         if anchor is not None:
                             self.anchors[anchor] = (value, line, col, 1)
                     else:
-                        value = YMap() if kind is yaml.MappingStartEvent else YList()
-                        value.file, value._pos = file, [line, col]
-                        if kind is yaml.MappingStartEvent:
+                        if kind is map_start:
+                            value = YMap()
                             value._index = None
+                        else:
+                            value = YList()
+                        value.file, value._pos = file, [line, col]
                         if anchor is not None:
                             self.open_anchors.add(anchor)
                         stack.append(_Open(value, line, col, anchor))
@@ -262,11 +277,9 @@ class _Composer:
                 return value, root_mark
             parent = stack[-1]
             parent.size += size
-            pos = parent.pos
-            if type(parent.value) is YList:
+            if parent.is_list:
                 parent.value.append(value)
-                pos.append(at_line)
-                pos.append(at_col)
+                parent.pos += (at_line, at_col)
             elif parent.key is _NO_KEY:
                 if isinstance(value, (YMap, YList)):
                     raise SpecError(Issue(Location(file, at_line, at_col),
@@ -278,7 +291,7 @@ class _Composer:
                 parent.key, parent.key_line, parent.key_col = value, at_line, at_col
             else:
                 parent.value[parent.key] = value
-                pos.extend((parent.key_line, parent.key_col, at_line, at_col))
+                parent.pos += (parent.key_line, parent.key_col, at_line, at_col)
                 parent.key = _NO_KEY
 
     def alias(self, event, line: int, col: int) -> tuple[Any, int, int, int]:

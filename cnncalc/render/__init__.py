@@ -3,7 +3,8 @@
 The report formats, one report for four readers:
 
     table.py      the rich table in a terminal (``inspect``'s default)
-    document.py   the JSON document: the contract the README documents; ``dumps``
+    document.py   the JSON document: the contract the README documents; ``dumps`` and
+                  ``iter_dumps`` write it (and every command's JSON), one layer a line
     markdown.py   Markdown, for notes and READMEs
     csv_rows.py   CSV, one row per leaf, for spreadsheets
     pieces.py     what they share: the totals lines, grouped diagnostics, RF and formula text
@@ -19,8 +20,9 @@ never pay for it.  The report formats are importable from here: ``render.to_json
 from __future__ import annotations
 
 from .csv_rows import to_csv
-from .document import SCHEMA_VERSION, dumps, to_json
+from .document import SCHEMA_VERSION, dumps, iter_dumps, to_json, to_json_stream
 from .markdown import to_markdown
 from .table import table
 
-__all__ = ["SCHEMA_VERSION", "dumps", "table", "to_csv", "to_json", "to_markdown"]
+__all__ = ["SCHEMA_VERSION", "dumps", "iter_dumps", "table", "to_csv", "to_json",
+           "to_json_stream", "to_markdown"]

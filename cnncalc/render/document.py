@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Iterator
 
 from ..report import (COUNT_FIELDS, ClaimResult, Counts, Diagnostic, Memory, ReceptiveField,
                       Report, Row)
@@ -52,6 +52,18 @@ def memory_json(m: Memory) -> dict[str, Any]:
 
 
 def to_json(report: Report, error: str | None = None) -> dict[str, Any]:
+    """The report as the JSON contract's document: plain dicts and lists."""
+    return _document(report, [row_json(r) for r in report.layers], error)
+
+
+def to_json_stream(report: Report, error: str | None = None) -> dict[str, Any]:
+    """:func:`to_json`'s document with ``layers`` as an iterator: each row's dict (and its
+    formula text) is made as :func:`iter_dumps` writes it, so a 100,000-layer report is
+    written without holding them all.  For ``iter_dumps``, not ``json.dumps``."""
+    return _document(report, map(row_json, report.layers), error)
+
+
+def _document(report: Report, layers, error: str | None) -> dict[str, Any]:
     t = report.totals
     out: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -59,7 +71,13 @@ def to_json(report: Report, error: str | None = None) -> dict[str, Any]:
         "input": {"shape": report.input_shape.dims(), "volume": volume_text(report.input_shape)},
         "output": {"shape": report.output_shape.dims(),
                    "volume": volume_text(report.output_shape)},
-        "layers": [row_json(r) for r in report.layers],
+    }
+    if report.failed_at is not None:
+        # The walk stopped: output, layers and totals are those of the layers before it.
+        out["partial"] = True
+        out["failed_at"] = report.failed_at
+    out.update({
+        "layers": layers,
         "totals": {"params": t.params, "trainable_params": t.trainable_params,
                    "non_trainable_params": t.non_trainable_params,
                    "buffers": t.buffers, "macs": t.macs, "flops": t.flops,
@@ -67,7 +85,7 @@ def to_json(report: Report, error: str | None = None) -> dict[str, Any]:
                    "memory": memory_json(report.memory) if report.memory else None},
         "warnings": [diagnostic_json(d) for d in report.diagnostics],
         "expect": [claim_json(c) for c in report.claims],
-    }
+    })
     if error is not None:
         out["error"] = error
     return out
@@ -87,5 +105,91 @@ def claim_value(v: Any) -> Any:
     return json_number(v)
 
 
+# --- the text ------------------------------------------------------------------------------
+# Objects open one key per line, indented by two; a list of objects or lists (the layers, the
+# warnings, several documents) puts one item per line; an item, and any list of plain values,
+# is written whole on its line.  So a layer is one line (grep finds it, a diff shows it), and
+# every line is written by the C encoder: ``json.dumps(indent=2)`` falls back to the pure
+# Python one, which was a tenth of a 10,000-layer inspect, and gave 45 lines per layer.
+
+_compact = json.JSONEncoder(ensure_ascii=False).encode  # separators ", " and ": "
+_CHUNK = 1 << 16  # characters per piece that iter_dumps yields
+
+
 def dumps(obj: Any) -> str:
-    return json.dumps(obj, indent=2, ensure_ascii=False)
+    """``obj`` as JSON text in cnncalc's layout (above); ``json.loads`` gives ``obj`` back."""
+    return "".join(iter_dumps(obj))
+
+
+def iter_dumps(obj: Any) -> Iterator[str]:
+    """The text of :func:`dumps` in pieces of about 64 K characters, for writing as it is
+    made; an iterator inside ``obj`` is written as a list, one item per line."""
+    pieces: list[str] = []
+    size = 0
+    for piece in _pieces(obj, 0, False):
+        pieces.append(piece)
+        size += len(piece)
+        if size >= _CHUNK:
+            yield "".join(pieces)
+            pieces.clear()
+            size = 0
+    yield "".join(pieces)
+
+
+def _pieces(value: Any, level: int, item: bool) -> Iterator[str]:
+    if type(value) is dict:
+        if value and (not item or any(_spreads(v) for v in value.values())):
+            yield from _object(value, level)
+        else:
+            yield _compact(value)
+    elif _spreads(value):
+        yield from _items(iter(value), level)
+    else:
+        yield _compact(value)
+
+
+def _spreads(value: Any) -> bool:
+    """A list of objects or lists, or an iterator: one item per line (and a list item that
+    holds one, a document, is spread over lines too)."""
+    kind = type(value)
+    if kind is list or kind is tuple:
+        return any(type(v) in _CONTAINERS for v in value)
+    return kind not in _LEAVES and hasattr(value, "__next__")
+
+
+_CONTAINERS = frozenset({dict, list, tuple})
+_LEAVES = frozenset({str, int, float, bool, type(None), dict})
+
+
+def _object(value: dict, level: int) -> Iterator[str]:
+    inner = "\n" + "  " * (level + 1)
+    sep = "{" + inner
+    for key, v in value.items():
+        yield f"{sep}{_compact(key if isinstance(key, str) else str(key))}: "
+        yield from _pieces(v, level + 1, False)
+        sep = "," + inner
+    yield "\n" + "  " * level + "}"
+
+
+def _items(values: Iterator, level: int) -> Iterator[str]:
+    # The items of one list are laid out alike, as the first is: rows are checked once.
+    first = next(values, _END)
+    if first is _END:
+        yield "[]"
+        return
+    inner = "\n" + "  " * (level + 1)
+    yield "[" + inner
+    if _spreads(first) or (type(first) is dict and any(_spreads(v) for v in first.values())):
+        yield from _pieces(first, level + 1, True)
+        for v in values:
+            yield "," + inner
+            yield from _pieces(v, level + 1, True)
+    else:
+        yield _compact(first)
+        sep = "," + inner
+        for v in values:
+            yield sep + _compact(v)
+    yield "\n" + "  " * level + "]"
+
+
+_END = object()
