@@ -180,10 +180,11 @@ def _items(values: Iterator, level: int) -> Iterator[str]:
     inner = "\n" + "  " * (level + 1)
     yield "[" + inner
     if _spreads(first) or (type(first) is dict and any(_spreads(v) for v in first.values())):
-        yield from _pieces(first, level + 1, True)
+        # documents: each spread over lines, even one whose layers are empty
+        yield from _pieces(first, level + 1, False)
         for v in values:
             yield "," + inner
-            yield from _pieces(v, level + 1, True)
+            yield from _pieces(v, level + 1, False)
     else:
         yield _compact(first)
         sep = "," + inner
