@@ -126,7 +126,7 @@ def compose(text: str, file: str) -> Any:
     """Parse YAML text into located values; raises SpecError on syntax errors and bombs."""
     loader = _Loader(text)
     try:
-        root = _Composer(loader, file).document()
+        root = _Composer(loader, file, counting="&" in text).document()
     except yaml.MarkedYAMLError as e:
         raise SpecError(_syntax_issue(e, file)) from None
     except yaml.reader.ReaderError as e:
@@ -165,6 +165,7 @@ def _syntax_issue(e: yaml.MarkedYAMLError, file: str) -> Issue:
 _EMPTY = object()  # a stream with no document
 _NO_KEY = object()  # a mapping waiting for its next key
 _MISSING = object()
+_OPENS = object()  # a mapping or sequence starts
 
 
 class _Open:
@@ -189,8 +190,9 @@ class _Composer:
     stops an alias bomb (9 aliases of 9 aliases of …) before the spec builder walks it.
     """
 
-    def __init__(self, loader, file: str):
+    def __init__(self, loader, file: str, counting: bool = True):
         self.loader, self.file = loader, file
+        self.counting = counting  # count nodes for the alias budget (needless without '&')
         self.constructor = yaml.SafeLoader("")
         self.scalars: dict[tuple, Any] = {}  # (text, implicit) → its value, built once
         self.anchors: dict[str, tuple] = {}  # name → (value, line, col, nodes)
@@ -203,25 +205,25 @@ class _Composer:
         get()  # the stream's start
         if isinstance(get(), yaml.StreamEndEvent):  # else: the document's start
             return _EMPTY
-        root, mark = self.node()
+        root, line, col = self.node()
         get()  # the document's end
         event = get()
         if not isinstance(event, yaml.StreamEndEvent):
+            mark = yaml.Mark(self.file, 0, line - 1, col - 1, None, None)
             raise yaml.composer.ComposerError("expected a single document in the stream", mark,
                                               "but found another document", event.start_mark)
         return root
 
-    def node(self) -> tuple[Any, Any]:
-        """Read one whole node (the document's root) and return it with its start mark."""
-        # One pass over every event of the text: names are bound locally, as this loop is
-        # most of the time spent reading a large spec.
-        get, file, scalars, marks = self.loader.get_event, self.file, self.scalars, self.marks
-        scalar_event, alias_event, map_start = yaml.ScalarEvent, yaml.AliasEvent, \
-            yaml.MappingStartEvent
+    def node(self) -> tuple[Any, int, int]:
+        """Read one whole node (the document's root): its value, line and column."""
+        # One pass over every event of the text, most of the time spent reading a large spec:
+        # names are bound locally, and a plain scalar seen before takes the shortest path.
+        get, file, scalars = self.loader.get_event, self.file, self.scalars
+        scalar_event, map_start = yaml.ScalarEvent, yaml.MappingStartEvent
         ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+        counting = self.counting
         stack: list[_Open] = []
         raw_line, line = -1, 0
-        root_mark = None
         while True:
             event = get()
             kind = type(event)
@@ -233,50 +235,31 @@ class _Composer:
                     self.anchors[done.anchor] = (value, at_line, at_col, size)
             else:
                 mark = event.start_mark
-                if root_mark is None:
-                    root_mark = mark
                 if mark.line != raw_line:  # one int per line, shared by its nodes
                     raw_line, line = mark.line, mark.line + 1
-                col = mark.column + 1
-                if kind is alias_event:
-                    value, at_line, at_col, size = self.alias(event, line, col)
+                at_line, at_col, size = line, mark.column + 1, 1
+                if len(stack) > MAX_YAML_DEPTH:
+                    raise SpecError(Issue(Location(file, at_line, at_col),
+                                          f"the YAML nests more than {MAX_YAML_DEPTH} levels "
+                                          f"deep", hint="use blocks to structure it"))
+                if kind is scalar_event and event.tag is None and event.anchor is None:
+                    value = scalars.get((event.value, event.implicit), _MISSING)
+                    if value is _MISSING:
+                        value = self.scalar(event, at_line, at_col)
                 else:
-                    if len(stack) > MAX_YAML_DEPTH:
-                        raise SpecError(Issue(Location(file, line, col),
-                                              f"the YAML nests more than {MAX_YAML_DEPTH} levels "
-                                              f"deep", hint="use blocks to structure it"))
-                    anchor = event.anchor
-                    if anchor is not None:
-                        if anchor in marks:
-                            raise yaml.composer.ComposerError(
-                                f"found duplicate anchor {anchor!r}; first occurrence",
-                                marks[anchor], "second occurrence", mark)
-                        marks[anchor] = mark
-                    if kind is scalar_event:
-                        tag = event.tag
-                        value = _MISSING
-                        if tag is None or tag == "!":
-                            value = scalars.get((event.value, event.implicit), _MISSING)
-                        if value is _MISSING:
-                            value = self.scalar(event, line, col)
-                        at_line, at_col, size = line, col, 1
-                        if anchor is not None:
-                            self.anchors[anchor] = (value, line, col, 1)
-                    else:
+                    value, size, at_line, at_col = self.unusual(event, kind, at_line, at_col)
+                    if value is _OPENS:
+                        container = YMap() if kind is map_start else YList()
                         if kind is map_start:
-                            value = YMap()
-                            value._index = None
-                        else:
-                            value = YList()
-                        value.file, value._pos = file, [line, col]
-                        if anchor is not None:
-                            self.open_anchors.add(anchor)
-                        stack.append(_Open(value, line, col, anchor))
+                            container._index = None
+                        container.file, container._pos = file, [at_line, at_col]
+                        stack.append(_Open(container, at_line, at_col, event.anchor))
                         continue
             if not stack:
-                return value, root_mark
+                return value, at_line, at_col
             parent = stack[-1]
-            parent.size += size
+            if counting:
+                parent.size += size
             if parent.is_list:
                 parent.value.append(value)
                 parent.pos += (at_line, at_col)
@@ -294,7 +277,31 @@ class _Composer:
                 parent.pos += (parent.key_line, parent.key_col, at_line, at_col)
                 parent.key = _NO_KEY
 
+    def unusual(self, event, kind, line: int, col: int) -> tuple[Any, int, int, int]:
+        """An alias, an anchored or tagged scalar, or the start of a mapping or sequence
+        (:data:`_OPENS`): its value, how many nodes it stands for, and where it is (an
+        alias's value is where its anchor is, as in PyYAML's node tree)."""
+        if kind is yaml.AliasEvent:
+            value, at_line, at_col, size = self.alias(event, line, col)
+            return value, size, at_line, at_col
+        anchor = event.anchor
+        if anchor is not None:
+            if anchor in self.marks:
+                raise yaml.composer.ComposerError(
+                    f"found duplicate anchor {anchor!r}; first occurrence", self.marks[anchor],
+                    "second occurrence", event.start_mark)
+            self.marks[anchor] = event.start_mark
+        if kind is not yaml.ScalarEvent:
+            if anchor is not None:
+                self.open_anchors.add(anchor)
+            return _OPENS, 1, line, col
+        value = self.scalar(event, line, col)
+        if anchor is not None:
+            self.anchors[anchor] = (value, line, col, 1)
+        return value, 1, line, col
+
     def alias(self, event, line: int, col: int) -> tuple[Any, int, int, int]:
+        """The anchored value, the nodes it stands for, and where the anchor is."""
         name = event.anchor
         if name in self.open_anchors:
             raise SpecError(Issue(Location(self.file, line, col),
