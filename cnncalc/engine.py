@@ -18,7 +18,8 @@ from .network import (Arm, At, Branches, Claim, Group, Leaf, Merge, Repeat, Resi
                       Visitor, walk)
 from .report import (AxisRF, ClaimResult, Counts, Diagnostic, ReceptiveField, Report, Row,
                      memory, silence)
-from .shapes import Shape, volume_text
+from .shapes import Shape, symbolic_shape, volume_text
+from .symbolic import Requirement, SymbolicError, collecting, require_equal
 
 STRICT_ERRORS = {"CN101"}  # --strict turns these warnings into errors (exit 2)
 _HALF = Fraction(1, 2)
@@ -40,7 +41,10 @@ def merge_rf(rfs: list[ReceptiveField | None]) -> ReceptiveField | None:
     known = [r for r in rfs if r is not None]
     if not known:
         return None
-    return max(known, key=lambda r: (r.size, r.h.size, r.w.size))
+    try:
+        return max(known, key=lambda r: (r.size, r.h.size, r.w.size))
+    except SymbolicError:  # fields that grow with the input size: none is the largest for all
+        return None
 
 
 def summary_row(name: str, kind: str, depth: int, x: Shape, y: Shape, rows, rf,
@@ -90,9 +94,28 @@ class _Engine(Visitor[State]):
         self.claims: list[ClaimResult] = []
         self.names: set[str] = set()
         self.open: list[_Open] = []  # combinators (and iterations) entered, not yet left
+        # A symbolic input: the conditions the layers need (cnncalc.symbolic.Requirement),
+        # and each window's remainder (layer, axis 0 = H or 1 = W, (N − F + 2P) mod S)
+        self.symbolic = symbolic_shape(spec.input_shape)
+        self.requirements: list[Requirement] = []
+        self.floors: list[tuple[str, int, object]] = []
 
     # -- what the walk calls
     def leaf(self, at: At, node: Leaf, state: State) -> State:
+        if not self.symbolic:
+            return self.leaf_row(at, node, state)
+        try:
+            with collecting() as found:
+                out = self.leaf_row(at, node, state)
+        except SymbolicError as e:
+            self.fail(node.loc, at.name, f"{node.kind} on {volume_text(state[0])}: {e}")
+        self.requirements += [replace(r, layer=at.name) for r in found]
+        axes = node.layer.axes(state[0])
+        if axes is not None:
+            self.floors += [(at.name, i, a.remainder) for i, a in enumerate(axes)]
+        return out
+
+    def leaf_row(self, at: At, node: Leaf, state: State) -> State:
         x, rf = state
         name = at.name
         if name in self.names:
@@ -107,7 +130,10 @@ class _Engine(Visitor[State]):
         params = layer.params(x)
         win = layer.window(x)
         if win is not None and rf is not None:
-            rf = step_rf(rf, win)
+            try:
+                rf = step_rf(rf, win)
+            except SymbolicError:  # a field that no closed form here can follow
+                rf = None
         formula = layer.explain(x, y) if self.explain else None
         for finding in layer.diagnose(x, y):
             found = self.note(Diagnostic(finding.code, finding.message, name, node.loc), at)
@@ -167,7 +193,7 @@ class _Engine(Visitor[State]):
         x = state[0]
         if isinstance(node, Residual):
             (main_at, (y_main, rf_main)), (short_at, (y_short, rf_short)) = outs
-            if y_main != y_short:
+            if not self.agree(at.name or "residual", node, y_main, y_short, spatial_only=False):
                 main, short = self.open[-1].arms
                 why = self.origin(main, short, y_main, y_short)
                 fix = (" (an identity shortcut: give it a 1×1 conv with the main path's stride "
@@ -179,13 +205,15 @@ class _Engine(Visitor[State]):
             return y_main, merge_rf([rf_main, rf_short])
         first_at, (first, _) = outs[0]
         for path_at, (y, _) in outs[1:]:
-            if node.merge == Merge.ADD and y != first:
+            if node.merge == Merge.ADD and not self.agree(at.name or "branches", node, first, y,
+                                                          spatial_only=False):
                 self.fail(node.loc, at.name or "branches",
                           f"add merge: {first_at.name} gives {volume_text(first)} but "
                           f"{path_at.name} gives {volume_text(y)}; added paths must give the "
                           f"same shape")
             if node.merge == Merge.CONCAT and (y.spatial != first.spatial or (
-                    y.spatial and (y.h, y.w) != (first.h, first.w))):
+                    y.spatial and not self.agree(at.name or "branches", node, first, y,
+                                                 spatial_only=True))):
                 self.fail(node.loc, at.name or "branches",
                           f"concat: {first_at.name} gives {volume_text(first)} but "
                           f"{path_at.name} gives {volume_text(y)}; concatenated paths must "
@@ -206,6 +234,23 @@ class _Engine(Visitor[State]):
         return y, merge_rf(rfs)
 
     # -- helpers
+    def agree(self, name: str, node, a: Shape, b: Shape, spatial_only: bool) -> bool:
+        """Whether merged shapes ``a`` and ``b`` can agree.  Sizes that depend on the input
+        agree for some inputs only: the condition is recorded and the walk goes on."""
+        if (a.h, a.w) == (b.h, b.w) and (spatial_only or a.c == b.c):
+            return True
+        if not self.symbolic or not (spatial_only or a.c == b.c) or not a.spatial or \
+                not b.spatial:
+            return False
+        try:
+            with collecting() as found:
+                ok = require_equal(a.h, b.h) and require_equal(a.w, b.w)
+        except SymbolicError as e:
+            self.fail(node.loc, name, str(e))
+        if ok:
+            self.requirements += [replace(r, layer=name) for r in found]
+        return ok
+
     def note(self, found: Diagnostic, at: At) -> bool:
         """Record a finding; False when ``allow:`` or ``--ignore`` silences it."""
         found = silence(found, at.allow, self.ignore)
@@ -293,7 +338,27 @@ def analyze(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "f
     ``explain=False`` skips the formula text (faster on very large nets); ``ignore`` lists
     diagnostic codes to silence (they move to ``report.silenced``).  Raises
     :class:`AnalysisError` (with the partial report) when a layer cannot work.
+
+    With a symbolic input (``input: HxWx3``) sizes are closed forms and counts sums of their
+    products; :func:`trace` also returns the conditions under which the layers work.
     """
+    return trace(spec, strict=strict, batch=batch, dtype=dtype, explain=explain,
+                 ignore=ignore)[0]
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """What a symbolic analysis found beside its report: the requirements (each holds for
+    the inputs where its layer works) and each sliding window's remainder per axis (0
+    where ``(N − F + 2P)/S`` is whole), in execution order."""
+
+    requirements: tuple[Requirement, ...]
+    floors: tuple[tuple[str, int, object], ...]
+
+
+def trace(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "fp32",
+          explain: bool = True, ignore=()) -> tuple[Report, Conditions]:
+    """:func:`analyze`, and the :class:`Conditions` of a symbolic input (empty otherwise)."""
     engine = _Engine(spec, strict, explain, frozenset(ignore))
     rf = None
     if spec.input_shape.spatial:
@@ -308,5 +373,6 @@ def analyze(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "f
         if enabled:
             gc.enable()
     claims = report.claims + tuple(check_totals(c, report) for c in spec.expect)
-    return replace(report, claims=claims,
-                   memory=memory(report.totals, spec.input_shape.numel, dtype, batch))
+    report = replace(report, claims=claims,
+                     memory=memory(report.totals, spec.input_shape.numel, dtype, batch))
+    return report, Conditions(tuple(engine.requirements), tuple(engine.floors))

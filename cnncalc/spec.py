@@ -28,7 +28,7 @@ from .layers import REGISTRY, closest
 from .network import (COMBINATORS, MAX_LAYERS, Branches, Claim, Group, Leaf, Merge, Node,
                       Repeat, Residual, Spec, count_leaves)
 from .report import CODES
-from .shapes import Shape, parse_volume
+from .shapes import Shape, parse_input, parse_volume
 
 TOP_KEYS = ("name", "input", "layers", "blocks", "expect", "description")
 SIBLINGS = ("name", "expect", "frozen", "allow")
@@ -339,7 +339,7 @@ class _Builder:
                 return None
             try:
                 w, h, d = (value["width"], value["height"], value.get("channels", 1))
-                return parse_volume(f"{w}x{h}x{d}")
+                return parse_input(f"{w}x{h}x{d}", by_name=False)
             except ValueError as e:
                 self.err(loc, "input", str(e))
                 return None
@@ -347,12 +347,9 @@ class _Builder:
             self.err(loc, "input", f"expected a volume like 32x32x3, got {value!r}")
             return None
         try:
-            return parse_volume(str(value))
+            return parse_input(str(value))
         except ValueError as e:
-            hint = ""
-            if any(ch.isalpha() and ch not in "xX" for ch in str(value)):
-                hint = "symbolic input sizes are not supported yet; give numbers"
-            self.err(loc, "input", str(e), hint)
+            self.err(loc, "input", str(e))
             return None
 
     def read_blocks(self, blocks: Any, loc: Location) -> None:
