@@ -21,8 +21,9 @@ from typing import Any, Callable
 
 from ..layers.base import Layer
 from ..network import Arm, At, Branches, Leaf, Repeat, Residual, Spec, Visitor, walk
+from ..errors import Issue, Location, SpecError
 from ..report import Report
-from ..shapes import Shape
+from ..shapes import Shape, symbolic_shape, volume_text
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,6 +146,13 @@ def build_global_pool(layer, x: Shape) -> Recipe:
 def build_adaptive_pool(layer, x: Shape) -> Recipe:
     cls = "nn.AdaptiveMaxPool2d" if layer.hp["mode"] == "max" else "nn.AdaptiveAvgPool2d"
     return lean(cls, layer.hp["size"], defaults={})
+
+
+@builder("crop")
+def build_crop(layer, x: Shape) -> Recipe:
+    # A negative pad is a slice: ZeroPad2d((−left, −right, −top, −bottom)) is x[..., t:H−b, l:W−r].
+    (top, bottom), (left, right) = layer.margins(x)
+    return call("nn.ZeroPad2d", (-left, -right, -top, -bottom))
 
 
 @builder("bn")
@@ -296,6 +304,11 @@ class _Planner(Visitor[None]):
 
 def plan(spec: Spec, report: Report) -> Plan:
     """The module plan of ``spec``; ``report`` (the engine's) gives each leaf's input shape."""
+    if symbolic_shape(spec.input_shape):
+        raise SpecError(Issue(Location(spec.source), f"the input {volume_text(spec.input_shape)} "
+                                                     f"has symbols: PyTorch needs numbers",
+                              hint="give the input in numbers (cnncalc sizes lists the sizes "
+                                   "that work)"))
     planner = _Planner(report)
     walk(spec.layers, planner, None)
     root = planner.seq(planner.frames[0].items)
