@@ -101,23 +101,36 @@ def format_option(choices=FORMATS):
 @click.option("--depth", type=click.IntRange(min=0), default=1, show_default=True,
               help="Fold nested blocks below this depth in the table.")
 @click.option("--expand", is_flag=True, help="Show every nested row (same as a large --depth).")
+@click.option("--at", "at", help="Input sizes to evaluate every count at, e.g. 224,320,512 "
+                                 "(or 224x320: W×H); H and W become symbols.")
 @guarded
-def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand):
+def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand, at):
     """Every layer's output volume, params, MACs and receptive field, then totals and memory.
 
-    FILE is a spec path, zoo:NAME (see `cnncalc zoo`), or - for standard input.
+    FILE is a spec path, zoo:NAME (see `cnncalc zoo`), or - for standard input.  With
+    input: HxWx3 (letters for the height and width) sizes are closed forms in H and W.
     """
     from . import render
     from .engine import analyze
+    from .shapes import symbolic_shape
     from .spec import load
 
     depth = None if expand else depth
+    sizes = parse_at(at) if at is not None else None
     worst = EXIT_OK
     documents = []
     for source in files:
         error = None
         try:
-            report = analyze(load(source), strict=strict, batch=batch, dtype=dtype)
+            spec = load(source)
+            if sizes is not None or symbolic_shape(spec.input_shape):
+                code, document = inspect_symbolic(spec, sizes, fmt, formulas, batch, dtype,
+                                                  depth)
+                worst = max(worst, code)
+                if document is not None:
+                    documents.append(document)
+                continue
+            report = analyze(spec, strict=strict, batch=batch, dtype=dtype)
         except AnalysisError as e:
             report, error = e.report, e
         except CnncalcError as e:
@@ -141,6 +154,76 @@ def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand):
     if documents:
         click.echo(render.dumps(documents[0] if len(files) == 1 else documents))
     sys.exit(worst)
+
+
+def parse_at(text: str) -> list[tuple[int, int]]:
+    """``--at 224,320`` (square) or ``224x320`` (W×H): the sizes as (height, width)."""
+    from .errors import UsageError
+
+    out = []
+    for item in text.split(","):
+        parts = item.strip().lower().replace("×", "x").split("x")
+        try:
+            values = [int(p) for p in parts]
+        except ValueError:
+            raise UsageError(f"expected sizes such as 224,320 or 224x320, got {item.strip()!r}",
+                             param="--at") from None
+        if len(values) not in (1, 2) or min(values) < 1 or max(values) > 10 ** 9:
+            raise UsageError(f"expected sizes from 1 to 1,000,000,000 such as 224,320 or "
+                             f"224x320, got {item.strip()!r}", param="--at")
+        w, h = values if len(values) == 2 else values * 2
+        out.append((h, w))
+    return out
+
+
+def inspect_symbolic(spec, sizes, fmt, formulas, batch, dtype, depth):
+    """inspect with H and W as symbols: the closed forms, and every count at ``sizes``.
+
+    Returns (exit code, the JSON document or None)."""
+    from . import render_sizes
+    from .engine import trace
+    from .sizes import evaluate, input_vars, membership, runs_at, size_set, symbolize
+
+    spec = symbolize(spec)
+    error = None
+    try:
+        report, conditions = trace(spec, batch=batch, dtype=dtype)
+    except AnalysisError as e:
+        report, conditions, error = e.report, None, e
+    names = input_vars(spec)
+    runs = {}
+    if conditions is not None:
+        for var in names:
+            axis = 0 if getattr(spec.input_shape.h, "var", None) == var else 1
+            member, _, period, threshold = membership(var, conditions, axis)
+            runs[var] = size_set(var, member, period, threshold).text()
+    entries = None
+    if sizes is not None and conditions is not None:
+        entries = []
+        for h, w in sizes:
+            env = {}
+            for var, value in ((getattr(spec.input_shape.h, "var", None), h),
+                               (getattr(spec.input_shape.w, "var", None), w)):
+                if var is not None:
+                    env.setdefault(var, value)
+            failed = runs_at(conditions, env)
+            entries.append((env, None if failed else evaluate(report, env), failed))
+    if fmt == "json":
+        document = render_sizes.symbolic_json(report, runs, entries,
+                                              error=str(error) if error else None)
+    else:
+        document = None
+        out = console()
+        if fmt != "table":
+            click.echo(f"cnncalc: note: --format {fmt} shows numbers only; the table follows",
+                       err=True)
+        out.print(render_sizes.symbolic_table(report, runs, formulas=formulas, depth=depth))
+        if entries:
+            out.print(render_sizes.at_table(report.name, entries))
+    code = EXIT_OK
+    if error is not None:
+        code = echo_error(error)
+    return code, document
 
 
 # --- layers -------------------------------------------------------------------------------
@@ -390,6 +473,64 @@ def pad(n, size, stride, dilation, fmt):
     else:
         for line in render.pad_lines(sp):
             click.echo(line)
+
+
+@main.command("solve")
+@click.argument("unknown")
+@click.option("-N", "--input", "input_", type=int, help="N, the input size along one axis.")
+@click.option("-O", "--output", "output", type=int,
+              help="The output size wanted (none: the values that make it whole).")
+@click.option("-F", "--size", type=int, help="F, the kernel size.")
+@click.option("-S", "--stride", type=int, help="S (1).")
+@click.option("-P", "--pad", type=int, help="P (0), on each side.")
+@click.option("--dilation", type=int, help="d (1).")
+@click.option("--ceil", is_flag=True, help="Pooling's ceil mode: round the output up.")
+@click.option("--range", "span", help="LO..HI: the values of the unknown to try.")
+@format_option(("table", "json"))
+@guarded
+def solve_cmd(unknown, input_, output, size, stride, pad, dilation, ceil, span, fmt):
+    """Every whole-number value of one unknown of a conv or pool layer: UNKNOWN is N (input),
+    F (size), S (stride), P (pad) or d (dilation); give the others.
+
+    With --output, the values that give it (PyTorch floors (N − F + 2P)/S + 1); without,
+    those that make it whole.  Example: cnncalc solve P -N 224 -O 112 -F 7 -S 2
+    """
+    from . import render, render_sizes
+    from .calc import parse_range, solve
+
+    sol = solve(unknown, {"input": input_, "size": size, "stride": stride, "pad": pad,
+                          "dilation": dilation}, output, parse_range(span), ceil)
+    if fmt == "json":
+        click.echo(render.dumps(render_sizes.solve_json(sol)))
+    else:
+        for line in render_sizes.solve_lines(sol):
+            click.echo(line)
+
+
+@main.command("sizes")
+@click.argument("file")
+@click.option("--exact", is_flag=True,
+              help="Also the sizes where no layer floors: (N − F + 2P)/S + 1 whole everywhere.")
+@click.option("--want-output", "want", type=click.IntRange(min=1),
+              help="The inputs that give this output size (the nearest when none does).")
+@format_option(("table", "json"))
+@guarded
+def sizes_cmd(file, exact, want, fmt):
+    """Which input sizes FILE works for, along each spatial axis: where it runs, where no layer
+    floors (--exact), the output as a function of the input, and why the others fail.
+
+    The input's height and width become symbols H and W; the answer is exact (it repeats
+    with the product of the strides) and confirmed by the engine.  FILE is a spec or zoo:NAME.
+    """
+    from . import render, render_sizes
+    from .sizes import find_sizes
+    from .spec import load
+
+    result = find_sizes(load(file), want=want, exact=exact)
+    if fmt == "json":
+        click.echo(render.dumps(render_sizes.sizes_json(result, exact)))
+    else:
+        console().print(render_sizes.sizes_view(result, exact))
 
 
 @main.command()

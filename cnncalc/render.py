@@ -430,7 +430,9 @@ def pad_json(sp) -> dict[str, Any]:
     return {"pad": sp.pad, "total": sp.total, "value": number(sp.value), "n": sp.n,
             "size": sp.f, "stride": sp.s, "dilation": sp.d, "formula": sp.formula,
             "nearest": [{"pad": c.pad, "output": c.output, "exact": c.exact}
-                        for c in sp.nearest]}
+                        for c in sp.nearest],
+            "keeping": [{"pad": c.pad, "output": c.output, "exact": c.exact}
+                        for c in sp.keeping]}
 
 
 def pad_lines(sp) -> list[str]:
@@ -440,6 +442,15 @@ def pad_lines(sp) -> list[str]:
     if sp.pad is not None:
         lines.append(f"P = {sp.pad} keeps {sp.n}: ({sp.n} − {effective_kernel(sp.f, sp.d)} + "
                      f"2·{sp.pad})/{sp.s} + 1 = {sp.n}")
+        return lines
+    if sp.keeping:  # at a stride PyTorch's floor can still land on n
+        lines.append(f"2P = {sp.total} is odd: no integer P makes (N − F + 2P)/S + 1 a whole "
+                     f"{sp.n}, but PyTorch floors it:")
+        lines += [f"  P = {c.pad} gives {sp.n} (after PyTorch floors a fraction)"
+                  for c in sp.keeping]
+        lines += [f"  P = {c.pad} gives {c.output}" for c in sp.nearest if c.output != sp.n]
+        before, after = split_pad(sp.total)
+        lines.append(f"  or pad {before} before and {after} after: a whole {sp.n}")
         return lines
     lines.append(f"no integer P gives exactly {sp.n}: 2P = {sp.total} is odd"
                  + (" (an even kernel cannot pad symmetrically)" if sp.s == 1 else ""))

@@ -173,8 +173,8 @@ def test_calculator_shape_error_has_no_repeated_trail(cli):
 
 def test_same_pad_odd_total_splits_the_padding(cli):
     text = cli("pad", 7, "-F", 2, "-S", 2).stdout
-    assert "2P = 7 is odd\n" in text
-    assert "or pad 3 before and 4 after" in text
+    assert "2P = 7 is odd: no integer P makes (N − F + 2P)/S + 1 a whole 7" in text
+    assert "or pad 3 before and 4 after: a whole 7" in text
     doc = json.loads(cli("pad", 7, "-F", 2, "-S", 2, "--format", "json").stdout)
     assert [c["pad"] for c in doc["nearest"]] == [3, 4]
     dilated = cli("pad", 5, "-F", 3, "--dilation", 2).stdout
@@ -183,7 +183,10 @@ def test_same_pad_odd_total_splits_the_padding(cli):
 
 def test_same_pad_at_a_stride_says_when_flooring_lands_on_n(cli):
     # N = 6, F = 3, s = 2: 2p = 6·1 + 3 − 2 = 7; P = 4 gives (6 − 3 + 8)/2 + 1 = 6.5 → 6
+    # (issue 10: it said "no integer P gives exactly 6", then that P = 4 gives 6)
     text = cli("pad", 6, "-F", 3, "-S", 2).stdout
-    assert "no integer P gives exactly 6" in text
+    assert "no integer P gives exactly 6" not in text
+    assert "no integer P makes (N − F + 2P)/S + 1 a whole 6, but PyTorch floors it" in text
     assert "P = 4 gives 6 (after PyTorch floors a fraction)" in text
+    assert "P = 3 gives 5" in text  # (6 − 3 + 6)/2 + 1 = 5.5 → 5
     assert "padding='same'" not in text
