@@ -65,7 +65,7 @@ def symbolic_table(report: Report, runs: dict[str, str], *, formulas: bool = Fal
     tab.add_column("Layer", no_wrap=True)
     tab.add_column("Kind", no_wrap=True)
     tab.add_column("Output W×H×D", no_wrap=True)
-    tab.add_column("Params", justify="right", no_wrap=True)
+    tab.add_column("Params", justify="right", overflow="fold")
     tab.add_column("MACs", overflow="fold")
     if formulas:
         tab.add_column("Formula", overflow="fold", min_width=48)
@@ -208,10 +208,8 @@ def sizes_view(result, exact: bool):
     parts: list[Any] = [Text(head, style="bold")]
     shown = []
     for a in result.axes:
-        same = next((b for b in shown if _axis_key(b) == _axis_key(a)), None)
-        if same is not None:
-            parts.append(Text(f"{a.var}: the same as {same.var}", style="bold"))
-            continue
+        if any(_axis_key(b) == _axis_key(a) for b in shown):
+            continue  # its twin's title names it
         shown.append(a)
         twins = [b.var for b in result.axes if b is not a and _axis_key(b) == _axis_key(a)]
         title = " and ".join([a.var] + twins)

@@ -467,7 +467,10 @@ def find_sizes(spec: Spec, want: int | None = None, exact: bool = False) -> Size
     found = {}
     for var in variables:
         axis = _axis_of(spec, var)
-        runs, exact_member, period, threshold = membership(var, conditions, axis)
+        try:
+            runs, exact_member, period, threshold = membership(var, conditions, axis)
+        except SymbolicError as e:
+            raise SpecError(Issue(Location(spec.source), str(e))) from None
         found[var] = (size_set(var, runs, period, threshold),
                       size_set(var, exact_member, period, threshold), period, threshold)
     # the other axes held at a size where they run: the spec's own, or their smallest
