@@ -345,14 +345,13 @@ def why(error: AnalysisError, floored: set[str]) -> str:
 
 
 def check_axis(spec: Spec, var: str, runs: SizeSet, others: dict[str, int],
-               conditions: Conditions, axis: int):
-    """Confirm ``runs`` with the integer engine over one period from its smallest member, its
-    first members and the largest failure below it, and collect the failures the engine
-    reports: ``(checked, failures)``."""
+               conditions: Conditions, axis: int, period: int):
+    """Confirm ``runs`` with the integer engine over one period of the conditions from its
+    smallest member, its first members and the largest failure below it, and collect the
+    failures the engine reports: ``(checked, failures)``."""
     m = runs.minimum or 1
-    period = runs.period
-    below = max((x for x in range(max(m - period, 1), m) if x % period in runs.residues),
-                default=m - 1)
+    below = max((x for x in range(max(m - runs.period, 1), m)
+                 if x % runs.period in runs.residues), default=m - 1)
     xs = sorted(set(range(m, m + period)) | set(runs.first()) |
                 ({below} if below >= 1 else set()))
     failures: dict[str, list] = {}
@@ -382,8 +381,8 @@ def check_axis(spec: Spec, var: str, runs: SizeSet, others: dict[str, int],
                            message))
     for layer, found in failures.items():
         x, _, message = found[0]
-        out.append(Failure(_residues_text(var, [f[0] for f in found], period), x, layer,
-                           message))
+        out.append(Failure(_residues_text(var, [f[0] for f in found], runs.period or 1), x,
+                           layer, message))
     return tuple(xs), tuple(out)
 
 
@@ -486,7 +485,7 @@ def find_sizes(spec: Spec, want: int | None = None, exact: bool = False) -> Size
         runs, exact_set, period, threshold = found[var]
         others = {v: x for v, x in chosen.items() if v != var}
         checked, failures = check_axis(spec, var, runs, others, conditions,
-                                       _axis_of(spec, var))
+                                       _axis_of(spec, var), period)
         axis = _axis_of(spec, var)
         if out_shape.spatial:
             out, vector = (out_shape.h if axis == 0 else out_shape.w), False

@@ -104,6 +104,19 @@ def test_unet_params_and_output_agree_with_a_hand_built_pytorch_unet():
         assert tuple(hand(torch.zeros(1, 1, 188, 188)).shape) == (1, 2, 4, 4)
 
 
+def test_unet_macs_agree_with_pytorchs_flop_counter():
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.device("meta"):
+        hand = HandUNet()
+        x = torch.zeros(1, 1, 572, 572)
+    with FlopCounterMode(display=False) as counter:
+        hand(x)
+    # FLOPs = 2·MACs; a transposed conv counts every input pixel times every weight, as here
+    assert counter.get_total_flops() == 2 * cnncalc.analyze(cnncalc.load("zoo:unet")).totals.macs
+    assert counter.get_total_flops() == 2 * 150_428_424_448
+
+
 def test_crop_verifies_in_pytorch():
     from cnncalc.backends import torch as backend
 

@@ -425,3 +425,22 @@ def test_pytorch_agrees_at_sizes_from_each_set(name):
         else:
             with pytest.raises(RuntimeError), torch.no_grad():
                 model.eval()(x)
+
+
+def test_the_readme_documents_the_sizes_json(cli):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    doc = json.loads(cli("sizes", "zoo:unet", "--exact", "--want-output", 388,
+                         "--format", "json").stdout)
+    assert set(doc) == {"name", "input", "given", "exact", "axes"}
+    assert set(doc["axes"][0]) == {"var", "runs", "exact", "output", "want_output",
+                                   "failures", "proof"}
+    assert set(doc["axes"][0]["runs"]) == {"text", "minimum", "first", "finite", "from",
+                                           "period", "residues"}
+    for key in ("runs", "output", "want_output", "failures", "proof", "residues", "where_runs",
+                "at_given", "closed_form", "threshold", "checked"):
+        assert f'"{key}"' in readme, key
+    for key in ("expr", "period", "step", "values", "form", "terms", "coefficient", "factors",
+                "symbols", "fails_at"):
+        assert f'"{key}"' in readme, key
