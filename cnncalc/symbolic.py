@@ -36,7 +36,6 @@ from __future__ import annotations
 import math
 import re
 from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Iterable
@@ -603,18 +602,18 @@ class Requirement:
         return last
 
 
-_COLLECTOR: ContextVar[list | None] = ContextVar("cnncalc_requirements", default=None)
+_COLLECTORS: list[list[Requirement]] = []  # innermost last; the engine opens one per layer
 
 
 @contextmanager
 def collecting():
     """Open a collector for the requirements the layers state; yields the list."""
     found: list[Requirement] = []
-    token = _COLLECTOR.set(found)
+    _COLLECTORS.append(found)
     try:
         yield found
     finally:
-        _COLLECTOR.reset(token)
+        _COLLECTORS.pop()
 
 
 def exceeds(a, b) -> bool:
@@ -626,11 +625,10 @@ def exceeds(a, b) -> bool:
         return diff < 0
     if not isinstance(diff, Size):
         raise SymbolicError(f"the condition {text_of(a)} ≤ {text_of(b)} mixes H and W")
-    found = _COLLECTOR.get()
-    if found is None:
+    if not _COLLECTORS:
         raise SymbolicError(f"{text_of(a)} > {text_of(b)} depends on {diff.var}: a number is "
                             f"needed here")
-    found.append(Requirement("fits", diff))
+    _COLLECTORS[-1].append(Requirement("fits", diff))
     return False
 
 
@@ -645,10 +643,9 @@ def require_equal(a, b) -> bool:
     if not isinstance(diff, Size):
         raise SymbolicError(f"merging {text_of(a)} with {text_of(b)}: sizes that mix H and W "
                             f"cannot be compared")
-    found = _COLLECTOR.get()
-    if found is None:
+    if not _COLLECTORS:
         raise SymbolicError(f"{text_of(a)} = {text_of(b)} depends on {diff.var}")
-    found.append(Requirement("agree", diff))
+    _COLLECTORS[-1].append(Requirement("agree", diff))
     return True
 
 
