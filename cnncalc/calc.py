@@ -1,4 +1,4 @@
-"""One-off calculators: a single conv or pool on a given volume, and 'same' padding.
+"""One-off calculators: a single conv, pool, deconv or fc on a given input, and padding.
 
 No file needed: each builds a one-layer spec from the layer registry's own hyperparameter
 parsers and runs the engine on it, so the numbers and the formula text are the ones
@@ -14,6 +14,7 @@ from typing import Any
 from .engine import analyze
 from .errors import AnalysisError, Location, Param, UsageError
 from .layers import REGISTRY
+from .layers.base import PAD_WORDS
 from .network import Leaf, Spec
 from .report import Report
 from .shapes import (DOT, MINUS, effective_kernel, parse_volume, keep_pad_total, split_pad,
@@ -30,14 +31,15 @@ def input_volume(text: str) -> Any:
 
 
 def one_layer(kind: str, volume: str, settings: dict[str, Any]) -> Report:
-    """Analyze one layer of ``kind`` with ``settings`` (None = default) on ``volume``.
+    """Analyze one layer of ``kind`` with ``settings`` (None = default) on ``volume``; a kind
+    that reads a vector (fc) given a volume gets the ``flatten`` it needs before it.
 
     Raises :class:`UsageError` naming the parameter at fault (``stride``, ``volume``)."""
     x = input_volume(volume)
-    if not x.spatial:
+    cls = REGISTRY[kind]
+    if cls.needs_volume and not x.spatial:
         raise UsageError(f"{kind} needs a W×H×D volume such as 32x32x3, got {volume!r}",
                          param="volume")
-    cls = REGISTRY[kind]
     hp = {}
     for f in cls.fields:
         raw = settings.get(f.name)
@@ -51,24 +53,27 @@ def one_layer(kind: str, volume: str, settings: dict[str, Any]) -> Report:
             raise UsageError(str(e), param=f.name) from None
     for name, message in cls.validate(hp):
         raise UsageError(message, param=name)
-    leaf = Leaf(cls(hp), kind, Location(WHERE))
+    leaves = (Leaf(cls(hp), kind, Location(WHERE)),)
+    if cls.needs_vector and x.spatial:
+        leaves = (Leaf(REGISTRY["flatten"]({}), "flatten", Location(WHERE)),) + leaves
     try:
-        return analyze(Spec(f"{kind} on {volume}", x, (leaf,), (), WHERE))
+        return analyze(Spec(f"{kind} on {volume}", x, leaves, (), WHERE))
     except AnalysisError as e:  # one layer: the trail would only repeat its kind
         raise UsageError(e.issues[0].message) from None
 
 
 def pad_value(text: str | None) -> Any:
-    """``pad``: an integer, ``h,w``, 'same' or 'valid' (as the spec's ``pad:``)."""
+    """``pad``: an integer, ``h,w``, or a word of the spec's ``pad:`` (same, valid, keep)."""
     if text is None:
         return None
     t = text.strip().lower()
-    if t in ("same", "valid"):
+    if t in PAD_WORDS:
         return t
     try:
         return int_pair(t, "pad")
     except UsageError:
-        raise UsageError(f"expected an integer, 'h,w', 'same' or 'valid', got {text!r}",
+        words = ", ".join(f"'{w}'" for w in PAD_WORDS)
+        raise UsageError(f"expected an integer, 'h,w', {words}, got {text!r}",
                          param="pad") from None
 
 

@@ -346,7 +346,7 @@ def _calc_out(report, fmt) -> None:
 @click.option("-K", "--filters", type=int, help="K, the number of filters (depthwise: D).")
 @click.option("-F", "--size", help="F, the kernel size: N or h,w.")
 @click.option("-S", "--stride", help="S (1): N or h,w.")
-@click.option("-P", "--pad", help="P (0): N, h,w, same or valid.")
+@click.option("-P", "--pad", help="P (0): N, h,w, same (⌈N/S⌉), valid or keep (N).")
 @click.option("--dilation", help="d (1).")
 @click.option("--groups", type=int, help="g (1).")
 @click.option("--depthwise", is_flag=True, default=None, help="One filter per input map.")
@@ -384,6 +384,45 @@ def pool(volume, size, stride, pad, mode, ceil, fmt):
     _calc_out(one_layer("pool", volume, {
         "size": int_pair(size, "size"), "stride": int_pair(stride, "stride"),
         "pad": int_pair(pad, "pad"), "mode": mode, "ceil": ceil}), fmt)
+
+
+@main.command()
+@click.argument("volume")
+@click.option("-K", "--filters", type=int, help="K, the number of output maps.")
+@click.option("-F", "--size", help="F, the kernel size: N or h,w.")
+@click.option("-S", "--stride", help="S (1): N or h,w.")
+@click.option("-P", "--pad", help="P (0), cropped from each side: N or h,w.")
+@click.option("--output-pad", help="Extra rows/columns on one side (0; < S): N or h,w.")
+@click.option("--dilation", help="d (1).")
+@click.option("--groups", type=int, help="g (1).")
+@click.option("--bias/--no-bias", default=None, help="One bias per output map (on).")
+@format_option(("table", "json"))
+@guarded
+def deconv(volume, filters, size, stride, pad, output_pad, dilation, groups, bias, fmt):
+    """One transposed conv on a volume: (N − 1)·S − 2P + d·(F − 1) + output_pad + 1.
+
+    VOLUME is W×H×D as in the notes, for example 16x16x64."""
+    from .calc import int_pair, one_layer
+
+    _calc_out(one_layer("deconv", volume, {
+        "filters": filters, "size": int_pair(size, "size"), "stride": int_pair(stride, "stride"),
+        "pad": int_pair(pad, "pad"), "output_pad": int_pair(output_pad, "output_pad"),
+        "dilation": int_pair(dilation, "dilation"), "groups": groups, "bias": bias}), fmt)
+
+
+@main.command()
+@click.argument("input_", metavar="INPUT")
+@click.option("-U", "--units", type=int, help="The number of output neurons.")
+@click.option("--bias/--no-bias", default=None, help="One bias per unit (on).")
+@format_option(("table", "json"))
+@guarded
+def fc(input_, units, bias, fmt):
+    """One fully connected layer: (in + 1)·units params, in·units MACs.
+
+    INPUT is a vector length (400) or a W×H×D volume (5x5x16), flattened first."""
+    from .calc import one_layer
+
+    _calc_out(one_layer("fc", input_, {"units": units, "bias": bias}), fmt)
 
 
 @main.command()

@@ -120,6 +120,7 @@ class Layer:
     fields: ClassVar[tuple[Field, ...]] = ()
     primary: ClassVar[str | None] = None  # the field a scalar sets: ``fc: 84``
     needs_volume: ClassVar[bool] = False  # True when the input must be W×H×D
+    needs_vector: ClassVar[bool] = False  # True when the input must be a vector (fc)
     keeps_features: ClassVar[bool] = False
     activation: ClassVar[bool] = False
     module: ClassVar[str | None] = None
@@ -179,6 +180,9 @@ class Layer:
             raise LayerError(
                 f"{self.key} needs a W×H×D volume but gets a vector of {x.c}; "
                 f"move it before 'flatten'")
+        if self.needs_vector and x.spatial:
+            raise LayerError(f"{self.key} needs a vector but gets the volume {volume_text(x)}; "
+                             f"add '- flatten' before it (or use a 1×1 conv)")
 
 
 # --- text and findings shared by the families -----------------------------------------------

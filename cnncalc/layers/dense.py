@@ -35,11 +35,7 @@ class Flatten(Layer):
 class _Dense(Layer):
     __slots__ = ()
     primary = "units"
-
-    def check_input(self, x: Shape) -> None:
-        if x.spatial:
-            raise LayerError(f"{self.key} needs a vector but gets the volume {volume_text(x)}; "
-                             f"add '- flatten' before it (or use a 1×1 conv)")
+    needs_vector = True
 
     def output_shape(self, x: Shape) -> Shape:
         self.check_input(x)

@@ -12,9 +12,12 @@ from .pieces import color_of, formula_text, rf_text
 
 
 def calc_json(report: Report) -> dict[str, Any]:
-    """A one-layer calculator: inspect's per-layer fields, plus the input and the warnings."""
-    out = row_json(report.layers[0])
+    """A one-layer calculator: inspect's per-layer fields, plus the input and the warnings
+    (and the flatten an fc on a volume needed, as ``flatten``)."""
+    out = row_json(report.layers[-1])
     out["input"] = {"shape": report.input_shape.dims(), "volume": volume_text(report.input_shape)}
+    if len(report.layers) > 1:
+        out["flatten"] = row_json(report.layers[0])
     out["warnings"] = [diagnostic_json(d) for d in report.diagnostics]
     return out
 
@@ -24,11 +27,13 @@ def calc_view(report: Report) -> Any:
     from rich.table import Table
     from rich.text import Text
 
-    row = report.layers[0]
+    row = report.layers[-1]
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
     grid.add_row(Text("Input"), Text(volume_text(report.input_shape)))
+    if len(report.layers) > 1:  # an fc on a volume: flattened first
+        grid.add_row(Text("Flatten"), Text(formula_text(report.layers[0].formula)))
     fits = "" if not any(d.code == "CN101" for d in report.diagnostics) else \
         "  (does not fit: (N − F + 2P)/S + 1 is not whole; PyTorch floors it)"
     grid.add_row(Text("Output"), Text(volume_text(row.shape) + fits))
