@@ -96,6 +96,30 @@ def main(debug: bool) -> None:
     """
 
 
+def parse_codes(ctx, param, value: str | None) -> frozenset[str]:
+    """``--ignore CN101,CN104``: known diagnostic codes, any case; a near miss is suggested."""
+    from .layers import closest
+    from .report import CODES
+
+    codes = set()
+    for word in (value or "").replace(" ", ",").split(","):
+        if not word:
+            continue
+        code = word.upper()
+        if code not in CODES:
+            near = closest(code.lower(), [c.lower() for c in CODES])
+            raise click.BadParameter(f"unknown diagnostic code {word!r}"
+                                     + (f"; did you mean {near.upper()}?" if near else ""))
+        codes.add(code)
+    return frozenset(codes)
+
+
+def ignore_option(fn):
+    return click.option("--ignore", callback=parse_codes, metavar="CODES",
+                        help="Silence these diagnostic codes, e.g. CN101,CN104 (listed as "
+                             "silenced in the JSON).")(fn)
+
+
 def format_option(choices=FORMATS):
     return click.option("--format", "fmt", type=click.Choice(choices), default="table",
                         show_default=True, help="Output format.")
@@ -116,8 +140,9 @@ def format_option(choices=FORMATS):
 @click.option("--depth", type=click.IntRange(min=0), default=1, show_default=True,
               help="Fold nested blocks below this depth in the table.")
 @click.option("--expand", is_flag=True, help="Show every nested row (same as a large --depth).")
+@ignore_option
 @guarded
-def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand):
+def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand, ignore):
     """Every layer's output volume, params, MACs and receptive field, then totals and memory.
 
     FILE is a spec path, zoo:NAME (see `cnncalc zoo`), or - for standard input.
@@ -133,7 +158,8 @@ def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand):
     for source in files:
         error = None
         try:
-            report = analyze(load(source), strict=strict, batch=batch, dtype=dtype)
+            report = analyze(load(source), strict=strict, batch=batch, dtype=dtype,
+                             ignore=ignore)
         except AnalysisError as e:
             report, error = e.report, e
         except CnncalcError as e:
@@ -490,9 +516,14 @@ def apply(input_, kernels, biases, stride, pad, act, pool, pool_size, pool_strid
 @main.command()
 @click.argument("files", nargs=-1, required=True)
 @click.option("--strict", is_flag=True, help="Exit 1 when there is any note.")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Batch size for the memory rule (CN205).")
+@click.option("--dtype", type=click.Choice([d.value for d in Dtype]), default="fp32",
+              show_default=True, help="Element type for the memory rule (CN205).")
+@ignore_option
 @format_option(("table", "json"))
 @guarded
-def lint(files, strict, fmt):
+def lint(files, strict, batch, dtype, ignore, fmt):
     """Design notes with stable codes (CN1xx per layer, CN2xx network), tied to the notes."""
     from .lint import lint as run_lint
     from .policy import lint_status
@@ -503,7 +534,7 @@ def lint(files, strict, fmt):
     worst, documents = EXIT_OK, []
     for source in files:
         try:
-            result = run_lint(load(source))
+            result = run_lint(load(source), batch=batch, dtype=dtype, ignore=ignore)
         except CnncalcError as e:
             worst = max(worst, echo_error(e))
             continue
