@@ -24,7 +24,9 @@ class Residual(nn.Module):
 
 
 class Branches(nn.Module):
-    """Parallel paths on one input, merged by ``concat`` (channels) or ``add``."""
+    """Parallel paths on one input, merged by ``concat`` (channels), ``add``, ``mul`` (a gate:
+    a 1×1 path broadcast over the others) or ``first`` (the first path's output; the others
+    are side outputs, run and dropped)."""
 
     def __init__(self, paths: dict, merge: str = "concat"):
         super().__init__()
@@ -35,6 +37,13 @@ class Branches(nn.Module):
         outs = [path(x) for path in self.paths.values()]
         if self.merge == "add":
             return torch.stack(outs).sum(0)
+        if self.merge == "mul":
+            out = outs[0]
+            for other in outs[1:]:
+                out = out * other
+            return out
+        if self.merge == "first":
+            return outs[0]
         return torch.cat(outs, dim=1)
 
     def extra_repr(self):
@@ -116,3 +125,60 @@ class RBF(nn.Module):
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}"
+
+
+class ChannelSplit(nn.Module):
+    """Part ``index`` of ``parts`` equal slices of the channels (``x.chunk(parts, 1)[index]``)."""
+
+    def __init__(self, parts: int, index: int):
+        super().__init__()
+        self.parts, self.index = parts, index
+
+    def forward(self, x):
+        return x.chunk(self.parts, dim=1)[self.index]
+
+    def extra_repr(self):
+        return f"parts={self.parts}, index={self.index}"
+
+
+class ChannelLayerNorm(nn.LayerNorm):
+    """Layer norm over the channels of an N×C×H×W tensor at every position (ConvNeXt's
+    LayerNorm2d): the channels moved last, normalised, moved back."""
+
+    def forward(self, x):
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class LayerScale(nn.Module):
+    """A learned scale per channel, ``γ·x`` (ConvNeXt's layer scale; γ starts at ``init``)."""
+
+    def __init__(self, channels: int, init: float = 1e-6, spatial: bool = True):
+        super().__init__()
+        shape = (channels, 1, 1) if spatial else (channels,)
+        self.weight = nn.Parameter(torch.full(shape, float(init)))
+
+    def forward(self, x):
+        return self.weight * x
+
+    def extra_repr(self):
+        return f"{self.weight.shape[0]}"
+
+
+class StochasticDepth(nn.Module):
+    """Drops the whole residual path with probability ``p`` while training, per sample
+    (``row``) or for the whole batch (``batch``), scaling the kept ones by 1/(1 − p); the
+    identity in eval mode (torchvision.ops.StochasticDepth)."""
+
+    def __init__(self, p: float, mode: str = "row"):
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0:
+            return x
+        shape = [x.shape[0]] + [1] * (x.dim() - 1) if self.mode == "row" else [1] * x.dim()
+        keep = x.new_empty(shape).bernoulli_(1.0 - self.p)
+        return x * keep / (1.0 - self.p)
+
+    def extra_repr(self):
+        return f"p={self.p}, mode={self.mode!r}"

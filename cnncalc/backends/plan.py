@@ -206,6 +206,37 @@ def build_upsample(layer, x: Shape) -> Recipe:
     return call("nn.Upsample", scale_factor=layer.hp["scale"], mode=str(layer.hp["mode"]))
 
 
+# --- kinds the torchvision CNNs need (issue 12) ---------------------------------------------
+
+@builder("split")
+def build_split(layer, x: Shape) -> Recipe:
+    return call("ChannelSplit", layer.hp["parts"], layer.hp["index"])
+
+
+@builder("shuffle")
+def build_shuffle(layer, x: Shape) -> Recipe:
+    return call("nn.ChannelShuffle", layer.hp["groups"])
+
+
+@builder("layer_norm")
+def build_layer_norm(layer, x: Shape) -> Recipe:
+    return lean("ChannelLayerNorm" if x.spatial else "nn.LayerNorm", x.c, eps=layer.hp["eps"],
+                elementwise_affine=layer.hp["affine"],
+                defaults={"eps": 1e-5, "elementwise_affine": True})
+
+
+@builder("layer_scale")
+def build_layer_scale(layer, x: Shape) -> Recipe:
+    return lean("LayerScale", x.c, init=layer.hp["init"], spatial=x.spatial,
+                defaults={"init": 1e-6, "spatial": True})
+
+
+@builder("stochastic_depth")
+def build_stochastic_depth(layer, x: Shape) -> Recipe:
+    return lean("StochasticDepth", layer.hp["p"], mode=str(layer.hp["mode"]),
+                defaults={"mode": "row"})
+
+
 # --- the tree -------------------------------------------------------------------------------
 
 # nn.Module attributes a child name must not shadow (add_module refuses them).
