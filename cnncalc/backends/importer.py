@@ -491,7 +491,7 @@ def _trace_export(model, x, source: str, fx_error: str):
 
     model.eval()
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _quiet():
             warnings.simplefilter("ignore")
             program = torch.export.export(model, (x,), strict=False)
     except Exception as e:  # noqa: BLE001
@@ -506,6 +506,20 @@ def _trace_export(model, x, source: str, fx_error: str):
         out = model(x)
     nodes = _ExportFolder(program, model).fold()
     return nodes, _first_tensor(out), counter.get_total_flops() // 2
+
+
+@contextlib.contextmanager
+def _quiet():
+    """torch.export logs its guesses and graphs to stderr: the user gets our one line."""
+    import io
+    import logging
+
+    logging.disable(logging.CRITICAL)
+    try:
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 class _ExportFolder:
@@ -566,7 +580,7 @@ class _ExportFolder:
                           and not mapping.get(a.name, "").startswith("p_")]
                 first = next((a for a in inputs if a.name in mapping and
                               _is_activation(out, mapping[a.name])), None)
-                node = _Node("call_module", leaf[1], (mapping[first.name],) if first else (),
+                node = _Node("call_module", leaf[1], (_Ref(mapping[first.name]),) if first else (),
                              {}, n.name, shape, leaf[1])
                 out.append(node)
                 mapping[n.name] = n.name
@@ -705,12 +719,19 @@ class _Converter:
             except _Unsupported as e:
                 raise self.failure(n, e) from None
         self.name_functional()
+        for target, count in self.calls.items():
+            params = sum(p.numel() for p in self.traced.model.get_submodule(target).parameters())
+            if count > 1 and params:
+                self.traced.notes.append(
+                    f"{target} is called {count} times: PyTorch counts its {params:,} params "
+                    f"once, the spec at each call ({target}@2, …), so its params total is "
+                    f"{(count - 1) * params:,} above the model's and its params claim fails")
         return self.ops, out, side
 
     def failure(self, n: _Node, e: _Unsupported) -> ImportFailure:
         where = self.source_line(n)
         nearest = f"; the nearest kind is {e.nearest}" if e.nearest else ""
-        module = f"{n.scope}: " if n.scope else ""
+        module = f"{n.scope}: " if n.scope and n.op != "call_module" else ""
         return ImportFailure(f"{self.source}: {module}{e.what} has no cnncalc kind{nearest}"
                              f"{where}")
 
