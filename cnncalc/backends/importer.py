@@ -709,6 +709,15 @@ class _Converter:
         self.nodes = {n.name: n for n in traced.nodes}
 
     def run(self):
+        # A module class with no kind is the clearest thing to say about a model (a vision
+        # transformer's attention), before any op its forward does around it.
+        for n in self.traced.nodes:
+            if n.op == "call_module":
+                m = self.traced.model.get_submodule(n.target)
+                cls = type(m).__name__
+                if not hasattr(self, f"m_{cls}") and cls != "Identity":
+                    raise self.failure(n, _Unsupported(f"{n.target} is a {cls}, which",
+                                                       _NEAREST.get(cls) or _nearest_kind(cls)))
         out = side = None
         for n in self.traced.nodes:
             try:
@@ -1054,6 +1063,8 @@ class _Converter:
 
     def f_add(self, n):
         a, b = self.val(n.args[0]), self.val(self.arg(n, 1, "other"))
+        if a.op is None and b.op is None and a.param is None and b.param is None:
+            return _Val(const=None)  # arithmetic on sizes
         if a.op is None or b.op is None:
             if a.op is not None and (b.const is None or b.const == 0) and b.param is None:
                 return a
@@ -1063,6 +1074,8 @@ class _Converter:
 
     def f_mul(self, n):
         a, b = self.val(n.args[0]), self.val(self.arg(n, 1, "other"))
+        if a.op is None and b.op is None and a.param is None and b.param is None:
+            return _Val(const=None)  # arithmetic on sizes
         if a.param is not None or b.param is not None:
             param, x = (a, b) if a.param is not None else (b, a)
             if x.op is None:
