@@ -82,6 +82,16 @@ NETS = textwrap.dedent('''
             return self.conv(self.conv(x))
 
 
+    class Unused(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+            self.spare = nn.Linear(4, 4)
+
+        def forward(self, x):
+            return self.conv(x)
+
+
     class Gate(nn.Module):
         """Squeeze-and-excitation, ShuffleNet's split and shuffle, a layer scale, a side head."""
 
@@ -211,6 +221,15 @@ def test_a_module_called_twice_is_noted(nets):
                for note in imported.notes)
 
 
+def test_a_module_never_called_is_noted(nets):
+    imported = import_model(f"{nets}:Unused", input_volume="8x8x3")
+    # spare: 4·4 + 4 = 20 params that forward() never uses; the model has 3·4·9 + 4 + 20 = 132
+    assert imported.notes == ("spare (20 params) is never called by forward(): the spec leaves "
+                              "it out, so its params are below the model's 132",)
+    report = cnncalc.analyze(cnncalc.load(imported.text))
+    assert report.totals.params == 112 and not report.claims_ok
+
+
 def test_inspect_check_lint_and_verify_take_a_source(cli, nets):
     source = f"{nets}:Small"
     assert cli("inspect", source).exit_code == 0
@@ -316,3 +335,17 @@ def test_the_importer_and_inspect_never_import_torch():
             "assert 'torch' not in sys.modules, 'torch was imported'\n")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
+
+
+def test_ci_runs_the_readmes_torchvision_command():
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    setup = readme.split("## Set-up", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"```sh\n(.+?)\n```", setup)
+    torchvision_command = commands[2]
+    assert "torchvision==0.29.1" in torchvision_command and "-m torchvision" in torchvision_command
+    ci = (root / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert torchvision_command in ci
+    assert ci.index(torchvision_command) > ci.index(commands[1])  # after the main suite

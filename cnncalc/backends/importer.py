@@ -41,12 +41,11 @@ import difflib
 import importlib
 import importlib.util
 import inspect
-import os
 import re
 import sys
 import traceback
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -411,30 +410,31 @@ def _trace_fx(model, source: str, train: bool):
 
 
 def _uncalled(model, nodes) -> list[tuple[str, int]]:
-    """Modules with parameters that no node calls (auxiliary heads in eval mode)."""
+    """The outermost modules with parameters that no node calls or reads (auxiliary heads in
+    eval mode, modules defined but not used), with their parameter counts."""
     if nodes is None:
         return []
     used = set()
     for n in nodes:
-        target = n.target if n.op in ("call_module", "get_attr") else None
-        if target is not None:
-            used.add(str(target))
+        if n.op == "call_module":
+            used.add(str(n.target))
+        elif n.op == "get_attr":
+            used.add(str(n.target).rpartition(".")[0])
         scope = n.scope if isinstance(n, _Node) else _scope_of(n)
         if scope:
             used.add(scope)
-    out = []
-    for name, module in model.named_children():
-        found = any(qual in used for qual, _ in _walk_modules(name, module))
+    reached = set()  # every module that holds a used one
+    for name in used:
+        parts = name.split(".")
+        reached.update(".".join(parts[:k]) for k in range(1, len(parts) + 1))
+    out: list[tuple[str, int]] = []
+    for name, module in model.named_modules():
+        if not name or name in reached or any(name.startswith(o + ".") for o, _ in out):
+            continue
         count = sum(p.numel() for p in module.parameters())
-        if not found and count:
+        if count:
             out.append((name, count))
     return out
-
-
-def _walk_modules(prefix, module):
-    yield prefix, module
-    for name, child in module.named_children():
-        yield from _walk_modules(f"{prefix}.{name}", child)
 
 
 def _scope_of(n) -> str:
@@ -538,7 +538,6 @@ class _ExportFolder:
         params = dict(self.signature.inputs_to_parameters)
         params.update(self.signature.inputs_to_buffers)
         user_inputs = list(self.signature.user_inputs)
-        leaf_types = (torch.nn.Module,)
         modules = dict(self.model.named_modules())
         tracer = _FxTracer()
         out: list[_Node] = []
@@ -566,8 +565,7 @@ class _ExportFolder:
                 path = value[0] if isinstance(value, tuple) else str(value)
                 path = _export_path(path)
                 module = modules.get(path)
-                if module is not None and isinstance(module, leaf_types) and path and \
-                        tracer.is_leaf_module(module, path):
+                if module is not None and path and tracer.is_leaf_module(module, path):
                     leaf = (key, path)
                     break
             if leaf is not None:
@@ -1869,7 +1867,7 @@ class _Writer:
             params = ", ".join(f"{k}: {_scalar(v)}" for k, v in block["params"].items())
             lines.append(f"    params: {{{params}}}")
         lines.append("    layers:")
-        slots = _Slots(block["exprs"], block["kept"])
+        slots = _Slots(block["exprs"])
         lines += self.items_lines(block["items"], block["path"], "      ", slots, _Level())
         return lines
 
@@ -1966,7 +1964,7 @@ class _Slots:
     """Hands out a block's numbers in order (those it kept: a used block's numbers that are
     not its parameters are not written): its parameter expression, or the number."""
 
-    def __init__(self, exprs: dict[int, str], kept: list[int]):
+    def __init__(self, exprs: dict[int, str]):
         self.exprs = exprs
         self.k = 0
 
