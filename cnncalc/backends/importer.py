@@ -123,7 +123,8 @@ def _meta_weights():
     a ``torch.device('meta')`` context would break: RegNet computes its widths with torch)."""
     from torch import nn
 
-    register_parameter, register_buffer = nn.Module.register_parameter, nn.Module.register_buffer
+    register_parameter = nn.Module.register_parameter
+    register_buffer = nn.Module.register_buffer
 
     def parameter(module, name, param):
         register_parameter(module, name, param)
@@ -138,7 +139,8 @@ def _meta_weights():
     try:
         yield
     finally:
-        nn.Module.register_parameter, nn.Module.register_buffer = register_parameter, register_buffer
+        nn.Module.register_parameter = register_parameter
+        nn.Module.register_buffer = register_buffer
 
 
 def _closest(word: str, options) -> str:
@@ -155,11 +157,13 @@ def _build(source: str, args: dict[str, Any]):
             from torchvision import models
         except ImportError:
             raise ImportFailure(f"{source}: torchvision is not installed; pip install "
-                                f"torchvision==0.29.1 (with torch 2.14.1; see the README)") from None
+                                f"torchvision==0.29.1 (with torch 2.14.1; see the README)"
+                                ) from None
         known = models.list_models(module=models)
         if name not in known:
+            hint = _closest(name, known) or "; torchvision.models.list_models() lists them"
             raise ImportFailure(f"{source}: torchvision has no classification model {name!r}"
-                                f"{_closest(name, known) or '; list them with torchvision.models.list_models()'}")
+                                f"{hint}")
         volume = DEFAULT_INPUT
         try:
             crop = models.get_model_weights(name).DEFAULT.transforms().crop_size
@@ -1747,7 +1751,8 @@ class _Writer:
             times = j - i
             previous = out[-1] if out else None
             following = items[j] if j < len(items) else None
-            ends = not (isinstance(following, _TUse) and following.path.startswith(container + "."))
+            ends = not (isinstance(following, _TUse)
+                        and following.path.startswith(container + "."))
             # a stage's tail: block 0 differs, the rest (to the stage's end) repeat a block
             # that repeats elsewhere too (ResNet-18's layer2.1 as its layer1.0 and layer1.1)
             tail = (start > 0 and ends and isinstance(previous, _TUse)
