@@ -150,7 +150,7 @@ def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand, ignore):
     from . import render
     from .engine import analyze
     from .policy import inspect_status
-    from .spec import load
+    load = load_source  # a spec, or a model to import (issue 12)
 
     depth = None if expand else depth
     worst = EXIT_OK
@@ -246,7 +246,7 @@ def verify_cmd(file, device, batch, dtype, channels_last, compile_, warmup, iter
 
     from .render import verify as view
     from .policy import verify_status
-    from .spec import load
+    load = load_source  # a spec, or a model to import (issue 12)
 
     spec = load(file)
     from .backends import torch as backend  # raises a BackendError naming the extra
@@ -331,7 +331,7 @@ def check(files, fmt):
     from .policy import check_status
     from .render import check as view
     from .render.document import dumps
-    from .spec import load
+    load = load_source  # a spec, or a model to import (issue 12)
 
     results, errors = [], []
     for source in files:
@@ -529,7 +529,7 @@ def lint(files, strict, batch, dtype, ignore, fmt):
     from .policy import lint_status
     from .render import lint as view
     from .render.document import dumps
-    from .spec import load
+    load = load_source  # a spec, or a model to import (issue 12)
 
     worst, documents = EXIT_OK, []
     for source in files:
@@ -715,6 +715,78 @@ def report_cmd(file, out, batch, dtype, style, depth, force):
                   lambda spec, report, error: page(spec, report, style=style, depth=depth,
                                                    error=error),
                   batch=batch, dtype=dtype)
+
+
+
+# --- import (issue 12) -----------------------------------------------------------------------
+
+def load_source(source):
+    """A spec (path, zoo:NAME, -) or a model imported in memory (torchvision:NAME,
+    file.py:Name, package.module:Name); the import's notes go to stderr."""
+    from .backends.importer import is_model_source, load_model
+    from .spec import load
+
+    if not is_model_source(source):
+        return load(source)
+    spec, notes = load_model(source)
+    for note in notes:
+        click.echo(f"cnncalc: note: {note}", err=True)
+    return spec
+
+
+@main.command("import")
+@click.argument("source")
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False),
+              help="Write the spec here instead of standard output.")
+@click.option("--input", "input_", metavar="WxHxD",
+              help="Input volume (torchvision: its weights' crop size, e.g. 299x299x3 for "
+                   "inception_v3; otherwise 224x224x3).")
+@click.option("--arg", "args", multiple=True, metavar="KEY=VALUE",
+              help="An argument for the model's class or factory (repeatable), e.g. "
+                   "--arg num_classes=10.")
+@click.option("--force", is_flag=True, help="Overwrite an existing OUTPUT.")
+@guarded
+def import_cmd(source, out, input_, args, force):
+    """Turn a PyTorch model into a spec: SOURCE is torchvision:NAME (weights=None),
+    path/to/file.py:Name or package.module:Name (a class or a factory).
+
+    Needs the torch extra (torchvision for torchvision:NAME).  inspect, check, lint and
+    verify take the same SOURCE directly.
+    """
+    from pathlib import Path
+
+    from .backends.importer import import_model, parse_args
+    from .engine import analyze
+    from .errors import Issue, Location, SpecError
+    from .spec import parse
+
+    path = None
+    if out is not None:
+        if not out.strip():
+            raise UsageError("the path is empty", param="--output")
+        path = Path(out)
+        if path.exists() and not force:
+            raise SpecError(Issue(Location(out), "exists; nothing was written",
+                                  hint="use --force to overwrite it"))
+    imported = import_model(source, input_volume=input_, args=parse_args(args))
+    report = analyze(parse(imported.text, source), explain=False)
+    for note in imported.notes:
+        click.echo(f"cnncalc: note: {note}", err=True)
+    if path is None:
+        click.echo(imported.text, nl=False)
+    else:
+        try:
+            path.write_text(imported.text, encoding="utf-8")
+        except OSError as e:
+            raise SpecError(Issue(Location(out), f"cannot write: {e.strerror or e}",
+                                  hint="check that its folder exists and is writable")) from None
+    t = report.totals
+    where = f"wrote {out}: " if path is not None else ""
+    click.echo(f"{where}{report.name}: {len(report.layers)} layers, {t.params:,} params, "
+               f"{t.macs:,} MACs; " + ("PyTorch's totals (expect:) hold" if report.claims_ok
+                                       else "a PyTorch total differs: cnncalc check shows it"),
+               err=True)
+    sys.exit(EXIT_OK if report.claims_ok else EXIT_CHECK_FAILED)
 
 
 if __name__ == "__main__":  # pragma: no cover

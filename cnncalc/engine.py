@@ -181,6 +181,8 @@ class _Engine(Visitor[State]):
                           f"shortcut gives {volume_text(y_short)}{why}; the shapes must "
                           f"match{fix}")
             return y_main, merge_rf([rf_main, rf_short])
+        if node.merge in (Merge.MUL, Merge.FIRST):
+            return self.merge_special(at, node, outs)
         first_at, (first, _) = outs[0]
         for path_at, (y, _) in outs[1:]:
             if node.merge == Merge.ADD and y != first:
@@ -208,6 +210,21 @@ class _Engine(Visitor[State]):
                          f"({', '.join(sorted({str(j[1]) for j in jumps}))} pixels): their "
                          f"outputs are misaligned", at.name or first_at.name, node.loc), at)
         return y, merge_rf(rfs)
+
+    def merge_special(self, at: At, node, outs) -> State:
+        """``mul`` (a gate) and ``first`` (side outputs, dropped)."""
+        if node.merge == Merge.FIRST:
+            return outs[0][1]
+        big_at, (big, _) = max(outs, key=lambda o: o[1][0].numel)
+        for path_at, (y, _) in outs:
+            fits = y.c == big.c and y.spatial == big.spatial and (
+                not y.spatial or (y.h, y.w) in ((big.h, big.w), (1, 1)))
+            if not fits:
+                self.fail(node.loc, at.name or "branches",
+                          f"mul merge: {big_at.name} gives {volume_text(big)} but "
+                          f"{path_at.name} gives {volume_text(y)}; multiplied paths must give "
+                          f"the same shape, or 1×1×{big.c} to gate every position")
+        return big, merge_rf([r for _, (_, r) in outs])
 
     # -- helpers
     def note(self, found: Diagnostic, at: At) -> bool:

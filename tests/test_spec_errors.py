@@ -86,7 +86,7 @@ CASES = {
     "scalar-for-mapping-kind": ("input: 8x8x3\nlayers:\n  - conv: 5\n", "3:11",
                                 "conv takes settings as a mapping"),
     "bad-merge": ("input: 8x8x3\nlayers:\n  - branches: {merge: sum, paths: [[], []]}\n",
-                  "3:23", "must be concat or add, got 'sum'"),
+                  "3:23", "must be concat, add, mul or first, got 'sum'"),
 }
 
 
