@@ -279,7 +279,8 @@ def verify_cmd(file, device, batch, dtype, channels_last, compile_, warmup, iter
 
 @main.command("export")
 @click.argument("file")
-@click.option("--to", "target", type=click.Choice(["pytorch"]), required=True,
+@click.option("--to", "target", type=click.Choice(["pytorch"]), default="pytorch",
+              show_default=True,
               help="The framework of the generated code.")
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False),
               help="Write here instead of standard output.")
