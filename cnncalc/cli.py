@@ -15,7 +15,8 @@ import sys
 import click
 
 from . import __version__
-from .errors import EXIT_BAD_INPUT, EXIT_OK, AnalysisError, CnncalcError, UsageError
+from .errors import (EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, AnalysisError, CnncalcError,
+                     UsageError)
 from .report import Dtype
 
 FORMATS = ("table", "json", "markdown", "csv")
@@ -118,6 +119,36 @@ def ignore_option(fn):
     return click.option("--ignore", callback=parse_codes, metavar="CODES",
                         help="Silence these diagnostic codes, e.g. CN101,CN104 (listed as "
                              "silenced in the JSON).")(fn)
+
+
+def output_path(out: str, force: bool):
+    """The file ``-o OUT`` names, checked before any work: not empty, and not an existing file
+    unless ``--force`` (nothing the user had is overwritten)."""
+    from pathlib import Path
+
+    from .errors import Issue, Location, SpecError
+
+    if not out.strip():
+        raise UsageError("the path is empty", param="--output")
+    path = Path(out)
+    try:
+        exists = path.exists()
+    except OSError as e:
+        raise SpecError(Issue(Location(out[:60]), f"cannot write: {e.strerror or e}")) from None
+    if exists and not force:
+        raise SpecError(Issue(Location(out), "exists; nothing was written",
+                              hint="use --force to overwrite it"))
+    return path
+
+
+def write_output(path, text: str) -> None:
+    from .errors import Issue, Location, SpecError
+
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise SpecError(Issue(Location(str(path)), f"cannot write: {e.strerror or e}",
+                              hint="check that its folder exists and is writable")) from None
 
 
 def format_option(choices=FORMATS):
@@ -288,31 +319,16 @@ def verify_cmd(file, device, batch, dtype, channels_last, compile_, warmup, iter
 @guarded
 def export_cmd(file, target, out, force):
     """Write FILE as a standalone Python file defining `class Net(nn.Module)` (torch only)."""
-    from pathlib import Path
 
     from .backends.export import to_python
-    from .errors import Issue, Location, SpecError
     from .spec import load
 
+    path = output_path(out, force) if out is not None else None
     code = to_python(load(file), file)
-    if out is None:
+    if path is None:
         click.echo(code, nl=False)
         return
-    if not out.strip():
-        raise UsageError("the path is empty", param="out")
-    path = Path(out)
-    try:
-        exists = path.exists()
-    except OSError as e:
-        raise SpecError(Issue(Location(out[:60]), f"cannot write: {e.strerror or e}")) from None
-    if exists and not force:
-        raise SpecError(Issue(Location(out), "exists; nothing was written",
-                              hint="use --force to overwrite it"))
-    try:
-        path.write_text(code, encoding="utf-8")
-    except OSError as e:
-        raise SpecError(Issue(Location(out), f"cannot write: {e.strerror or e}",
-                              hint="check that its folder exists and is writable")) from None
+    write_output(path, code)
     click.echo(f"wrote {out}: class Net, {target}", err=True)
 
 
@@ -560,30 +576,14 @@ def schema_cmd(out, force):
     """The JSON Schema of specs, for editors with the YAML language server: completion, each
     setting's doc and default on hover, and checks as you type."""
     import json
-    from pathlib import Path
 
-    from .errors import Issue, Location, SpecError
     from .schema import build_schema
 
     text = json.dumps(build_schema(), indent=2, ensure_ascii=False) + "\n"
     if out is None:
         click.echo(text, nl=False)
         return
-    if not out.strip():
-        raise UsageError("the path is empty", param="--output")
-    path = Path(out)
-    try:
-        exists = path.exists()
-    except OSError as e:
-        raise SpecError(Issue(Location(out[:60]), f"cannot write: {e.strerror or e}")) from None
-    if exists and not force:
-        raise SpecError(Issue(Location(out), "exists; nothing was written",
-                              hint="use --force to overwrite it"))
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as e:
-        raise SpecError(Issue(Location(out), f"cannot write: {e.strerror or e}",
-                              hint="check that its folder exists and is writable")) from None
+    write_output(output_path(out, force), text)
     click.echo(f"wrote {out}: JSON Schema (draft-07) of cnncalc specs", err=True)
 
 
@@ -754,21 +754,12 @@ def import_cmd(source, out, input_, args, force):
     Needs the torch extra (torchvision for torchvision:NAME).  inspect, check, lint and
     verify take the same SOURCE directly.
     """
-    from pathlib import Path
 
     from .backends.importer import import_model, parse_args
     from .engine import analyze
-    from .errors import Issue, Location, SpecError
     from .spec import parse
 
-    path = None
-    if out is not None:
-        if not out.strip():
-            raise UsageError("the path is empty", param="--output")
-        path = Path(out)
-        if path.exists() and not force:
-            raise SpecError(Issue(Location(out), "exists; nothing was written",
-                                  hint="use --force to overwrite it"))
+    path = output_path(out, force) if out is not None else None
     imported = import_model(source, input_volume=input_, args=parse_args(args))
     report = analyze(parse(imported.text, source), explain=False)
     for note in imported.notes:
@@ -776,11 +767,7 @@ def import_cmd(source, out, input_, args, force):
     if path is None:
         click.echo(imported.text, nl=False)
     else:
-        try:
-            path.write_text(imported.text, encoding="utf-8")
-        except OSError as e:
-            raise SpecError(Issue(Location(out), f"cannot write: {e.strerror or e}",
-                                  hint="check that its folder exists and is writable")) from None
+        write_output(path, imported.text)
     t = report.totals
     where = f"wrote {out}: " if path is not None else ""
     click.echo(f"{where}{report.name}: {len(report.layers)} layers, {t.params:,} params, "

@@ -168,7 +168,6 @@ class _Engine(Visitor[State]):
         return nodes
 
     def merge(self, at: At, node, state: State, outs) -> State:
-        x = state[0]
         if isinstance(node, Residual):
             (main_at, (y_main, rf_main)), (short_at, (y_short, rf_short)) = outs
             if y_main != y_short:

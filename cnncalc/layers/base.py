@@ -223,7 +223,7 @@ def window_findings(key: str, ah: AxisOut, aw: AxisOut, size: tuple[int, int],
         # Only image pixels lost are a finding: zero padding left unread loses nothing.
         if lost and not ceil:
             exact = axis_formula(a).split(" → ")[0]
-            tail = (f"last {{line}} of the image {{is}}" if lost == 1 else
+            tail = ("last {line} of the image {is}" if lost == 1 else
                     f"last {lost} {{line}}s of the image are")
             fractional[axis] = (
                 f"{exact} is not a whole number: PyTorch floors it to {a.out}, so the {tail} "

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..shapes import DOT, Shape, volume_text
+from ..shapes import DOT, Shape
 from . import register
-from .base import AxisWindow, Field, Formula, Layer, LayerError, Window, boolean, n, pos_int
+from .base import AxisWindow, Field, Formula, Layer, Window, boolean, n, pos_int
 from .slips import Slip
 
 
