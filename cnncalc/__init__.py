@@ -5,12 +5,14 @@ The public API::
     spec = cnncalc.load("net.yaml")      # or "zoo:resnet50", or YAML text
     report = cnncalc.analyze(spec)       # frozen dataclasses: rows, totals, diagnostics
     checks = cnncalc.verify(spec)        # PyTorch agrees? (needs the `torch` extra)
+    status = cnncalc.exit_status(report) # 0, or 1 for a wrong expect claim: inspect's exit status
 """
 
 from __future__ import annotations
 
 from .engine import analyze
 from .errors import AnalysisError, CnncalcError, SpecError
+from .policy import inspect_status as exit_status
 from .report import Report
 from .spec import load
 
@@ -24,5 +26,5 @@ def verify(spec, **options):
     return backend.verify(spec, **options)
 
 
-__all__ = ["load", "analyze", "verify", "Report", "CnncalcError", "SpecError", "AnalysisError",
-           "__version__"]
+__all__ = ["load", "analyze", "verify", "exit_status", "Report", "CnncalcError", "SpecError",
+           "AnalysisError", "__version__"]

@@ -1,4 +1,4 @@
-"""One-off calculators: a single conv or pool on a given volume, and 'same' padding.
+"""One-off calculators: a single conv, pool, deconv or fc on a given input, and padding.
 
 No file needed: each builds a one-layer spec from the layer registry's own hyperparameter
 parsers and runs the engine on it, so the numbers and the formula text are the ones
@@ -12,8 +12,9 @@ from fractions import Fraction
 from typing import Any
 
 from .engine import analyze
-from .errors import AnalysisError, Location, UsageError
+from .errors import AnalysisError, Location, Param, UsageError
 from .layers import REGISTRY
+from .layers.base import PAD_WORDS
 from .network import Leaf, Spec
 from .report import Report
 from .shapes import (DOT, MINUS, axis_formula, effective_kernel, parse_volume, keep_pad_total,
@@ -26,66 +27,70 @@ def input_volume(text: str) -> Any:
     try:
         return parse_volume(text)
     except ValueError as e:
-        raise UsageError(str(e), param="VOLUME") from None
+        raise UsageError(str(e), param="volume") from None
 
 
 def one_layer(kind: str, volume: str, settings: dict[str, Any]) -> Report:
-    """Analyze one layer of ``kind`` with ``settings`` (None = default) on ``volume``.
+    """Analyze one layer of ``kind`` with ``settings`` (None = default) on ``volume``; a kind
+    that reads a vector (fc) given a volume gets the ``flatten`` it needs before it.
 
-    Raises :class:`UsageError` naming the option at fault."""
+    Raises :class:`UsageError` naming the parameter at fault (``stride``, ``volume``)."""
     x = input_volume(volume)
-    if not x.spatial:
-        raise UsageError(f"{kind} needs a W×H×D volume such as 32x32x3, got {volume!r}",
-                         param="VOLUME")
     cls = REGISTRY[kind]
+    if cls.needs_volume and not x.spatial:
+        raise UsageError(f"{kind} needs a W×H×D volume such as 32x32x3, got {volume!r}",
+                         param="volume")
     hp = {}
     for f in cls.fields:
-        option = f"--{f.name.replace('_', '-')}"
         raw = settings.get(f.name)
         if raw is None:
             if f.required:
-                raise UsageError(f"missing {option} ({f.doc})")
+                raise UsageError("missing ", Param(f.name), f" ({f.doc})")
             raw = f.default
         try:
             hp[f.name] = f.parse(raw)
         except ValueError as e:
-            raise UsageError(str(e), param=option) from None
+            raise UsageError(str(e), param=f.name) from None
     for name, message in cls.validate(hp):
-        raise UsageError(message, param=f"--{name.replace('_', '-')}")
-    leaf = Leaf(cls(hp), kind, Location(WHERE))
+        raise UsageError(message, param=name)
+    leaves = (Leaf(cls(hp), kind, Location(WHERE)),)
+    if cls.needs_vector and x.spatial:
+        leaves = (Leaf(REGISTRY["flatten"]({}), "flatten", Location(WHERE)),) + leaves
     try:
-        return analyze(Spec(f"{kind} on {volume}", x, (leaf,), (), WHERE))
+        return analyze(Spec(f"{kind} on {volume}", x, leaves, (), WHERE))
     except AnalysisError as e:  # one layer: the trail would only repeat its kind
         raise UsageError(e.issues[0].message) from None
 
 
 def pad_value(text: str | None) -> Any:
-    """``--pad``: an integer, ``h,w``, 'same' or 'valid' (as the spec's ``pad:``)."""
+    """``pad``: an integer, ``h,w``, or a word of the spec's ``pad:`` (same, valid, keep)."""
     if text is None:
         return None
     t = text.strip().lower()
-    if t in ("same", "valid"):
+    if t in PAD_WORDS:
         return t
     try:
-        return int_pair(t, "--pad")
+        return int_pair(t, "pad")
     except UsageError:
-        raise UsageError(f"expected an integer, 'h,w', 'same' or 'valid', got {text!r}",
-                         param="--pad") from None
+        words = ", ".join(f"'{w}'" for w in PAD_WORDS)
+        raise UsageError(f"expected an integer, 'h,w', {words}, got {text!r}",
+                         param="pad") from None
 
 
-def int_pair(text: str | None, option: str) -> Any:
+def int_pair(text: str | None, param: str) -> Any:
+    """An integer or ``h,w`` (``x`` also separates); UsageError naming ``param`` otherwise."""
     if text is None:
         return None
     parts = [p.strip() for p in str(text).replace("x", ",").split(",")]
     try:
         values = [int(p) for p in parts]
     except ValueError:
-        raise UsageError(f"expected an integer or 'h,w', got {text!r}", param=option) from None
+        raise UsageError(f"expected an integer or 'h,w', got {text!r}", param=param) from None
     if len(values) == 1:
         return values[0]
     if len(values) == 2:
         return values
-    raise UsageError(f"expected an integer or 'h,w', got {text!r}", param=option)
+    raise UsageError(f"expected an integer or 'h,w', got {text!r}", param=param)
 
 
 # --- 'same' padding -----------------------------------------------------------------------
@@ -125,7 +130,7 @@ def choice(n: int, f: int, s: int, d: int, p: int) -> PadChoice:
 
 
 def same_pad(n: int, f: int, s: int = 1, d: int = 1) -> SamePad:
-    for value, param in ((n, "N"), (f, "--size"), (s, "--stride"), (d, "--dilation")):
+    for value, param in ((n, "n"), (f, "size"), (s, "stride"), (d, "dilation")):
         if value < 1:
             raise UsageError(f"must be at least 1, got {value}", param=param)
     total = keep_pad_total(n, f, s, d)
@@ -193,13 +198,13 @@ def parse_range(text: str | None) -> tuple[int, int] | None:
     try:
         low, high = (int(p) for p in parts)
     except ValueError:
-        raise UsageError(f"expected LO..HI such as 0..10, got {text!r}", param="--range") from None
+        raise UsageError(f"expected LO..HI such as 0..10, got {text!r}", param="span") from None
     if low > high:
         raise UsageError(f"the range {low}..{high} is empty; write LO..HI with LO ≤ HI",
-                         param="--range")
+                         param="span")
     if high - low >= MAX_RANGE:
         raise UsageError(f"the range {low}..{high} holds more than {MAX_RANGE:,} values",
-                         param="--range")
+                         param="span")
     return low, high
 
 
@@ -244,29 +249,29 @@ def solve(unknown: str, given: dict[str, int | None], output: int | None = None,
     if name is None:
         raise UsageError(f"cannot solve for {unknown!r}: give one of "
                          f"{', '.join(f'{k} ({v})' for k, v in UNKNOWNS.items())}",
-                         param="UNKNOWN")
+                         param="unknown")
     letter = next(k for k, v in UNKNOWNS.items() if v == name)
     if given.get(name) is not None:
-        raise UsageError(f"{name} is the unknown: leave it out", param=f"--{name}")
+        raise UsageError(f"{name} is the unknown: leave it out", param=name)
     values = {"stride": 1, "pad": 0, "dilation": 1}
     values.update({k: v for k, v in given.items() if v is not None})
     values.pop(name, None)
     for key in ("input", "size"):
         if key != name and key not in values:
-            raise UsageError(f"missing --{key} ({'N' if key == 'input' else 'F'})")
+            raise UsageError("missing ", Param(key), f" ({'N' if key == 'input' else 'F'})")
     for key, value in values.items():
         if value < (0 if key == "pad" else 1):
             raise UsageError(f"must be at least {0 if key == 'pad' else 1}, got {value}",
-                             param=f"--{key}")
+                             param=key)
     if output is not None and output < 1:
-        raise UsageError(f"must be at least 1, got {output}", param="--output")
+        raise UsageError(f"must be at least 1, got {output}", param="output")
     low, high, note = _default_range(name, values, output)
     if span is not None:
         low, high = span
         note = ""
         least = 0 if name == "pad" else 1
         if low < least:
-            raise UsageError(f"{name} starts at {least}, got {low}..{high}", param="--range")
+            raise UsageError(f"{name} starts at {least}, got {low}..{high}", param="span")
     found, others = [], []
     for value in range(low, high + 1):
         v = dict(values, **{name: value})

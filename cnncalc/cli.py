@@ -1,8 +1,9 @@
 """The command line: click commands only.  Each parses options, calls one core function and
 hands the result to :mod:`cnncalc.render`.
 
-Exit codes: 0 all good; 1 a check failed (a wrong ``expect``, a verify mismatch, a warning
-under ``--strict``); 2 bad input or usage.  A traceback only with ``--debug``.
+Exit codes are :mod:`cnncalc.policy`'s: 0 all good; 1 a check failed (a wrong ``expect``, a
+verify mismatch, a warning under ``--strict``); 2 bad input or usage.  A traceback only with
+``--debug``.  Over several files, the worst.
 """
 
 from __future__ import annotations
@@ -49,6 +50,19 @@ def echo_error(e: CnncalcError) -> int:
     return e.exit_code
 
 
+def option_name(name: str) -> str:
+    """How the running command spells the core's parameter ``name``: its long option
+    (``--size`` for ``pool_size``, whose option says so) or its argument (``VOLUME``); a name
+    the command has no parameter for (a label such as ``--input``) is left as it is."""
+    ctx = click.get_current_context(silent=True)
+    for p in ctx.command.params if ctx is not None else ():
+        if p.name == name:
+            if isinstance(p, click.Argument):
+                return p.human_readable_name
+            return max((o for o in p.opts if o.startswith("--")), key=len, default=p.opts[0])
+    return name
+
+
 def guarded(fn):
     """Turn every cnncalc error into its message and exit code; ``--debug`` shows tracebacks."""
     @functools.wraps(fn)
@@ -59,9 +73,11 @@ def guarded(fn):
         except UsageError as e:
             if ctx.find_root().params.get("debug"):
                 raise
+            message = e.text(option_name)
             if e.param:
-                raise click.BadParameter(str(e), param_hint=f"'{e.param}'") from None
-            raise click.UsageError(str(e)) from None
+                raise click.BadParameter(message,
+                                         param_hint=f"'{option_name(e.param)}'") from None
+            raise click.UsageError(message) from None
         except CnncalcError as e:
             if ctx.find_root().params.get("debug"):
                 raise
@@ -81,6 +97,60 @@ def main(debug: bool) -> None:
     """
 
 
+def parse_codes(ctx, param, value: str | None) -> frozenset[str]:
+    """``--ignore CN101,CN104``: known diagnostic codes, any case; a near miss is suggested."""
+    from .layers import closest
+    from .report import CODES
+
+    codes = set()
+    for word in (value or "").replace(" ", ",").split(","):
+        if not word:
+            continue
+        code = word.upper()
+        if code not in CODES:
+            near = closest(code.lower(), [c.lower() for c in CODES])
+            raise click.BadParameter(f"unknown diagnostic code {word!r}"
+                                     + (f"; did you mean {near.upper()}?" if near else ""))
+        codes.add(code)
+    return frozenset(codes)
+
+
+def ignore_option(fn):
+    return click.option("--ignore", callback=parse_codes, metavar="CODES",
+                        help="Silence these diagnostic codes, e.g. CN101,CN104 (listed as "
+                             "silenced in the JSON).")(fn)
+
+
+def output_path(out: str, force: bool):
+    """The file ``-o OUT`` names, checked before any work: not empty, and not an existing file
+    unless ``--force`` (nothing the user had is overwritten)."""
+    from pathlib import Path
+
+    from .errors import Issue, Location, SpecError
+
+    if not out.strip():
+        raise UsageError("the path is empty", param="--output")
+    path = Path(out)
+    try:
+        exists = path.exists()
+    except OSError as e:
+        raise SpecError(Issue(Location(out[:60]), f"cannot write: {e.strerror or e}")) from None
+    if exists and not force:
+        raise SpecError(Issue(Location(out), "exists; nothing was written",
+                              hint="use --force to overwrite it"))
+    return path
+
+
+def write_output(path, text: str) -> None:
+    from .errors import Issue, Location, SpecError
+
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise SpecError(Issue(Location(str(path)), f"cannot write: {e.strerror or e}",
+                              hint="check that its folder exists and is writable")) from None
+
+
 def format_option(choices=FORMATS):
     return click.option("--format", "fmt", type=click.Choice(choices), default="table",
                         show_default=True, help="Output format.")
@@ -94,8 +164,8 @@ def format_option(choices=FORMATS):
 @click.option("--formulas", is_flag=True, help="Add the formula column (numbers substituted).")
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
               help="Batch size for the memory estimates.")
-@click.option("--dtype", type=click.Choice([d.value for d in Dtype]), default="fp32", show_default=True,
-              help="Element type for the memory estimates.")
+@click.option("--dtype", type=click.Choice([d.value for d in Dtype]), default="fp32",
+              show_default=True, help="Element type for the memory estimates.")
 @click.option("--strict", is_flag=True,
               help="Non-whole output sizes are errors (exit 2); other warnings exit 1.")
 @click.option("--depth", type=click.IntRange(min=0), default=1, show_default=True,
@@ -103,8 +173,9 @@ def format_option(choices=FORMATS):
 @click.option("--expand", is_flag=True, help="Show every nested row (same as a large --depth).")
 @click.option("--at", "at", help="Input sizes to evaluate every count at, e.g. 224,320,512 "
                                  "(or 224x320: W×H); H and W become symbols.")
+@ignore_option
 @guarded
-def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand, at):
+def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand, at, ignore):
     """Every layer's output volume, params, MACs and receptive field, then totals and memory.
 
     FILE is a spec path, zoo:NAME (see `cnncalc zoo`), or - for standard input.  With
@@ -112,8 +183,9 @@ def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand, at):
     """
     from . import render
     from .engine import analyze
+    from .policy import inspect_status
     from .shapes import symbolic_shape
-    from .spec import load
+    load = load_source  # a spec, or a model to import (issue 12)
 
     depth = None if expand else depth
     sizes = parse_at(at) if at is not None else None
@@ -125,12 +197,12 @@ def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand, at):
             spec = load(source)
             if sizes is not None or symbolic_shape(spec.input_shape):
                 code, document = inspect_symbolic(spec, sizes, fmt, formulas, batch, dtype,
-                                                  depth)
+                                                  depth, ignore)
                 worst = max(worst, code)
                 if document is not None:
                     documents.append(document)
                 continue
-            report = analyze(spec, strict=strict, batch=batch, dtype=dtype)
+            report = analyze(spec, strict=strict, batch=batch, dtype=dtype, ignore=ignore)
         except AnalysisError as e:
             report, error = e.report, e
         except CnncalcError as e:
@@ -145,12 +217,8 @@ def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand, at):
         else:
             console().print(render.table(report, formulas=formulas, depth=depth))
         if error is not None:
-            worst = max(worst, echo_error(error))
-            continue
-        if not report.claims_ok:
-            worst = max(worst, EXIT_CHECK_FAILED)
-        if strict and any(d.severity != "note" for d in report.diagnostics):
-            worst = max(worst, EXIT_CHECK_FAILED)
+            echo_error(error)
+        worst = max(worst, inspect_status(report, strict=strict, error=error))
     if documents:
         click.echo(render.dumps(documents[0] if len(files) == 1 else documents))
     sys.exit(worst)
@@ -167,27 +235,27 @@ def parse_at(text: str) -> list[tuple[int, int]]:
             values = [int(p) for p in parts]
         except ValueError:
             raise UsageError(f"expected sizes such as 224,320 or 224x320, got {item.strip()!r}",
-                             param="--at") from None
+                             param="at") from None
         if len(values) not in (1, 2) or min(values) < 1 or max(values) > 10 ** 9:
             raise UsageError(f"expected sizes from 1 to 1,000,000,000 such as 224,320 or "
-                             f"224x320, got {item.strip()!r}", param="--at")
+                             f"224x320, got {item.strip()!r}", param="at")
         w, h = values if len(values) == 2 else values * 2
         out.append((h, w))
     return out
 
 
-def inspect_symbolic(spec, sizes, fmt, formulas, batch, dtype, depth):
+def inspect_symbolic(spec, sizes, fmt, formulas, batch, dtype, depth, ignore=()):
     """inspect with H and W as symbols: the closed forms, and every count at ``sizes``.
 
     Returns (exit code, the JSON document or None)."""
-    from . import render_sizes
+    from .render import sizes as render_sizes
     from .engine import trace
     from .sizes import evaluate, input_vars, membership, runs_at, size_set, symbolize
 
     spec = symbolize(spec)
     error = None
     try:
-        report, conditions = trace(spec, batch=batch, dtype=dtype)
+        report, conditions = trace(spec, batch=batch, dtype=dtype, ignore=ignore)
     except AnalysisError as e:
         report, conditions, error = e.report, None, e
     names = input_vars(spec)
@@ -233,14 +301,15 @@ def inspect_symbolic(spec, sizes, fmt, formulas, batch, dtype, depth):
 @guarded
 def layers(fmt):
     """List every layer kind with its hyperparameters and defaults (from the registry)."""
-    from . import render
     from .layers import REGISTRY
     from .network import COMBINATORS
+    from .render import layers as view
+    from .render.document import dumps
 
     if fmt == "json":
-        click.echo(render.dumps(render.layers_json(REGISTRY, COMBINATORS)))
+        click.echo(dumps(view.layers_json(REGISTRY, COMBINATORS)))
     else:
-        console().print(render.layers_table(REGISTRY, COMBINATORS))
+        console().print(view.layers_table(REGISTRY, COMBINATORS))
 
 
 # --- zoo commands ---
@@ -250,14 +319,15 @@ def layers(fmt):
 @guarded
 def zoo(fmt):
     """List the bundled specs with their params and MACs; inspect one with zoo:NAME."""
-    from . import render
+    from .render import zoo as view
+    from .render.document import dumps
     from .zoo import catalog
 
     entries = catalog()
     if fmt == "json":
-        click.echo(render.dumps(render.zoo_json(entries)))
+        click.echo(dumps(view.zoo_json(entries)))
     else:
-        console().print(render.zoo_table(entries))
+        console().print(view.zoo_table(entries))
 
 
 # --- verify commands ---
@@ -275,20 +345,21 @@ def zoo(fmt):
 @click.option("--warmup", type=click.IntRange(min=0), default=3, show_default=True,
               help="Untimed passes first.")
 @click.option("--iters", type=click.IntRange(min=0), default=20, show_default=True,
-              help="Timed passes (0: check shapes and params only).")
+              help="Timed passes (0: the checks only, no timing).")
 @click.option("--per-layer", is_flag=True, help="Add each layer's share of the time.")
 @format_option(("table", "json"))
 @guarded
 def verify_cmd(file, device, batch, dtype, channels_last, compile_, warmup, iters, per_layer,
                fmt):
-    """Build FILE in PyTorch, check every layer's shape and params ✓/✗, then time it.
+    """Build FILE in PyTorch, check every layer's shape and counts ✓/✗, then time it.
 
     Needs the torch extra.  Exits 1 on any mismatch.  FILE is a spec path or zoo:NAME.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from .backends import view
-    from .spec import load
+    from .render import verify as view
+    from .policy import verify_status
+    load = load_source  # a spec, or a model to import (issue 12)
 
     spec = load(file)
     from .backends import torch as backend  # raises a BackendError naming the extra
@@ -306,7 +377,7 @@ def verify_cmd(file, device, batch, dtype, channels_last, compile_, warmup, iter
                                 channels_last=channels_last, compile=compile_, warmup=warmup,
                                 iters=iters, per_layer=per_layer, progress=progress)
     if fmt == "json":
-        from .render import dumps
+        from .render.document import dumps
 
         click.echo(dumps(view.to_json(result)))
     else:
@@ -316,12 +387,13 @@ def verify_cmd(file, device, batch, dtype, channels_last, compile_, warmup, iter
             out.print(view.per_layer_table(result.timing))
         for line in view.summary_lines(result):
             out.print(line)
-    sys.exit(EXIT_OK if result.ok else EXIT_CHECK_FAILED)
+    sys.exit(verify_status(result))
 
 
 @main.command("export")
 @click.argument("file")
-@click.option("--to", "target", type=click.Choice(["pytorch"]), required=True,
+@click.option("--to", "target", type=click.Choice(["pytorch"]), default="pytorch",
+              show_default=True,
               help="The framework of the generated code.")
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False),
               help="Write here instead of standard output.")
@@ -329,33 +401,17 @@ def verify_cmd(file, device, batch, dtype, channels_last, compile_, warmup, iter
 @guarded
 def export_cmd(file, target, out, force):
     """Write FILE as a standalone Python file defining `class Net(nn.Module)` (torch only)."""
-    from pathlib import Path
 
     from .backends.export import to_python
-    from .errors import Issue, Location, SpecError
     from .spec import load
 
+    path = output_path(out, force) if out is not None else None
     code = to_python(load(file), file)
-    if out is None:
+    if path is None:
         click.echo(code, nl=False)
         return
-    if not out.strip():
-        raise UsageError("the path is empty", param="--output")
-    path = Path(out)
-    try:
-        exists = path.exists()
-    except OSError as e:
-        raise SpecError(Issue(Location(out[:60]), f"cannot write: {e.strerror or e}")) from None
-    if exists and not force:
-        raise SpecError(Issue(Location(out), "exists; nothing was written",
-                              hint="use --force to overwrite it"))
-    try:
-        path.write_text(code, encoding="utf-8")
-    except OSError as e:
-        raise SpecError(Issue(Location(out), f"cannot write: {e.strerror or e}",
-                              hint="check that its folder exists and is writable")) from None
+    write_output(path, code)
     click.echo(f"wrote {out}: class Net, {target}", err=True)
-
 
 
 # --- homework commands ---
@@ -369,44 +425,45 @@ def check(files, fmt):
 
     Exits 1 if any claim is wrong.
     """
-    from . import render
     from .engine import analyze
     from .hints import annotate
-    from .spec import load
+    from .policy import check_status
+    from .render import check as view
+    from .render.document import dumps
+    load = load_source  # a spec, or a model to import (issue 12)
 
-    worst, results, errors = EXIT_OK, [], []
+    results, errors = [], []
     for source in files:
         try:
             spec = load(source)
             claims = annotate(spec, analyze(spec))
         except AnalysisError as e:
             claims = annotate(spec, e.report)
-            worst = max(worst, echo_error(e))
-            errors += e.lines()
+            echo_error(e)
+            errors.append(e)
         except CnncalcError as e:
-            worst = max(worst, echo_error(e))
-            errors += e.lines()
+            echo_error(e)
+            errors.append(e)
             continue
         results += [(source, c) for c in claims]
         if fmt == "table" and not claims:
             click.echo(f"no expect: claims in {source}; add expect: {{params: …}} to a layer "
                        f"to have it graded")
         elif fmt == "table":
-            console().print(render.check_view(source, claims))
+            console().print(view.check_view(source, claims))
     if fmt == "json":
-        click.echo(render.dumps(render.check_json(results, len(files), errors)))
-    if not all(c.ok for _, c in results):
-        worst = max(worst, EXIT_CHECK_FAILED)
-    sys.exit(worst)
+        click.echo(dumps(view.check_json(results, len(files), errors)))
+    sys.exit(check_status((c for _, c in results), errors))
 
 
 def _calc_out(report, fmt) -> None:
-    from . import render
+    from .render import calc as view
+    from .render.document import dumps
 
     if fmt == "json":
-        click.echo(render.dumps(render.calc_json(report)))
+        click.echo(dumps(view.calc_json(report)))
     else:
-        console().print(render.calc_view(report))
+        console().print(view.calc_view(report))
 
 
 @main.command()
@@ -414,7 +471,7 @@ def _calc_out(report, fmt) -> None:
 @click.option("-K", "--filters", type=int, help="K, the number of filters (depthwise: D).")
 @click.option("-F", "--size", help="F, the kernel size: N or h,w.")
 @click.option("-S", "--stride", help="S (1): N or h,w.")
-@click.option("-P", "--pad", help="P (0): N, h,w, same or valid.")
+@click.option("-P", "--pad", help="P (0): N, h,w, same (⌈N/S⌉), valid or keep (N).")
 @click.option("--dilation", help="d (1).")
 @click.option("--groups", type=int, help="g (1).")
 @click.option("--depthwise", is_flag=True, default=None, help="One filter per input map.")
@@ -428,8 +485,8 @@ def conv(volume, filters, size, stride, pad, dilation, groups, depthwise, bias, 
     from .calc import int_pair, one_layer, pad_value
 
     _calc_out(one_layer("conv", volume, {
-        "filters": filters, "size": int_pair(size, "--size"), "stride": int_pair(stride, "--stride"),
-        "pad": pad_value(pad), "dilation": int_pair(dilation, "--dilation"), "groups": groups,
+        "filters": filters, "size": int_pair(size, "size"), "stride": int_pair(stride, "stride"),
+        "pad": pad_value(pad), "dilation": int_pair(dilation, "dilation"), "groups": groups,
         "depthwise": depthwise, "bias": bias}), fmt)
 
 
@@ -438,7 +495,8 @@ def conv(volume, filters, size, stride, pad, dilation, groups, depthwise, bias, 
 @click.option("-F", "--size", help="F, the window: N or h,w.")
 @click.option("-S", "--stride", help="S (= F): N or h,w.")
 @click.option("-P", "--pad", help="P (0): N or h,w.")
-@click.option("--mode", type=click.Choice(["max", "avg"]), default=None, help="max (default) or avg.")
+@click.option("--mode", type=click.Choice(["max", "avg"]), default=None,
+              help="max (default) or avg.")
 @click.option("--ceil", is_flag=True, default=None, help="Round the output size up (ceil_mode).")
 @format_option(("table", "json"))
 @guarded
@@ -449,8 +507,47 @@ def pool(volume, size, stride, pad, mode, ceil, fmt):
     from .calc import int_pair, one_layer
 
     _calc_out(one_layer("pool", volume, {
-        "size": int_pair(size, "--size"), "stride": int_pair(stride, "--stride"),
-        "pad": int_pair(pad, "--pad"), "mode": mode, "ceil": ceil}), fmt)
+        "size": int_pair(size, "size"), "stride": int_pair(stride, "stride"),
+        "pad": int_pair(pad, "pad"), "mode": mode, "ceil": ceil}), fmt)
+
+
+@main.command()
+@click.argument("volume")
+@click.option("-K", "--filters", type=int, help="K, the number of output maps.")
+@click.option("-F", "--size", help="F, the kernel size: N or h,w.")
+@click.option("-S", "--stride", help="S (1): N or h,w.")
+@click.option("-P", "--pad", help="P (0), cropped from each side: N or h,w.")
+@click.option("--output-pad", help="Extra rows/columns on one side (0; < S): N or h,w.")
+@click.option("--dilation", help="d (1).")
+@click.option("--groups", type=int, help="g (1).")
+@click.option("--bias/--no-bias", default=None, help="One bias per output map (on).")
+@format_option(("table", "json"))
+@guarded
+def deconv(volume, filters, size, stride, pad, output_pad, dilation, groups, bias, fmt):
+    """One transposed conv on a volume: (N − 1)·S − 2P + d·(F − 1) + output_pad + 1.
+
+    VOLUME is W×H×D as in the notes, for example 16x16x64."""
+    from .calc import int_pair, one_layer
+
+    _calc_out(one_layer("deconv", volume, {
+        "filters": filters, "size": int_pair(size, "size"), "stride": int_pair(stride, "stride"),
+        "pad": int_pair(pad, "pad"), "output_pad": int_pair(output_pad, "output_pad"),
+        "dilation": int_pair(dilation, "dilation"), "groups": groups, "bias": bias}), fmt)
+
+
+@main.command()
+@click.argument("input_", metavar="INPUT")
+@click.option("-U", "--units", type=int, help="The number of output neurons.")
+@click.option("--bias/--no-bias", default=None, help="One bias per unit (on).")
+@format_option(("table", "json"))
+@guarded
+def fc(input_, units, bias, fmt):
+    """One fully connected layer: (in + 1)·units params, in·units MACs.
+
+    INPUT is a vector length (400) or a W×H×D volume (5x5x16), flattened first."""
+    from .calc import one_layer
+
+    _calc_out(one_layer("fc", input_, {"units": units, "bias": bias}), fmt)
 
 
 @main.command()
@@ -464,20 +561,21 @@ def pool(volume, size, stride, pad, mode, ceil, fmt):
 @guarded
 def pad(n, size, stride, dilation, fmt):
     """The padding that keeps size N ('same'): p = (N(s − 1) + F − s)/2."""
-    from . import render
     from .calc import same_pad
+    from .render import calc as view
+    from .render.document import dumps
 
     sp = same_pad(n, size, stride, dilation)
     if fmt == "json":
-        click.echo(render.dumps(render.pad_json(sp)))
+        click.echo(dumps(view.pad_json(sp)))
     else:
-        for line in render.pad_lines(sp):
+        for line in view.pad_lines(sp):
             click.echo(line)
 
 
 @main.command("solve")
 @click.argument("unknown")
-@click.option("-N", "--input", "input_", type=int, help="N, the input size along one axis.")
+@click.option("-N", "--input", "input", type=int, help="N, the input size along one axis.")
 @click.option("-O", "--output", "output", type=int,
               help="The output size wanted (none: the values that make it whole).")
 @click.option("-F", "--size", type=int, help="F, the kernel size.")
@@ -488,20 +586,21 @@ def pad(n, size, stride, dilation, fmt):
 @click.option("--range", "span", help="LO..HI: the values of the unknown to try.")
 @format_option(("table", "json"))
 @guarded
-def solve_cmd(unknown, input_, output, size, stride, pad, dilation, ceil, span, fmt):
+def solve_cmd(unknown, input, output, size, stride, pad, dilation, ceil, span, fmt):  # noqa: A002
     """Every whole-number value of one unknown of a conv or pool layer: UNKNOWN is N (input),
     F (size), S (stride), P (pad) or d (dilation); give the others.
 
     With --output, the values that give it (PyTorch floors (N − F + 2P)/S + 1); without,
     those that make it whole.  Example: cnncalc solve P -N 224 -O 112 -F 7 -S 2
     """
-    from . import render, render_sizes
+    from .render import sizes as render_sizes
+    from .render.document import dumps
     from .calc import parse_range, solve
 
-    sol = solve(unknown, {"input": input_, "size": size, "stride": stride, "pad": pad,
+    sol = solve(unknown, {"input": input, "size": size, "stride": stride, "pad": pad,
                           "dilation": dilation}, output, parse_range(span), ceil)
     if fmt == "json":
-        click.echo(render.dumps(render_sizes.solve_json(sol)))
+        click.echo(dumps(render_sizes.solve_json(sol)))
     else:
         for line in render_sizes.solve_lines(sol):
             click.echo(line)
@@ -522,13 +621,14 @@ def sizes_cmd(file, exact, want, fmt):
     The input's height and width become symbols H and W; the answer is exact (it repeats
     with the product of the strides) and confirmed by the engine.  FILE is a spec or zoo:NAME.
     """
-    from . import render, render_sizes
+    from .render import sizes as render_sizes
+    from .render.document import dumps
     from .sizes import find_sizes
     from .spec import load
 
     result = find_sizes(load(file), want=want, exact=exact)
     if fmt == "json":
-        click.echo(render.dumps(render_sizes.sizes_json(result, exact)))
+        click.echo(dumps(render_sizes.sizes_json(result, exact)))
     else:
         console().print(render_sizes.sizes_view(result, exact))
 
@@ -543,61 +643,69 @@ def sizes_cmd(file, exact, want, fmt):
 @click.option("--pad", type=click.IntRange(min=0), help="P, zero padding (0).")
 @click.option("--act", type=click.Choice(["relu", "sigmoid", "tanh"]), help="Activation.")
 @click.option("--pool", type=click.Choice(["max", "avg"]), help="Pool after the conv.")
-@click.option("--size", type=click.IntRange(min=1), help="F, the pooling window.")
+@click.option("--size", "pool_size", type=click.IntRange(min=1), help="F, the pooling window.")
 @click.option("--pool-stride", type=click.IntRange(min=1), help="Pooling stride (= --size).")
 @click.option("--steps", is_flag=True, help="Show one output element's sum term by term.")
 @click.option("--at", "at", default="1,1", show_default=True,
               help="With --steps: the element (row,column, from 1).")
 @format_option(("table", "json"))
 @guarded
-def apply(input_, kernels, biases, stride, pad, act, pool, size, pool_stride, steps, at, fmt):
+def apply(input_, kernels, biases, stride, pad, act, pool, pool_size, pool_stride, steps, at,
+          fmt):
     """Convolve (and/or pool) a small matrix numerically, as in the notes' exercises."""
-    from . import render
-    from .errors import UsageError
-    from .numeric import apply as run_apply, read_matrix, tidy
+    from .matrix import read_matrix
+    from .numeric import apply as run_apply, tidy
+    from .render import apply as view
+    from .render.document import dumps
 
     x, _ = read_matrix(input_, "--input")
     ks = [read_matrix(k, "--kernel")[0] for k in kernels]
     try:
         r, c = (int(v) - 1 for v in at.split(","))
     except ValueError:
-        raise UsageError(f"expected row,column such as 1,1, got {at!r}", param="--at") from None
-    applied = run_apply(x, ks or None, [tidy(b) for b in biases], stride, pad, act, pool, size,
-                        pool_stride, (r, c) if steps else None)
+        raise UsageError(f"expected row,column such as 1,1, got {at!r}", param="at") from None
+    applied = run_apply(x, ks or None, [tidy(b) for b in biases], stride, pad, act, pool,
+                        pool_size, pool_stride, (r, c) if steps else None)
     if fmt == "json":
-        click.echo(render.dumps(render.apply_json(applied)))
+        click.echo(dumps(view.apply_json(applied)))
     else:
-        console().print(render.apply_view(applied))
+        console().print(view.apply_view(applied))
 
 
 @main.command()
 @click.argument("files", nargs=-1, required=True)
 @click.option("--strict", is_flag=True, help="Exit 1 when there is any note.")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Batch size for the memory rule (CN205).")
+@click.option("--dtype", type=click.Choice([d.value for d in Dtype]), default="fp32",
+              show_default=True, help="Element type for the memory rule (CN205).")
+@ignore_option
 @format_option(("table", "json"))
 @guarded
-def lint(files, strict, fmt):
+def lint(files, strict, batch, dtype, ignore, fmt):
     """Design notes with stable codes (CN1xx per layer, CN2xx network), tied to the notes."""
-    from . import render
     from .lint import lint as run_lint
-    from .spec import load
+    from .policy import lint_status
+    from .render import lint as view
+    from .render.document import dumps
+    load = load_source  # a spec, or a model to import (issue 12)
 
     worst, documents = EXIT_OK, []
     for source in files:
         try:
-            result = run_lint(load(source))
+            result = run_lint(load(source), batch=batch, dtype=dtype, ignore=ignore)
         except CnncalcError as e:
             worst = max(worst, echo_error(e))
             continue
         if fmt == "json":
-            documents.append(render.lint_json(source, result, strict))
+            documents.append(view.lint_json(source, result, strict))
         else:
-            console().print(render.lint_view(source, result))
+            console().print(view.lint_view(source, result))
         if result.error is not None:
-            worst = max(worst, echo_error(result.error))
-        elif strict and result.notes:
-            worst = max(worst, EXIT_CHECK_FAILED)
+            echo_error(result.error)
+        worst = max(worst, lint_status(result, strict=strict))
     if documents:
-        click.echo(render.dumps(documents[0] if len(files) == 1 else documents))
+        click.echo(dumps(documents[0] if len(files) == 1 else documents))
     sys.exit(worst)
 
 
@@ -610,31 +718,205 @@ def schema_cmd(out, force):
     """The JSON Schema of specs, for editors with the YAML language server: completion, each
     setting's doc and default on hover, and checks as you type."""
     import json
-    from pathlib import Path
 
-    from .errors import Issue, Location, SpecError
     from .schema import build_schema
 
     text = json.dumps(build_schema(), indent=2, ensure_ascii=False) + "\n"
     if out is None:
         click.echo(text, nl=False)
         return
-    if not out.strip():
-        raise UsageError("the path is empty", param="--output")
-    path = Path(out)
-    try:
-        exists = path.exists()
-    except OSError as e:
-        raise SpecError(Issue(Location(out[:60]), f"cannot write: {e.strerror or e}")) from None
-    if exists and not force:
-        raise SpecError(Issue(Location(out), "exists; nothing was written",
-                              hint="use --force to overwrite it"))
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as e:
-        raise SpecError(Issue(Location(out), f"cannot write: {e.strerror or e}",
-                              hint="check that its folder exists and is writable")) from None
+    write_output(output_path(out, force), text)
     click.echo(f"wrote {out}: JSON Schema (draft-07) of cnncalc specs", err=True)
+
+
+# --- pictures -----------------------------------------------------------------------------
+
+def picture_path(file: str, out: str | None, suffix: str) -> str:
+    """``-o``, or the spec's name with ``suffix`` in the current folder, as Keras' plot_model
+    writes model.png: ``zoo:resnet50`` → ``resnet50.svg``, ``specs/lenet5.yaml`` →
+    ``lenet5.svg``, standard input → ``net.svg``."""
+    from pathlib import Path
+
+    if out is not None:
+        if not out.strip():
+            raise UsageError("the path is empty", param="--output")
+        return out
+    if file == "-":
+        stem = "net"
+    elif file.startswith("zoo:"):
+        stem = Path(file[4:]).name or "net"
+    else:
+        stem = Path(file).stem or "net"
+    return stem + suffix
+
+
+def write_picture(file: str, out: str | None, force: bool, suffix: str, make, *,
+                  batch: int = 1, dtype: str = "fp32") -> None:
+    """Load, analyse, draw with ``make(spec, report, error)`` and write, never over a file
+    without ``--force``; a spec that fails at a layer is drawn up to it, then exits 2."""
+    import tempfile
+    from pathlib import Path
+
+    from .engine import analyze
+    from .spec import load
+
+    out = picture_path(file, out, suffix)
+    path = Path(out)
+    if out != "-":
+        try:
+            exists = path.exists() or path.is_symlink()
+        except OSError as e:
+            fail([f"cnncalc: error: cannot write {out[:80]}: {e.strerror or e}"])
+        if exists and not force:
+            fail([f"cnncalc: error: {out} exists; nothing was written (--force overwrites it)"])
+    spec = load(file)
+    error = None
+    try:
+        report = analyze(spec, batch=batch, dtype=dtype)
+    except AnalysisError as e:
+        report, error = e.report, e
+    text = make(spec, report, error.issues[0].message if error is not None else "")
+    if out == "-":
+        click.echo(text, nl=False)
+    else:
+        folder = path.parent
+        try:
+            with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=folder,
+                                             prefix=f".{path.name}.", suffix=".tmp",
+                                             delete=False) as tmp:
+                tmp.write(text)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp.name, 0o666 & ~umask)  # a temporary file is private; this one is not
+            os.replace(tmp.name, path)
+        except OSError as e:
+            try:
+                os.unlink(tmp.name)
+            except (OSError, UnboundLocalError):
+                pass
+            fail([f"cnncalc: error: cannot write {out}: {e.strerror or e}; check that its "
+                  f"folder exists and is writable"])
+        click.echo(f"wrote {out}", err=True)
+    if error is not None:
+        sys.exit(echo_error(error))
+    sys.exit(EXIT_OK if report.claims_ok else EXIT_CHECK_FAILED)
+
+
+STYLES = ("auto", "volumes", "graph")
+
+
+@main.command("draw")
+@click.argument("file")
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, allow_dash=True),
+              help="The SVG file (default: the spec's name .svg here; - for standard output).")
+@click.option("--style", type=click.Choice(STYLES), default="auto", show_default=True,
+              help="volumes: 3-D boxes as the notes draw them; graph: compact boxes for "
+                   "deep nets; auto: volumes when they fit 2,400 px across.")
+@click.option("--depth", type=click.IntRange(min=0), default=None,
+              help="Fold blocks below this depth into one box, as inspect --depth does; a "
+                   "repeat whose iterations fold is drawn once, ×N.  [default: every layer]")
+@click.option("--force", is_flag=True, help="Overwrite an existing OUTPUT.")
+@guarded
+def draw_cmd(file, out, style, depth, force):
+    """Draw FILE as an SVG: every volume, kernel, branch and shortcut, with its counts.
+
+    FILE is a spec path, zoo:NAME or - for standard input.  A spec that fails at a layer is
+    drawn up to it with the failure in red, and exits 2.
+    """
+    from .picture import draw
+
+    write_picture(file, out, force, ".svg",
+                  lambda spec, report, error: draw(spec, report, style=style, depth=depth,
+                                                   error=error))
+
+
+@main.command("report")
+@click.argument("file")
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, allow_dash=True),
+              help="The HTML file (default: the spec's name .html here; - for standard output).")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Batch size for the memory estimates.")
+@click.option("--dtype", type=click.Choice([d.value for d in Dtype]), default="fp32",
+              show_default=True, help="Element type for the memory estimates.")
+@click.option("--style", type=click.Choice(STYLES), default="auto", show_default=True,
+              help="The picture's style (see cnncalc draw).")
+@click.option("--depth", type=click.IntRange(min=0), default=None,
+              help="Fold the picture's blocks below this depth.  [default: every layer]")
+@click.option("--force", is_flag=True, help="Overwrite an existing OUTPUT.")
+@guarded
+def report_cmd(file, out, batch, dtype, style, depth, force):
+    """Write FILE's report as one HTML page that needs no network: the picture, the layer
+    table with formulas, totals, memory, receptive fields, design notes and graded expect:
+    answers.  Click a box to find its row, or a row to find its box.
+
+    Exits 1 when an expect: claim is wrong, 2 when the spec fails (the page shows the layers
+    up to the failure).
+    """
+    from .picture import page
+
+    write_picture(file, out, force, ".html",
+                  lambda spec, report, error: page(spec, report, style=style, depth=depth,
+                                                   error=error),
+                  batch=batch, dtype=dtype)
+
+
+
+# --- import (issue 12) -----------------------------------------------------------------------
+
+def load_source(source):
+    """A spec (path, zoo:NAME, -) or a model imported in memory (torchvision:NAME,
+    file.py:Name, package.module:Name); the import's notes go to stderr."""
+    from .backends.importer import is_model_source, load_model
+    from .spec import load
+
+    if not is_model_source(source):
+        return load(source)
+    spec, notes = load_model(source)
+    for note in notes:
+        click.echo(f"cnncalc: note: {note}", err=True)
+    return spec
+
+
+@main.command("import")
+@click.argument("source")
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False),
+              help="Write the spec here instead of standard output.")
+@click.option("--input", "input_", metavar="WxHxD",
+              help="Input volume (torchvision: its weights' crop size, e.g. 299x299x3 for "
+                   "inception_v3; otherwise 224x224x3).")
+@click.option("--arg", "args", multiple=True, metavar="KEY=VALUE",
+              help="An argument for the model's class or factory (repeatable), e.g. "
+                   "--arg num_classes=10.")
+@click.option("--force", is_flag=True, help="Overwrite an existing OUTPUT.")
+@guarded
+def import_cmd(source, out, input_, args, force):
+    """Turn a PyTorch model into a spec: SOURCE is torchvision:NAME (weights=None),
+    path/to/file.py:Name or package.module:Name (a class or a factory).
+
+    Needs the torch extra (torchvision for torchvision:NAME).  inspect, check, lint and
+    verify take the same SOURCE directly.
+    """
+
+    from .backends.importer import import_model, parse_args
+    from .engine import analyze
+    from .spec import parse
+
+    path = output_path(out, force) if out is not None else None
+    imported = import_model(source, input_volume=input_, args=parse_args(args))
+    report = analyze(parse(imported.text, source), explain=False)
+    for note in imported.notes:
+        click.echo(f"cnncalc: note: {note}", err=True)
+    if path is None:
+        click.echo(imported.text, nl=False)
+    else:
+        write_output(path, imported.text)
+    t = report.totals
+    where = f"wrote {out}: " if path is not None else ""
+    click.echo(f"{where}{report.name}: {len(report.layers)} layers, {t.params:,} params, "
+               f"{t.macs:,} MACs; " + ("PyTorch's totals (expect:) hold" if report.claims_ok
+                                       else "a PyTorch total differs: cnncalc check shows it"),
+               err=True)
+    sys.exit(EXIT_OK if report.claims_ok else EXIT_CHECK_FAILED)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -70,16 +70,31 @@ class AnalysisError(SpecError):
         self.report = report
 
 
+@dataclass(frozen=True, slots=True)
+class Param:
+    """A parameter named inside an error message (``pool_size``): the Python API prints its
+    name, the CLI the option that sets it (``--size``)."""
+
+    name: str
+
+
 class UsageError(CnncalcError):
-    """Bad command-line usage that click's types cannot catch; ``param`` names the option.
+    """Values the core refuses, or bad command-line usage that click's types cannot catch.
 
-    The CLI hands it to click, which prints the usage line and ``Error: …`` (exit 2)."""
+    ``param`` names the parameter at fault (``stride``) and the message is pieces of text and
+    :class:`Param`\\ s, so that the core never spells a command-line option: ``str()`` writes
+    parameter names, ``text(spell)`` lets the CLI write each as its option.  The CLI hands it to
+    click, which prints the usage line and ``Error: …`` (exit 2)."""
 
-    def __init__(self, message: str, param: str | None = None):
-        super().__init__(message)
+    def __init__(self, *parts: str | Param, param: str | None = None):
+        self.parts = parts
         self.param = param
+        super().__init__(self.text())
+
+    def text(self, spell=lambda name: name) -> str:
+        """The message, with every :class:`Param` written as ``spell(name)``."""
+        return "".join(p if isinstance(p, str) else spell(p.name) for p in self.parts)
 
     def lines(self) -> list[str]:
         where = f"{self.param}: " if self.param else ""
         return [f"cnncalc: error: {where}{self}"]
-

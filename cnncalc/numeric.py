@@ -1,188 +1,27 @@
 """Numeric convolution and pooling of small matrices, for exercises worked by hand.
 
-Pure Python (no numpy, no torch).  A *volume* is a list of channels, each a list of rows of
-numbers: ``[[[1, 2], [3, 4]]]`` is one 2×2 channel.  As in the notes, a filter extends the
+Pure Python (no numpy, no torch).  A *volume* (:mod:`cnncalc.matrix` reads one from text) is
+a list of channels, each a list of rows of numbers.  As in the notes, a filter extends the
 full depth of its input: its channels are convolved with the input's channels one by one and
 the results summed, then the shared bias is added.  "Convolution" is the deep-learning one
 (cross-correlation, no kernel flip), as in PyTorch's ``conv2d``.
-
-Matrix text: one row per line, numbers separated by spaces or commas, channels separated by
-a blank line; ``#`` starts a comment.  Inline, ``;`` separates rows and ``|`` channels:
-``"1 2 3; 4 5 6; 7 8 9"``.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable, Union
+from typing import Callable
 
-from .errors import CnncalcError, Issue, Location, UsageError
+from .errors import Param, UsageError
+from .matrix import Matrix, Number, Volume
 from .shapes import window_out_len
-
-Number = Union[int, float]
-Matrix = list[list[Number]]
-Volume = list[Matrix]
-
-MAX_MATRIX_BYTES = 1024 * 1024
-_TOKEN = re.compile(r"[^\s,]+")
-_INLINE = re.compile(r"^[\s\d.,;|eE+\-]*$")
-
-
-class MatrixError(CnncalcError):
-    """A malformed matrix: ``FILE:LINE:COL: error: …``, then the line and a caret."""
-
-    def __init__(self, loc: Location, message: str, source_line: str | None = None,
-                 hint: str = ""):
-        self.issue = Issue(loc, message, hint=hint)
-        self.source_line = source_line
-        super().__init__(str(self.issue))
-
-    def lines(self) -> list[str]:
-        out = [str(self.issue)]
-        if self.source_line is not None:
-            out.append(f"    {self.source_line}")
-            if self.issue.loc.col:
-                out.append("    " + " " * (self.issue.loc.col - 1) + "^")
-        return out
+from .wording import decimal, plural
 
 
 class NumericError(UsageError):
-    """Options that cannot work together (a kernel larger than the input, …)."""
-
-
-def count(n: int, noun: str) -> str:
-    """``count(1, 'row')`` → '1 row', ``count(2, 'bias')`` → '2 biases'."""
-    if n == 1:
-        return f"{n} {noun}"
-    return f"{n} {noun}{'es' if noun.endswith(('s', 'x', 'ch', 'sh')) else 's'}"
-
-
-# --- reading matrices -----------------------------------------------------------------------
-
-def parse_number(token: str) -> Number:
-    """``3`` → 3, ``-0.5`` → -0.5; ValueError for anything else (nan and inf included)."""
-    try:
-        return int(token)
-    except ValueError:
-        pass
-    x = float(token)
-    if not math.isfinite(x):
-        raise ValueError(token)
-    return int(x) if x.is_integer() and "e" not in token.lower() and "." not in token else x
-
-
-@dataclass
-class _Row:
-    values: list[Number]
-    line: int
-    col: int
-    text: str
-
-
-def parse_matrix(text: str, source: str, inline: bool = False) -> Volume:
-    """Read a volume from matrix text; every problem is a :class:`MatrixError`."""
-    if inline:
-        return _parse_inline(text, source)
-    channels: list[list[_Row]] = [[]]
-    lines = text.splitlines()
-    for i, raw in enumerate(lines, start=1):
-        body = raw.split("#", 1)[0]
-        if not body.strip():
-            if channels[-1]:
-                channels.append([])
-            continue
-        channels[-1].append(_row(body, raw, source, i, 0))
-    return _volume([c for c in channels if c], source, lines)
-
-
-def _parse_inline(text: str, source: str) -> Volume:
-    channels: list[list[_Row]] = []
-    offset = 0
-    for chunk in text.split("|"):
-        rows = []
-        start = offset
-        for piece in chunk.split(";"):
-            if piece.strip():
-                rows.append(_row(piece, text, source, 1, start))
-            start += len(piece) + 1
-        offset += len(chunk) + 1
-        if rows:
-            channels.append(rows)
-    return _volume(channels, source, [text])
-
-
-def _row(body: str, raw: str, source: str, line: int, offset: int) -> _Row:
-    values = []
-    for m in _TOKEN.finditer(body):
-        try:
-            values.append(parse_number(m.group()))
-        except ValueError:
-            raise MatrixError(Location(source, line, offset + m.start() + 1),
-                              f"'{m.group()}' is not a number", raw,
-                              "write numbers separated by spaces or commas") from None
-    first = _TOKEN.search(body)
-    return _Row(values, line, offset + (first.start() if first else 0) + 1, body)
-
-
-def _volume(channels: list[list[_Row]], source: str, lines: list[str]) -> Volume:
-    if not channels:
-        raise MatrixError(Location(source, 1, 1), "holds no numbers",
-                          hint="write one matrix row per line, e.g. '1 0 -1'")
-    width = len(channels[0][0].values)
-    height = len(channels[0])
-    for c, rows in enumerate(channels):
-        for r in rows:
-            if len(r.values) != width:
-                raise MatrixError(Location(source, r.line, r.col),
-                                  f"this row has {count(len(r.values), 'number')} but the first "
-                                  f"row has {width}; every row needs the same count",
-                                  _line(lines, r.line))
-        if len(rows) != height:
-            r = rows[0]
-            raise MatrixError(Location(source, r.line, r.col),
-                              f"channel {c + 1} has {count(len(rows), 'row')} but channel 1 has "
-                              f"{height}; every channel needs the same size",
-                              _line(lines, r.line), "a blank line separates channels")
-    return [[r.values for r in rows] for rows in channels]
-
-
-def _line(lines: list[str], n: int) -> str | None:
-    return lines[n - 1] if 0 < n <= len(lines) else None
-
-
-def read_matrix(arg: str, option: str = "--input") -> tuple[Volume, str]:
-    """A matrix from a file path, or inline text; returns ``(volume, display name)``."""
-    if not arg.strip():
-        raise UsageError("is empty: give a matrix file, or numbers such as \"1 2; 3 4\"",
-                         param=option)
-    path = Path(arg)
-    try:
-        is_file, is_dir = path.is_file(), path.is_dir()
-    except OSError:  # longer than a file name may be: only inline text can be that
-        is_file = is_dir = False
-    if is_file:
-        try:
-            if path.stat().st_size > MAX_MATRIX_BYTES:
-                raise MatrixError(Location(arg), f"is larger than {MAX_MATRIX_BYTES:,} bytes; "
-                                                 f"apply is for small exercises")
-            data = path.read_bytes()
-        except OSError as e:
-            raise MatrixError(Location(arg), f"cannot read: {e.strerror or e}") from None
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise MatrixError(Location(arg), "is not UTF-8 text") from None
-        return parse_matrix(text, arg), arg
-    if is_dir:
-        raise MatrixError(Location(arg), "is a directory, not a matrix file")
-    if any(ch in arg for ch in ";|, \t") or _INLINE.match(arg):
-        return parse_matrix(arg, option, inline=True), option
-    raise MatrixError(Location(arg), "no such file",
-                      hint=f"give a matrix file, or the matrix inline: {option} "
-                           f"\"1 2 3; 4 5 6; 7 8 9\"")
+    """Values that cannot work together (a kernel larger than the input, …); it names
+    :func:`apply`'s parameters (``pool_size``), which the CLI writes as its options."""
 
 
 # --- arithmetic -------------------------------------------------------------------------------
@@ -201,11 +40,11 @@ def pad_matrix(m: Matrix, p: int, fill: Number = 0) -> Matrix:
         [list(r) for r in edge]
 
 
-def out_len(n: int, f: int, s: int, p: int, what: str, option: str | None = None) -> int:
+def out_len(n: int, f: int, s: int, p: int, what: str, param: str | None = None) -> int:
     if f > n + 2 * p:
         raise NumericError(f"the {what} ({f}) is larger than the padded input "
                            f"({n} + 2·{p} = {n + 2 * p}); use a smaller {what} or more padding",
-                           param=option)
+                           param=param)
     return window_out_len(n, f, s, (p, p)).out
 
 
@@ -216,13 +55,13 @@ def conv2d(x: Volume, kernels: list[Volume], biases: list[Number], stride: int =
     for i, k in enumerate(kernels):
         if len(k) != depth:
             raise NumericError(
-                f"kernel {i + 1} has {count(len(k), 'channel')} but the input "
+                f"kernel {i + 1} has {plural(len(k), 'channel')} but the input "
                 f"has {depth}; a filter extends the full depth of the input (F×F×D)",
-                param="--kernel")
+                param="kernels")
     xp = [pad_matrix(m, pad) for m in x]
     fh, fw = len(kernels[0][0]), len(kernels[0][0][0])
-    oh = out_len(len(x[0]), fh, stride, pad, "kernel", "--kernel")
-    ow = out_len(len(x[0][0]), fw, stride, pad, "kernel", "--kernel")
+    oh = out_len(len(x[0]), fh, stride, pad, "kernel", "kernels")
+    ow = out_len(len(x[0][0]), fw, stride, pad, "kernel", "kernels")
     out = []
     for k, b in zip(kernels, biases):
         out.append([[sum(xp[c][i * stride + u][j * stride + v] * k[c][u][v]
@@ -236,9 +75,9 @@ def pool2d(x: Volume, size: int, stride: int, mode: str = "max", pad: int = 0) -
     zero padding)."""
     if 2 * pad > size:
         raise NumericError(f"pooling pad {pad} is more than half the window {size} "
-                           f"(PyTorch's rule); use a pad of at most {size // 2}", param="--pad")
-    oh = out_len(len(x[0]), size, stride, pad, "pooling window", "--size")
-    ow = out_len(len(x[0][0]), size, stride, pad, "pooling window", "--size")
+                           f"(PyTorch's rule); use a pad of at most {size // 2}", param="pad")
+    oh = out_len(len(x[0]), size, stride, pad, "pooling window", "pool_size")
+    ow = out_len(len(x[0][0]), size, stride, pad, "pooling window", "pool_size")
     out = []
     for m in x:
         mp = pad_matrix(m, pad, -math.inf if mode == "max" else 0)
@@ -273,15 +112,8 @@ def tidy(v: Number) -> Number:
 
 # --- the worked dot product ------------------------------------------------------------------
 
-def fmt(v: Number) -> str:
-    v = tidy(v)
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
-
-
 def paren(v: Number) -> str:
-    return f"({fmt(v)})" if v < 0 else fmt(v)
+    return f"({decimal(v)})" if v < 0 else decimal(v)
 
 
 def conv_steps(x: Volume, kernel: Volume, bias: Number, i: int, j: int, stride: int = 1,
@@ -298,12 +130,12 @@ def conv_steps(x: Volume, kernel: Volume, bias: Number, i: int, j: int, stride: 
         total += part
         label = f"channel {c + 1}: " if len(x) > 1 else ""
         lines.append(f"{label}" + " + ".join(f"{paren(a)}·{paren(b)}" for a, b in terms)
-                     + f" = {fmt(part)}")
+                     + f" = {decimal(part)}")
     value = total + bias
-    tail = f"sum {fmt(total)}" if len(x) > 1 else fmt(total)
-    lines.append(f"{tail} + bias {paren(bias)} = {fmt(value)}")
+    tail = f"sum {decimal(total)}" if len(x) > 1 else decimal(total)
+    lines.append(f"{tail} + bias {paren(bias)} = {decimal(value)}")
     if act:
-        lines.append(f"{act}({fmt(value)}) = {fmt(ACTIVATIONS[act](value))}")
+        lines.append(f"{act}({decimal(value)}) = {decimal(ACTIVATIONS[act](value))}")
     return lines
 
 
@@ -311,11 +143,11 @@ def pool_steps(x: Volume, size: int, stride: int, mode: str, i: int, j: int, pad
                channel: int = 0) -> list[str]:
     mp = pad_matrix(x[channel], pad, -math.inf if mode == "max" else 0)
     window = [mp[i * stride + u][j * stride + v] for u in range(size) for v in range(size)]
-    values = ", ".join(fmt(v) if math.isfinite(v) else "−∞" for v in window)
+    values = ", ".join(decimal(v) if math.isfinite(v) else "−∞" for v in window)
     if mode == "max":
-        return [f"max({values}) = {fmt(max(window))}"]
-    return [f"({' + '.join(fmt(v) for v in window)})/{len(window)} = "
-            f"{fmt(sum(window) / len(window))}"]
+        return [f"max({values}) = {decimal(max(window))}"]
+    return [f"({' + '.join(decimal(v) for v in window)})/{len(window)} = "
+            f"{decimal(sum(window) / len(window))}"]
 
 
 # --- the whole exercise -------------------------------------------------------------------
@@ -335,11 +167,11 @@ def apply(x: Volume, kernels: list[Volume] | None = None, biases: list[Number] |
     """Convolve (if kernels), add the bias, activate, then pool (if ``pool``).
 
     Without kernels, ``stride`` and ``pad`` belong to the pooling (stride defaults to the
-    window, as in PyTorch); with kernels they belong to the convolution (1 and 0).  ``at`` (0-based row,
-    column) picks the element whose arithmetic ``steps`` shows.
+    window, as in PyTorch); with kernels they belong to the convolution (1 and 0).  ``at``
+    (0-based row, column) picks the element whose arithmetic ``steps`` shows.
     """
     if any(not math.isfinite(b) for b in biases or ()):
-        raise UsageError("must be a finite number", param="--bias")
+        raise UsageError("must be a finite number", param="biases")
     notes: list[str] = []
     steps: list[str] = []
     y = x
@@ -347,14 +179,14 @@ def apply(x: Volume, kernels: list[Volume] | None = None, biases: list[Number] |
         stride, pad = stride or 1, pad or 0
         if len({shape_text(k) for k in kernels}) > 1:
             raise NumericError("every kernel needs the same size; give kernels of one F×F×D",
-                               param="--kernel")
+                               param="kernels")
         biases = list(biases or [0])
         if len(biases) == 1:
             biases = biases * len(kernels)
         if len(biases) != len(kernels):
-            raise NumericError(f"got {count(len(biases), 'bias')} for "
-                               f"{count(len(kernels), 'kernel')}; give one --bias for all "
-                               f"kernels or one per kernel", param="--bias")
+            raise NumericError(f"got {plural(len(biases), 'bias')} for "
+                               f"{plural(len(kernels), 'kernel')}; give one ", Param("biases"),
+                               " for all kernels or one per kernel", param="biases")
         y = conv2d(x, kernels, biases, stride, pad)
         notes += fit_notes(x, len(kernels[0][0]), len(kernels[0][0][0]), stride, pad, "conv")
         if at is not None:
@@ -362,12 +194,13 @@ def apply(x: Volume, kernels: list[Volume] | None = None, biases: list[Number] |
             steps = [f"output[{at[0] + 1},{at[1] + 1}] of kernel 1 (row, column from 1):"]
             steps += conv_steps(x, kernels[0], biases[0], at[0], at[1], stride, pad, act)
     elif biases and any(biases):
-        raise NumericError("--bias needs a --kernel")
+        raise NumericError(Param("biases"), " needs a ", Param("kernels"))
     if act:
         y = activate(y, act)
     if pool:
         if pool_size is None:
-            raise NumericError("--pool needs --size F (the pooling window)")
+            raise NumericError(Param("pool"), " needs ", Param("pool_size"),
+                               " F (the pooling window)")
         ps = pool_stride or (None if kernels else stride) or pool_size
         pp = 0 if kernels else pad or 0
         notes += fit_notes(y, pool_size, pool_size, ps, pp, "pool")
@@ -378,9 +211,11 @@ def apply(x: Volume, kernels: list[Volume] | None = None, biases: list[Number] |
             steps = [f"output[{at[0] + 1},{at[1] + 1}] of channel 1 (row, column from 1):"]
             steps += pool_steps(before, pool_size, ps, pool, at[0], at[1], pp)
     elif pool_size is not None:
-        raise NumericError("--size is the pooling window: add --pool max or --pool avg")
+        raise NumericError(Param("pool_size"), " is the pooling window: add ", Param("pool"),
+                           " max or ", Param("pool"), " avg")
     if not kernels and not pool and not act:
-        raise NumericError("nothing to apply: give --kernel, --pool or --act")
+        raise NumericError("nothing to apply: give ", Param("kernels"), ", ", Param("pool"), " or ",
+                           Param("act"))
     if any(not math.isfinite(v) for m in y for row in m for v in row):
         raise UsageError("the result overflows a float; use smaller numbers")
     return Applied([[[tidy(v) for v in row] for row in m] for m in y], steps, notes)
@@ -390,8 +225,8 @@ def check_at(at: tuple[int, int], y: Volume) -> None:
     h, w = len(y[0]), len(y[0][0])
     if not (0 <= at[0] < h and 0 <= at[1] < w):
         raise NumericError(f"{at[0] + 1},{at[1] + 1} is outside the output, which has "
-                           f"{count(h, 'row')} and {count(w, 'column')}; pick a row from 1 to "
-                           f"{h} and a column from 1 to {w}", param="--at")
+                           f"{plural(h, 'row')} and {plural(w, 'column')}; pick a row from 1 to "
+                           f"{h} and a column from 1 to {w}", param="at")
 
 
 def fit_notes(x: Volume, fh: int, fw: int, s: int, p: int, what: str) -> list[str]:

@@ -132,9 +132,11 @@ COUNT_FIELDS = tuple(f.name for f in fields(Counts))
 
 @dataclass(frozen=True, slots=True)
 class AxisRF:
-    size: Fraction
-    jump: Fraction
-    start: Fraction
+    """Integers, or Fractions where a half pixel or an upsampling makes them fractional."""
+
+    size: int | Fraction
+    jump: int | Fraction
+    start: int | Fraction
 
 
 @dataclass(frozen=True, slots=True)

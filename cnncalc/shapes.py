@@ -22,6 +22,7 @@ from fractions import Fraction
 
 from .symbolic import (Size, at_least, flag, is_symbolic, largest, parse_dims, ratio,
                        text_of)
+from .wording import decimal
 
 MAX_SIZE = 10 ** 9  # no real layer has a billion filters, nor an input a billion pixels wide
 TIMES = "×"
@@ -211,13 +212,4 @@ def axis_formula(a: AxisOut, ceil: bool = False) -> str:
     if exact.denominator == 1:
         return f"{text} = {a.out}"
     rounding = "ceil" if ceil else "floor"
-    return f"{text} = {fmt_number(exact)} → {rounding} {a.out}"
-
-
-def fmt_number(x: Fraction | int | float) -> str:
-    """A Fraction as an int when whole, else a short decimal."""
-    if isinstance(x, Fraction):
-        if x.denominator == 1:
-            return str(x.numerator)
-        return f"{float(x):.4g}"
-    return str(x)
+    return f"{text} = {decimal(exact)} → {rounding} {a.out}"

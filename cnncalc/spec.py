@@ -1,8 +1,9 @@
 """YAML → network tree, with a location on every node, blocks expanded and names given.
 
-YAML is read with PyYAML's safe composer only (no Python tags), converted into located maps
-and lists, then validated in one pass: independent problems are all reported together,
-each as ``FILE:LINE:COL: error: <trail> → message; hint``.
+The text comes from :mod:`cnncalc.sources` (a path, ``zoo:NAME`` or standard input), is read
+into located maps and lists by :mod:`cnncalc.located`, then validated in one pass:
+independent problems are all reported together, each as
+``FILE:LINE:COL: error: <trail> → message; hint``.
 
 Naming: an unnamed leaf is called after its kind and its count in its level (``conv1``,
 ``bn1``, ``relu1``, ``conv2``), as torchvision names BasicBlock's layers.  An unnamed
@@ -20,198 +21,21 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from . import expr
 from .errors import Issue, Location, SpecError
 from .layers import REGISTRY, closest
+from .located import YList, YMap, compose
 from .network import (COMBINATORS, MAX_LAYERS, Branches, Claim, Group, Leaf, Merge, Node,
                       Repeat, Residual, Spec, count_leaves)
 from .report import CODES
 from .shapes import Shape, parse_input, parse_volume
+from .sources import read_source
 
 TOP_KEYS = ("name", "input", "layers", "blocks", "expect", "description")
 SIBLINGS = ("name", "expect", "frozen", "allow")
 CLAIM_FIELDS = ("output", "params", "trainable_params", "buffers", "macs", "connections",
                 "activations", "rf")
-MAX_ALIAS_NODES = 100_000  # nodes that aliases may add on top of the text's own
-MAX_YAML_DEPTH = 200  # nesting levels of YAML lists and mappings
 MAX_BLOCK_DEPTH = 50  # blocks used inside blocks used inside …
-MAX_FILE_BYTES = 20 * 1024 * 1024
-
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-# --- located YAML ---------------------------------------------------------------------------
-
-class YMap(dict):
-    """A YAML mapping that remembers where it, each key and each value start."""
-
-    loc: Location
-    key_locs: dict
-    value_locs: dict
-
-
-class YList(list):
-    loc: Location
-    item_locs: list
-
-
-def _loc(file: str, node: yaml.Node) -> Location:
-    return Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
-
-
-def compose(text: str, file: str) -> Any:
-    """Parse YAML text into located values; raises SpecError on syntax errors and bombs."""
-    loader = _Loader(text)
-    try:
-        root = loader.get_single_node()
-    except yaml.MarkedYAMLError as e:
-        raise SpecError(_syntax_issue(e, file)) from None
-    except yaml.reader.ReaderError as e:
-        line = text.count("\n", 0, e.position) + 1
-        col = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
-        code = e.character if isinstance(e.character, int) else ord(e.character)
-        raise SpecError(Issue(Location(file, line, col),
-                              f"the character U+{code:04X} cannot appear in YAML: {e.reason}",
-                              hint="a spec is plain text; is this the right file?")) from None
-    except yaml.YAMLError as e:
-        raise SpecError(Issue(Location(file), f"YAML: {str(e).splitlines()[0]}")) from None
-    except RecursionError:
-        raise SpecError(Issue(Location(file), "the YAML nests too deeply")) from None
-    finally:
-        loader.dispose()
-    if root is None:
-        raise SpecError(Issue(Location(file, 1, 1), "the file is empty",
-                              hint="a spec needs at least 'input:' and 'layers:'"))
-    # Aliases may repeat a node many times (an alias bomb: 9 aliases of 9 aliases of …):
-    # the text's own nodes are always allowed, and at most MAX_ALIAS_NODES more.
-    budget = [_count_nodes(root) + MAX_ALIAS_NODES]
-    constructor = yaml.SafeLoader("")
-    return _convert(root, file, budget, set(), constructor, 0)
-
-
-def _syntax_issue(e: yaml.MarkedYAMLError, file: str) -> Issue:
-    mark = e.problem_mark or e.context_mark
-    where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
-    problem = e.problem or e.context
-    if e.context and e.context_mark and mark is not e.context_mark:
-        problem += f" ({e.context} that starts at {e.context_mark.line + 1}:" \
-                   f"{e.context_mark.column + 1})"
-    hint = "check the indentation and the ':' after each key"
-    if "mapping values are not allowed" in (e.problem or ""):
-        hint = ("a bare word cannot take settings: write '- relu:' (with a colon), then "
-                "'name: …' indented under it; or put a space after each ':'")
-    elif "found character '\\t'" in (e.problem or "") or "\t" in (e.problem or ""):
-        hint = "indent with spaces, not tabs"
-    return Issue(where, f"YAML syntax: {problem}", hint=hint)
-
-
-def _count_nodes(root: yaml.Node) -> int:
-    """The distinct nodes of the document (each alias target counted once)."""
-    seen, stack = set(), [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-        elif isinstance(node, yaml.MappingNode):
-            stack.extend(n for pair in node.value for n in pair)
-    return len(seen)
-
-
-def _convert(node: yaml.Node, file: str, budget: list[int], active: set[int], constructor,
-             depth: int) -> Any:
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise SpecError(Issue(_loc(file, node), f"YAML aliases repeat more than "
-                                                f"{MAX_ALIAS_NODES:,} nodes (an alias bomb?)",
-                              hint="write blocks and repeat instead of nested aliases"))
-    if depth > MAX_YAML_DEPTH:
-        raise SpecError(Issue(_loc(file, node), f"the YAML nests more than {MAX_YAML_DEPTH} "
-                                                f"levels deep", hint="use blocks to structure it"))
-    if isinstance(node, yaml.ScalarNode):
-        try:
-            return constructor.construct_object(node)
-        except yaml.YAMLError as e:
-            raise SpecError(Issue(_loc(file, node), f"YAML: {str(e).splitlines()[0]}")) from None
-        except ValueError:  # Python refuses to read an integer of more than 4,300 digits
-            raise SpecError(Issue(_loc(file, node), f"the number {node.value[:20]}… has "
-                                                    f"{len(node.value):,} digits",
-                                  hint="no layer size is that large")) from None
-    if id(node) in active:
-        raise SpecError(Issue(_loc(file, node), "a YAML alias refers to itself"))
-    active.add(id(node))
-    try:
-        if isinstance(node, yaml.SequenceNode):
-            out = YList()
-            out.loc, out.item_locs = _loc(file, node), []
-            for item in node.value:
-                out.append(_convert(item, file, budget, active, constructor, depth + 1))
-                out.item_locs.append(_loc(file, item))
-            return out
-        out = YMap()
-        out.loc, out.key_locs, out.value_locs = _loc(file, node), {}, {}
-        for k, v in node.value:
-            key = _convert(k, file, budget, active, constructor, depth + 1)
-            if isinstance(key, (YMap, YList)):
-                raise SpecError(Issue(_loc(file, k), "a key must be a plain word"))
-            if key in out:
-                raise SpecError(Issue(_loc(file, k), f"the key '{key}' appears twice in this "
-                                                     f"mapping", hint="keep one"))
-            out[key] = _convert(v, file, budget, active, constructor, depth + 1)
-            out.key_locs[key], out.value_locs[key] = _loc(file, k), _loc(file, v)
-        return out
-    finally:
-        active.discard(id(node))
-
-
-# --- reading files --------------------------------------------------------------------------
-
-def read_source(source: str | os.PathLike) -> tuple[str, str]:
-    """Return ``(text, display name)`` for a path, ``zoo:NAME`` or ``-`` (standard input);
-    errors are SpecErrors."""
-    src = str(source)
-    if src == "-":
-        import sys
-
-        return sys.stdin.read(), "<stdin>"
-    if src.startswith("zoo:"):
-        from . import zoo
-
-        path = zoo.path(src[4:])
-        return path.read_text(encoding="utf-8"), src
-    if not src.strip():
-        raise SpecError(Issue(Location("''"), "the path is empty",
-                              hint="give a spec file, zoo:NAME, or - for standard input"))
-    path = Path(src)
-    try:
-        if path.is_dir():
-            raise SpecError(Issue(Location(src), "is a directory, not a spec file",
-                                  hint=f"give a .yaml file inside it, e.g. {src}/net.yaml"))
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise SpecError(Issue(Location(src), f"is {size:,} bytes; a spec is at most "
-                                                 f"{MAX_FILE_BYTES:,}"))
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise SpecError(Issue(Location(src), "no such file",
-                              hint="check the path, or use zoo:NAME for a bundled spec "
-                                   "(cnncalc zoo lists them)")) from None
-    except PermissionError:
-        raise SpecError(Issue(Location(src), "permission denied")) from None
-    except OSError as e:
-        raise SpecError(Issue(Location(src), f"cannot read: {e.strerror or e}")) from None
-    try:
-        return data.decode("utf-8"), src
-    except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise SpecError(Issue(Location(src, line, col),
-                              f"the file is not UTF-8 text (byte 0x{data[e.start]:02x})",
-                              hint="save it as UTF-8")) from None
 
 
 def load(source: str | os.PathLike, *, text: str | None = None) -> Spec:
@@ -523,6 +347,13 @@ class _Builder:
         level.taken.add(name)
         return name
 
+    def flat_of(self, body: YMap, ctx: _Ctx) -> bool:
+        v = body.get("flat", False)
+        if not isinstance(v, bool):
+            self.err(body.value_locs["flat"], ctx.trail + ".flat", f"must be true or false, got {v!r}")
+            return False
+        return v
+
     def frozen_of(self, siblings: YMap, ctx: _Ctx) -> bool:
         if "frozen" not in siblings:
             return False
@@ -622,7 +453,7 @@ class _Builder:
         return body
 
     def residual(self, body, loc, ctx, level, name, frozen) -> Node | None:
-        body = self.mapping(body, loc, ctx, ("main", "shortcut"),
+        body = self.mapping(body, loc, ctx, ("main", "shortcut", "flat"),
                             "residual: {main: [layers], shortcut: [layers]}")
         if body is None:
             return None
@@ -633,22 +464,27 @@ class _Builder:
         inner = level if name is None else _Level()
         main = self.sequence(body["main"], body.value_locs["main"],
                              _Ctx(ctx.env, ctx.trail + ".main", ctx.uses), inner)
-        shortcut_name = inner.auto("shortcut", numbered=False)
+        # flat: the shortcut adds no level; its layers are named beside main's (an import
+        # names them as the model does, e.g. downsample.0)
+        flat = self.flat_of(body, ctx)
+        shortcut_name = "" if flat else inner.auto("shortcut", numbered=False)
         shortcut = self.sequence(body.get("shortcut"), body.value_locs.get("shortcut", loc),
-                                 _Ctx(ctx.env, ctx.trail + ".shortcut", ctx.uses), _Level())
+                                 _Ctx(ctx.env, ctx.trail + ".shortcut", ctx.uses),
+                                 inner if flat else _Level())
         return Residual(name, main, shortcut, shortcut_name, loc, frozen)
 
     def branches(self, body, loc, ctx, level, name, frozen) -> Node | None:
-        body = self.mapping(body, loc, ctx, ("paths", "merge"),
+        body = self.mapping(body, loc, ctx, ("paths", "merge", "flat"),
                             "branches: {paths: [[layers], [layers]], merge: concat}")
         if body is None:
             return None
         merge = body.get("merge", "concat")
-        if merge in ("concat", "add"):
+        modes = [m.value for m in Merge]
+        if merge in modes:
             merge = Merge(merge)
         else:
             self.err(body.value_locs.get("merge", loc), ctx.trail + ".merge",
-                     f"must be concat or add, got {merge!r}")
+                     f"must be {', '.join(modes[:-1])} or {modes[-1]}, got {merge!r}")
         paths_raw = body.get("paths")
         ploc = body.value_locs.get("paths", loc)
         if not isinstance(paths_raw, YList) or len(paths_raw) < 1:
@@ -656,16 +492,17 @@ class _Builder:
                                                  "layers ([] for identity)")
             return None
         inner = level if name is None else _Level()
+        flat = self.flat_of(body, ctx)
         paths = []
         for i, p in enumerate(paths_raw):
-            pname = inner.auto("branch")
+            pname = None if flat else inner.auto("branch")
             paths.append((pname, self.sequence(p, paths_raw.item_locs[i],
                                                _Ctx(ctx.env, f"{ctx.trail}.paths[{i}]",
-                                                    ctx.uses), _Level())))
+                                                    ctx.uses), inner if flat else _Level())))
         return Branches(name, tuple(paths), merge, loc, frozen)
 
     def repeat(self, body, loc, ctx, level, name, frozen) -> Node | None:
-        body = self.mapping(body, loc, ctx, ("times", "layers"),
+        body = self.mapping(body, loc, ctx, ("times", "layers", "start"),
                             "repeat: {times: 3, layers: [layers]}")
         if body is None:
             return None
@@ -678,6 +515,11 @@ class _Builder:
             return None
         if isinstance(times, bool) or not isinstance(times, int) or times < 1:
             self.err(tloc, ctx.trail + ".times", f"must be a positive integer, got {times!r}")
+            return None
+        start = body.get("start", 0)
+        if isinstance(start, bool) or not isinstance(start, int) or not 0 <= start <= MAX_LAYERS:
+            self.err(body.value_locs.get("start", loc), ctx.trail + ".start",
+                     f"must be an integer ≥ 0 (the first iteration's name), got {start!r}")
             return None
         layers = body.get("layers")
         lloc = body.value_locs.get("layers", loc)
@@ -706,7 +548,8 @@ class _Builder:
                      f"{times * count_leaves(nodes):,} layers; cnncalc handles at most "
                      f"{MAX_LAYERS:,}")
             return None
-        return Repeat(name or level.auto("repeat"), times, nodes, loc, frozen, label=label)
+        return Repeat(name or level.auto("repeat"), times, nodes, loc, frozen, label=label,
+                      start=start)
 
     def use(self, body, siblings, loc, ctx, level, name, frozen, in_repeat) -> Node | None:
         bname = body

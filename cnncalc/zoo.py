@@ -1,36 +1,19 @@
-"""The bundled specs (``zoo:NAME``): YAML files shipped inside the package.
+"""The bundled specs (``zoo:NAME``), analysed: what `cnncalc zoo` lists.
 
-They live in ``cnncalc/specs/`` (package data; the checkout's top-level ``specs/`` is a link to
-it), one file per architecture.  Sub-folders hold examples that are not architectures.
+Finding and reading their files is :mod:`cnncalc.sources`' job (``names`` and ``path`` are
+its ``bundled_names`` and ``bundled_path``), so that the spec reader never imports this module.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-from .errors import Issue, Location, SpecError
-from .layers import closest
+from .engine import analyze
+from .shapes import volume_text
+from .sources import SPEC_DIR, bundled_names as names, bundled_path as path
+from .spec import load
 
-SPEC_DIR = Path(__file__).with_name("specs")
-
-
-def names() -> list[str]:
-    return sorted(p.stem for p in SPEC_DIR.glob("*.yaml"))
-
-
-def path(name: str) -> Path:
-    """The file of ``zoo:NAME`` (``examples/NAME`` reaches the examples)."""
-    candidate = SPEC_DIR / f"{name}.yaml"
-    try:
-        if name and ".." not in name and candidate.is_file():
-            return candidate
-    except OSError:  # a name too long for the file system
-        pass
-    near = closest(name, names())
-    raise SpecError(Issue(Location(f"zoo:{name}"), "no such bundled spec",
-                          hint=f"did you mean zoo:{near}?" if near else
-                          f"`cnncalc zoo` lists them: {', '.join(names())}"))
+__all__ = ["SPEC_DIR", "Entry", "catalog", "entry", "names", "path"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +36,6 @@ class Entry:
 
 def entry(name: str) -> Entry:
     """Load and analyse ``zoo:NAME`` (formulas off: only the counts are needed)."""
-    from .engine import analyze
-    from .shapes import volume_text
-    from .spec import load
-
     spec = load(f"zoo:{name}")
     report = analyze(spec, explain=False)
     t = report.totals

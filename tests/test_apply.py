@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cnncalc.numeric import MatrixError, NumericError, apply, conv2d, parse_matrix, pool2d
+from cnncalc.matrix import MatrixError, parse_matrix
+from cnncalc.numeric import NumericError, apply, conv2d, pool2d
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "cnncalc" / "specs" / "examples"
 

@@ -77,7 +77,11 @@ def test_export_cli_writes_and_never_overwrites(cli, tmp_path):
 def test_export_cli_to_stdout(cli):
     r = cli("export", SPEC_DIR / "resnet_mini.yaml", "--to", "pytorch")
     assert r.exit_code == 0
-    assert "self.mixed = Branches(" in r.stdout and "class Residual(nn.Module):" in r.stdout
+    # the spec's names are the module names; an unnamed residual runs by the block's program
+    assert "self.mixed = Block(" in r.stdout and "class Block(nn.Module):" in r.stdout
+    assert "program=[('concat', [['branch1'], ['branch2'], ['branch3']])]" in r.stdout
+    assert "program=[('residual', ['conv1', 'bn1', 'relu1', 'conv2', 'bn2'], ['shortcut']), " \
+           "'relu2']" in r.stdout
     compile(r.stdout, "<export>", "exec")
 
 

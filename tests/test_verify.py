@@ -39,12 +39,28 @@ def test_child_names_never_shadow_module_attributes():
     assert public <= planmod.RESERVED, public - planmod.RESERVED
 
 
+# Kinds whose MACs PyTorch's counter cannot see (README, verify section): trainable pooling
+# multiplies elementwise, RBF subtracts, squares and sums.
+UNCOUNTED_KINDS = {"rbf", "pool"}
+
+
 @pytest.mark.parametrize("path", ZOO, ids=[p.stem for p in ZOO])
 def test_zoo_spec_verifies_on_cpu(path):
     result = backend.verify(cnncalc.load(path), device="cpu", batch=1, iters=0)
     bad = [c for c in result.layers if not c.ok]
     assert result.ok, bad[:5]
-    assert result.torch_params == sum(c.torch_params for c in result.layers)
+    layers = result.layers
+    # the whole module's counts are the leaves' counts: nothing lives or runs outside a leaf
+    assert result.torch_params == sum(c.torch_params for c in layers)
+    assert result.torch_trainable_params == sum(c.torch_trainable_params for c in layers)
+    assert result.torch_buffers == sum(c.torch_buffers for c in layers)
+    assert result.torch_macs == sum(c.torch_macs for c in layers if c.macs_compared)
+    # every count was compared; MACs too, except where the counter cannot see them
+    assert all(c.torch_macs is not None for c in layers if c.macs_compared)
+    unseen = [c for c in layers if not c.macs_compared]
+    assert {c.kind for c in unseen} <= UNCOUNTED_KINDS, unseen
+    assert result.macs_unchecked == sum(c.macs for c in unseen)
+    assert result.torch_macs > 0
 
 
 # --- LeNet-5 (1998) pieces, worked by hand ---------------------------------------------------
@@ -133,7 +149,9 @@ layers:
     name: stage
 """)
     model, names, _ = backend.build(spec)
-    assert [n for n, _ in model.named_children()] == ["layer2_0", "stage"]
+    # layer2.0 nests, as torchvision's layer2[0]: a container layer2 holds the block 0
+    assert [n for n, _ in model.named_children()] == ["layer2", "stage"]
+    assert "layer2.0.conv1" in dict(model.named_modules())
     assert list(names.values()) == ["layer2.0.conv1", "layer2.0.bn1", "layer2.0.relu1",
                                     "stage.0.conv1", "stage.0.bn1", "stage.0.relu1",
                                     "stage.1.conv1", "stage.1.bn1", "stage.1.relu1"]
@@ -146,7 +164,7 @@ def test_verify_table_marks_every_layer(cli):
     r = cli("verify", SPEC_DIR / "lenet5_1998.yaml", "--iters", "2", "--warmup", "1")
     assert r.exit_code == 0, r.output
     assert r.stdout.count("✓") >= 15 and "✗" not in r.stdout
-    assert "images/s" in r.stdout and "TFLOP/s" in r.stdout
+    assert "images/s" in r.stdout and "FLOP/s (2·MACs)" in r.stdout
 
 
 def test_verify_json_shape(cli):
@@ -155,13 +173,21 @@ def test_verify_json_shape(cli):
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     assert doc["ok"] is True and doc["device"] == "cpu"
-    assert {"name", "ok", "shape", "torch_shape", "params", "torch_params"} <= set(doc["layers"][0])
+    assert {"name", "ok", "shape", "torch_shape", "params", "torch_params", "trainable_params",
+            "torch_trainable_params", "buffers", "torch_buffers", "macs", "torch_macs",
+            "macs_compared"} <= set(doc["layers"][0])
+    bn1 = next(d for d in doc["layers"] if d["name"] == "bn1")
+    assert bn1["shape"][0] == 64 and bn1["buffers"] == bn1["torch_buffers"] == 2 * 64
+    # the stem: 64 filters of 3·3·3 over 32·32 positions
+    stem = doc["layers"][0]
+    assert stem["macs"] == stem["torch_macs"] == 64 * 27 * 32 * 32
     t = doc["timing"]
     assert {"batch", "dtype", "iters", "median_ms", "p10_ms", "p90_ms", "images_per_s",
             "tflops"} <= set(t)
     assert (t["batch"], t["dtype"], t["iters"]) == (2, "fp32", 4)
     assert t["p10_ms"] <= t["median_ms"] <= t["p90_ms"]
-    assert t["images_per_s"] == pytest.approx(2 / (t["median_ms"] / 1e3), rel=5e-3)  # 3 digits
+    # both are rounded in the JSON (2 and 4 decimals): a slow run is off by the rounding alone
+    assert t["images_per_s"] == pytest.approx(2 / (t["median_ms"] / 1e3), rel=1e-3, abs=0.01)
 
 
 def test_verify_per_layer_shares(cli):
@@ -177,10 +203,60 @@ def test_a_mismatch_exits_1(cli, monkeypatch):
         "nn.Linear", x.c, layer.hp["units"] + 1))
     r = cli("verify", "name: t\ninput: 4\nlayers: [{fc: 3}]\n", "--iters", "0")
     assert r.exit_code == 1
-    # fc 4 → 3: 4·3 + 3 = 15 params; the wrong nn.Linear(4, 4): 4·4 + 4 = 20, output 4
-    cells = next([c.strip() for c in line.split("│")[1:-1]] for line in r.stdout.splitlines()
-                 if "fc1" in line)
-    assert cells[0] == "✗" and {"fc1", "3", "4", "15", "20"} <= set(cells)
+    row = next(line for line in r.stdout.splitlines() if "fc1" in line)
+    # cnncalc's (4 + 1)·3 = 15 weights and 4·3 = 12 MACs against PyTorch's (4 + 1)·4 and 4·4
+    assert "✗" in row and "3 ≠ 4" in row and "15 ≠ 20" in row and "12 ≠ 16" in row
+    assert "  fc1: C×H×W 3 ≠ 4; params 15 ≠ 20; trainable 15 ≠ 20; MACs 12 ≠ 16" in r.stdout
+
+
+# --- the broken builders each new check must catch --------------------------------------------
+
+def cropped_conv(layer, x):
+    """Conv2d padded one pixel more on every side, the extra border cropped off again: the
+    same output and weights, (H + 2)·(W + 2) positions computed instead of H·W."""
+    (top, _), (left, _) = layer.pads(x)
+    hp = layer.hp
+    conv = planmod.call("nn.Conv2d", x.c, layer.filters(x), hp["size"],
+                        padding=(top + 1, left + 1), bias=hp["bias"])
+    crop = planmod.call("nn.ZeroPad2d", -1)
+    return planmod.call("nn.Sequential", planmod.Named((("conv", conv), ("crop", crop))))
+
+
+BROKEN = {
+    "macs": ("conv", cropped_conv),
+    "buffers": ("bn", lambda layer, x: planmod.call("nn.BatchNorm2d", x.c,
+                                                     track_running_stats=False)),
+    "trainable_params": ("fc", lambda layer, x: planmod.call("nn.Linear", x.c, layer.hp["units"],
+                                                             frozen=True)),
+}
+BROKEN_SPEC = ("name: t\ninput: 6x6x2\nlayers: [{conv: {filters: 3, size: 3, pad: 1}}, bn, relu,"
+               " flatten, {fc: 4}]\n")
+
+
+@pytest.mark.parametrize("count", BROKEN, ids=list(BROKEN))
+def test_a_broken_builder_is_caught_by_its_count_alone(cli, monkeypatch, count):
+    kind, broken = BROKEN[count]
+    monkeypatch.setitem(planmod.BUILDERS, kind, broken)
+    result = backend.verify(cnncalc.load(BROKEN_SPEC), device="cpu", iters=0)
+    bad = [c for c in result.layers if not c.ok]
+    # only the broken layer fails, and only on the count the break changes
+    assert [(c.kind, [q.key for q in c.mismatches]) for c in bad] == [(kind, [count])]
+    assert [q.key for q in result.totals() if not q.ok] == [count]
+    c = bad[0]
+    ours, theirs = {  # worked out by hand for the 6×6×2 input
+        # 3·3·2·3 = 54 weights at 6·6 positions; PyTorch's cropped conv computes 8·8
+        "macs": (54 * 36, 54 * 64),
+        # BN over 3 maps keeps a running mean and variance; without tracking, none
+        "buffers": (2 * 3, 0),
+        # fc 108 → 4: (108 + 1)·4 weights, all frozen by the broken builder
+        "trainable_params": (109 * 4, 0),
+    }[count]
+    assert (getattr(c, count), getattr(c, f"torch_{count}")) == (ours, theirs)
+    r = cli("verify", BROKEN_SPEC, "--iters", "0", "--format", "json")
+    assert r.exit_code == 1
+    doc = json.loads(r.stdout)
+    assert doc["ok"] is False
+    assert [(d["kind"], d["mismatches"]) for d in doc["layers"] if not d["ok"]] == [(kind, [count])]
 
 
 def test_a_torch_error_inside_the_net_is_a_failed_row(monkeypatch):
@@ -193,7 +269,7 @@ def test_a_torch_error_inside_the_net_is_a_failed_row(monkeypatch):
     # the total row too: the params agree, but PyTorch never produced the output
     from rich.console import Console
 
-    from cnncalc.backends import view
+    from cnncalc.render import verify as view
 
     console = Console(width=120, record=True)
     console.print(view.checks_table(result))
@@ -226,21 +302,125 @@ def test_out_of_memory_names_the_batch(cli, monkeypatch):
 
 
 def test_summary_counts_one_layer_and_one_iteration_in_the_singular():
-    from types import SimpleNamespace as NS
+    from cnncalc.render import verify as view
 
-    from cnncalc.backends import view
-
-    timing = NS(channels_last=False, compiled=False, batch=1, dtype="fp32", iters=1, warmup=0,
-                median_ms=1.0, p10_ms=1.0, p90_ms=1.0, images_per_s=1000.0, tflops=0.0,
-                peak_memory_bytes=None)
-    good = NS(ok=True, layers=[NS(ok=True, name="fc", error="")], torch_params=11,
-              torch_output_shape=[1], timing=timing, device="cpu")
+    timing = backend.Timing(batch=1, dtype="fp32", warmup=0, iters=1, times_ms=(1.0,), macs=0)
+    fc = backend.LayerCheck("fc", "fc", [1], [1], 11, 11, 11, 11, 0, 0, 10, 10)
+    good = backend.Verification("t", "cpu", (fc,), 11, 11, [1], [1], 11, 11, 0, 0, 10, 10,
+                                timing=timing)
     lines = view.summary_lines(good)
-    assert lines[0].startswith("✓ the layer agrees with PyTorch")
+    assert lines[0] == "✓ the layer agrees with PyTorch (11 params, output 1)"
     assert "1 iteration after 0 warm-up" in lines[1]
-    bad = NS(ok=False, layers=[NS(ok=False, name="fc", error="boom"),
-                               NS(ok=True, name="relu", error="")], timing=None)
+    broken = backend.LayerCheck("fc", "fc", [1], None, 11, 11, 11, 11, 0, 0, 10, None,
+                                error="boom")
+    relu = backend.LayerCheck("relu", "relu", [1], None, 0, 0, 0, 0, 0, 0, 0, None)
+    bad = backend.Verification("t", "cpu", (broken, relu), 11, 11, [1], None, 11, 11, 0, 0,
+                               10, None)
+    assert view.summary_lines(bad)[:2] == ["✗ 2 of 2 layers disagree with PyTorch",
+                                           "  fc: boom"]
+    relu_ok = backend.LayerCheck("relu", "relu", [1], [1], 0, 0, 0, 0, 0, 0, 0, 0)
+    bad = backend.Verification("t", "cpu", (broken, relu_ok), 11, 11, [1], None, 11, 11, 0, 0,
+                               10, None)
     assert view.summary_lines(bad)[0] == "✗ 1 of 2 layers disagrees with PyTorch"
+
+
+def test_totals_that_disagree_under_agreeing_layers_are_named():
+    from cnncalc.render import verify as view
+
+    fc = backend.LayerCheck("fc", "fc", [1], [1], 11, 11, 11, 11, 0, 0, 10, 10)
+    # a module outside every leaf would add counts only the whole net shows
+    v = backend.Verification("t", "cpu", (fc,), 11, 11, [1], [1], 11, 11, 0, 4, 10, 12)
+    assert not v.ok and fc.ok
+    assert view.summary_lines(v)[:2] == [
+        "✗ every layer agrees with PyTorch, but the whole net does not",
+        "  total: buffers 0 ≠ 4; MACs 10 ≠ 12"]
+
+
+# --- the counts PyTorch confirms, worked out by hand ----------------------------------------
+
+def test_readme_names_every_module_whose_macs_are_not_compared():
+    readme = (SPEC_DIR.parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### What verify compares", 1)[1].split("\n### ", 1)[0]
+    for cls in backend.UNCOUNTED:
+        assert f"`{cls.__name__}`" in section, cls
+    for kind in UNCOUNTED_KINDS:
+        assert f"- `{kind}`" in section, kind
+
+
+
+def test_lenet_1998_json_carries_every_count(cli):
+    r = cli("verify", "zoo:lenet5_1998", "--iters", "0", "--format", "json", "--device", "cpu")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    rows = {d["name"]: d for d in doc["layers"]}
+    c1, s2, c3, s4, c5, f6, out = (rows[n] for n in ("C1", "S2", "C3", "S4", "C5", "F6",
+                                                     "OUTPUT"))
+    # C1: 6 filters of 5·5·1 at 28·28 positions, 2·MACs = FlopCounterMode's FLOPs
+    assert c1["macs"] == c1["torch_macs"] == 28 * 28 * 6 * 25 == 117_600
+    assert c1["macs_compared"] is True and "macs_note" not in c1
+    # C3: the table's 60 kernels of 5·5 at 10·10; PyTorch runs the dense 16·6 kernel
+    assert c3["macs"] == c3["torch_macs"] == 60 * 25 * 10 * 10 == 150_000
+    assert "dense 16×6 kernel" in c3["macs_note"] and "240,000·60/96" in c3["macs_note"]
+    assert (c5["torch_macs"], f6["torch_macs"]) == (120 * 16 * 25, 120 * 84)
+    # S2, S4, OUTPUT: multiplies the counter cannot see, so not compared (and not faked)
+    for row, macs in ((s2, 6 * 14 * 14), (s4, 16 * 5 * 5), (out, 84 * 10)):
+        assert row["macs"] == macs and row["ok"] is True
+        assert row["torch_macs"] is None and row["macs_compared"] is False
+        assert row["macs_note"].startswith("not comparable: ")
+    # OUTPUT is frozen: 840 weights, none trainable, in cnncalc and in PyTorch
+    assert (out["params"], out["torch_params"]) == (840, 840)
+    assert (out["trainable_params"], out["torch_trainable_params"]) == (0, 0)
+    # S2: one coefficient and one bias per map; the index tensors of C3 are no buffers
+    assert s2["trainable_params"] == s2["torch_trainable_params"] == 12
+    assert c3["buffers"] == c3["torch_buffers"] == 0
+    unchecked = 6 * 14 * 14 + 16 * 5 * 5 + 84 * 10
+    assert doc["macs_unchecked"] == unchecked == 2_416
+    assert doc["macs"] == 117_600 + 150_000 + 48_000 + 10_080 + unchecked == 328_096
+    assert doc["torch_macs"] == doc["macs"] - unchecked
+    assert (doc["trainable_params"], doc["torch_trainable_params"]) == (60_000, 60_000)
+    assert (doc["buffers"], doc["torch_buffers"]) == (0, 0)
+    table = cli("verify", "zoo:lenet5_1998", "--iters", "0", "--device", "cpu").stdout
+    assert "325,680 + 2,416 n/c" in table and "1,176 n/c" in table
+    assert "  S2, S4 (n/c): an elementwise multiply per output" in table
+
+
+def test_bn_buffers_are_running_mean_and_variance():
+    spec = cnncalc.load("name: t\ninput: 5x5x3\nlayers: [{conv: {filters: 7, size: 3}}, bn, "
+                        "flatten, {fc: 4}, bn]\n")
+    result = backend.verify(spec, device="cpu", iters=0)
+    assert result.ok, result.layers
+    bn2d, bn1d = (c for c in result.layers if c.kind == "bn")
+    assert (bn2d.buffers, bn2d.torch_buffers) == (2 * 7, 2 * 7)
+    assert (bn1d.buffers, bn1d.torch_buffers) == (2 * 4, 2 * 4)
+    assert (result.buffers, result.torch_buffers) == (22, 22)
+    # PyTorch holds one more element per BN, the step counter, which is left out
+    model, _, _ = backend.build(spec)
+    assert sum(b.numel() for b in model.buffers()) == 22 + 2
+    # and the connection table's index tensors are derived, not saved: left out too
+    conv = ConnectionConv2d(6, TABLE, (5, 5))
+    assert sum(b.numel() for b in conv.buffers()) == 2 * 60
+    assert backend.count_buffers(conv) == 0 and conv.state_dict().keys() == {"weight", "bias"}
+
+
+def test_macs_of_grouped_depthwise_and_transposed_convs():
+    spec = cnncalc.load("""name: t
+input: 8x6x4
+layers:
+  - conv: {filters: 8, size: 3, pad: 1, groups: 2}
+  - conv: {size: 3, pad: 1, depthwise: true, bias: false}
+  - deconv: {filters: 6, size: 3, stride: 2, pad: 1, groups: 2}
+  - global_pool: avg
+  - flatten
+  - fc: {units: 5, bias: false}
+""")
+    for batch in (1, 3):  # the counter counts the whole batch; the checks are per image
+        result = backend.verify(spec, device="cpu", batch=batch, iters=0)
+        assert result.ok, result.layers
+        # grouped: 8 filters of 3·3·(4/2) at 6·8 positions; depthwise: 8 of 3·3·1;
+        # transposed: every input pixel (6·8·8 values) meets 3·3·(6/2) weights
+        assert [c.torch_macs for c in result.layers] == [
+            48 * 8 * 18, 48 * 8 * 9, 48 * 8 * 3 * 9, 0, 0, 6 * 5]
+        assert result.torch_macs == 6912 + 3456 + 10368 + 30 == result.macs
 
 
 def test_torch_missing_names_the_extra(tmp_path):
@@ -297,3 +477,21 @@ layers:
     # ConvTranspose2d: (7 − 1)·2 − 2 + 3 + 1 = 14 by (9 − 1)·2 − 2 + 3 + 1 = 18; 4·6·9 + 6 params
     assert result.layers[0].torch_shape == [6, 14, 18] and result.layers[0].torch_params == 222
     assert result.layers[-1].torch_params == 6 * 3 * 5 * 7  # RBF: no bias
+    # MACs: the deconv meets every input pixel with 3·3·6 weights; upsampling, LRN, pooling
+    # and BN count none, in cnncalc and in the counter; RBF's are not comparable
+    assert [c.torch_macs for c in result.layers] == [7 * 9 * 4 * 6 * 9, 0, 0, 0, 0, 0, 0, None]
+    assert not result.layers[-1].macs_compared and result.macs_unchecked == 90 * 7
+
+
+def test_a_wide_timing_spread_is_flagged_and_flops_keep_their_digits():
+    from cnncalc.render.verify import flops_rate
+
+    # 20 runs, one a 200 ms outlier: p90 (numpy's interpolation, rank 17.1) is still 1 ms …
+    quiet = backend.Timing(1, "fp32", 3, 20, (1.0,) * 19 + (200.0,), 7_500_000)
+    assert (quiet.spread, quiet.noisy) == (1.0, False)
+    # … but half of them slow is not: p10 = 1, p90 = 200
+    noisy = backend.Timing(1, "fp32", 3, 10, (1.0,) * 5 + (200.0,) * 5, 7_500_000)
+    assert noisy.noisy and noisy.spread == pytest.approx(200.0)
+    # 2·7.5 M FLOPs in the median of 1 ms = 15 GFLOP/s, not "0.015 TFLOP/s"
+    assert flops_rate(quiet.tflops) == "15 GFLOP/s"
+    assert flops_rate(3.21) == "3.21 TFLOP/s" and flops_rate(0.4) == "400 GFLOP/s"

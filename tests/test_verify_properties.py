@@ -1,9 +1,11 @@
 """Hypothesis: random valid specs, and PyTorch agrees with the engine on every layer's output
-shape and parameter count (PyTorch is the oracle)."""
+shape, params, trainable params (some layers frozen), buffers and MACs (PyTorch is the oracle;
+its FlopCounterMode counts the MACs)."""
 
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 from hypothesis import HealthCheck, given, reject, settings
@@ -72,6 +74,12 @@ def pool(draw):
     return f"- pool: {flow(hp)}"
 
 
+@st.composite
+def frozen(draw) -> list[str]:
+    """Sometimes a ``frozen: true`` sibling for the layer just drawn."""
+    return ["  frozen: true"] if draw(st.integers(0, 4)) == 0 else []
+
+
 def indent(lines: list[str], by: int) -> list[str]:
     return [" " * by + line for line in lines]
 
@@ -83,11 +91,12 @@ def layer(draw, c: int, depth: int = 0):
     kind = draw(st.sampled_from(kinds))
     if kind == "conv":
         text, out = draw(conv(c))
-        return [text], out
+        return [text] + draw(frozen()), out
     if kind == "pool":
-        return [draw(pool())], c
+        return [draw(pool())] + draw(frozen()), c
     if kind == "bn":
-        return ["- bn"], c
+        lock = draw(frozen())
+        return (["- bn: {}"] + lock if lock else ["- bn"]), c  # a bare word takes no siblings
     if kind == "act":
         return [f"- {draw(st.sampled_from(ACTIVATIONS))}"], c
     if kind == "residual":
@@ -152,3 +161,13 @@ def test_engine_and_pytorch_agree_on_random_specs(text):
     bad = [c for c in result.layers if not c.ok]
     assert not bad, f"{text}\n{bad}"
     assert result.ok
+    for c in result.layers:
+        assert c.torch_trainable_params == c.trainable_params, c
+        assert c.torch_buffers == c.buffers, c
+        if c.macs_compared:
+            assert c.torch_macs == c.macs, c
+        else:  # only LeNet's trainable pooling multiplies where the counter cannot see
+            assert c.kind == "pool" and c.macs == math.prod(c.shape), c
+    assert result.torch_macs == result.macs - result.macs_unchecked
+    assert result.torch_buffers == result.buffers
+    assert result.torch_trainable_params == result.trainable_params

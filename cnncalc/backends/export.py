@@ -111,11 +111,17 @@ def to_python(spec: Spec, source: str = "") -> str:
             lines.append(f"{INDENT * 2}self.{name} = {code}")
         else:
             lines.append(f"{INDENT * 2}self.add_module({name!r}, {code})")
-    lines += ["", f"{INDENT}def forward(self, x):",
-              f"{INDENT * 2}for layer in self.children():",
-              f"{INDENT * 3}x = layer(x)",
-              f"{INDENT * 2}return x",
-              "", "",
+    if the_plan.root.cls == "Block":  # an unnamed residual or branches at the top level
+        program = dict(the_plan.root.kwargs)["program"]
+        lines += [f"{INDENT * 2}self.program = {_value(program, INDENT * 2)}",
+                  "", f"{INDENT}forward = Block.forward",
+                  f"{INDENT}run = Block.run"]
+    else:
+        lines += ["", f"{INDENT}def forward(self, x):",
+                  f"{INDENT * 2}for layer in self.children():",
+                  f"{INDENT * 3}x = layer(x)",
+                  f"{INDENT * 2}return x"]
+    lines += ["", "",
               'if __name__ == "__main__":',
               f"{INDENT}net = Net().eval()",
               f"{INDENT}print(net)",

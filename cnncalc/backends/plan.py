@@ -8,14 +8,17 @@ the spec (sequence, residual, branches, repeat, block use).  The torch
 backend instantiates a plan; the exporter prints the same plan as Python source, so a
 verified network and an exported one cannot drift apart.
 
-Module names: a child name cannot contain '.' (a ``use`` may be named ``layer2.0``), so each
-segment is made safe (``layer2_0``); the plan keeps, for every leaf, its engine name (the
-report row it is compared with) and the recipe object that builds it.
+Module names are the spec's names, so ``named_modules()`` lists what ``inspect`` lists: each
+name segment (a named block, repeat, residual or branches; a shortcut, a branch, an
+iteration) is a module level, and a level that holds an unnamed residual or branches is a
+``Block`` that runs its children by a program.  A dotted name (a ``use`` named ``layer2.0``,
+a shortcut layer ``downsample.0``) nests in a container, as torchvision's Sequentials do; only
+an attribute name such as ``train`` is made safe (``train_``).  The plan keeps, for every leaf, its engine name (the report
+row it is compared with) and the recipe object that builds it.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -214,6 +217,37 @@ def build_upsample(layer, x: Shape) -> Recipe:
     return call("nn.Upsample", scale_factor=layer.hp["scale"], mode=str(layer.hp["mode"]))
 
 
+# --- kinds the torchvision CNNs need (issue 12) ---------------------------------------------
+
+@builder("split")
+def build_split(layer, x: Shape) -> Recipe:
+    return call("ChannelSplit", layer.hp["parts"], layer.hp["index"])
+
+
+@builder("shuffle")
+def build_shuffle(layer, x: Shape) -> Recipe:
+    return call("nn.ChannelShuffle", layer.hp["groups"])
+
+
+@builder("layer_norm")
+def build_layer_norm(layer, x: Shape) -> Recipe:
+    return lean("ChannelLayerNorm" if x.spatial else "nn.LayerNorm", x.c, eps=layer.hp["eps"],
+                elementwise_affine=layer.hp["affine"],
+                defaults={"eps": 1e-5, "elementwise_affine": True})
+
+
+@builder("layer_scale")
+def build_layer_scale(layer, x: Shape) -> Recipe:
+    return lean("LayerScale", x.c, init=layer.hp["init"], spatial=x.spatial,
+                defaults={"init": 1e-6, "spatial": True})
+
+
+@builder("stochastic_depth")
+def build_stochastic_depth(layer, x: Shape) -> Recipe:
+    return lean("StochasticDepth", layer.hp["p"], mode=str(layer.hp["mode"]),
+                defaults={"mode": "row"})
+
+
 # --- the tree -------------------------------------------------------------------------------
 
 # nn.Module attributes a child name must not shadow (add_module refuses them).
@@ -226,45 +260,76 @@ register_full_backward_pre_hook register_load_state_dict_post_hook
 register_load_state_dict_pre_hook register_module register_parameter
 register_state_dict_post_hook register_state_dict_pre_hook requires_grad_ set_extra_state
 set_submodule share_memory state_dict to to_empty train training type xpu zero_grad""".split())
-_UNSAFE = re.compile(r"[^0-9A-Za-z_]")
 
 
 class _Level:
-    """Child names in one container: safe for nn.Module and unique."""
+    """One module level: the children under their spec names, and the program of steps that
+    runs them (see ``modules.Block``).  A dotted name (``downsample.0``, as torchvision names
+    a Sequential's children) nests: a container ``downsample`` holds ``0``."""
 
     def __init__(self):
+        self.children: list[tuple[str, "Recipe | _Level"]] = []
         self.taken: set[str] = set()
-        self.counts: dict[str, int] = {}
 
-    def name(self, wanted: str | None, kind: str) -> str:
-        if not wanted:
-            self.counts[kind] = self.counts.get(kind, 0) + 1
-            wanted = f"{kind}{self.counts[kind]}"
-        base = _UNSAFE.sub("_", wanted)
-        if base in RESERVED or base.startswith("_"):
-            base = f"{base}_"
-        name, k = base, 1
+    def add(self, wanted: str, recipe: Recipe) -> list[str]:
+        """Place ``recipe`` under ``wanted`` (made unique); returns the steps that run it.
+
+        A sequence added under the name of a container that dotted names made (a repeat
+        ``layer1`` with ``start: 1`` after a block named ``layer1.0``) joins that container:
+        its steps are then each of its children's, in order."""
+        head, dot, rest = wanted.partition(".")
+        existing = next((c for n, c in self.children if n == wanted), None)
+        if isinstance(existing, _Level) and recipe.cls == "nn.Sequential" and recipe.args:
+            return [step for name, child in recipe.args[0].items
+                    for step in (f"{wanted}.{s}" for s in existing.add(name, child))]
+        if dot and head and rest and safe_name(head) == head:
+            container = next((c for n, c in self.children if n == head), None)
+            if container is None and head not in self.taken:
+                container = _Level()
+                self.taken.add(head)
+                self.children.append((head, container))
+            if isinstance(container, _Level):
+                return [f"{head}.{s}" for s in container.add(rest, recipe)]
+        name = safe_name(wanted)
+        base, k = name, 1
         while name in self.taken:
             k += 1
             name = f"{base}_{k}"
         self.taken.add(name)
-        return name
+        self.children.append((name, recipe))
+        return [name]
+
+    def named(self) -> Named:
+        return Named(tuple((name, call("nn.ModuleDict", child.named())
+                            if isinstance(child, _Level) else child)
+                           for name, child in self.children))
+
+    def module(self, program: list) -> Recipe:
+        """An ``nn.Sequential`` when the program just runs the children in order, else a
+        ``Block`` that runs the program."""
+        if program == [name for name, _ in self.children]:
+            return call("nn.Sequential", self.named())
+        return call("Block", self.named(), program=program)
 
 
-class _Frame:
-    """The children of one container being built."""
-
-    def __init__(self, at: At | None = None, node=None):
-        self.at, self.node = at, node
-        self.items: list[tuple[str, Recipe]] = []
-        self.level = _Level()
+def safe_name(wanted: str) -> str:
+    """A child name nn.Module accepts: no '.', not empty, not an attribute of nn.Module."""
+    base = wanted.replace(".", "_")
+    if base in RESERVED or base.startswith("_") or not base:
+        base = f"{base}_"
+    return base
 
 
 class _Planner(Visitor[None]):
+    """Builds the module tree with the spec's names: a level per name segment (a named block,
+    repeat, residual or branches; a shortcut; a branch; an iteration), a program per level."""
+
     def __init__(self, report: Report):
         self.rows = report.layers
         self.leaves: list[tuple[str, str, Recipe]] = []
-        self.frames = [_Frame()]
+        self.levels = [_Level()]
+        self.programs: list[list] = [[]]  # the steps being written, innermost last
+        self.arms: list[list] = []  # per combinator being built, its arms' steps
 
     def leaf(self, at: At, node: Leaf, x: None) -> None:
         row = self.rows[at.index]
@@ -272,34 +337,42 @@ class _Planner(Visitor[None]):
         if at.frozen:
             recipe = Recipe(recipe.cls, recipe.args, recipe.kwargs, True)
         self.leaves.append((at.name, node.kind, recipe))
-        frame = self.frames[-1]
-        frame.items.append((frame.level.name(node.name, node.kind), recipe))
+        self.programs[-1].extend(self.levels[-1].add(node.name, recipe))
 
     def enter(self, at: At, node, x: None) -> None:
-        self.frames.append(_Frame(at, node))
+        if isinstance(node, Arm):
+            if node.segment:  # a shortcut, a branch, an iteration (unless flat): a level
+                self.levels.append(_Level())
+            self.programs.append([])
+            return
+        if node.name:
+            self.levels.append(_Level())
+            self.programs.append([])
+        if isinstance(node, (Residual, Branches, Repeat)):
+            self.arms.append([])
 
     def leave(self, at: At, node, x: None, y: None) -> None:
-        frame = self.frames.pop()
-        parent = self.frames[-1]
         if isinstance(node, Arm):
-            body = self.seq(frame.items) if frame.items else call("nn.Identity")
-            parent.items.append((parent.level.name(node.segment, "branch"), body))
+            steps = self.programs.pop()
+            if node.segment:
+                level = self.levels.pop()
+                # an empty shortcut or branch is the identity: no module, no step
+                steps = self.levels[-1].add(node.segment, level.module(steps)) \
+                    if level.children else []
+            self.arms[-1].append(steps)
             return
-        if isinstance(node, Residual):
-            (_, main), (_, shortcut) = frame.items
-            recipe, kind = call("Residual", main, shortcut), "residual"
-        elif isinstance(node, Branches):
-            recipe = call("Branches", Named(tuple(frame.items)), merge=str(node.merge))
-            kind = "branches"
-        elif isinstance(node, Repeat):
-            recipe, kind = self.seq(frame.items), "repeat"
-        else:
-            recipe, kind = self.seq(frame.items), node.block
-        parent.items.append((parent.level.name(node.name, kind), recipe))
-
-    @staticmethod
-    def seq(items) -> Recipe:
-        return call("nn.Sequential", Named(tuple(items)))
+        if isinstance(node, (Residual, Branches, Repeat)):
+            arms = self.arms.pop()
+            if isinstance(node, Residual):
+                main, shortcut = arms
+                self.programs[-1].append(("residual", main, shortcut))
+            elif isinstance(node, Branches):
+                self.programs[-1].append((str(node.merge), arms))
+            else:
+                self.programs[-1].extend(step for arm in arms for step in arm)
+        if node.name:
+            steps, level = self.programs.pop(), self.levels.pop()
+            self.programs[-1].extend(self.levels[-1].add(node.name, level.module(steps)))
 
 
 def plan(spec: Spec, report: Report) -> Plan:
@@ -311,7 +384,7 @@ def plan(spec: Spec, report: Report) -> Plan:
                                    "that work)"))
     planner = _Planner(report)
     walk(spec.layers, planner, None)
-    root = planner.seq(planner.frames[0].items)
+    root = planner.levels[0].module(planner.programs[0])
     return Plan(spec.name, spec.input_shape, root, tuple(planner.leaves))
 
 

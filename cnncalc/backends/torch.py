@@ -4,6 +4,20 @@ and time forward passes.
 The only module of cnncalc that imports torch (with :mod:`.modules`, which export copies).
 ``verify`` returns check records; ``time_forward`` is its own function; neither prints.
 
+What is compared, per leaf and for the whole net (the README's verify section says the same):
+
+* output shape, ``params`` (``parameters()``) and ``trainable_params`` (those with
+  ``requires_grad``; ``frozen: true`` turns it off);
+* ``buffers``: every persistent buffer (what ``state_dict`` saves) except BN's one-element
+  step counter ``num_batches_tracked``; non-persistent buffers are derived state (the
+  connection table's index tensors) and are left out, as cnncalc leaves them out;
+* ``macs``: PyTorch's own counter, ``torch.utils.flop_counter.FlopCounterMode``, over the same
+  forward pass; it counts convolutions and matrix products, 2 FLOPs per MAC, for the whole
+  batch.  Each leaf gets what the counter adds between its forward pre-hook and its forward
+  hook (leaves never nest, so a container's joins and each leaf are counted once).  Where
+  cnncalc's MACs come from operations the counter does not count, the layer's MACs are not
+  compared and the record says why (:data:`UNCOUNTED`).
+
 Timing convention: the model is in ``eval()`` mode under ``torch.inference_mode()``.  On a
 GPU each iteration is bracketed by CUDA events and the device is synchronised once after the
 loop (no sync inside it); on the CPU each iteration is bracketed by ``time.perf_counter``.
@@ -16,6 +30,7 @@ import time
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Callable
 
 from . import BackendError, torch_missing
@@ -24,6 +39,7 @@ warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
 try:
     import torch
     from torch import nn
+    from torch.utils.flop_counter import FlopCounterMode
 except ImportError as e:  # pragma: no cover - exercised by a test that hides torch
     raise torch_missing() from e
 
@@ -33,15 +49,33 @@ from ..report import Report
 from . import modules
 from .plan import BUILDERS, Named, Plan, Recipe, plan
 
+NOISY_SPREAD = 1.5  # p90/p10 above this: the median is not to be trusted without more runs
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
-__all__ = ["BUILDERS", "LayerCheck", "Timing", "Verification", "build", "instantiate",
+__all__ = ["BUILDERS", "Compared", "LayerCheck", "Timing", "Verification", "build", "instantiate",
            "time_forward", "verify", "resolve_device"]
 
 
 @dataclass(frozen=True)
+class Compared:
+    """One quantity of a check: cnncalc's value against PyTorch's.
+
+    ``theirs`` is None where PyTorch produced nothing (the forward pass stopped earlier) or
+    where its figure is not comparable (``compared`` is False, and ``note`` says why)."""
+
+    key: str  # the JSON field: shape, params, trainable_params, buffers, macs
+    ours: object
+    theirs: object
+    compared: bool = True
+
+    @property
+    def ok(self) -> bool:
+        return not self.compared or self.ours == self.theirs
+
+
+@dataclass(frozen=True)
 class LayerCheck:
-    """One leaf: the engine's output shape and params against PyTorch's."""
+    """One leaf: the engine's output shape and counts against PyTorch's."""
 
     name: str
     kind: str
@@ -49,11 +83,30 @@ class LayerCheck:
     torch_shape: list[int] | None  # None when the forward pass never reached the layer
     params: int
     torch_params: int | None
+    trainable_params: int = 0
+    torch_trainable_params: int | None = None
+    buffers: int = 0
+    torch_buffers: int | None = None
+    macs: int = 0
+    torch_macs: int | float | None = None  # per image; a float only if the batch does not divide it
+    macs_compared: bool = True
+    macs_note: str = ""  # why the MACs are not compared, or how PyTorch's figure was adjusted
     error: str = ""
+
+    def quantities(self) -> tuple[Compared, ...]:
+        return (Compared("shape", self.shape, self.torch_shape),
+                Compared("params", self.params, self.torch_params),
+                Compared("trainable_params", self.trainable_params, self.torch_trainable_params),
+                Compared("buffers", self.buffers, self.torch_buffers),
+                Compared("macs", self.macs, self.torch_macs, self.macs_compared))
+
+    @property
+    def mismatches(self) -> list[Compared]:
+        return [q for q in self.quantities() if not q.ok]
 
     @property
     def ok(self) -> bool:
-        return self.shape == self.torch_shape and self.params == self.torch_params
+        return not self.mismatches
 
 
 @dataclass(frozen=True)
@@ -90,9 +143,23 @@ class Timing:
         """Achieved TFLOP/s: 2·MACs per image (FLOPs = 2·MACs)."""
         return 2 * self.macs * self.batch / (self.median_ms / 1e3) / 1e12
 
+    @property
+    def spread(self) -> float:
+        """p90 / p10: how much the timings disagree (1 on a quiet machine)."""
+        return self.p90_ms / self.p10_ms if self.p10_ms > 0 else float("inf")
+
+    @property
+    def noisy(self) -> bool:
+        return self.spread > NOISY_SPREAD
+
 
 @dataclass(frozen=True)
 class Verification:
+    """Every leaf's check, and the whole net's counts against the whole module's.
+
+    ``macs_unchecked`` is the part of cnncalc's total MAC count that lies in layers whose MACs
+    PyTorch's counter cannot see; the total compares the rest with the counter's total."""
+
     name: str
     device: str
     layers: tuple[LayerCheck, ...]
@@ -100,13 +167,30 @@ class Verification:
     torch_params: int
     output_shape: list[int]
     torch_output_shape: list[int] | None
+    trainable_params: int = 0
+    torch_trainable_params: int | None = None
+    buffers: int = 0
+    torch_buffers: int | None = None
+    macs: int = 0
+    torch_macs: int | float | None = None
+    macs_unchecked: int = 0
     timing: Timing | None = None
     report: Report | None = field(default=None, repr=False)
 
+    def totals(self) -> tuple[Compared, ...]:
+        return (Compared("shape", self.output_shape, self.torch_output_shape),
+                Compared("params", self.params, self.torch_params),
+                Compared("trainable_params", self.trainable_params, self.torch_trainable_params),
+                Compared("buffers", self.buffers, self.torch_buffers),
+                Compared("macs", self.macs - self.macs_unchecked, self.torch_macs))
+
+    @property
+    def total_ok(self) -> bool:
+        return all(q.ok for q in self.totals())
+
     @property
     def ok(self) -> bool:
-        return (all(c.ok for c in self.layers) and self.params == self.torch_params
-                and self.output_shape == self.torch_output_shape)
+        return all(c.ok for c in self.layers) and self.total_ok
 
 
 def percentile(values, q: float) -> float:
@@ -191,7 +275,7 @@ def oom_error(batch: int, device, report: Report | None = None,
                             f"e.g. --batch {batch // 2}")
     need = ""
     if report is not None:
-        from ..render import size_bytes
+        from ..wording import size_bytes
         from ..report import memory
 
         need = (f" (cnncalc estimates "
@@ -203,17 +287,90 @@ def oom_error(batch: int, device, report: Report | None = None,
 
 # --- checking -------------------------------------------------------------------------------
 
-def check_layers(model: nn.Module, names: dict[nn.Module, str], report: Report,
-                 x: torch.Tensor) -> tuple[list[LayerCheck], list[int] | None]:
-    """One forward pass with hooks: every leaf's output shape and params against the rows."""
-    seen: dict[str, list[int]] = {}
+# Modules whose MACs (in cnncalc's convention) are operations FlopCounterMode does not count:
+# it counts convolutions and matrix products only.  Their MACs are not compared.
+UNCOUNTED: dict[type, str] = {
+    modules.Subsampling: "an elementwise multiply per output (by its map's coefficient), "
+                         "which FlopCounterMode does not count",
+    modules.RBF: "Σ(x − w)²: a subtract, a square and a sum, none of which FlopCounterMode "
+                 "counts",
+}
+
+
+def count_buffers(module: nn.Module) -> int:
+    """Buffer elements cnncalc counts: persistent buffers less BN's ``num_batches_tracked``."""
+    total = 0
+    for owner in module.modules():
+        for name, buf in owner.named_buffers(recurse=False):
+            # the set is PyTorch's own record of the buffers state_dict skips
+            if name == "num_batches_tracked" or name in owner._non_persistent_buffers_set:
+                continue
+            total += buf.numel()
+    return total
+
+
+def count_trainable(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def _plain(x: Fraction) -> int | float:
+    """A whole count as an int; anything else (a sign of a mismatch) as a float to show."""
+    return int(x) if x.denominator == 1 else float(x)
+
+
+def per_image(flops: int, batch: int) -> int | float:
+    """The counter's FLOPs for a batch as MACs per image (FLOPs = 2·MACs)."""
+    return _plain(Fraction(flops, 2 * batch))
+
+
+def counted_macs(module: nn.Module, flops: int | None, batch: int,
+                 ) -> tuple[int | float | None, bool, str]:
+    """PyTorch's MACs per image for one leaf from the counter's ``flops`` (None: the pass
+    never reached it): (figure, compared, note)."""
+    if type(module) in UNCOUNTED:
+        return None, False, f"not comparable: {UNCOUNTED[type(module)]}"
+    if flops is None:
+        return None, True, ""
+    macs = per_image(flops, batch)
+    if isinstance(module, modules.ConnectionConv2d):
+        # The forward pass convolves with the dense K×D kernel, zeros included; cnncalc counts
+        # only the table's kernels, which hold weight.shape[0] of the K·D.
+        dense = module.out_channels * module.in_channels
+        held = module.weight.shape[0]
+        return (_plain(Fraction(macs) * held / dense), True,
+                f"PyTorch counts the dense {module.out_channels}×{module.in_channels} kernel, "
+                f"zeros too: {macs:,}·{held}/{dense} for the table's {held} of {dense} kernels")
+    return macs, True, ""
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What one checked forward pass saw, before it is set against the report."""
+
+    shapes: dict[str, list[int]]
+    flops: dict[str, int]  # the counter's FLOPs inside each leaf, whole batch
+    total_flops: int
+    output_shape: list[int] | None
+    failed_at: str | None = None
+    error: str = ""
+
+
+def observe(model: nn.Module, names: dict[nn.Module, str], x: torch.Tensor) -> Observed:
+    """One forward pass under FlopCounterMode, with hooks on every leaf."""
+    shapes: dict[str, list[int]] = {}
+    flops: dict[str, int] = {}
     current: list[str] = []
+    started: dict[nn.Module, int] = {}
+    counter = FlopCounterMode(display=False)
 
     def pre(module, args):
         current.append(names[module])
+        started[module] = counter.get_total_flops()
 
     def post(module, args, out):
-        seen[names[module]] = list(out.shape[1:])
+        name = names[module]
+        shapes[name] = list(out.shape[1:])
+        flops[name] = flops.get(name, 0) + counter.get_total_flops() - started.pop(module)
 
     handles = []
     for module in names:
@@ -221,7 +378,7 @@ def check_layers(model: nn.Module, names: dict[nn.Module, str], report: Report,
         handles.append(module.register_forward_hook(post))
     error, failed_at, out_shape = "", None, None
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), counter:
             out_shape = list(model(x).shape[1:])
     except Exception as e:  # a torch shape error at one layer is a finding, not a crash
         if _out_of_memory(e):
@@ -231,14 +388,47 @@ def check_layers(model: nn.Module, names: dict[nn.Module, str], report: Report,
     finally:
         for h in handles:
             h.remove()
+    return Observed(shapes, flops, counter.get_total_flops(), out_shape, failed_at, error)
+
+
+def check_layers(model: nn.Module, names: dict[nn.Module, str], report: Report,
+                 x: torch.Tensor) -> tuple[list[LayerCheck], Observed]:
+    """One forward pass: every leaf's output shape and counts against the report's rows."""
+    seen = observe(model, names, x)
+    batch = x.shape[0]
     by_name = {name: module for module, name in names.items()}
     checks = []
     for row in report.layers:
         module = by_name.get(row.name)
-        tparams = sum(p.numel() for p in module.parameters()) if module is not None else None
-        checks.append(LayerCheck(row.name, row.kind, row.shape.dims(), seen.get(row.name),
-                                 row.counts.params, tparams, error if row.name == failed_at else ""))
-    return checks, out_shape
+        c = row.counts
+        if module is None:  # no module was built for the row: nothing of it is confirmed
+            checks.append(LayerCheck(row.name, row.kind, row.shape.dims(), None, c.params, None,
+                                     c.trainable_params, None, c.buffers, None, c.macs))
+            continue
+        tmacs, compared, note = counted_macs(module, seen.flops.get(row.name), batch)
+        checks.append(LayerCheck(
+            row.name, row.kind, row.shape.dims(), seen.shapes.get(row.name), c.params,
+            sum(p.numel() for p in module.parameters()), c.trainable_params,
+            count_trainable(module), c.buffers, count_buffers(module), c.macs, tmacs, compared,
+            note, seen.error if row.name == seen.failed_at else ""))
+    return checks, seen
+
+
+def total_macs(checks: list[LayerCheck], seen: Observed, batch: int) -> tuple[int | float, int]:
+    """PyTorch's MACs per image for the whole net, and cnncalc's MACs it cannot see.
+
+    The counter's total replaces each adjusted or uncounted leaf's raw figure by the compared
+    one, so any MACs outside the leaves still show."""
+    flops, macs, unchecked = seen.total_flops, Fraction(0), 0
+    for c in checks:
+        if c.macs_note:
+            flops -= seen.flops.get(c.name, 0)
+            if c.macs_compared and c.torch_macs is not None:
+                macs += Fraction(c.torch_macs)
+        if not c.macs_compared:
+            unchecked += c.macs
+    macs += Fraction(flops, 2 * batch)
+    return _plain(macs), unchecked
 
 
 def verify(spec: Spec, *, device: str = "auto", batch: int = 1, dtype: str = "fp32",
@@ -261,9 +451,9 @@ def verify(spec: Spec, *, device: str = "auto", batch: int = 1, dtype: str = "fp
         if channels_last:
             model = model.to(memory_format=torch.channels_last)
         x = example_input(spec, batch, dev, tdtype, channels_last)
-        checks, out_shape = check_layers(model, names, report, x)
+        checks, seen = check_layers(model, names, report, x)
         timing = None
-        if iters > 0 and out_shape is not None:
+        if iters > 0 and seen.output_shape is not None:
             timing = time_forward(model, x, warmup=warmup, iters=iters, macs=report.totals.macs,
                                   dtype=dtype, channels_last=channels_last, compile=compile,
                                   per_layer=names if per_layer else None, progress=progress)
@@ -273,9 +463,16 @@ def verify(spec: Spec, *, device: str = "auto", batch: int = 1, dtype: str = "fp
         if _out_of_memory(e):
             raise oom_error(batch, dev, report, dtype) from None
         raise
-    return Verification(spec.name, str(dev), tuple(checks), report.totals.params,
-                        sum(p.numel() for p in model.parameters()),
-                        report.output_shape.dims(), out_shape, timing, report)
+    t = report.totals
+    reached = seen.output_shape is not None
+    torch_macs, unchecked = total_macs(checks, seen, batch)
+    return Verification(
+        spec.name, str(dev), tuple(checks), t.params, sum(p.numel() for p in model.parameters()),
+        report.output_shape.dims(), seen.output_shape,
+        trainable_params=t.trainable_params, torch_trainable_params=count_trainable(model),
+        buffers=t.buffers, torch_buffers=count_buffers(model), macs=t.macs,
+        torch_macs=torch_macs if reached else None, macs_unchecked=unchecked, timing=timing,
+        report=report)
 
 
 # --- timing ---------------------------------------------------------------------------------

@@ -124,14 +124,26 @@ class Layer:
     fields: ClassVar[tuple[Field, ...]] = ()
     primary: ClassVar[str | None] = None  # the field a scalar sets: ``fc: 84``
     needs_volume: ClassVar[bool] = False  # True when the input must be W×H×D
+    needs_vector: ClassVar[bool] = False  # True when the input must be a vector (fc)
     keeps_features: ClassVar[bool] = False
     activation: ClassVar[bool] = False
     module: ClassVar[str | None] = None
 
-    __slots__ = ("hp",)
+    __slots__ = ("hp", "_memo")
 
     def __init__(self, hp: dict[str, Any]):
         self.hp = hp
+        self._memo: tuple[Shape, Any] | None = None
+
+    def remembered(self, x: Shape, compute: Callable[[Shape], Any]) -> Any:
+        """``compute(x)``, kept for the last ``x``: the engine asks a layer for its shape, window,
+        formula and findings on one input in turn (a repeat's shared layer sees several)."""
+        memo = self._memo
+        if memo is not None and memo[0] == x:
+            return memo[1]
+        value = compute(x)
+        self._memo = (x, value)
+        return value
 
     @classmethod
     def validate(cls, hp: dict[str, Any]) -> list[tuple[str, str]]:
@@ -177,6 +189,9 @@ class Layer:
             raise LayerError(
                 f"{self.key} needs a W×H×D volume but gets a vector of {x.c}; "
                 f"move it before 'flatten'")
+        if self.needs_vector and x.spatial:
+            raise LayerError(f"{self.key} needs a vector but gets the volume {volume_text(x)}; "
+                             f"add '- flatten' before it (or use a 1×1 conv)")
 
 
 # --- text and findings shared by the families -----------------------------------------------
@@ -219,7 +234,7 @@ def window_findings(key: str, ah: AxisOut, aw: AxisOut, size: tuple[int, int],
         # Only image pixels lost are a finding: zero padding left unread loses nothing.
         if not is_symbolic(lost) and lost and not ceil:
             exact = axis_formula(a).split(" → ")[0]
-            tail = (f"last {{line}} of the image {{is}}" if lost == 1 else
+            tail = ("last {line} of the image {is}" if lost == 1 else
                     f"last {lost} {{line}}s of the image are")
             fractional[axis] = (
                 f"{exact} is not a whole number: PyTorch floors it to {a.out}, so the {tail} "

@@ -73,6 +73,9 @@ class Conv(Layer):
         return (pad[0], pad[0]), (pad[1], pad[1])
 
     def axes(self, x: Shape) -> tuple[AxisOut, AxisOut]:
+        return self.remembered(x, self._axes)
+
+    def _axes(self, x: Shape) -> tuple[AxisOut, AxisOut]:
         (fh, fw), (sh, sw), (dh, dw) = self.hp["size"], self.hp["stride"], self.hp["dilation"]
         ph, pw = self.pads(x)
         return window_out_len(x.h, fh, sh, ph, dh), window_out_len(x.w, fw, sw, pw, dw)

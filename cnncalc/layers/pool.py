@@ -50,6 +50,9 @@ class Pool(Layer):
         return self.hp["stride"] or self.hp["size"]
 
     def axes(self, x: Shape):
+        return self.remembered(x, self._axes)
+
+    def _axes(self, x: Shape):
         (fh, fw), (sh, sw), (ph, pw) = self.hp["size"], self.stride(), self.hp["pad"]
         ceil = self.hp["ceil"]
         return (window_out_len(x.h, fh, sh, (ph, ph), 1, ceil),

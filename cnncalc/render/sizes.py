@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import render
-from .report import Report
-from .shapes import volume_text
-from .symbolic import is_symbolic, jsonable, text_of
+from ..report import Report
+from ..shapes import volume_text
+from ..symbolic import is_symbolic, jsonable, text_of
+from ..wording import short, size_bytes, thousands
+from .document import memory_json, to_json
+from .pieces import CONVENTION, formula_text, grouped, layer_list, visible
 
 
 def _count(v) -> str:
@@ -28,7 +30,7 @@ def symbolic_json(report: Report, runs: dict[str, str], at: list | None = None,
     """inspect's JSON (the contract's fields) with closed forms as objects, the sizes for which
     the net runs (``runs``: per symbol, ``cnncalc sizes``' text) and, with ``--at``, every
     count evaluated."""
-    out = jsonable(render.to_json(report, error=error))
+    out = jsonable(to_json(report, error=error))
     out["symbols"] = {var: {"runs": text} for var, text in runs.items()}
     if at is not None:
         out["at"] = [at_json(entry) for entry in at]
@@ -47,7 +49,7 @@ def at_json(entry) -> dict[str, Any]:
     out["totals"] = {"params": t.params, "trainable_params": t.trainable_params,
                      "buffers": t.buffers, "macs": t.macs, "flops": t.flops,
                      "connections": t.connections, "activations": t.activations,
-                     "memory": render.memory_json(evaluated.memory) if evaluated.memory else None}
+                     "memory": memory_json(evaluated.memory) if evaluated.memory else None}
     return out
 
 
@@ -58,7 +60,7 @@ def symbolic_table(report: Report, runs: dict[str, str], *, formulas: bool = Fal
     from rich.table import Table
     from rich.text import Text
 
-    rows = render.visible(report, depth)
+    rows = visible(report, depth)
     tab = Table(title=f"{report.name}  (input {volume_text(report.input_shape)})",
                 title_justify="left", header_style="bold")
     # names, kinds and volumes keep their width; the MACs' formulas fold
@@ -74,7 +76,7 @@ def symbolic_table(report: Report, runs: dict[str, str], *, formulas: bool = Fal
                  Text(r.kind, style="cyan" if r.is_group else ""), Text(volume_text(r.shape)),
                  Text(_count(r.counts.params)), Text(_count(r.counts.macs))]
         if formulas:
-            cells.append(Text(render.formula_text(r.formula)))
+            cells.append(Text(formula_text(r.formula)))
         tab.add_row(*cells)
     parts: list[Any] = [tab]
     hidden = len(report.rows) - len(rows)
@@ -87,12 +89,12 @@ def symbolic_table(report: Report, runs: dict[str, str], *, formulas: bool = Fal
     for label, value in symbolic_summary(report, runs):
         summary.add_row(Text(label), Text(value))
     parts.append(summary)
-    for d, layers in render.grouped(report.diagnostics):
+    for d, layers in grouped(report.diagnostics):
         color = {"error": "red", "warning": "yellow"}.get(d.severity, "blue")
         parts.append(Text.assemble((f"{d.severity}: ", color),
-                                   f"{d.code} {d.slug} ({render.layer_list(layers)}): "
+                                   f"{d.code} {d.slug} ({layer_list(layers)}): "
                                    f"{d.message}"))
-    parts.append(Text(render.CONVENTION + "; ⌊x⌋ rounds down. --at 224,320 evaluates every "
+    parts.append(Text(CONVENTION + "; ⌊x⌋ rounds down. --at 224,320 evaluates every "
                       "count; cnncalc sizes lists the sizes that work", style="dim"))
     return Group(*parts)
 
@@ -132,12 +134,12 @@ def at_table(name: str, entries):
 
     lines = [
         ("Output", lambda r: volume_text(r.output_shape)),
-        ("Params", lambda r: render.count(r.totals.params)),
-        ("MACs", lambda r: f"{render.count(r.totals.macs)} ({render.short(r.totals.macs)})"),
-        ("FLOPs", lambda r: render.short(r.totals.flops)),
-        ("Activations", lambda r: render.count(r.totals.activations)),
-        ("Inference memory", lambda r: render.size_bytes(r.memory.inference_bytes)),
-        ("Training memory", lambda r: render.size_bytes(r.memory.training_bytes)),
+        ("Params", lambda r: thousands(r.totals.params)),
+        ("MACs", lambda r: f"{thousands(r.totals.macs)} ({short(r.totals.macs)})"),
+        ("FLOPs", lambda r: short(r.totals.flops)),
+        ("Activations", lambda r: thousands(r.totals.activations)),
+        ("Inference memory", lambda r: size_bytes(r.memory.inference_bytes)),
+        ("Training memory", lambda r: size_bytes(r.memory.training_bytes)),
     ]
     for label, fn in lines:
         tab.add_row(Text(label), *(cell(e, fn) for e in entries))

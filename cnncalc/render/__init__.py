@@ -1,0 +1,27 @@
+"""Everything a person or a program reads, one module per audience.  The core never prints.
+
+The report formats, one report for four readers:
+
+    table.py      the rich table in a terminal (``inspect``'s default)
+    document.py   the JSON document: the contract the README documents; ``dumps``
+    markdown.py   Markdown, for notes and READMEs
+    csv_rows.py   CSV, one row per leaf, for spreadsheets
+    pieces.py     what they share: the totals lines, grouped diagnostics, RF and formula text
+
+The command views, one command each: ``check.py``, ``calc.py`` (conv, pool, pad), ``apply.py``,
+``lint.py``, ``zoo.py``, ``layers.py``, ``verify.py`` (verify's table, summary and JSON), and
+``sizes.py`` (symbolic reports, ``--at``, ``sizes`` and ``solve``).  How a number or a counted noun is written is
+:mod:`cnncalc.wording`, shared with the core's formula text and error messages.
+
+rich is imported inside the functions that draw with it, so that ``--format json`` and the API
+never pay for it.  The report formats are importable from here: ``render.to_json(report)``.
+"""
+
+from __future__ import annotations
+
+from .csv_rows import to_csv
+from .document import SCHEMA_VERSION, dumps, to_json
+from .markdown import to_markdown
+from .table import table
+
+__all__ = ["SCHEMA_VERSION", "dumps", "table", "to_csv", "to_json", "to_markdown"]

@@ -1,0 +1,98 @@
+"""What every view of a report shares: the totals lines, diagnostics grouped by finding, the
+receptive field and formula as text, the rows a depth shows, and the counting convention."""
+
+from __future__ import annotations
+
+from ..layers.base import Formula
+from ..report import Diagnostic, ReceptiveField, Report, Row, Severity
+from ..shapes import volume_text
+from ..wording import MISSING, decimal, short, size_bytes, thousands
+
+CONVENTION = ("params = PyTorch parameters(); buffers = BN running stats; "
+              "MACs = conv/fc multiply-adds, no bias; FLOPs = 2·MACs")
+
+
+def formula_text(formula: Formula | None) -> str:
+    return "" if formula is None else str(formula)
+
+
+def rf_text(rf: ReceptiveField | None) -> str:
+    """The receptive field's size, W×H when they differ (4 significant digits at most)."""
+    if rf is None:
+        return MISSING
+    if rf.h.size == rf.w.size:
+        return decimal(rf.h.size)
+    return f"{decimal(rf.w.size)}×{decimal(rf.h.size)}"
+
+
+def visible(report: Report, depth: int | None) -> list[Row]:
+    return [r for r in report.rows if depth is None or r.depth <= depth]
+
+
+def shows_connections(report: Report) -> bool:
+    """The Connections column appears when the spec makes a claim about connections (the
+    LeNet-5 1998 spec checks the paper's per-layer figures); elsewhere it is noise."""
+    return any(c.field == "connections" for c in report.claims)
+
+
+def summary_lines(report: Report) -> list[tuple[str, str]]:
+    t, m = report.totals, report.memory
+    lines = [
+        ("Total params", f"{thousands(t.params)} ({short(t.params)})"),
+        ("Trainable params", thousands(t.trainable_params)),
+        ("Non-trainable params", thousands(t.params - t.trainable_params)),
+        ("Buffers", f"{thousands(t.buffers)} (BN running mean and variance; Keras counts these as "
+                    f"non-trainable params)"),
+        ("MACs", f"{thousands(t.macs)} ({short(t.macs)}); FLOPs = 2·MACs = {short(t.flops)}"),
+        ("Output", volume_text(report.output_shape)),
+    ]
+    if shows_connections(report):
+        lines.append(("Connections", f"{thousands(t.connections)} (LeCun's count: per output, its "
+                                     f"inputs + its bias)"))
+    if m is not None:
+        lines += [
+            (f"Params size ({m.dtype})", size_bytes(m.params_bytes + m.buffers_bytes)),
+            ("Activations", f"{thousands(t.activations)} per sample = "
+                            f"{size_bytes(m.activations_bytes_per_sample)}; batch {m.batch}: "
+                            f"{size_bytes(m.activations_bytes)}"),
+            (f"Inference memory (batch {m.batch})",
+             f"{size_bytes(m.inference_bytes)} (weights + input + activations)"),
+            (f"Training memory (batch {m.batch}, Adam)",
+             f"{size_bytes(m.training_bytes)} (weights + grads + 2 Adam moments + input + "
+             f"activations)"),
+        ]
+    if report.claims:
+        bad = sum(not c.ok for c in report.claims)
+        lines.append(("expect", f"{len(report.claims)} claims, all ✓" if not bad else
+                      f"{bad} of {len(report.claims)} claims wrong (cnncalc check shows why)"))
+    return lines
+
+
+def grouped(diagnostics) -> list[tuple[Diagnostic, list[str]]]:
+    """The same finding on many layers (every ResNet downsampling) is shown once."""
+    groups: dict[tuple[str, str], tuple[Diagnostic, list[str]]] = {}
+    for d in diagnostics:
+        groups.setdefault((d.code, d.message), (d, []))[1].append(d.layer)
+    return list(groups.values())
+
+
+def layer_list(names: list[str], shown: int = 3) -> str:
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
+def color_of(severity: Severity) -> str:
+    """The rich colour of a diagnostic's severity."""
+    return {Severity.ERROR: "red", Severity.WARNING: "yellow"}.get(severity, "blue")
+
+
+def silenced_line(silenced) -> str:
+    """One line for the diagnostics ``allow:`` or ``--ignore`` silenced, or ''."""
+    if not silenced:
+        return ""
+    by: dict[str, list[str]] = {}
+    for d in silenced:
+        by.setdefault(d.code, []).append("allow" if d.silenced_by == "allow" else "--ignore")
+    what = ", ".join(f"{code} ×{len(ways)} ({'/'.join(sorted(set(ways)))})"
+                     for code, ways in sorted(by.items()))
+    return f"silenced: {what}"

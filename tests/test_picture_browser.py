@@ -1,0 +1,181 @@
+"""The pictures in a real browser: Debian's chromium-headless-shell, driven by playwright.
+
+For the SVG and the HTML report of every bundled spec, Chromium measures every text box
+(``getBBox``) and every shape: no two labels intersect, nothing falls outside the viewBox.
+On the report, the totals are ``inspect --format json``'s and a click on a box marks its rows
+(and a click on a row its box).
+
+No browser is downloaded: the tests use the system's chromium-headless-shell (``.ci/run``
+installs it with apt-get; ``CNNCALC_CHROMIUM`` names another binary).  Without it they skip
+with the reason, except under ``CI=true``, where a missing browser fails the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+
+from cnncalc.zoo import names
+
+BUNDLED = names()
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+MEASURE = """() => {
+  const svg = document.querySelector('svg');
+  const vb = svg.viewBox.baseVal;
+  const texts = [...svg.querySelectorAll('text')].map(t => {
+    const b = t.getBBox();
+    return [b.x, b.y, b.x + b.width, b.y + b.height, t.textContent];
+  });
+  texts.sort((a, b) => a[0] - b[0]);
+  const overlaps = [];
+  for (let i = 0; i < texts.length; i++) {
+    const a = texts[i];
+    for (let j = i + 1; j < texts.length && texts[j][0] < a[2]; j++) {
+      const b = texts[j];
+      const w = Math.min(a[2], b[2]) - b[0], h = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
+      if (w > 0.01 && h > 0.01) overlaps.push([a[4], b[4]]);
+    }
+  }
+  const outside = [];
+  for (const el of svg.querySelectorAll('text, polygon, rect, path, circle')) {
+    if (el.closest('defs')) continue;
+    const b = el.getBBox();
+    if (b.x < vb.x - 0.01 || b.y < vb.y - 0.01 || b.x + b.width > vb.x + vb.width + 0.01 ||
+        b.y + b.height > vb.y + vb.height + 0.01) outside.push(el.outerHTML.slice(0, 160));
+  }
+  // the layout's prediction: 0.602 em per character at 11 px; a glyph may overhang its
+  // advance by a fraction of a pixel at the ends
+  const wider = texts.filter(t => t[2] - t[0] > [...t[4]].length * 0.602 * 11 + 0.5)
+                     .map(t => [t[4], t[2] - t[0]]);
+  return {texts: texts.length, overlaps: overlaps.slice(0, 5), outside: outside.slice(0, 5),
+          wider: wider.slice(0, 5)};
+}"""
+
+
+def chromium() -> str | None:
+    found = os.environ.get("CNNCALC_CHROMIUM") or shutil.which("chromium-headless-shell")
+    return found if found and os.access(found, os.X_OK) else None
+
+
+def unavailable() -> str | None:
+    """Why the browser tests cannot run here, or None."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (pip install -e '.[test]')"
+    named = os.environ.get("CNNCALC_CHROMIUM")
+    if named and chromium() is None:
+        return f"CNNCALC_CHROMIUM={named} is not an executable file"
+    if chromium() is None:
+        return ("chromium-headless-shell is not installed "
+                "(apt-get install -y chromium-headless-shell, or set CNNCALC_CHROMIUM)")
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    why = unavailable()
+    if why is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true and the browser tests cannot run: {why}")
+        pytest.skip(why)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium(), args=FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def pictures(tmp_path_factory):
+    """The SVG and the report of every bundled spec, written by the commands."""
+    from click.testing import CliRunner
+
+    from cnncalc.cli import main
+
+    folder = tmp_path_factory.mktemp("pictures")
+    runner = CliRunner()
+    for name in BUNDLED:
+        for command, suffix in (("draw", ".svg"), ("report", ".html")):
+            out = folder / f"{name}{suffix}"
+            result = runner.invoke(main, [command, f"zoo:{name}", "-o", str(out)])
+            assert result.exit_code == 0, result.output
+    return folder
+
+
+@pytest.fixture
+def page(browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    yield page
+    page.close()
+
+
+def check_layout(page, what: str) -> None:
+    found = page.evaluate(MEASURE)
+    assert found["texts"] > 0
+    assert not found["overlaps"], f"{what}: text boxes intersect: {found['overlaps']}"
+    assert not found["outside"], f"{what}: outside the viewBox: {found['outside']}"
+    assert not found["wider"], f"{what}: wider than the layout predicted: {found['wider']}"
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_svg_in_the_browser(page, pictures, name):
+    page.goto((pictures / f"{name}.svg").as_uri())
+    check_layout(page, f"{name}.svg")
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_report_in_the_browser(page, pictures, name, cli):
+    page.goto((pictures / f"{name}.html").as_uri())
+    check_layout(page, f"{name}.html")
+
+    expected = json.loads(cli("inspect", f"zoo:{name}", "--format", "json").stdout)["totals"]
+    flat = {k: v for k, v in expected.items() if isinstance(v, int)}
+    flat.update({f"memory.{k}": v for k, v in expected["memory"].items()})
+    shown = page.eval_on_selector_all(
+        "[data-total]", "els => els.map(e => [e.dataset.total, Number(e.dataset.value)])")
+    assert len(shown) >= 10
+    for key, value in shown:
+        assert value == flat[key], key
+    texts = dict(page.eval_on_selector_all(
+        "[data-total]", "els => els.map(e => [e.dataset.total, e.textContent])"))
+    assert texts["params"].startswith(f"{expected['params']:,}")
+
+    # a box → its rows; a row → its box
+    boxes = page.locator("#picture g.layer:not(.input)")
+    for k in sorted({0, boxes.count() // 2, boxes.count() - 1}):
+        box = boxes.nth(k)
+        rows = box.get_attribute("data-rows").split()
+        front = box.locator(".front").first
+        height = front.bounding_box()["height"]
+        front.click(position={"x": 2, "y": height - 2})  # a corner no label covers
+        marked = page.eval_on_selector_all("tr.hl", "els => els.map(e => e.dataset.row)")
+        assert marked == rows, f"{name}: box {box.get_attribute('data-name')}"
+        assert "hl" in box.get_attribute("class").split()
+        row = page.locator(f"#row-{rows[-1]}")
+        row.click()
+        assert "hl" in box.get_attribute("class").split()
+        assert page.eval_on_selector_all("tr.hl", "els => els.length") == 1
+
+
+def test_report_prints_on_a4(page, pictures):
+    """In print, a picture wider than the paper shrinks to the page's width."""
+    page.goto((pictures / "resnet50.html").as_uri())
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 px per inch
+    box = page.evaluate("(() => { const s = document.querySelector('#picture svg');"
+                        " const r = s.getBoundingClientRect(); const v = s.viewBox.baseVal;"
+                        " return [r.left, r.right, r.width, r.height, v.width, v.height,"
+                        " document.documentElement.clientWidth]; })()")
+    left, right, width, height, view_width, view_height, page_width = box
+    assert view_width > page_width  # it needs shrinking
+    assert 0 <= left and right <= page_width and width > 0.9 * page_width
+    assert height == pytest.approx(width * view_height / view_width, rel=0.01)  # not cropped
+    pdf = page.pdf(format="A4")
+    assert pdf.startswith(b"%PDF")
