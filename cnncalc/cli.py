@@ -770,6 +770,15 @@ def write_picture(file: str, out: str | None, force: bool, suffix: str, make, *,
         if exists and not force:
             fail([f"cnncalc: error: {out} exists; nothing was written (--force overwrites it)"])
     spec = load(file)
+    from .shapes import symbolic_shape, volume_text
+
+    if symbolic_shape(spec.input_shape):  # a drawing has sizes: numbers, not closed forms
+        from .errors import Issue, Location, SpecError
+
+        raise SpecError(Issue(Location(spec.source), f"the input {volume_text(spec.input_shape)} "
+                                                     f"has symbols: a picture needs numbers",
+                              hint="give the input in numbers (inspect --at evaluates the "
+                                   "closed forms)"))
     error = None
     try:
         report = analyze(spec, batch=batch, dtype=dtype)

@@ -40,14 +40,20 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Iterable
 
+from .errors import CnncalcError
+
 MAX_PERIOD = 1 << 16  # a size repeating over more inputs than this is refused
 MINUS = "−"
 DOT = "·"
 Number = int | Fraction
 
 
-class SymbolicError(ValueError):
-    """A symbolic size cannot take this operation; the message says what to do."""
+class SymbolicError(CnncalcError, ValueError):
+    """A symbolic size cannot take this operation; the message says what to do.  A
+    CnncalcError, so that a command that meets one prints a line (exit 2), not a traceback."""
+
+    def lines(self) -> list[str]:
+        return [f"cnncalc: error: {self}"]
 
 
 def _tidy(v: Number) -> Number:

@@ -323,7 +323,8 @@ def test_bad_options_are_one_clear_error(cli, args, message):
 
 def test_commands_that_need_numbers_say_so(cli, write):
     path = write("input: HxWx3\nlayers:\n  - conv: {filters: 8, size: 3}\n")
-    for args in (("verify", path), ("export", path, "--to", "pytorch"), ("lint", path)):
+    for args in (("verify", path), ("export", path, "--to", "pytorch"), ("lint", path),
+                 ("draw", path, "-o", "-"), ("report", path, "-o", "-")):
         result = cli(*args)
         assert result.exit_code == 2
         assert result.stderr.strip().splitlines() == [
