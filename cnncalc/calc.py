@@ -17,8 +17,9 @@ from .layers import REGISTRY
 from .layers.base import PAD_WORDS
 from .network import Leaf, Spec
 from .report import Report
-from .shapes import (DOT, MINUS, axis_formula, effective_kernel, parse_volume, keep_pad_total,
-                     split_pad, window_out_len)
+from .shapes import (DOT, MINUS, axis_formula, effective_kernel, keep_pad_total, parse_volume,
+                     same_pad_total, split_pad, window_out_len)
+
 
 WHERE = "<command line>"
 
@@ -114,6 +115,11 @@ class SamePad:
     formula: str
     nearest: tuple[PadChoice, ...]
     keeping: tuple[PadChoice, ...] = ()  # every P that gives n, once PyTorch floors
+    same_total: int = 0  # 2p of `pad: same` (output ⌈N/S⌉), which differs at a stride
+
+    @property
+    def same_output(self) -> int:
+        return -(-self.n // self.s)
 
     @property
     def pad(self) -> int | None:
@@ -153,7 +159,7 @@ def same_pad(n: int, f: int, s: int = 1, d: int = 1) -> SamePad:
         keeping = tuple(PadChoice(c.value, c.output, c.exact) for c in
                         solve("pad", {"input": n, "size": f, "stride": s, "dilation": d},
                               output=n).found)
-    return SamePad(n, f, s, d, total, formula, nearest, keeping)
+    return SamePad(n, f, s, d, total, formula, nearest, keeping, same_pad_total(n, f, s, d))
 
 
 # --- the one-layer solver -------------------------------------------------------------------

@@ -219,3 +219,12 @@ def test_deconv_calculator(cli):
 def test_conv_calculator_takes_every_pad_word(cli):
     assert run_json(cli, "conv", "32x32x3", "-K", 8, "-F", 3, "-S", 2, "-P", "same")["shape"] == [8, 16, 16]
     assert run_json(cli, "conv", "32x32x3", "-K", 8, "-F", 3, "-S", 2, "-P", "keep")["shape"] == [8, 32, 32]
+
+
+def test_pad_shows_the_notes_keep_and_the_same_word_at_a_stride(cli):
+    # keep: the notes' 2p = 224·1 + 7 − 2 = 229; same: ⌈224/2⌉ = 112, 2p = 111·2 + 7 − 224 = 5
+    out = run_json(cli, "pad", 224, "--size", 7, "--stride", 2)
+    assert out["total"] == 229 and out["same"] == {"total": 5, "output": 112}
+    text = cli("pad", 224, "--size", 7, "--stride", 2).stdout
+    assert "pad: same gives ⌈224/2⌉ = 112" in text and "= 5 (2 before, 3 after)" in text
+    assert "pad: same" not in cli("pad", 32, "--size", 5).stdout  # the same at stride 1

@@ -49,7 +49,7 @@ def calc_view(report: Report) -> Any:
 
 
 def pad_json(sp) -> dict[str, Any]:
-    return {"pad": sp.pad, "total": sp.total, "value": json_number(sp.value), "n": sp.n,
+    return {"same": {"total": sp.same_total, "output": sp.same_output},"pad": sp.pad, "total": sp.total, "value": json_number(sp.value), "n": sp.n,
             "size": sp.f, "stride": sp.s, "dilation": sp.d, "formula": sp.formula,
             "nearest": [{"pad": c.pad, "output": c.output, "exact": c.exact}
                         for c in sp.nearest],
@@ -58,6 +58,17 @@ def pad_json(sp) -> dict[str, Any]:
 
 
 def pad_lines(sp) -> list[str]:
+    lines = _keep_lines(sp)
+    if sp.s > 1:  # the spec's two words differ at a stride: say which is which
+        before, after = split_pad(sp.same_total)
+        lines += [f"the notes' padding above keeps {sp.n} (pad: keep in a spec); pad: same gives "
+                  f"⌈{sp.n}/{sp.s}⌉ = {sp.same_output} instead, as Keras and TensorFlow do: "
+                  f"2p = (⌈N/S⌉ − 1)·S + F − N = {sp.same_total}"
+                  + (f" ({before} before, {after} after)" if before != after else "")]
+    return lines
+
+
+def _keep_lines(sp) -> list[str]:
     lines = [sp.formula]
     if sp.pad is not None:
         lines.append(f"P = {sp.pad} keeps {sp.n}: ({sp.n} − {effective_kernel(sp.f, sp.d)} + "
