@@ -15,7 +15,8 @@ import sys
 import click
 
 from . import __version__
-from .errors import EXIT_BAD_INPUT, EXIT_OK, AnalysisError, CnncalcError, UsageError
+from .errors import (EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, AnalysisError, CnncalcError,
+                     UsageError)
 from .report import Dtype
 
 FORMATS = ("table", "json", "markdown", "csv")
@@ -96,6 +97,60 @@ def main(debug: bool) -> None:
     """
 
 
+def parse_codes(ctx, param, value: str | None) -> frozenset[str]:
+    """``--ignore CN101,CN104``: known diagnostic codes, any case; a near miss is suggested."""
+    from .layers import closest
+    from .report import CODES
+
+    codes = set()
+    for word in (value or "").replace(" ", ",").split(","):
+        if not word:
+            continue
+        code = word.upper()
+        if code not in CODES:
+            near = closest(code.lower(), [c.lower() for c in CODES])
+            raise click.BadParameter(f"unknown diagnostic code {word!r}"
+                                     + (f"; did you mean {near.upper()}?" if near else ""))
+        codes.add(code)
+    return frozenset(codes)
+
+
+def ignore_option(fn):
+    return click.option("--ignore", callback=parse_codes, metavar="CODES",
+                        help="Silence these diagnostic codes, e.g. CN101,CN104 (listed as "
+                             "silenced in the JSON).")(fn)
+
+
+def output_path(out: str, force: bool):
+    """The file ``-o OUT`` names, checked before any work: not empty, and not an existing file
+    unless ``--force`` (nothing the user had is overwritten)."""
+    from pathlib import Path
+
+    from .errors import Issue, Location, SpecError
+
+    if not out.strip():
+        raise UsageError("the path is empty", param="--output")
+    path = Path(out)
+    try:
+        exists = path.exists()
+    except OSError as e:
+        raise SpecError(Issue(Location(out[:60]), f"cannot write: {e.strerror or e}")) from None
+    if exists and not force:
+        raise SpecError(Issue(Location(out), "exists; nothing was written",
+                              hint="use --force to overwrite it"))
+    return path
+
+
+def write_output(path, text: str) -> None:
+    from .errors import Issue, Location, SpecError
+
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise SpecError(Issue(Location(str(path)), f"cannot write: {e.strerror or e}",
+                              hint="check that its folder exists and is writable")) from None
+
+
 def format_option(choices=FORMATS):
     return click.option("--format", "fmt", type=click.Choice(choices), default="table",
                         show_default=True, help="Output format.")
@@ -116,24 +171,38 @@ def format_option(choices=FORMATS):
 @click.option("--depth", type=click.IntRange(min=0), default=1, show_default=True,
               help="Fold nested blocks below this depth in the table.")
 @click.option("--expand", is_flag=True, help="Show every nested row (same as a large --depth).")
+@click.option("--at", "at", help="Input sizes to evaluate every count at, e.g. 224,320,512 "
+                                 "(or 224x320: W×H); H and W become symbols.")
+@ignore_option
 @guarded
-def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand):
+def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand, at, ignore):
     """Every layer's output volume, params, MACs and receptive field, then totals and memory.
 
-    FILE is a spec path, zoo:NAME (see `cnncalc zoo`), or - for standard input.
+    FILE is a spec path, zoo:NAME (see `cnncalc zoo`), or - for standard input.  With
+    input: HxWx3 (letters for the height and width) sizes are closed forms in H and W.
     """
     from . import render
     from .engine import analyze
     from .policy import inspect_status
-    from .spec import load
+    from .shapes import symbolic_shape
+    load = load_source  # a spec, or a model to import (issue 12)
 
     depth = None if expand else depth
+    sizes = parse_at(at) if at is not None else None
     worst = EXIT_OK
     documents = []
     for source in files:
         error = None
         try:
-            report = analyze(load(source), strict=strict, batch=batch, dtype=dtype)
+            spec = load(source)
+            if sizes is not None or symbolic_shape(spec.input_shape):
+                code, document = inspect_symbolic(spec, sizes, fmt, formulas, batch, dtype,
+                                                  depth, ignore)
+                worst = max(worst, code)
+                if document is not None:
+                    documents.append(document)
+                continue
+            report = analyze(spec, strict=strict, batch=batch, dtype=dtype, ignore=ignore)
         except AnalysisError as e:
             report, error = e.report, e
         except CnncalcError as e:
@@ -155,6 +224,76 @@ def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand):
             click.echo(piece, nl=False)
         click.echo()
     sys.exit(worst)
+
+
+def parse_at(text: str) -> list[tuple[int, int]]:
+    """``--at 224,320`` (square) or ``224x320`` (W×H): the sizes as (height, width)."""
+    from .errors import UsageError
+
+    out = []
+    for item in text.split(","):
+        parts = item.strip().lower().replace("×", "x").split("x")
+        try:
+            values = [int(p) for p in parts]
+        except ValueError:
+            raise UsageError(f"expected sizes such as 224,320 or 224x320, got {item.strip()!r}",
+                             param="at") from None
+        if len(values) not in (1, 2) or min(values) < 1 or max(values) > 10 ** 9:
+            raise UsageError(f"expected sizes from 1 to 1,000,000,000 such as 224,320 or "
+                             f"224x320, got {item.strip()!r}", param="at")
+        w, h = values if len(values) == 2 else values * 2
+        out.append((h, w))
+    return out
+
+
+def inspect_symbolic(spec, sizes, fmt, formulas, batch, dtype, depth, ignore=()):
+    """inspect with H and W as symbols: the closed forms, and every count at ``sizes``.
+
+    Returns (exit code, the JSON document or None)."""
+    from .render import sizes as render_sizes
+    from .engine import trace
+    from .sizes import evaluate, input_vars, membership, runs_at, size_set, symbolize
+
+    spec = symbolize(spec)
+    error = None
+    try:
+        report, conditions = trace(spec, batch=batch, dtype=dtype, ignore=ignore)
+    except AnalysisError as e:
+        report, conditions, error = e.report, None, e
+    names = input_vars(spec)
+    runs = {}
+    if conditions is not None:
+        for var in names:
+            axis = 0 if getattr(spec.input_shape.h, "var", None) == var else 1
+            member, _, period, threshold = membership(var, conditions, axis)
+            runs[var] = size_set(var, member, period, threshold).text()
+    entries = None
+    if sizes is not None and conditions is not None:
+        entries = []
+        for h, w in sizes:
+            env = {}
+            for var, value in ((getattr(spec.input_shape.h, "var", None), h),
+                               (getattr(spec.input_shape.w, "var", None), w)):
+                if var is not None:
+                    env.setdefault(var, value)
+            failed = runs_at(conditions, env)
+            entries.append((env, None if failed else evaluate(report, env), failed))
+    if fmt == "json":
+        document = render_sizes.symbolic_json(report, runs, entries,
+                                              error=str(error) if error else None)
+    else:
+        document = None
+        out = console()
+        if fmt != "table":
+            click.echo(f"cnncalc: note: --format {fmt} shows numbers only; the table follows",
+                       err=True)
+        out.print(render_sizes.symbolic_table(report, runs, formulas=formulas, depth=depth))
+        if entries:
+            out.print(render_sizes.at_table(report.name, entries))
+    code = EXIT_OK
+    if error is not None:
+        code = echo_error(error)
+    return code, document
 
 
 # --- layers -------------------------------------------------------------------------------
@@ -222,7 +361,7 @@ def verify_cmd(file, device, batch, dtype, channels_last, compile_, warmup, iter
 
     from .render import verify as view
     from .policy import verify_status
-    from .spec import load
+    load = load_source  # a spec, or a model to import (issue 12)
 
     spec = load(file)
     from .backends import torch as backend  # raises a BackendError naming the extra
@@ -255,7 +394,8 @@ def verify_cmd(file, device, batch, dtype, channels_last, compile_, warmup, iter
 
 @main.command("export")
 @click.argument("file")
-@click.option("--to", "target", type=click.Choice(["pytorch"]), required=True,
+@click.option("--to", "target", type=click.Choice(["pytorch"]), default="pytorch",
+              show_default=True,
               help="The framework of the generated code.")
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False),
               help="Write here instead of standard output.")
@@ -263,31 +403,16 @@ def verify_cmd(file, device, batch, dtype, channels_last, compile_, warmup, iter
 @guarded
 def export_cmd(file, target, out, force):
     """Write FILE as a standalone Python file defining `class Net(nn.Module)` (torch only)."""
-    from pathlib import Path
 
     from .backends.export import to_python
-    from .errors import Issue, Location, SpecError
     from .spec import load
 
+    path = output_path(out, force) if out is not None else None
     code = to_python(load(file), file)
-    if out is None:
+    if path is None:
         click.echo(code, nl=False)
         return
-    if not out.strip():
-        raise UsageError("the path is empty", param="out")
-    path = Path(out)
-    try:
-        exists = path.exists()
-    except OSError as e:
-        raise SpecError(Issue(Location(out[:60]), f"cannot write: {e.strerror or e}")) from None
-    if exists and not force:
-        raise SpecError(Issue(Location(out), "exists; nothing was written",
-                              hint="use --force to overwrite it"))
-    try:
-        path.write_text(code, encoding="utf-8")
-    except OSError as e:
-        raise SpecError(Issue(Location(out), f"cannot write: {e.strerror or e}",
-                              hint="check that its folder exists and is writable")) from None
+    write_output(path, code)
     click.echo(f"wrote {out}: class Net, {target}", err=True)
 
 
@@ -307,7 +432,7 @@ def check(files, fmt):
     from .policy import check_status
     from .render import check as view
     from .render.document import dumps
-    from .spec import load
+    load = load_source  # a spec, or a model to import (issue 12)
 
     results, errors = [], []
     for source in files:
@@ -348,7 +473,7 @@ def _calc_out(report, fmt) -> None:
 @click.option("-K", "--filters", type=int, help="K, the number of filters (depthwise: D).")
 @click.option("-F", "--size", help="F, the kernel size: N or h,w.")
 @click.option("-S", "--stride", help="S (1): N or h,w.")
-@click.option("-P", "--pad", help="P (0): N, h,w, same or valid.")
+@click.option("-P", "--pad", help="P (0): N, h,w, same (⌈N/S⌉), valid or keep (N).")
 @click.option("--dilation", help="d (1).")
 @click.option("--groups", type=int, help="g (1).")
 @click.option("--depthwise", is_flag=True, default=None, help="One filter per input map.")
@@ -389,6 +514,45 @@ def pool(volume, size, stride, pad, mode, ceil, fmt):
 
 
 @main.command()
+@click.argument("volume")
+@click.option("-K", "--filters", type=int, help="K, the number of output maps.")
+@click.option("-F", "--size", help="F, the kernel size: N or h,w.")
+@click.option("-S", "--stride", help="S (1): N or h,w.")
+@click.option("-P", "--pad", help="P (0), cropped from each side: N or h,w.")
+@click.option("--output-pad", help="Extra rows/columns on one side (0; < S): N or h,w.")
+@click.option("--dilation", help="d (1).")
+@click.option("--groups", type=int, help="g (1).")
+@click.option("--bias/--no-bias", default=None, help="One bias per output map (on).")
+@format_option(("table", "json"))
+@guarded
+def deconv(volume, filters, size, stride, pad, output_pad, dilation, groups, bias, fmt):
+    """One transposed conv on a volume: (N − 1)·S − 2P + d·(F − 1) + output_pad + 1.
+
+    VOLUME is W×H×D as in the notes, for example 16x16x64."""
+    from .calc import int_pair, one_layer
+
+    _calc_out(one_layer("deconv", volume, {
+        "filters": filters, "size": int_pair(size, "size"), "stride": int_pair(stride, "stride"),
+        "pad": int_pair(pad, "pad"), "output_pad": int_pair(output_pad, "output_pad"),
+        "dilation": int_pair(dilation, "dilation"), "groups": groups, "bias": bias}), fmt)
+
+
+@main.command()
+@click.argument("input_", metavar="INPUT")
+@click.option("-U", "--units", type=int, help="The number of output neurons.")
+@click.option("--bias/--no-bias", default=None, help="One bias per unit (on).")
+@format_option(("table", "json"))
+@guarded
+def fc(input_, units, bias, fmt):
+    """One fully connected layer: (in + 1)·units params, in·units MACs.
+
+    INPUT is a vector length (400) or a W×H×D volume (5x5x16), flattened first."""
+    from .calc import one_layer
+
+    _calc_out(one_layer("fc", input_, {"units": units, "bias": bias}), fmt)
+
+
+@main.command()
 @click.argument("n", type=click.IntRange(min=1))
 @click.option("-F", "--size", type=click.IntRange(min=1), required=True,
               help="F, the kernel size.")
@@ -409,6 +573,66 @@ def pad(n, size, stride, dilation, fmt):
     else:
         for line in view.pad_lines(sp):
             click.echo(line)
+
+
+@main.command("solve")
+@click.argument("unknown")
+@click.option("-N", "--input", "input", type=int, help="N, the input size along one axis.")
+@click.option("-O", "--output", "output", type=int,
+              help="The output size wanted (none: the values that make it whole).")
+@click.option("-F", "--size", type=int, help="F, the kernel size.")
+@click.option("-S", "--stride", type=int, help="S (1).")
+@click.option("-P", "--pad", type=int, help="P (0), on each side.")
+@click.option("--dilation", type=int, help="d (1).")
+@click.option("--ceil", is_flag=True, help="Pooling's ceil mode: round the output up.")
+@click.option("--range", "span", help="LO..HI: the values of the unknown to try.")
+@format_option(("table", "json"))
+@guarded
+def solve_cmd(unknown, input, output, size, stride, pad, dilation, ceil, span, fmt):  # noqa: A002
+    """Every whole-number value of one unknown of a conv or pool layer: UNKNOWN is N (input),
+    F (size), S (stride), P (pad) or d (dilation); give the others.
+
+    With --output, the values that give it (PyTorch floors (N − F + 2P)/S + 1); without,
+    those that make it whole.  Example: cnncalc solve P -N 224 -O 112 -F 7 -S 2
+    """
+    from .render import sizes as render_sizes
+    from .render.document import dumps
+    from .calc import parse_range, solve
+
+    sol = solve(unknown, {"input": input, "size": size, "stride": stride, "pad": pad,
+                          "dilation": dilation}, output, parse_range(span), ceil)
+    if fmt == "json":
+        click.echo(dumps(render_sizes.solve_json(sol)))
+    else:
+        for line in render_sizes.solve_lines(sol):
+            click.echo(line)
+
+
+@main.command("sizes")
+@click.argument("file")
+@click.option("--exact", is_flag=True,
+              help="Also the sizes where no layer floors: (N − F + 2P)/S + 1 whole everywhere.")
+@click.option("--want-output", "want", type=click.IntRange(min=1),
+              help="The inputs that give this output size (the nearest when none does).")
+@format_option(("table", "json"))
+@guarded
+def sizes_cmd(file, exact, want, fmt):
+    """Which input sizes FILE works for, along each spatial axis: where it runs, where no layer
+    floors (--exact), the output as a function of the input, and why the others fail.
+
+    The input's height and width become symbols H and W; the answer is exact (it repeats
+    with the product of the strides) and confirmed by the engine.  FILE is a spec or zoo:NAME.
+    """
+    from .render import sizes as render_sizes
+    from .render.document import dumps
+    from .sizes import find_sizes
+    from .spec import load
+
+    result = find_sizes(load(file), want=want, exact=exact)
+    if fmt == "json":
+        click.echo(dumps(render_sizes.sizes_json(result, exact)))
+    else:
+        console().print(render_sizes.sizes_view(result, exact))
 
 
 @main.command()
@@ -453,20 +677,25 @@ def apply(input_, kernels, biases, stride, pad, act, pool, pool_size, pool_strid
 @main.command()
 @click.argument("files", nargs=-1, required=True)
 @click.option("--strict", is_flag=True, help="Exit 1 when there is any note.")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Batch size for the memory rule (CN205).")
+@click.option("--dtype", type=click.Choice([d.value for d in Dtype]), default="fp32",
+              show_default=True, help="Element type for the memory rule (CN205).")
+@ignore_option
 @format_option(("table", "json"))
 @guarded
-def lint(files, strict, fmt):
+def lint(files, strict, batch, dtype, ignore, fmt):
     """Design notes with stable codes (CN1xx per layer, CN2xx network), tied to the notes."""
     from .lint import lint as run_lint
     from .policy import lint_status
     from .render import lint as view
     from .render.document import dumps
-    from .spec import load
+    load = load_source  # a spec, or a model to import (issue 12)
 
     worst, documents = EXIT_OK, []
     for source in files:
         try:
-            result = run_lint(load(source))
+            result = run_lint(load(source), batch=batch, dtype=dtype, ignore=ignore)
         except CnncalcError as e:
             worst = max(worst, echo_error(e))
             continue
@@ -491,30 +720,14 @@ def schema_cmd(out, force):
     """The JSON Schema of specs, for editors with the YAML language server: completion, each
     setting's doc and default on hover, and checks as you type."""
     import json
-    from pathlib import Path
 
-    from .errors import Issue, Location, SpecError
     from .schema import build_schema
 
     text = json.dumps(build_schema(), indent=2, ensure_ascii=False) + "\n"
     if out is None:
         click.echo(text, nl=False)
         return
-    if not out.strip():
-        raise UsageError("the path is empty", param="--output")
-    path = Path(out)
-    try:
-        exists = path.exists()
-    except OSError as e:
-        raise SpecError(Issue(Location(out[:60]), f"cannot write: {e.strerror or e}")) from None
-    if exists and not force:
-        raise SpecError(Issue(Location(out), "exists; nothing was written",
-                              hint="use --force to overwrite it"))
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as e:
-        raise SpecError(Issue(Location(out), f"cannot write: {e.strerror or e}",
-                              hint="check that its folder exists and is writable")) from None
+    write_output(output_path(out, force), text)
     click.echo(f"wrote {out}: JSON Schema (draft-07) of cnncalc specs", err=True)
 
 
@@ -559,6 +772,15 @@ def write_picture(file: str, out: str | None, force: bool, suffix: str, make, *,
         if exists and not force:
             fail([f"cnncalc: error: {out} exists; nothing was written (--force overwrites it)"])
     spec = load(file)
+    from .shapes import symbolic_shape, volume_text
+
+    if symbolic_shape(spec.input_shape):  # a drawing has sizes: numbers, not closed forms
+        from .errors import Issue, Location, SpecError
+
+        raise SpecError(Issue(Location(spec.source), f"the input {volume_text(spec.input_shape)} "
+                                                     f"has symbols: a picture needs numbers",
+                              hint="give the input in numbers (inspect --at evaluates the "
+                                   "closed forms)"))
     error = None
     try:
         report = analyze(spec, batch=batch, dtype=dtype)
@@ -647,6 +869,65 @@ def report_cmd(file, out, batch, dtype, style, depth, force):
                   lambda spec, report, error: page(spec, report, style=style, depth=depth,
                                                    error=error),
                   batch=batch, dtype=dtype)
+
+
+
+# --- import (issue 12) -----------------------------------------------------------------------
+
+def load_source(source):
+    """A spec (path, zoo:NAME, -) or a model imported in memory (torchvision:NAME,
+    file.py:Name, package.module:Name); the import's notes go to stderr."""
+    from .backends.importer import is_model_source, load_model
+    from .spec import load
+
+    if not is_model_source(source):
+        return load(source)
+    spec, notes = load_model(source)
+    for note in notes:
+        click.echo(f"cnncalc: note: {note}", err=True)
+    return spec
+
+
+@main.command("import")
+@click.argument("source")
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False),
+              help="Write the spec here instead of standard output.")
+@click.option("--input", "input_", metavar="WxHxD",
+              help="Input volume (torchvision: its weights' crop size, e.g. 299x299x3 for "
+                   "inception_v3; otherwise 224x224x3).")
+@click.option("--arg", "args", multiple=True, metavar="KEY=VALUE",
+              help="An argument for the model's class or factory (repeatable), e.g. "
+                   "--arg num_classes=10.")
+@click.option("--force", is_flag=True, help="Overwrite an existing OUTPUT.")
+@guarded
+def import_cmd(source, out, input_, args, force):
+    """Turn a PyTorch model into a spec: SOURCE is torchvision:NAME (weights=None),
+    path/to/file.py:Name or package.module:Name (a class or a factory).
+
+    Needs the torch extra (torchvision for torchvision:NAME).  inspect, check, lint and
+    verify take the same SOURCE directly.
+    """
+
+    from .backends.importer import import_model, parse_args
+    from .engine import analyze
+    from .spec import parse
+
+    path = output_path(out, force) if out is not None else None
+    imported = import_model(source, input_volume=input_, args=parse_args(args))
+    report = analyze(parse(imported.text, source), explain=False)
+    for note in imported.notes:
+        click.echo(f"cnncalc: note: {note}", err=True)
+    if path is None:
+        click.echo(imported.text, nl=False)
+    else:
+        write_output(path, imported.text)
+    t = report.totals
+    where = f"wrote {out}: " if path is not None else ""
+    click.echo(f"{where}{report.name}: {len(report.layers)} layers, {t.params:,} params, "
+               f"{t.macs:,} MACs; " + ("PyTorch's totals (expect:) hold" if report.claims_ok
+                                       else "a PyTorch total differs: cnncalc check shows it"),
+               err=True)
+    sys.exit(EXIT_OK if report.claims_ok else EXIT_CHECK_FAILED)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,7 +18,8 @@ from .network import (Arm, At, Branches, Claim, Group, Leaf, Merge, Repeat, Resi
                       Visitor, walk)
 from .report import (AxisRF, ClaimResult, Counts, Diagnostic, ReceptiveField, Report, Row,
                      memory, silence)
-from .shapes import Shape, volume_text
+from .shapes import Shape, symbolic_shape, volume_text
+from .symbolic import Requirement, SymbolicError, collecting, require_equal
 
 STRICT_ERRORS = {"CN101"}  # --strict turns these warnings into errors (exit 2)
 
@@ -35,7 +36,10 @@ def step_rf(rf: ReceptiveField, win: Window) -> ReceptiveField:
     """
     def axis(a: AxisRF, w) -> AxisRF:
         reach = (w.k - 1) * a.jump
-        half = reach // 2 if isinstance(reach, int) and reach % 2 == 0 else Fraction(reach) / 2
+        if isinstance(reach, int):
+            half = reach // 2 if reach % 2 == 0 else Fraction(reach) / 2
+        else:  # a Fraction, or a size that depends on the input (after a global pool)
+            half = reach / 2
         return AxisRF(a.size + reach, a.jump * w.s, a.start + half - w.p * a.jump)
 
     return ReceptiveField(axis(rf.h, win.h), axis(rf.w, win.w))
@@ -46,7 +50,10 @@ def merge_rf(rfs: list[ReceptiveField | None]) -> ReceptiveField | None:
     known = [r for r in rfs if r is not None]
     if not known:
         return None
-    return max(known, key=lambda r: (r.size, r.h.size, r.w.size))
+    try:
+        return max(known, key=lambda r: (r.size, r.h.size, r.w.size))
+    except SymbolicError:  # fields that grow with the input size: none is the largest for all
+        return None
 
 
 def summary_row(name: str, kind: str, depth: int, x: Shape, y: Shape, rows, rf,
@@ -135,27 +142,50 @@ class _Engine(Visitor[State]):
         self.names: set[str] = set()
         self.open: list[_Open] = []  # combinators (and iterations) entered, not yet left
         self.known: dict[tuple, _Facts] = {}  # (layer, input) → what it gives (study)
+        # A symbolic input: the conditions the layers need (cnncalc.symbolic.Requirement),
+        # and each window's remainder (layer, axis 0 = H or 1 = W, (N − F + 2P) mod S)
+        self.symbolic = symbolic_shape(spec.input_shape)
+        self.requirements: list[Requirement] = []
+        self.floors: list[tuple[str, int, object]] = []
 
     # -- what the walk calls
     def leaf(self, at: At, node: Leaf, state: State) -> State:
+        if not self.symbolic:
+            return self.leaf_row(at, node, state)
+        try:
+            with collecting() as found:
+                out = self.leaf_row(at, node, state)
+        except SymbolicError as e:
+            self.fail(node.loc, at.name, f"{node.kind} on {volume_text(state[0])}: {e}")
+        self.requirements += [replace(r, layer=at.name) for r in found]
+        axes = node.layer.axes(state[0])
+        if axes is not None:
+            self.floors += [(at.name, i, a.remainder) for i, a in enumerate(axes)]
+        return out
+
+    def leaf_row(self, at: At, node: Leaf, state: State) -> State:
         x, rf = state
         name = at.name
         if name in self.names:
             self.fail(node.loc, name, f"two layers are called '{name}' (a name with a dot can "
                                       f"collide with a nested one); rename this one")
         self.names.add(name)
-        facts = self.known.get((node.layer, x))
+        # A symbolic layer states its requirements as it is worked out: each leaf works its own.
+        facts = None if self.symbolic else self.known.get((node.layer, x))
         if facts is None:
             facts = self.study(node, name, x)
         y, counts, win, findings, formula = facts
         if win is not None and rf is not None:
-            rf = step_rf(rf, win)
+            try:
+                rf = step_rf(rf, win)
+            except SymbolicError:  # a field that no closed form here can follow
+                rf = None
         for finding in findings:
             found = self.note(Diagnostic(finding.code, finding.message, name, node.loc), at)
             if found and self.strict and finding.code in STRICT_ERRORS:
                 self.fail(node.loc, name, f"{finding.code} {finding.message} (an error under "
                                           f"--strict)")
-        if at.frozen and counts.trainable_params:
+        if at.frozen:
             counts = replace(counts, trainable_params=0)
         row = Row(name, node.kind, at.depth, x, y, counts, rf, formula, node.loc.line,
                   index=at.index)
@@ -176,9 +206,12 @@ class _Engine(Visitor[State]):
         params = layer.params(x)
         counts = Counts(params, params, layer.buffers(x), layer.macs(x, y),
                         layer.connections(x, y), y.numel)
-        formula = Explained(layer, x, y) if self.explain else None
+        formula = None
+        if self.explain:  # a symbolic one now, while its requirements are being collected
+            formula = layer.explain(x, y) if self.symbolic else Explained(layer, x, y)
         facts = (y, counts, layer.window(x), tuple(layer.diagnose(x, y)), formula)
-        self.known[(layer, x)] = facts
+        if not self.symbolic:
+            self.known[(layer, x)] = facts
         return facts
 
     def enter(self, at: At, node, state: State) -> None:
@@ -222,10 +255,9 @@ class _Engine(Visitor[State]):
         return nodes
 
     def merge(self, at: At, node, state: State, outs) -> State:
-        x = state[0]
         if isinstance(node, Residual):
             (main_at, (y_main, rf_main)), (short_at, (y_short, rf_short)) = outs
-            if y_main != y_short:
+            if not self.agree(at.name or "residual", node, y_main, y_short, spatial_only=False):
                 main, short = self.open[-1].arms
                 why = self.origin(main, short, y_main, y_short)
                 fix = (" (an identity shortcut: give it a 1×1 conv with the main path's stride "
@@ -234,16 +266,20 @@ class _Engine(Visitor[State]):
                           f"residual add: the main path gives {volume_text(y_main)} but the "
                           f"shortcut gives {volume_text(y_short)}{why}; the shapes must "
                           f"match{fix}")
-            return y_main, merge_rf([rf_main, rf_short])
+            return y_main, self.merge_rf([rf_main, rf_short])
+        if node.merge in (Merge.MUL, Merge.FIRST):
+            return self.merge_special(at, node, outs)
         first_at, (first, _) = outs[0]
         for path_at, (y, _) in outs[1:]:
-            if node.merge == Merge.ADD and y != first:
+            if node.merge == Merge.ADD and not self.agree(at.name or "branches", node, first, y,
+                                                          spatial_only=False):
                 self.fail(node.loc, at.name or "branches",
                           f"add merge: {first_at.name} gives {volume_text(first)} but "
                           f"{path_at.name} gives {volume_text(y)}; added paths must give the "
                           f"same shape")
             if node.merge == Merge.CONCAT and (y.spatial != first.spatial or (
-                    y.spatial and (y.h, y.w) != (first.h, first.w))):
+                    y.spatial and not self.agree(at.name or "branches", node, first, y,
+                                                 spatial_only=True))):
                 self.fail(node.loc, at.name or "branches",
                           f"concat: {first_at.name} gives {volume_text(first)} but "
                           f"{path_at.name} gives {volume_text(y)}; concatenated paths must "
@@ -261,9 +297,54 @@ class _Engine(Visitor[State]):
                 "CN105", f"the merged paths step over the input with different jumps "
                          f"({', '.join(sorted({str(j[1]) for j in jumps}))} pixels): their "
                          f"outputs are misaligned", at.name or first_at.name, node.loc), at)
-        return y, merge_rf(rfs)
+        return y, self.merge_rf(rfs)
+
+    def merge_special(self, at: At, node, outs) -> State:
+        """``mul`` (a gate) and ``first`` (side outputs, dropped)."""
+        if node.merge == Merge.FIRST:
+            return outs[0][1]
+        if self.symbolic:  # sizes have no largest: the map is a path that is not 1×1
+            maps = [o for o in outs if not (o[1][0].spatial and (o[1][0].h, o[1][0].w) == (1, 1))]
+            big_at, (big, _) = (maps or outs)[0]
+        else:
+            big_at, (big, _) = max(outs, key=lambda o: o[1][0].numel)
+        name = at.name or "branches"
+        for path_at, (y, _) in outs:
+            fits = y.c == big.c and y.spatial == big.spatial and (
+                not y.spatial or (y.h, y.w) in ((big.h, big.w), (1, 1)) or
+                self.agree(name, node, big, y, spatial_only=True))
+            if not fits:
+                self.fail(node.loc, at.name or "branches",
+                          f"mul merge: {big_at.name} gives {volume_text(big)} but "
+                          f"{path_at.name} gives {volume_text(y)}; multiplied paths must give "
+                          f"the same shape, or 1×1×{big.c} to gate every position")
+        return big, self.merge_rf([r for _, (_, r) in outs])
 
     # -- helpers
+    def merge_rf(self, rfs: list) -> ReceptiveField | None:
+        """:func:`merge_rf`; with a symbolic input, unknown when a path's field is (a field
+        that grows with the input cannot be compared with a number)."""
+        if self.symbolic and any(r is None for r in rfs):
+            return None
+        return merge_rf(rfs)
+
+    def agree(self, name: str, node, a: Shape, b: Shape, spatial_only: bool) -> bool:
+        """Whether merged shapes ``a`` and ``b`` can agree.  Sizes that depend on the input
+        agree for some inputs only: the condition is recorded and the walk goes on."""
+        if (a.h, a.w) == (b.h, b.w) and (spatial_only or a.c == b.c):
+            return True
+        if not self.symbolic or not (spatial_only or a.c == b.c) or not a.spatial or \
+                not b.spatial:
+            return False
+        try:
+            with collecting() as found:
+                ok = require_equal(a.h, b.h) and require_equal(a.w, b.w)
+        except SymbolicError as e:
+            self.fail(node.loc, name, str(e))
+        if ok:
+            self.requirements += [replace(r, layer=name) for r in found]
+        return ok
+
     def note(self, found: Diagnostic, at: At) -> bool:
         """Record a finding; False when ``allow:`` or ``--ignore`` silences it."""
         found = silence(found, at.allow, self.ignore)
@@ -351,7 +432,27 @@ def analyze(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "f
     ``explain=False`` skips the formula text (faster on very large nets); ``ignore`` lists
     diagnostic codes to silence (they move to ``report.silenced``).  Raises
     :class:`AnalysisError` (with the partial report) when a layer cannot work.
+
+    With a symbolic input (``input: HxWx3``) sizes are closed forms and counts sums of their
+    products; :func:`trace` also returns the conditions under which the layers work.
     """
+    return trace(spec, strict=strict, batch=batch, dtype=dtype, explain=explain,
+                 ignore=ignore)[0]
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """What a symbolic analysis found beside its report: the requirements (each holds for
+    the inputs where its layer works) and each sliding window's remainder per axis (0
+    where ``(N − F + 2P)/S`` is whole), in execution order."""
+
+    requirements: tuple[Requirement, ...]
+    floors: tuple[tuple[str, int, object], ...]
+
+
+def trace(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "fp32",
+          explain: bool = True, ignore=()) -> tuple[Report, Conditions]:
+    """:func:`analyze`, and the :class:`Conditions` of a symbolic input (empty otherwise)."""
     engine = _Engine(spec, strict, explain, frozenset(ignore))
     rf = None
     if spec.input_shape.spatial:
@@ -366,5 +467,6 @@ def analyze(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "f
         if enabled:
             gc.enable()
     claims = report.claims + tuple(check_totals(c, report) for c in spec.expect)
-    return replace(report, claims=claims,
-                   memory=memory(report.totals, spec.input_shape.numel, dtype, batch))
+    report = replace(report, claims=claims,
+                     memory=memory(report.totals, spec.input_shape.numel, dtype, batch))
+    return report, Conditions(tuple(engine.requirements), tuple(engine.floors))

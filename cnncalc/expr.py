@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
+from .symbolic import is_symbolic
+
 _TOKEN = re.compile(r"\s*(?:(\d+)|\$([A-Za-z_]\w*(?:\.\w+)?)|(//|[-+*/%()]))")
 _WHOLE = re.compile(r"^\s*\$([A-Za-z_]\w*(?:\.\w+)?)\s*$")
 INPUT = {"in.c": "depth", "in.h": "height", "in.w": "width"}  # what $in.X names
@@ -59,7 +61,11 @@ def lookup(name: str, env: Mapping[str, Any]) -> Any:
                              f"(declare it under blocks.NAME.params)")
         raise ValueError(f"${name} is not a parameter of this block; it has "
                          f"{', '.join('$' + k for k in env)}")
-    return env[name]
+    value = env[name]
+    if is_symbolic(value):
+        raise ValueError(f"${name} is the symbolic size {value.text} here: a block that reads "
+                         f"$in.h or $in.w needs the input in numbers ($in.c works with symbols)")
+    return value
 
 
 class _Parser:

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from .engine import analyze
-from .errors import AnalysisError
+from .errors import AnalysisError, Issue, Location, SpecError
 from .network import At, Leaf, Spec, Visitor, walk
 from .report import Diagnostic, Report, Row, silence
+from .shapes import symbolic_shape, volume_text
 
 FC_SHARE = 0.5  # one fc layer holding more than this share of all params is flagged
 MAX_PLAUSIBLE_PARAMS = 10 ** 10  # GPT-3 has 1.75·10¹¹; no CNN comes near 10¹⁰
@@ -176,6 +177,12 @@ class LintResult:
 def lint(spec: Spec, *, batch: int = 1, dtype: str = "fp32", ignore=()) -> LintResult:
     """Every design note on ``spec``: the engine's diagnostics, then the network rules.
     Codes in ``ignore`` (and in a layer's ``allow:``) are silenced, not dropped."""
+    if symbolic_shape(spec.input_shape):  # its rules weigh numbers: shares, sizes, bytes
+        raise SpecError(Issue(Location(spec.source), f"lint weighs a design at numeric sizes; "
+                                                     f"the input {volume_text(spec.input_shape)} "
+                                                     f"has symbols",
+                              hint="give the input in numbers (cnncalc sizes answers for "
+                                   "every size)"))
     error = None
     try:
         report = analyze(spec, batch=batch, dtype=dtype, ignore=ignore)

@@ -128,7 +128,7 @@ def compose(text: str, file: str) -> Any:
     try:
         root = _Composer(loader, file, counting="&" in text).document()
     except yaml.MarkedYAMLError as e:
-        raise SpecError(_syntax_issue(e, file)) from None
+        raise SpecError(_syntax_issue(e, file, text)) from None
     except yaml.reader.ReaderError as e:
         line = text.count("\n", 0, e.position) + 1
         col = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
@@ -146,9 +146,17 @@ def compose(text: str, file: str) -> Any:
     return root
 
 
-def _syntax_issue(e: yaml.MarkedYAMLError, file: str) -> Issue:
+def _syntax_issue(e: yaml.MarkedYAMLError, file: str, text: str = "") -> Issue:
     mark = e.problem_mark or e.context_mark
     where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+    if mark is not None:
+        lines = text.splitlines()
+        line = lines[mark.line] if mark.line < len(lines) else ""
+        indent = line[:len(line) - len(line.lstrip(" \t"))]
+        if "\t" in indent:  # PyYAML says "found character that cannot start any token"
+            tab = Location(file, mark.line + 1, indent.index("\t") + 1)
+            return Issue(tab, "a tab in the indentation: YAML indents with spaces only",
+                         hint="replace the tab with spaces (2 per level, as the examples do)")
     problem = e.problem or e.context
     if e.context and e.context_mark and mark is not e.context_mark:
         problem += f" ({e.context} that starts at {e.context_mark.line + 1}:" \

@@ -35,6 +35,12 @@ class Claim:
 class Merge(str, Enum):
     CONCAT = "concat"
     ADD = "add"
+    # A gate (squeeze-and-excitation): paths multiplied elementwise, a 1×1×D path broadcast
+    # over W×H×D.  The product is elementwise, not a weight: it counts no MACs.
+    MUL = "mul"
+    # Side outputs (an auxiliary head): the first path's output goes on; the others' layers
+    # count (params, MACs) but their outputs are dropped.
+    FIRST = "first"
 
     def __str__(self) -> str:
         return self.value
@@ -108,6 +114,7 @@ class Repeat:
     allow: tuple[str, ...] = ()  # diagnostic codes silenced here and below
     expect: tuple[Claim, ...] = ()
     label: str = ""  # the block name when the body is one unnamed ``use``
+    start: int = 0  # the first iteration's name: a stage whose block 0 differs starts at 1
     size: int = field(init=False, default=0)
 
     def __post_init__(self):
@@ -144,9 +151,11 @@ Node = Union[Leaf, Residual, Branches, Repeat, Group]
 
 # The combinator keys, for `cnncalc layers` and the loader's suggestions.
 COMBINATORS = {
-    "residual": "main: [layers], shortcut: [layers] (identity); outputs added, shapes must match",
-    "branches": "paths: [[layers], …], merge: concat | add; [] is an identity path",
-    "repeat": "times: n, layers: [layers]; named NAME.0, NAME.1, …",
+    "residual": "main: [layers], shortcut: [layers] (identity); outputs added, shapes must "
+                "match; flat: true names the shortcut's layers without a 'shortcut' level",
+    "branches": "paths: [[layers], …], merge: concat | add | mul (a gate) | first (side "
+                "outputs); [] is an identity path; flat: true adds no level per path",
+    "repeat": "times: n, layers: [layers], start: 0; named NAME.0, NAME.1, …",
     "use": "a block from `blocks:`, with: {param: value}",
 }
 
@@ -234,7 +243,8 @@ def arms(node: "Node") -> tuple[Arm, ...]:
     if isinstance(node, Branches):
         return tuple(Arm("path", name, path) for name, path in node.paths)
     if isinstance(node, Repeat):
-        return tuple(Arm("iteration", str(i), node.body) for i in range(node.times))
+        return tuple(Arm("iteration", str(i), node.body)
+                     for i in range(node.start, node.start + node.times))
     return ()
 
 

@@ -186,7 +186,10 @@ def _combinators() -> dict[str, dict[str, Any]]:
         "residual": mapping(
             f"residual: {COMBINATORS['residual']}",
             {"main": _sequence("the layers whose output is added to the shortcut's"),
-             "shortcut": _sequence("the shortcut's layers; identity when left out")},
+             "shortcut": _sequence("the shortcut's layers; identity when left out"),
+             "flat": {"type": "boolean", "default": False,
+                      "description": "name the shortcut's layers beside main's, without a "
+                                     "'shortcut' level (as an imported model names them)"}},
             ["main"]),
         "branches": mapping(
             f"branches: {COMBINATORS['branches']}",
@@ -194,14 +197,20 @@ def _combinators() -> dict[str, dict[str, Any]]:
                        "description": "parallel paths on the same input, each a list of "
                                       "layers; [] is the identity"},
              "merge": {"enum": [m.value for m in Merge], "default": Merge.CONCAT.value,
-                       "description": "concat (channels) or add"}},
+                       "description": "concat (channels), add, mul (a gate) or first (side "
+                                      "outputs)"},
+             "flat": {"type": "boolean", "default": False,
+                      "description": "add no 'branchN' level per path"}},
             ["paths"]),
         "repeat": mapping(
             f"repeat: {COMBINATORS['repeat']}",
             {"times": {**_parametric({"type": "integer", "minimum": 1,
                                       "maximum": MAX_LAYERS}),
                        "description": "how many times the layers repeat"},
-             "layers": {**_sequence("the layers repeated"), "type": "array", "minItems": 1}},
+             "layers": {**_sequence("the layers repeated"), "type": "array", "minItems": 1},
+             "start": {**_parametric({"type": "integer", "minimum": 0}), "default": 0,
+                       "description": "the first iteration's name (1 after a different "
+                                      "block 0)"}},
             ["times", "layers"]),
         "use": {"type": "string", "minLength": 1,
                 "description": f"use: {COMBINATORS['use']}"},

@@ -1,8 +1,9 @@
 """Pure size arithmetic: the notes' formulas, and PyTorch's rules where the notes stop.
 
-Every function here takes and returns plain numbers (no torch, no I/O). Sizes are only
-combined with ``+ - * // %`` so that a later symbolic size type (``input: HxWx3``) can stand
-in for ``int`` without touching the callers.
+Every function here takes and returns plain numbers (no torch, no I/O), or a symbolic size
+(:class:`cnncalc.symbolic.Size`, from ``input: HxWx3``) where a size is expected.  Sizes are
+combined with ``+ - * // %``; what needs more (a ``max``, a condition) goes through the
+helpers of :mod:`cnncalc.symbolic`, which decide numbers at once and keep sizes exact.
 
 Conventions
 -----------
@@ -19,6 +20,8 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+from .symbolic import (Size, at_least, flag, is_symbolic, largest, parse_dims, ratio,
+                       text_of)
 from .wording import decimal
 
 MAX_SIZE = 10 ** 9  # no real layer has a billion filters, nor an input a billion pixels wide
@@ -81,6 +84,25 @@ def parse_volume(text: str) -> Shape:
     return Shape(d, h, w)
 
 
+def parse_input(text: str, by_name: bool = True) -> Shape:
+    """A spec's ``input:``: a volume as :func:`parse_volume` reads it, or with a letter for a
+    spatial size (``HxWx3``: see :func:`cnncalc.symbolic.parse_dims`)."""
+    dims = parse_dims(text, by_name) if len(str(text)) <= 64 else None
+    if dims is None:
+        return parse_volume(text)
+    w, h, d = dims
+    for v in (w, h, d):
+        if not isinstance(v, Size) and not 1 <= v <= MAX_SIZE:
+            raise ValueError(f"every size in '{text}' must be from 1 to {MAX_SIZE:,}")
+    return Shape(d, h, w)
+
+
+def symbolic_shape(shape: Shape) -> bool:
+    """Whether a shape has a size that depends on the input's symbols."""
+    return is_symbolic(shape.c) or (shape.spatial and (is_symbolic(shape.h) or
+                                                       is_symbolic(shape.w)))
+
+
 @dataclass(frozen=True, slots=True)
 class AxisOut:
     """The output length along one axis, with the arithmetic that gave it."""
@@ -112,11 +134,16 @@ def window_out_len(n: int, f: int, s: int = 1, pad: tuple[int, int] = (0, 0), d:
     """
     fe = effective_kernel(f, d)
     span = n + pad[0] + pad[1] - fe
-    if span < 0:
-        return AxisOut(n, fe, s, pad, 0, 0)
+    if not is_symbolic(span) and span < 0:
+        return AxisOut(n, fe, s, pad, 0, 0)  # a symbolic span ≥ 0 is the layer's requirement
     out = span // s + 1
     rem = span % s
-    if ceil and rem:
+    if ceil and is_symbolic(span):
+        # both rules hold residue by residue: rem and out·s − n − P repeat with the input
+        up = flag(rem, lambda t: t != 0)
+        in_pad = flag(out * s - n - pad[0], lambda t: t >= 0)
+        out = out + up * (1 - in_pad)
+    elif ceil and rem:
         out += 1
         if (out - 1) * s >= n + pad[0]:
             out -= 1
@@ -126,7 +153,7 @@ def window_out_len(n: int, f: int, s: int = 1, pad: tuple[int, int] = (0, 0), d:
 def unread_image(a: AxisOut) -> int:
     """Image rows (or columns) a floored window never reads: the unread tail of the padded
     input less the zero padding after the image.  0 when only padding goes unread."""
-    return max(a.remainder - a.pad[1], 0)
+    return at_least(a.remainder - a.pad[1], 0)
 
 
 def transposed_out_len(n: int, f: int, s: int = 1, pad: int = 0, d: int = 1,
@@ -144,7 +171,7 @@ def same_pad_total(n: int, f: int, s: int = 1, d: int = 1) -> int:
     so do we.
     """
     out = -(-n // s)
-    return max((out - 1) * s + effective_kernel(f, d) - n, 0)
+    return at_least((out - 1) * s + effective_kernel(f, d) - n, 0)
 
 
 def keep_pad_total(n: int, f: int, s: int = 1, d: int = 1) -> int:
@@ -162,8 +189,7 @@ def adaptive_window(n: int, out: int) -> tuple[int, Fraction]:
 
     Window i spans ``[floor(i·n/out), ceil((i + 1)·n/out))``.
     """
-    largest = max(-((-(i + 1) * n) // out) - (i * n) // out for i in range(out))
-    return largest, Fraction(n, out)
+    return largest(-((-(i + 1) * n) // out) - (i * n) // out for i in range(out)), ratio(n, out)
 
 
 def fmt_pad(pad: tuple[int, int]) -> str:
@@ -176,6 +202,11 @@ def fmt_pad(pad: tuple[int, int]) -> str:
 def axis_formula(a: AxisOut, ceil: bool = False) -> str:
     """``(32 − 5 + 2·2)/1 + 1 = 32``, with the true quotient when it is not whole."""
     num = f"{a.n} {MINUS} {a.f} + {fmt_pad(a.pad)}"
+    if is_symbolic(a.n) or is_symbolic(a.pad[0]) or is_symbolic(a.pad[1]):
+        if a.s == 1:
+            return f"({num})/1 + 1 = {text_of(a.out)}"
+        left, right = ("⌈", "⌉") if ceil else ("⌊", "⌋")
+        return f"{left}({num})/{a.s}{right} + 1 = {text_of(a.out)}"
     exact = Fraction(a.n - a.f + a.pad[0] + a.pad[1], a.s) + 1
     text = f"({num})/{a.s} + 1"
     if exact.denominator == 1:

@@ -28,7 +28,7 @@ from .located import YList, YMap, compose
 from .network import (COMBINATORS, MAX_LAYERS, Branches, Claim, Group, Leaf, Merge, Node,
                       Repeat, Residual, Spec, count_leaves)
 from .report import CODES
-from .shapes import Shape, parse_volume
+from .shapes import Shape, parse_input, parse_volume
 from .sources import read_source
 
 TOP_KEYS = ("name", "input", "layers", "blocks", "expect", "description")
@@ -191,7 +191,7 @@ class _Builder:
                 return None
             try:
                 w, h, d = (value["width"], value["height"], value.get("channels", 1))
-                return parse_volume(f"{w}x{h}x{d}")
+                return parse_input(f"{w}x{h}x{d}", by_name=False)
             except ValueError as e:
                 self.err(loc, "input", str(e))
                 return None
@@ -199,12 +199,9 @@ class _Builder:
             self.err(loc, "input", f"expected a volume like 32x32x3, got {value!r}")
             return None
         try:
-            return parse_volume(str(value))
+            return parse_input(str(value))
         except ValueError as e:
-            hint = ""
-            if any(ch.isalpha() and ch not in "xX" for ch in str(value)):
-                hint = "symbolic input sizes are not supported yet; give numbers"
-            self.err(loc, "input", str(e), hint)
+            self.err(loc, "input", str(e))
             return None
 
     def read_blocks(self, blocks: Any, loc: Location) -> None:
@@ -395,6 +392,13 @@ class _Builder:
         level.taken.add(name)
         return name
 
+    def flat_of(self, body: YMap, ctx: _Ctx) -> bool:
+        v = body.get("flat", False)
+        if not isinstance(v, bool):
+            self.err(body.value_locs["flat"], ctx.trail + ".flat", f"must be true or false, got {v!r}")
+            return False
+        return v
+
     def frozen_of(self, siblings: YMap, ctx: _Ctx) -> bool:
         if "frozen" not in siblings:
             return False
@@ -494,7 +498,7 @@ class _Builder:
         return body
 
     def residual(self, body, loc, ctx, level, name, frozen) -> Node | None:
-        body = self.mapping(body, loc, ctx, ("main", "shortcut"),
+        body = self.mapping(body, loc, ctx, ("main", "shortcut", "flat"),
                             "residual: {main: [layers], shortcut: [layers]}")
         if body is None:
             return None
@@ -505,22 +509,27 @@ class _Builder:
         inner = level if name is None else _Level()
         main = self.sequence(body["main"], body.value_locs["main"],
                              _Ctx(ctx.env, ctx.trail + ".main", ctx.uses), inner)
-        shortcut_name = inner.auto("shortcut", numbered=False)
+        # flat: the shortcut adds no level; its layers are named beside main's (an import
+        # names them as the model does, e.g. downsample.0)
+        flat = self.flat_of(body, ctx)
+        shortcut_name = "" if flat else inner.auto("shortcut", numbered=False)
         shortcut = self.sequence(body.get("shortcut"), body.value_locs.get("shortcut", loc),
-                                 _Ctx(ctx.env, ctx.trail + ".shortcut", ctx.uses), _Level())
+                                 _Ctx(ctx.env, ctx.trail + ".shortcut", ctx.uses),
+                                 inner if flat else _Level())
         return Residual(name, main, shortcut, shortcut_name, loc, frozen)
 
     def branches(self, body, loc, ctx, level, name, frozen) -> Node | None:
-        body = self.mapping(body, loc, ctx, ("paths", "merge"),
+        body = self.mapping(body, loc, ctx, ("paths", "merge", "flat"),
                             "branches: {paths: [[layers], [layers]], merge: concat}")
         if body is None:
             return None
         merge = body.get("merge", "concat")
-        if merge in ("concat", "add"):
+        modes = [m.value for m in Merge]
+        if merge in modes:
             merge = Merge(merge)
         else:
             self.err(body.value_locs.get("merge", loc), ctx.trail + ".merge",
-                     f"must be concat or add, got {merge!r}")
+                     f"must be {', '.join(modes[:-1])} or {modes[-1]}, got {merge!r}")
         paths_raw = body.get("paths")
         ploc = body.value_locs.get("paths", loc)
         if not isinstance(paths_raw, YList) or len(paths_raw) < 1:
@@ -528,16 +537,17 @@ class _Builder:
                                                  "layers ([] for identity)")
             return None
         inner = level if name is None else _Level()
+        flat = self.flat_of(body, ctx)
         paths = []
         for i, p in enumerate(paths_raw):
-            pname = inner.auto("branch")
+            pname = None if flat else inner.auto("branch")
             paths.append((pname, self.sequence(p, paths_raw.item_locs[i],
                                                _Ctx(ctx.env, f"{ctx.trail}.paths[{i}]",
-                                                    ctx.uses), _Level())))
+                                                    ctx.uses), inner if flat else _Level())))
         return Branches(name, tuple(paths), merge, loc, frozen)
 
     def repeat(self, body, loc, ctx, level, name, frozen) -> Node | None:
-        body = self.mapping(body, loc, ctx, ("times", "layers"),
+        body = self.mapping(body, loc, ctx, ("times", "layers", "start"),
                             "repeat: {times: 3, layers: [layers]}")
         if body is None:
             return None
@@ -550,6 +560,11 @@ class _Builder:
             return None
         if isinstance(times, bool) or not isinstance(times, int) or times < 1:
             self.err(tloc, ctx.trail + ".times", f"must be a positive integer, got {times!r}")
+            return None
+        start = body.get("start", 0)
+        if isinstance(start, bool) or not isinstance(start, int) or not 0 <= start <= MAX_LAYERS:
+            self.err(body.value_locs.get("start", loc), ctx.trail + ".start",
+                     f"must be an integer ≥ 0 (the first iteration's name), got {start!r}")
             return None
         layers = body.get("layers")
         lloc = body.value_locs.get("layers", loc)
@@ -578,7 +593,8 @@ class _Builder:
                      f"{times * count_leaves(nodes):,} layers; cnncalc handles at most "
                      f"{MAX_LAYERS:,}")
             return None
-        return Repeat(name or level.auto("repeat"), times, nodes, loc, frozen, label=label)
+        return Repeat(name or level.auto("repeat"), times, nodes, loc, frozen, label=label,
+                      start=start)
 
     def use(self, body, siblings, loc, ctx, level, name, frozen, in_repeat) -> Node | None:
         bname = body

@@ -146,7 +146,7 @@ def test_calculator_usage_errors(cli, args, message):
 
 @pytest.mark.parametrize("args, option, message", [
     (("conv", "32x32x3", "-K", 10, "-F", 3, "-P", "foo"), "'--pad'",
-     "expected an integer, 'h,w', 'same' or 'valid', got 'foo'"),
+     "expected an integer, 'h,w', 'same', 'valid', 'keep', got 'foo'"),
     (("conv", "axb", "-K", 10, "-F", 3), "'VOLUME'", "'axb' is not a volume"),
     (("conv", "32x32x3", "-K", 10, "-F", 3, "-S", "x"), "'--stride'", "expected an integer"),
     (("pad", 0, "--size", 3), "'N'", "0 is not in the range x>=1"),
@@ -173,8 +173,8 @@ def test_calculator_shape_error_has_no_repeated_trail(cli):
 
 def test_same_pad_odd_total_splits_the_padding(cli):
     text = cli("pad", 7, "-F", 2, "-S", 2).stdout
-    assert "2P = 7 is odd\n" in text
-    assert "or pad 3 before and 4 after" in text
+    assert "2P = 7 is odd: no integer P makes (N − F + 2P)/S + 1 a whole 7" in text
+    assert "or pad 3 before and 4 after: a whole 7" in text
     doc = json.loads(cli("pad", 7, "-F", 2, "-S", 2, "--format", "json").stdout)
     assert [c["pad"] for c in doc["nearest"]] == [3, 4]
     dilated = cli("pad", 5, "-F", 3, "--dilation", 2).stdout
@@ -183,7 +183,48 @@ def test_same_pad_odd_total_splits_the_padding(cli):
 
 def test_same_pad_at_a_stride_says_when_flooring_lands_on_n(cli):
     # N = 6, F = 3, s = 2: 2p = 6·1 + 3 − 2 = 7; P = 4 gives (6 − 3 + 8)/2 + 1 = 6.5 → 6
+    # (issue 10: it said "no integer P gives exactly 6", then that P = 4 gives 6)
     text = cli("pad", 6, "-F", 3, "-S", 2).stdout
-    assert "no integer P gives exactly 6" in text
+    assert "no integer P gives exactly 6" not in text
+    assert "no integer P makes (N − F + 2P)/S + 1 a whole 6, but PyTorch floors it" in text
     assert "P = 4 gives 6 (after PyTorch floors a fraction)" in text
+    assert "P = 3 gives 5" in text  # (6 − 3 + 6)/2 + 1 = 5.5 → 5
     assert "padding='same'" not in text
+
+
+def test_fc_calculator_flattens_a_volume_first(cli):
+    # LeNet-5's C5 as an fc: 5·5·16 = 400 inputs, (400 + 1)·120 = 48,120 params, 400·120 MACs
+    out = run_json(cli, "fc", "5x5x16", "--units", 120)
+    assert (out["shape"], out["params"], out["macs"]) == ([120], 48_120, 48_000)
+    assert out["flatten"]["formula"] == "flatten: 5·5·16 = 400"
+    out = run_json(cli, "fc", "84", "-U", 10, "--no-bias")
+    assert (out["params"], out["macs"], out["formula"]) == (840, 840, "fc 84 → 10: params 84·10 = 840; MACs 84·10 = 840")
+    r = cli("fc", "400")
+    assert r.exit_code == 2 and "missing --units" in r.stderr
+
+
+def test_deconv_calculator(cli):
+    # U-Net's 2×2 up-convolution, 64 → 32 maps: (16 − 1)·2 + 1·(2 − 1) + 1 = 32;
+    # params 64·32·2·2 + 32 = 8,224 (PyTorch's ConvTranspose2d weight is D·K·F·F);
+    # MACs: every input pixel times every weight it touches, 16·16·64·32·2·2
+    out = run_json(cli, "deconv", "16x16x64", "-K", 32, "-F", 2, "-S", 2)
+    assert (out["shape"], out["params"], out["macs"]) == ([32, 32, 32], 8_224, 2_097_152)
+    # (7 − 1)·2 − 2·1 + 1·(3 − 1) + 1 + 1 = 14 with output_pad 1
+    out = run_json(cli, "deconv", "7x7x8", "-K", 4, "-F", 3, "-S", 2, "-P", 1, "--output-pad", 1)
+    assert out["shape"] == [4, 14, 14]
+    r = cli("deconv", "16", "-K", 3, "-F", 2)
+    assert r.exit_code == 2 and "deconv needs a W×H×D volume" in r.stderr
+
+
+def test_conv_calculator_takes_every_pad_word(cli):
+    assert run_json(cli, "conv", "32x32x3", "-K", 8, "-F", 3, "-S", 2, "-P", "same")["shape"] == [8, 16, 16]
+    assert run_json(cli, "conv", "32x32x3", "-K", 8, "-F", 3, "-S", 2, "-P", "keep")["shape"] == [8, 32, 32]
+
+
+def test_pad_shows_the_notes_keep_and_the_same_word_at_a_stride(cli):
+    # keep: the notes' 2p = 224·1 + 7 − 2 = 229; same: ⌈224/2⌉ = 112, 2p = 111·2 + 7 − 224 = 5
+    out = run_json(cli, "pad", 224, "--size", 7, "--stride", 2)
+    assert out["total"] == 229 and out["same"] == {"total": 5, "output": 112}
+    text = cli("pad", 224, "--size", 7, "--stride", 2).stdout
+    assert "pad: same gives ⌈224/2⌉ = 112" in text and "= 5 (2 before, 3 after)" in text
+    assert "pad: same" not in cli("pad", 32, "--size", 5).stdout  # the same at stride 1

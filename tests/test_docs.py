@@ -61,3 +61,11 @@ def test_every_kind_has_fields_documented():
         assert cls.summary and cls.family
         assert all(f.doc for f in cls.fields), cls.key
         assert cls.primary is None or cls.primary in {f.name for f in cls.fields}
+
+
+def test_readme_lint_table_lists_every_code():
+    from cnncalc.report import CODES
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (CN\d{3}) \| ([a-z-]+) \|", readme, flags=re.M)
+    assert {code: slug for code, slug in rows} == {c: r.slug for c, r in CODES.items()}

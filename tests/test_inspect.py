@@ -159,3 +159,29 @@ def test_inspect_reads_standard_input(cli):
     bad = cli("inspect", "-", input="input: 8x8x3\nlayers: [relu, convv]\n")
     assert bad.exit_code == 2
     assert bad.stderr.startswith("<stdin>:2:16: error:")
+
+
+def test_csv_names_its_orders_and_ends_with_the_totals(cli):
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(cli("inspect", "specs/lenet5.yaml", "--format",
+                                               "csv").stdout)))
+    first, total = rows[0], rows[-1]
+    assert (first["volume_whd"], first["shape_chw"]) == ("28×28×6", "6x28x28")
+    leaves = rows[:-1]
+    assert total["name"] == "total" and total["volume_whd"] == "10"
+    for field in ("params", "macs", "activations"):
+        assert int(total[field]) == sum(int(r[field]) for r in leaves)
+    assert int(total["params"]) == 61_706  # the paper's LeNet-5 with a plain fc output (test_check)
+
+
+def test_layers_explains_its_star(cli):
+    out = cli("layers").stdout
+    assert "units * (required)" in out
+    assert "* the setting a bare value sets: fc: 84 is fc: {units: 84}" in out
+
+
+def test_export_defaults_to_pytorch(cli, tmp_path):
+    r = cli("export", "specs/lenet5.yaml", "-o", tmp_path / "net.py")
+    assert r.exit_code == 0 and "class Net(nn.Module)" in (tmp_path / "net.py").read_text()

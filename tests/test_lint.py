@@ -188,3 +188,21 @@ def test_unknown_allowed_code_is_a_spec_error():
     with pytest.raises(SpecError, match=r"4:12: error: layers\[0\]\.allow → unknown "
                                         r"diagnostic code 'CN-203'; did you mean 'CN203'\?"):
         load("input: 8x8x1\nlayers:\n  - relu:\n    allow: [CN-203]\n")
+
+
+def test_ignore_on_the_command_line(cli, write):
+    path = write("input: 56x56x4\nlayers:\n  - conv: {filters: 8, size: 1, stride: 2}\n"
+                 "    allow: [CN106]\n")
+    doc = json.loads(cli("lint", path, "--ignore", "cn101", "--format", "json").stdout)
+    assert doc["notes"] == []
+    assert [(d["code"], d["by"]) for d in doc["silenced"]] == [("CN101", "ignore"),
+                                                               ("CN106", "allow")]
+    r = cli("lint", path, "--ignore", "CN101")
+    assert "silenced: CN101 ×1 (--ignore), CN106 ×1 (allow)" in r.stdout
+    doc = json.loads(cli("inspect", path, "--ignore", "CN101", "--format", "json").stdout)
+    assert doc["warnings"] == [] and [d["by"] for d in doc["silenced"]] == ["ignore", "allow"]
+    # --strict counts only what is not silenced: CN101 is an error under --strict, unless ignored
+    assert cli("inspect", path, "--strict").exit_code == 2
+    assert cli("inspect", path, "--strict", "--ignore", "CN101").exit_code == 0
+    r = cli("lint", path, "--ignore", "CN1O1")
+    assert r.exit_code == 2 and "unknown diagnostic code 'CN1O1'; did you mean CN101?" in r.stderr

@@ -476,3 +476,12 @@ def test_readme_pictures_are_regenerated_not_edited():
         written = (tool.FOLDER / file).read_text(encoding="utf-8")
         assert written == tool.picture(file), f"run python tools/make_pictures.py ({file})"
         assert f"(docs/pictures/{file})" in readme
+
+
+def test_a_wrong_claim_still_draws_and_exits_1(cli, tmp_path):
+    # (3·3·3)·4 + 4 = 112 params, not 100: the picture is written, the exit status says so
+    spec = tmp_path / "wrong.yaml"
+    spec.write_text("input: 8x8x3\nlayers:\n  - conv: {filters: 4, size: 3}\n"
+                    "    expect: {params: 100}\n")
+    r = cli("draw", spec, "-o", tmp_path / "wrong.svg")
+    assert r.exit_code == 1 and (tmp_path / "wrong.svg").exists()

@@ -23,6 +23,9 @@ CASES = {
                          "4:5", "larger than the padded input: 4 + 0 + 0 = 4"),
     "unknown-setting": ("input: 8x8x3\nlayers:\n  - conv: {filters: 6, size: 3, strides: 2}\n",
                         "3:33", "conv has no setting 'strides'; did you mean 'stride'?"),
+    "tab-indentation": ("input: 8x8x3\nlayers:\n  - conv:\n\t  filters: 3\n",
+                        "4:1", "a tab in the indentation: YAML indents with spaces only; "
+                               "replace the tab with spaces"),
     "expect-inside-settings": (
         "input: 8x8x3\nlayers:\n  - conv: {filters: 6, size: 3, expect: {params: 168}}\n",
         "3:33", "conv has no setting 'expect'; 'expect:' belongs beside 'conv:', not inside its "
@@ -86,7 +89,7 @@ CASES = {
     "scalar-for-mapping-kind": ("input: 8x8x3\nlayers:\n  - conv: 5\n", "3:11",
                                 "conv takes settings as a mapping"),
     "bad-merge": ("input: 8x8x3\nlayers:\n  - branches: {merge: sum, paths: [[], []]}\n",
-                  "3:23", "must be concat or add, got 'sum'"),
+                  "3:23", "must be concat, add, mul or first, got 'sum'"),
 }
 
 

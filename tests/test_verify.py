@@ -149,7 +149,9 @@ layers:
     name: stage
 """)
     model, names, _ = backend.build(spec)
-    assert [n for n, _ in model.named_children()] == ["layer2_0", "stage"]
+    # layer2.0 nests, as torchvision's layer2[0]: a container layer2 holds the block 0
+    assert [n for n, _ in model.named_children()] == ["layer2", "stage"]
+    assert "layer2.0.conv1" in dict(model.named_modules())
     assert list(names.values()) == ["layer2.0.conv1", "layer2.0.bn1", "layer2.0.relu1",
                                     "stage.0.conv1", "stage.0.bn1", "stage.0.relu1",
                                     "stage.1.conv1", "stage.1.bn1", "stage.1.relu1"]

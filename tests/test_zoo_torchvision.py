@@ -1,8 +1,8 @@
-"""The zoo against live torchvision models, layer by layer (skipped without torchvision).
+"""The zoo against live torchvision models, layer by layer.
 
-CI has no torchvision; tests/test_zoo.py makes the same comparison against the committed
-measurements.  Run this one where torchvision is installed, e.g.
-``/work/tvenv/bin/python -m pytest tests/test_zoo_torchvision.py``.
+Marked ``torchvision``: CI runs it in its torchvision environment (see .ci/run and the README);
+in the main environment it is skipped, and tests/test_zoo.py makes the same comparison against
+the committed measurements.
 """
 
 from __future__ import annotations
@@ -12,8 +12,11 @@ from pathlib import Path
 
 import pytest
 
-torch = pytest.importorskip("torch")
-torchvision = pytest.importorskip("torchvision")
+from torchvision_needed import load  # noqa: E402
+
+torch = load("torch")
+torchvision = load("torchvision")
+pytestmark = pytest.mark.torchvision
 
 from cnncalc.engine import analyze  # noqa: E402
 from cnncalc.spec import load  # noqa: E402

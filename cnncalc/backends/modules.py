@@ -18,7 +18,9 @@ class Block(nn.Module):
     its layers are children of the enclosing block, and ``program`` says how data flows
     through them.  A step is a child's name; ``("residual", main, shortcut)``, the two
     lists of steps added (an empty list is the identity); or ``(merge, [path, …])`` with
-    merge ``concat`` (channels), ``add`` or ``mul``, each path a list of steps.
+    merge ``concat`` (channels), ``add``, ``mul`` (a gate: a 1×1 path broadcast over the
+    others) or ``first`` (the first path's output; the others are side outputs, run and
+    dropped), each path a list of steps.
     """
 
     def __init__(self, layers: dict, program: list):
@@ -32,14 +34,17 @@ class Block(nn.Module):
 
     def run(self, steps, x):
         for step in steps:
-            if isinstance(step, str):
-                x = self._modules[step](x)
+            if isinstance(step, str):  # a child, or a dotted path into a container
+                x = self._modules[step](x) if step in self._modules else \
+                    self.get_submodule(step)(x)
             elif step[0] == "residual":
                 x = self.run(step[1], x) + self.run(step[2], x)
             else:
                 outs = [self.run(path, x) for path in step[1]]
                 if step[0] == "concat":
                     x = torch.cat(outs, dim=1)
+                elif step[0] == "first":  # the others are side outputs: run, then dropped
+                    x = outs[0]
                 else:
                     x = outs[0]
                     for out in outs[1:]:
@@ -125,3 +130,60 @@ class RBF(nn.Module):
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}"
+
+
+class ChannelSplit(nn.Module):
+    """Part ``index`` of ``parts`` equal slices of the channels (``x.chunk(parts, 1)[index]``)."""
+
+    def __init__(self, parts: int, index: int):
+        super().__init__()
+        self.parts, self.index = parts, index
+
+    def forward(self, x):
+        return x.chunk(self.parts, dim=1)[self.index]
+
+    def extra_repr(self):
+        return f"parts={self.parts}, index={self.index}"
+
+
+class ChannelLayerNorm(nn.LayerNorm):
+    """Layer norm over the channels of an N×C×H×W tensor at every position (ConvNeXt's
+    LayerNorm2d): the channels moved last, normalised, moved back."""
+
+    def forward(self, x):
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class LayerScale(nn.Module):
+    """A learned scale per channel, ``γ·x`` (ConvNeXt's layer scale; γ starts at ``init``)."""
+
+    def __init__(self, channels: int, init: float = 1e-6, spatial: bool = True):
+        super().__init__()
+        shape = (channels, 1, 1) if spatial else (channels,)
+        self.weight = nn.Parameter(torch.full(shape, float(init)))
+
+    def forward(self, x):
+        return self.weight * x
+
+    def extra_repr(self):
+        return f"{self.weight.shape[0]}"
+
+
+class StochasticDepth(nn.Module):
+    """Drops the whole residual path with probability ``p`` while training, per sample
+    (``row``) or for the whole batch (``batch``), scaling the kept ones by 1/(1 − p); the
+    identity in eval mode (torchvision.ops.StochasticDepth)."""
+
+    def __init__(self, p: float, mode: str = "row"):
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0:
+            return x
+        shape = [x.shape[0]] + [1] * (x.dim() - 1) if self.mode == "row" else [1] * x.dim()
+        keep = x.new_empty(shape).bernoulli_(1.0 - self.p)
+        return x * keep / (1.0 - self.p)
+
+    def extra_repr(self):
+        return f"p={self.p}, mode={self.mode!r}"

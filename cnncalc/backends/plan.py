@@ -11,22 +11,22 @@ verified network and an exported one cannot drift apart.
 Module names are the spec's names, so ``named_modules()`` lists what ``inspect`` lists: each
 name segment (a named block, repeat, residual or branches; a shortcut, a branch, an
 iteration) is a module level, and a level that holds an unnamed residual or branches is a
-``Block`` that runs its children by a program.  Only a segment nn.Module refuses (one with a
-'.', such as a ``use`` named ``layer2.0``, or an attribute name such as ``train``) is made
-safe (``layer2_0``, ``train_``).  The plan keeps, for every leaf, its engine name (the report
+``Block`` that runs its children by a program.  A dotted name (a ``use`` named ``layer2.0``,
+a shortcut layer ``downsample.0``) nests in a container, as torchvision's Sequentials do; only
+an attribute name such as ``train`` is made safe (``train_``).  The plan keeps, for every leaf, its engine name (the report
 row it is compared with) and the recipe object that builds it.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..layers.base import Layer
 from ..network import Arm, At, Branches, Leaf, Repeat, Residual, Spec, Visitor, walk
+from ..errors import Issue, Location, SpecError
 from ..report import Report
-from ..shapes import Shape
+from ..shapes import Shape, symbolic_shape, volume_text
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,6 +151,13 @@ def build_adaptive_pool(layer, x: Shape) -> Recipe:
     return lean(cls, layer.hp["size"], defaults={})
 
 
+@builder("crop")
+def build_crop(layer, x: Shape) -> Recipe:
+    # A negative pad is a slice: ZeroPad2d((−left, −right, −top, −bottom)) is x[..., t:H−b, l:W−r].
+    (top, bottom), (left, right) = layer.margins(x)
+    return call("nn.ZeroPad2d", (-left, -right, -top, -bottom))
+
+
 @builder("bn")
 def build_bn(layer, x: Shape) -> Recipe:
     return lean("nn.BatchNorm2d" if x.spatial else "nn.BatchNorm1d", x.c, eps=layer.hp["eps"],
@@ -210,6 +217,37 @@ def build_upsample(layer, x: Shape) -> Recipe:
     return call("nn.Upsample", scale_factor=layer.hp["scale"], mode=str(layer.hp["mode"]))
 
 
+# --- kinds the torchvision CNNs need (issue 12) ---------------------------------------------
+
+@builder("split")
+def build_split(layer, x: Shape) -> Recipe:
+    return call("ChannelSplit", layer.hp["parts"], layer.hp["index"])
+
+
+@builder("shuffle")
+def build_shuffle(layer, x: Shape) -> Recipe:
+    return call("nn.ChannelShuffle", layer.hp["groups"])
+
+
+@builder("layer_norm")
+def build_layer_norm(layer, x: Shape) -> Recipe:
+    return lean("ChannelLayerNorm" if x.spatial else "nn.LayerNorm", x.c, eps=layer.hp["eps"],
+                elementwise_affine=layer.hp["affine"],
+                defaults={"eps": 1e-5, "elementwise_affine": True})
+
+
+@builder("layer_scale")
+def build_layer_scale(layer, x: Shape) -> Recipe:
+    return lean("LayerScale", x.c, init=layer.hp["init"], spatial=x.spatial,
+                defaults={"init": 1e-6, "spatial": True})
+
+
+@builder("stochastic_depth")
+def build_stochastic_depth(layer, x: Shape) -> Recipe:
+    return lean("StochasticDepth", layer.hp["p"], mode=str(layer.hp["mode"]),
+                defaults={"mode": "row"})
+
+
 # --- the tree -------------------------------------------------------------------------------
 
 # nn.Module attributes a child name must not shadow (add_module refuses them).
@@ -222,18 +260,36 @@ register_full_backward_pre_hook register_load_state_dict_post_hook
 register_load_state_dict_pre_hook register_module register_parameter
 register_state_dict_post_hook register_state_dict_pre_hook requires_grad_ set_extra_state
 set_submodule share_memory state_dict to to_empty train training type xpu zero_grad""".split())
-_UNSAFE = re.compile(r"[^0-9A-Za-z_]")
 
 
 class _Level:
     """One module level: the children under their spec names, and the program of steps that
-    runs them (see ``modules.Block``)."""
+    runs them (see ``modules.Block``).  A dotted name (``downsample.0``, as torchvision names
+    a Sequential's children) nests: a container ``downsample`` holds ``0``."""
 
     def __init__(self):
-        self.children: list[tuple[str, Recipe]] = []
+        self.children: list[tuple[str, "Recipe | _Level"]] = []
         self.taken: set[str] = set()
 
-    def add(self, wanted: str, recipe: Recipe) -> str:
+    def add(self, wanted: str, recipe: Recipe) -> list[str]:
+        """Place ``recipe`` under ``wanted`` (made unique); returns the steps that run it.
+
+        A sequence added under the name of a container that dotted names made (a repeat
+        ``layer1`` with ``start: 1`` after a block named ``layer1.0``) joins that container:
+        its steps are then each of its children's, in order."""
+        head, dot, rest = wanted.partition(".")
+        existing = next((c for n, c in self.children if n == wanted), None)
+        if isinstance(existing, _Level) and recipe.cls == "nn.Sequential" and recipe.args:
+            return [step for name, child in recipe.args[0].items
+                    for step in (f"{wanted}.{s}" for s in existing.add(name, child))]
+        if dot and head and rest and safe_name(head) == head:
+            container = next((c for n, c in self.children if n == head), None)
+            if container is None and head not in self.taken:
+                container = _Level()
+                self.taken.add(head)
+                self.children.append((head, container))
+            if isinstance(container, _Level):
+                return [f"{head}.{s}" for s in container.add(rest, recipe)]
         name = safe_name(wanted)
         base, k = name, 1
         while name in self.taken:
@@ -241,19 +297,24 @@ class _Level:
             name = f"{base}_{k}"
         self.taken.add(name)
         self.children.append((name, recipe))
-        return name
+        return [name]
+
+    def named(self) -> Named:
+        return Named(tuple((name, call("nn.ModuleDict", child.named())
+                            if isinstance(child, _Level) else child)
+                           for name, child in self.children))
 
     def module(self, program: list) -> Recipe:
         """An ``nn.Sequential`` when the program just runs the children in order, else a
         ``Block`` that runs the program."""
         if program == [name for name, _ in self.children]:
-            return call("nn.Sequential", Named(tuple(self.children)))
-        return call("Block", Named(tuple(self.children)), program=program)
+            return call("nn.Sequential", self.named())
+        return call("Block", self.named(), program=program)
 
 
 def safe_name(wanted: str) -> str:
-    """A child name nn.Module accepts: no '.', not an attribute of nn.Module."""
-    base = _UNSAFE.sub("_", wanted)
+    """A child name nn.Module accepts: no '.', not empty, not an attribute of nn.Module."""
+    base = wanted.replace(".", "_")
     if base in RESERVED or base.startswith("_") or not base:
         base = f"{base}_"
     return base
@@ -276,11 +337,11 @@ class _Planner(Visitor[None]):
         if at.frozen:
             recipe = Recipe(recipe.cls, recipe.args, recipe.kwargs, True)
         self.leaves.append((at.name, node.kind, recipe))
-        self.programs[-1].append(self.levels[-1].add(node.name, recipe))
+        self.programs[-1].extend(self.levels[-1].add(node.name, recipe))
 
     def enter(self, at: At, node, x: None) -> None:
         if isinstance(node, Arm):
-            if node.segment is not None:  # a shortcut, a branch, an iteration: a level
+            if node.segment:  # a shortcut, a branch, an iteration (unless flat): a level
                 self.levels.append(_Level())
             self.programs.append([])
             return
@@ -293,10 +354,10 @@ class _Planner(Visitor[None]):
     def leave(self, at: At, node, x: None, y: None) -> None:
         if isinstance(node, Arm):
             steps = self.programs.pop()
-            if node.segment is not None:
+            if node.segment:
                 level = self.levels.pop()
                 # an empty shortcut or branch is the identity: no module, no step
-                steps = [self.levels[-1].add(node.segment, level.module(steps))] \
+                steps = self.levels[-1].add(node.segment, level.module(steps)) \
                     if level.children else []
             self.arms[-1].append(steps)
             return
@@ -311,11 +372,16 @@ class _Planner(Visitor[None]):
                 self.programs[-1].extend(step for arm in arms for step in arm)
         if node.name:
             steps, level = self.programs.pop(), self.levels.pop()
-            self.programs[-1].append(self.levels[-1].add(node.name, level.module(steps)))
+            self.programs[-1].extend(self.levels[-1].add(node.name, level.module(steps)))
 
 
 def plan(spec: Spec, report: Report) -> Plan:
     """The module plan of ``spec``; ``report`` (the engine's) gives each leaf's input shape."""
+    if symbolic_shape(spec.input_shape):
+        raise SpecError(Issue(Location(spec.source), f"the input {volume_text(spec.input_shape)} "
+                                                     f"has symbols: PyTorch needs numbers",
+                              hint="give the input in numbers (cnncalc sizes lists the sizes "
+                                   "that work)"))
     planner = _Planner(report)
     walk(spec.layers, planner, None)
     root = planner.levels[0].module(planner.programs[0])

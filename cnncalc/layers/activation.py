@@ -6,7 +6,7 @@ Each kind comes from one small factory, as fvcore builds its handler families.
 from __future__ import annotations
 
 from . import register
-from .base import Field, Layer, number, probability
+from .base import Choice, Field, Layer, choice, number, probability
 
 
 def no_connections(self, x, y) -> int:
@@ -36,9 +36,23 @@ LeakyReLU = elementwise("leaky_relu", "max(αx, x)", None,
 GELU = elementwise("gelu", "x·Φ(x)", "nn.GELU")
 SiLU = elementwise("silu", "x·sigmoid(x) (swish)", "nn.SiLU")
 Hardswish = elementwise("hardswish", "x·relu6(x + 3)/6 (MobileNetV3)", "nn.Hardswish")
+Hardsigmoid = elementwise("hardsigmoid", "relu6(x + 3)/6 (MobileNetV3's gate)", "nn.Hardsigmoid")
 # A softmax turns features into class probabilities: lint does not look past it.
 Softmax = elementwise("softmax", "e^x / Σe^x over the channels: a probability per class",
                       keeps_features=False)
 Dropout = elementwise("dropout", "zeroes a fraction p of the outputs while training", None,
                       (Field("p", probability, 0.5, "the fraction dropped"),), "p",
                       activation=False)
+
+
+class DropMode(Choice):
+    ROW = "row"
+    BATCH = "batch"
+
+
+# Identity in eval mode: while training it drops the whole residual path it ends.
+StochasticDepth = elementwise(
+    "stochastic_depth", "drops the whole path with probability p while training (identity "
+    "in eval)", None, (Field("p", probability, 0.0, "the probability the path is dropped"),
+                       Field("mode", choice(DropMode), "row", "row (per sample) or batch")),
+    "p", activation=False)

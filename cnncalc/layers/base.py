@@ -14,6 +14,8 @@ answers, for an input shape ``x`` and its own output shape ``y``:
                     its bias
 ``window(x)``       the step this layer adds to the receptive field, or ``None`` when it
                     is elementwise
+``axes(x)``         a sliding window's arithmetic along H and W (two ``AxisOut``), or
+                    ``None``: where ``(N − F + 2P)/S`` must be whole
 ``explain(x, y)``   the formula with the numbers substituted, as a :class:`Formula`
 ``diagnose(x, y)``  the notes' design rules this layer breaks, as findings
 ``slips(f, x, y)``  wrong answers for claim field ``f`` with what went wrong (its
@@ -44,7 +46,9 @@ from enum import Enum
 from fractions import Fraction
 from typing import Any, Callable, ClassVar, Iterable
 
-from ..shapes import MAX_SIZE, AxisOut, Shape, axis_formula, unread_image, volume_text
+from ..shapes import (MAX_SIZE, AxisOut, Shape, axis_formula, symbolic_shape, unread_image,
+                      volume_text)
+from ..symbolic import is_symbolic
 
 REQUIRED = object()
 
@@ -120,6 +124,7 @@ class Layer:
     fields: ClassVar[tuple[Field, ...]] = ()
     primary: ClassVar[str | None] = None  # the field a scalar sets: ``fc: 84``
     needs_volume: ClassVar[bool] = False  # True when the input must be W×H×D
+    needs_vector: ClassVar[bool] = False  # True when the input must be a vector (fc)
     keeps_features: ClassVar[bool] = False
     activation: ClassVar[bool] = False
     module: ClassVar[str | None] = None
@@ -164,6 +169,9 @@ class Layer:
     def window(self, x: Shape) -> Window | None:
         return None
 
+    def axes(self, x: Shape) -> tuple[AxisOut, AxisOut] | None:
+        return None
+
     def explain(self, x: Shape, y: Shape) -> Formula:
         return Formula(f"{self.key}: elementwise, {volume_text(y)} unchanged")
 
@@ -171,6 +179,8 @@ class Layer:
         return ()
 
     def slips(self, field: str, x: Shape, y: Shape) -> list:
+        if symbolic_shape(x) or symbolic_shape(y):
+            return []  # a slip is a wrong number; a closed form has none to match
         method = getattr(self, f"{field}_slips", None)
         return method(x, y) if method is not None else []
 
@@ -179,6 +189,9 @@ class Layer:
             raise LayerError(
                 f"{self.key} needs a W×H×D volume but gets a vector of {x.c}; "
                 f"move it before 'flatten'")
+        if self.needs_vector and x.spatial:
+            raise LayerError(f"{self.key} needs a vector but gets the volume {volume_text(x)}; "
+                             f"add '- flatten' before it (or use a 1×1 conv)")
 
 
 # --- text and findings shared by the families -----------------------------------------------
@@ -199,7 +212,9 @@ def window_findings(key: str, ah: AxisOut, aw: AxisOut, size: tuple[int, int],
                     ceil: bool = False) -> list[Finding]:
     """The notes' rules on one sliding window: whole outputs, skipped pixels, fast shrinking.
 
-    A finding that reads the same on both axes is reported once, for "H and W".
+    A finding that reads the same on both axes is reported once, for "H and W".  Along a
+    symbolic axis only what holds at every input size is found: whether a layer floors is
+    then a question for ``cnncalc sizes --exact``.
     """
     found = []
 
@@ -217,9 +232,9 @@ def window_findings(key: str, ah: AxisOut, aw: AxisOut, size: tuple[int, int],
     for axis, a in (("H", ah), ("W", aw)):
         lost = unread_image(a)
         # Only image pixels lost are a finding: zero padding left unread loses nothing.
-        if lost and not ceil:
+        if not is_symbolic(lost) and lost and not ceil:
             exact = axis_formula(a).split(" → ")[0]
-            tail = (f"last {{line}} of the image {{is}}" if lost == 1 else
+            tail = ("last {line} of the image {is}" if lost == 1 else
                     f"last {lost} {{line}}s of the image are")
             fractional[axis] = (
                 f"{exact} is not a whole number: PyTorch floors it to {a.out}, so the {tail} "
@@ -232,7 +247,7 @@ def window_findings(key: str, ah: AxisOut, aw: AxisOut, size: tuple[int, int],
     add("CN101", fractional)
     add("CN106", skipped)
     shrinking = {axis: f"{a.n} to {a.out}" for axis, a in (("H", ah), ("W", aw))
-                 if a.out * SHRINK_FACTOR < a.n}
+                 if not is_symbolic(a.n) and a.out * SHRINK_FACTOR < a.n}
     if shrinking:
         axes = " and ".join(shrinking)
         sizes = " and ".join(dict.fromkeys(shrinking.values()))

@@ -13,6 +13,7 @@ from fractions import Fraction
 from ..shapes import (DOT, AxisOut, Shape, axis_formula, effective_kernel, keep_pad_total,
                       same_pad_total,
                       split_pad, transposed_out_len, volume_text, window_out_len)
+from ..symbolic import exceeds, is_symbolic
 from . import register
 from .base import (AxisWindow, Field, Finding, Formula, Layer, LayerError, Window, axes_text,
                    boolean, connection_table, n, nonneg_pair, optional, padding, pos_int,
@@ -95,7 +96,7 @@ class Conv(Layer):
                                  f"has only {x.c} maps (0 to {x.c - 1})")
         ah, aw = self.axes(x)
         for axis, a in (("H", ah), ("W", aw)):
-            if a.f > a.n + a.pad[0] + a.pad[1]:
+            if exceeds(a.f, a.n + a.pad[0] + a.pad[1]):
                 raise LayerError(
                     f"the kernel ({a.f} along {axis}) is larger than the padded input: "
                     f"{a.n} + {a.pad[0]} + {a.pad[1]} = {a.n + a.pad[0] + a.pad[1]}; "
@@ -157,7 +158,8 @@ class Conv(Layer):
         found = window_findings("conv", ah, aw, self.hp["size"])
         pad = self.hp["pad"]
         if pad in ("same", "keep"):
-            uneven = {axis: a for axis, a in (("H", ah), ("W", aw)) if a.pad[0] != a.pad[1]}
+            uneven = {axis: a for axis, a in (("H", ah), ("W", aw))
+                      if not is_symbolic(a.pad[0] + a.pad[1]) and a.pad[0] != a.pad[1]}
             texts = {axis: (a.pad[0] + a.pad[1], a.s, a.n) for axis, a in uneven.items()}
             if uneven:
                 axes = "H and W" if len(set(texts.values())) == 1 and len(texts) == 2 else \
@@ -280,7 +282,7 @@ class Deconv(Layer):
         dims = [transposed_out_len(nn, f, s, p, d, op) for nn, f, s, p, d, op in zip(
             (x.h, x.w), self.hp["size"], self.hp["stride"], self.hp["pad"], self.hp["dilation"],
             self.hp["output_pad"])]
-        if min(dims) < 1:
+        if exceeds(1, dims[0]) or exceeds(1, dims[1]):
             raise LayerError(f"the output would be {dims[1]}×{dims[0]}: the padding "
                              f"{self.hp['pad']} crops more than the layer produces")
         return Shape(k, dims[0], dims[1])

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..shapes import DOT, Shape, volume_text
+from ..shapes import DOT, Shape
 from . import register
-from .base import AxisWindow, Field, Formula, Layer, LayerError, Window, boolean, n, pos_int
+from .base import AxisWindow, Field, Formula, Layer, Window, boolean, n, pos_int
 from .slips import Slip
 
 
@@ -35,11 +35,7 @@ class Flatten(Layer):
 class _Dense(Layer):
     __slots__ = ()
     primary = "units"
-
-    def check_input(self, x: Shape) -> None:
-        if x.spatial:
-            raise LayerError(f"{self.key} needs a vector but gets the volume {volume_text(x)}; "
-                             f"add '- flatten' before it (or use a 1×1 conv)")
+    needs_vector = True
 
     def output_shape(self, x: Shape) -> Shape:
         self.check_input(x)

@@ -64,3 +64,49 @@ class LocalResponseNorm(Layer):
 
     def explain(self, x: Shape, y: Shape) -> Formula:
         return Formula(f"LRN over {self.hp['size']} maps: {volume_text(y)} unchanged; 0 weights")
+
+
+@register
+class LayerNorm(Layer):
+    key = "layer_norm"
+    family = "norm"
+    summary = "layer norm over the D channels at each position (ConvNeXt): 2·D params (γ, β)"
+    keeps_features = True
+    fields = (
+        Field("eps", pos_number, 1e-5, "added to the variance (ConvNeXt: 1e-6)"),
+        Field("affine", boolean, True, "learn γ and β"),
+    )
+
+    def params(self, x: Shape) -> int:
+        return 2 * x.c if self.hp["affine"] else 0
+
+    def macs(self, x: Shape, y: Shape) -> int:
+        return 0  # normalisation counts no weight MACs, as batch norm
+
+    def explain(self, x: Shape, y: Shape) -> Formula:
+        where = "at each of the W·H positions" if x.spatial else "of the vector"
+        learn = ((("params", f"2{DOT}{x.c} = {n(self.params(x))} (γ, β)"),)
+                 if self.hp["affine"] else ())
+        return Formula(f"layer norm over the D={x.c} channels {where}: {volume_text(y)} "
+                       f"unchanged", parts=learn)
+
+
+@register
+class LayerScale(Layer):
+    key = "layer_scale"
+    family = "norm"
+    summary = "a learned scale per channel, γ·x (ConvNeXt): D params, 0 MACs"
+    keeps_features = True
+    fields = (Field("init", number, 1e-6, "γ's starting value (ConvNeXt: 1e-6)"),)
+
+    def params(self, x: Shape) -> int:
+        return x.c
+
+    def macs(self, x: Shape, y: Shape) -> int:
+        # γ multiplies each value once, like batch norm's γ: an elementwise product, not a
+        # conv/fc weight MAC (torchvision's GFLOPS leave it out too).
+        return 0
+
+    def explain(self, x: Shape, y: Shape) -> Formula:
+        return Formula(f"layer scale: γ (one per channel) times each value: {volume_text(y)} "
+                       f"unchanged", parts=(("params", f"D = {n(x.c)}"),))

@@ -9,6 +9,7 @@ one coefficient and adds one bias (2 parameters per map).
 from __future__ import annotations
 
 from ..shapes import DOT, Shape, adaptive_window, axis_formula, volume_text, window_out_len
+from ..symbolic import exceeds
 from . import register
 from .base import (AxisWindow, Choice, Field, Finding, Formula, Layer, LayerError, Window, axes_text,
                    boolean, choice, n, nonneg_pair, optional, pos_pair, window_findings)
@@ -61,7 +62,7 @@ class Pool(Layer):
         self.check_input(x)
         ah, aw = self.axes(x)
         for axis, a in (("H", ah), ("W", aw)):
-            if a.f > a.n + 2 * a.pad[0]:
+            if exceeds(a.f, a.n + 2 * a.pad[0]):
                 raise LayerError(f"the pooling window ({a.f} along {axis}) is larger than the "
                                  f"padded input {a.n} + 2{DOT}{a.pad[0]}; use a smaller size")
         return Shape(x.c, ah.out, aw.out)

@@ -10,7 +10,8 @@ The report formats, one report for four readers:
     pieces.py     what they share: the totals lines, grouped diagnostics, RF and formula text
 
 The command views, one command each: ``check.py``, ``calc.py`` (conv, pool, pad), ``apply.py``,
-``lint.py``, ``zoo.py``, ``layers.py``, and ``verify.py`` (verify's table, summary and JSON).  How a number or a counted noun is written is
+``lint.py``, ``zoo.py``, ``layers.py``, ``verify.py`` (verify's table, summary and JSON), and
+``sizes.py`` (symbolic reports, ``--at``, ``sizes`` and ``solve``).  How a number or a counted noun is written is
 :mod:`cnncalc.wording`, shared with the core's formula text and error messages.
 
 rich is imported inside the functions that draw with it, so that ``--format json`` and the API

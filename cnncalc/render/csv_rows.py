@@ -1,4 +1,5 @@
-"""A report as CSV: one row per leaf, the counts in columns (for spreadsheets)."""
+"""A report as CSV: one row per leaf, the counts in columns (for spreadsheets), then a
+``total`` row.  ``volume_whd`` is the notes' W×H×D text; ``shape_chw`` is PyTorch's order."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from ..shapes import volume_text
 from .document import rf_json
 from .pieces import formula_text
 
-CSV_FIELDS = ("name", "kind", "volume", "shape", "params", "trainable_params", "buffers", "macs",
+CSV_FIELDS = ("name", "kind", "volume_whd", "shape_chw", "params", "trainable_params", "buffers", "macs",
               "connections", "activations", "rf_size", "rf_jump", "rf_start", "formula")
 
 
@@ -24,4 +25,7 @@ def to_csv(report: Report) -> str:
                     *(getattr(r.counts, f) for f in COUNT_FIELDS),
                     rf.get("size", ""), rf.get("jump", ""), rf.get("start", ""),
                     formula_text(r.formula)])
+    out = report.output_shape
+    w.writerow(["total", "", volume_text(out), "x".join(map(str, out.dims())),
+                *(getattr(report.totals, f) for f in COUNT_FIELDS), "", "", "", ""])
     return buf.getvalue()

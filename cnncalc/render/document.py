@@ -43,6 +43,11 @@ def diagnostic_json(d: Diagnostic) -> dict[str, Any]:
             "col": d.loc.col if d.loc else None}
 
 
+def silenced_json(d: Diagnostic) -> dict[str, Any]:
+    """A diagnostic silenced by the spec's ``allow:`` or by ``--ignore`` (``by``)."""
+    return dict(diagnostic_json(d), by=d.silenced_by)
+
+
 def memory_json(m: Memory) -> dict[str, Any]:
     return {"dtype": m.dtype, "batch": m.batch, "params_bytes": m.params_bytes,
             "buffers_bytes": m.buffers_bytes, "input_bytes": m.input_bytes,
@@ -84,6 +89,7 @@ def _document(report: Report, layers, error: str | None) -> dict[str, Any]:
                    "connections": t.connections, "activations": t.activations,
                    "memory": memory_json(report.memory) if report.memory else None},
         "warnings": [diagnostic_json(d) for d in report.diagnostics],
+        "silenced": [silenced_json(d) for d in report.silenced],
         "expect": [claim_json(c) for c in report.claims],
     })
     if error is not None:

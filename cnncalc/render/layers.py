@@ -21,6 +21,9 @@ def layers_table(registry: dict, combinators: dict[str, str]):
         tab.add_row(key, cls.family, Text(fields_text(cls)), Text(cls.summary))
     for key, doc in combinators.items():
         tab.add_row(key, "combinator", "", Text(doc))
+    tab.caption = ("* the setting a bare value sets: fc: 84 is fc: {units: 84}, dropout: 0.5 "
+                   "is dropout: {p: 0.5}")
+    tab.caption_justify = "left"
     return tab
 
 

@@ -6,15 +6,16 @@ from typing import Any
 
 from ..errors import EXIT_OK
 from ..policy import lint_status
-from .document import diagnostic_json
-from .pieces import color_of
+from .document import diagnostic_json, silenced_json
+from .pieces import color_of, silenced_line
 
 
 def lint_json(source: str, result, strict: bool = False) -> dict[str, Any]:
     """``ok`` agrees with the exit status: no error, and no note under ``--strict``."""
     out = {"file": source, "ok": lint_status(result, strict=strict) == EXIT_OK,
            "notes": [dict(diagnostic_json(d), why=d.rule.reason)
-                     for d in result.notes]}
+                     for d in result.notes],
+           "silenced": [silenced_json(d) for d in result.silenced]}
     if result.error is not None:
         out["error"] = str(result.error)
     return out
@@ -32,4 +33,6 @@ def lint_view(source: str, result) -> Any:
         parts.append(Text(f"    why: {d.rule.reason}", style="dim"))
     if not result.notes and result.error is None:
         parts.append(Text(f"{source}: no design notes", style="green"))
+    if result.silenced:
+        parts.append(Text(f"{source}: {silenced_line(result.silenced)}", style="dim"))
     return Group(*parts)

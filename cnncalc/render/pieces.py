@@ -92,3 +92,15 @@ def layer_list(names: list[str], shown: int = 3) -> str:
 def color_of(severity: Severity) -> str:
     """The rich colour of a diagnostic's severity."""
     return {Severity.ERROR: "red", Severity.WARNING: "yellow"}.get(severity, "blue")
+
+
+def silenced_line(silenced) -> str:
+    """One line for the diagnostics ``allow:`` or ``--ignore`` silenced, or ''."""
+    if not silenced:
+        return ""
+    by: dict[str, list[str]] = {}
+    for d in silenced:
+        by.setdefault(d.code, []).append("allow" if d.silenced_by == "allow" else "--ignore")
+    what = ", ".join(f"{code} ×{len(ways)} ({'/'.join(sorted(set(ways)))})"
+                     for code, ways in sorted(by.items()))
+    return f"silenced: {what}"

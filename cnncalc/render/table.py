@@ -24,7 +24,7 @@ from ..report import Report
 from ..shapes import volume_text
 from ..wording import plural, thousands
 from .pieces import (CONVENTION, color_of, formula_text, grouped, layer_list, rf_text,
-                     shows_connections, summary_lines, visible)
+                     shows_connections, silenced_line, summary_lines, visible)
 
 FORMULA_MIN = 40  # the narrowest formula column; with less room the formulas go below
 FORMULA_WIDTH = 48  # the formula column's least width, when the table has room for it
@@ -53,6 +53,8 @@ def table(report: Report, *, formulas: bool = False, depth: int | None = None):
         where = f"{d.loc}: " if d.loc and len(layers) == 1 else ""
         parts.append(Text.assemble((f"{where}{d.severity}: ", color_of(d.severity)),
                                    f"{d.code} {d.slug} ({layer_list(layers)}): {d.message}"))
+    if report.silenced:
+        parts.append(Text(silenced_line(report.silenced), style="dim"))
     parts.append(Text(CONVENTION, style="dim"))
     return Group(*parts)
 
