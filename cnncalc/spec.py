@@ -95,7 +95,7 @@ _PLAIN = frozenset({int, str, bool, float, type(None)})
 
 # --- the builder ----------------------------------------------------------------------------
 
-@dataclass
+@dataclass(slots=True)
 class _Level:
     """One naming level: counts per kind, and the names already taken."""
 
@@ -114,7 +114,7 @@ class _Level:
                 return name
 
 
-@dataclass
+@dataclass(slots=True)
 class _Ctx:
     env: dict[str, Any]
     trail: str
@@ -313,13 +313,14 @@ class _Builder:
             return None
         kind = str(kind)
         trail = f"{ctx.trail}.{kind}"
-        name = self.name_of(siblings, ctx, level)
-        frozen = self.frozen_of(siblings, ctx)
-        allow = self.allow_of(siblings, ctx)
-        expect = ()
-        if "expect" in siblings:
-            expect = self.claims(siblings["expect"], siblings.value_locs["expect"],
-                                 f"{ctx.trail}.expect")
+        name, frozen, allow, expect = None, False, (), ()
+        if len(siblings) > 1:  # beside the kind: name, frozen, allow, expect (or mistakes)
+            name = self.name_of(siblings, ctx, level)
+            frozen = self.frozen_of(siblings, ctx)
+            allow = self.allow_of(siblings, ctx)
+            if "expect" in siblings:
+                expect = self.claims(siblings["expect"], siblings.value_locs["expect"],
+                                     f"{ctx.trail}.expect")
         kloc = siblings.key_locs.get(kind, loc)
         sub = _Ctx(ctx.env, trail, ctx.uses)
         if kind in COMBINATORS:
@@ -336,12 +337,12 @@ class _Builder:
             self.err(kloc, ctx.trail, f"unknown layer kind '{kind}'",
                      f"did you mean '{near}'?" if near else "`cnncalc layers` lists the kinds")
             return None
-        layer = self.layer(cls, body, siblings.value_locs.get(kind, loc), sub)
+        layer = self.layer(cls, body, siblings, kind, loc, sub)
         if layer is None:
             return None
         return Leaf(layer, name or level.auto(kind), kloc, expect, frozen, allow)
 
-    def layer(self, cls, body: Any, loc: Location, ctx: _Ctx):
+    def layer(self, cls, body: Any, siblings: YMap, kind: str, loc: Location, ctx: _Ctx):
         """The layer these settings make; equal settings share one (valid) layer object.
 
         A 100,000-layer stack repeats a handful of settings: validating each once, and
@@ -351,7 +352,7 @@ class _Builder:
         key = _settings_key(cls, body)
         layer = self.layers.get(key) if key is not None else None
         if layer is None:
-            hp = self.hyperparameters(cls, body, loc, ctx)
+            hp = self.hyperparameters(cls, body, siblings.value_locs.get(kind, loc), ctx)
             if hp is None:
                 return None
             layer = cls(hp)

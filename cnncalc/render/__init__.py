@@ -2,7 +2,7 @@
 
 The report formats, one report for four readers:
 
-    table.py      the rich table in a terminal (``inspect``'s default)
+    table.py      the table in a terminal (``inspect``'s default): rich's look, drawn here
     document.py   the JSON document: the contract the README documents; ``dumps`` and
                   ``iter_dumps`` write it (and every command's JSON), one layer a line
     markdown.py   Markdown, for notes and READMEs

@@ -182,12 +182,12 @@ class LayerTable:
             return Layout(self.whole, None)
         for pad, least in ((1, NAME_MIN), (0, NAME_MIN), (0, NAME_MIN // 2)):
             widths = narrower[:]
-            plan = Layout(widths, None, pad)
-            for _ in range(plan.width - width):
+            for _ in range(outer(widths, pad) - width):  # the wider of the two, a column a time
                 names = [i for i in (0, 1) if widths[i] > least]
                 if not names:
                     break
                 widths[max(names, key=lambda i: widths[i])] -= 1
+            plan = Layout(widths, None, pad)
             if plan.width <= width:
                 break
         return plan
