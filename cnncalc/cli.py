@@ -254,6 +254,9 @@ def inspect_symbolic(spec, sizes, fmt, formulas, batch, dtype, depth, ignore=())
     from .engine import trace
     from .sizes import evaluate, input_vars, membership, runs_at, size_set, symbolize
 
+    if fmt in ("csv", "markdown"):  # one number a cell: a closed form or a row per size does not fit
+        raise UsageError(f"{fmt} writes one number a cell: with symbols or --at, use table "
+                         f"or json, or give the input in numbers", param="--format")
     spec = symbolize(spec)
     error = None
     try:
@@ -284,9 +287,6 @@ def inspect_symbolic(spec, sizes, fmt, formulas, batch, dtype, depth, ignore=())
     else:
         document = None
         out = console()
-        if fmt != "table":
-            click.echo(f"cnncalc: note: --format {fmt} shows numbers only; the table follows",
-                       err=True)
         out.print(render_sizes.symbolic_table(report, runs, formulas=formulas, depth=depth))
         if entries:
             out.print(render_sizes.at_table(report.name, entries))

@@ -445,3 +445,14 @@ def test_the_readme_documents_the_sizes_json(cli):
     for key in ("expr", "period", "step", "values", "form", "terms", "coefficient", "factors",
                 "symbols", "fails_at"):
         assert f'"{key}"' in readme, key
+
+
+def test_csv_and_markdown_refuse_symbols_rather_than_print_a_table(cli, tmp_path):
+    spec = tmp_path / "sym.yaml"
+    spec.write_text("input: HxWx3\nlayers:\n  - conv: {filters: 4, size: 3, pad: 1}\n")
+    for fmt in ("csv", "markdown"):
+        r = cli("inspect", spec, "--format", fmt)
+        assert r.exit_code == 2 and r.stdout == ""
+        assert f"--format: {fmt} writes one number a cell" in r.stderr
+    r = cli("inspect", "zoo:lenet5", "--at", "32", "--format", "csv")
+    assert r.exit_code == 2
