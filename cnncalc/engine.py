@@ -15,7 +15,7 @@ from fractions import Fraction
 from .errors import AnalysisError, Issue, Location, SpecError
 from .layers.base import Formula, LayerError, Window
 from .network import (Arm, At, Branches, Claim, Group, Leaf, Merge, Repeat, Residual, Spec,
-                      Visitor, walk)
+                      Visitor, has_row, walk)
 from .report import (AxisRF, ClaimResult, Counts, Diagnostic, ReceptiveField, Report, Row,
                      memory, silence)
 from .shapes import Shape, symbolic_shape, volume_text
@@ -224,7 +224,7 @@ class _Engine(Visitor[State]):
                 self.open.append(_Open(at, kind, repeat.loc.line, x, len(self.rows),
                                        self.placeholder()))
             return
-        own = self.placeholder() if node.name else -1
+        own = self.placeholder() if has_row(node) else -1
         self.open.append(_Open(at, node, node.loc.line, x, len(self.rows), own))
 
     def leave(self, at: At, node, state: State, out: State) -> None:

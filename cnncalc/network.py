@@ -248,6 +248,14 @@ def arms(node: "Node") -> tuple[Arm, ...]:
     return ()
 
 
+def has_row(node: "Node | Arm") -> bool:
+    """Whether a summary gives this node a row of its own (its layers' sums): a repeat and
+    each of its iterations, a named block, a named residual or branches."""
+    if isinstance(node, Arm):
+        return node.role == "iteration"
+    return isinstance(node, (Repeat, Group, Residual, Branches)) and bool(node.name)
+
+
 class _Walker(Generic[X]):
     def __init__(self, visitor: Visitor[X]):
         self.visitor = visitor

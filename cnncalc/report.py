@@ -115,7 +115,9 @@ class Counts:
 
     @classmethod
     def total(cls, items) -> "Counts":
-        """The sum of many counts (an empty sum is all zeros)."""
+        """The sum of many counts (an empty sum is all zeros).  ``sum(items, Counts())`` says
+        the same, but makes a record per addend: group rows re-add their layers, and on a
+        100,000-layer net that showed."""
         p = t = b = m = c = a = 0
         for x in items:
             p += x.params

@@ -22,7 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..layers.base import Window
-from ..network import Arm, At, Branches, Group, Leaf, Merge, Repeat, Residual, Visitor, walk
+from ..network import (Arm, At, Branches, Leaf, Merge, Repeat, Residual, Visitor, has_row,
+                       walk)
 from ..report import Report, Row
 from ..shapes import Shape
 
@@ -89,15 +90,6 @@ class Plan:
     items: list
     report: Report
     failed: bool
-
-
-def has_row(node) -> bool:
-    """Whether the engine gives this node a row of its own (a block's sums)."""
-    if isinstance(node, Arm):
-        return node.role == "iteration"
-    if isinstance(node, Repeat):
-        return True
-    return isinstance(node, (Group, Residual, Branches)) and bool(node.name)
 
 
 def elementwise(leaf: Leaf, row: Row) -> bool:
