@@ -251,36 +251,13 @@ def inspect_symbolic(spec, sizes, fmt, formulas, batch, dtype, depth, ignore=())
 
     Returns (exit code, the JSON document or None)."""
     from .render import sizes as render_sizes
-    from .engine import trace
-    from .sizes import evaluate, input_vars, membership, runs_at, size_set, symbolize
+    from .sizes import inspect_symbolic as run
 
-    if fmt in ("csv", "markdown"):  # one number a cell: a closed form or a row per size does not fit
+    if fmt in ("csv", "markdown"):  # one number a cell: no closed forms, no row per size
         raise UsageError(f"{fmt} writes one number a cell: with symbols or --at, use table "
                          f"or json, or give the input in numbers", param="--format")
-    spec = symbolize(spec)
-    error = None
-    try:
-        report, conditions = trace(spec, batch=batch, dtype=dtype, ignore=ignore)
-    except AnalysisError as e:
-        report, conditions, error = e.report, None, e
-    names = input_vars(spec)
-    runs = {}
-    if conditions is not None:
-        for var in names:
-            axis = 0 if getattr(spec.input_shape.h, "var", None) == var else 1
-            member, _, period, threshold = membership(var, conditions, axis)
-            runs[var] = size_set(var, member, period, threshold).text()
-    entries = None
-    if sizes is not None and conditions is not None:
-        entries = []
-        for h, w in sizes:
-            env = {}
-            for var, value in ((getattr(spec.input_shape.h, "var", None), h),
-                               (getattr(spec.input_shape.w, "var", None), w)):
-                if var is not None:
-                    env.setdefault(var, value)
-            failed = runs_at(conditions, env)
-            entries.append((env, None if failed else evaluate(report, env), failed))
+    result = run(spec, sizes, batch=batch, dtype=dtype, ignore=ignore)
+    report, runs, entries, error = result.report, result.runs, result.entries, result.error
     if fmt == "json":
         document = render_sizes.symbolic_json(report, runs, entries,
                                               error=str(error) if error else None)

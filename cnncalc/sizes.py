@@ -512,3 +512,43 @@ def runs_at(conditions: Conditions, env: dict[str, int]) -> str | None:
             return r.layer
     return None
 
+
+
+@dataclass(frozen=True)
+class Symbolic:
+    """``inspect`` of a spec with H and W as symbols: the report of closed forms, the sizes
+    each axis runs for, and at each size asked (``--at``) the numeric report or the layer
+    that fails there."""
+
+    report: Report
+    runs: dict[str, str]  # symbol → the set of sizes it runs for, as text
+    entries: list | None  # (env, evaluated report or None, failing layer or None) per size
+    error: AnalysisError | None = None
+
+
+def inspect_symbolic(spec: Spec, at: list[tuple[int, int]] | None = None, *, batch: int = 1,
+                     dtype: str = "fp32", ignore=()) -> Symbolic:
+    spec = symbolize(spec)
+    error = None
+    try:
+        report, conditions = trace(spec, batch=batch, dtype=dtype, ignore=ignore)
+    except AnalysisError as e:
+        report, conditions, error = e.report, None, e
+    runs = {}
+    if conditions is not None:
+        for var in input_vars(spec):
+            axis = 0 if getattr(spec.input_shape.h, "var", None) == var else 1
+            member, _, period, threshold = membership(var, conditions, axis)
+            runs[var] = size_set(var, member, period, threshold).text()
+    entries = None
+    if at is not None and conditions is not None:
+        entries = []
+        for h, w in at:
+            env = {}
+            for var, value in ((getattr(spec.input_shape.h, "var", None), h),
+                               (getattr(spec.input_shape.w, "var", None), w)):
+                if var is not None:
+                    env.setdefault(var, value)
+            failed = runs_at(conditions, env)
+            entries.append((env, None if failed else evaluate(report, env), failed))
+    return Symbolic(report, runs, entries, error)
