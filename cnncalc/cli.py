@@ -906,6 +906,66 @@ def import_cmd(source, out, input_, args, force):
                err=True)
     sys.exit(EXIT_OK if report.claims_ok else EXIT_CHECK_FAILED)
 
+# --- class worksheets (cnncalc/exercises) ----------------------------------------------------
+
+def read_text(file: str) -> str:
+    from .errors import Issue, Location, SpecError
+
+    try:
+        with open(file, encoding="utf-8") as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise SpecError(Issue(Location(file), f"cannot read: {getattr(e, 'strerror', None) or e}"))
+
+
+@main.command("exercises")
+@click.option("--topics", default="all", show_default=True,
+              help="Comma-separated topics, in order (cnncalc exercises --list names them).")
+@click.option("--count", type=click.IntRange(1, 200), default=None,
+              help="Questions per sheet (default: one per topic).")
+@click.option("--level", type=click.Choice(["easy", "medium", "hard"]), default="medium",
+              show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="With the student id, fixes every number: the same seed gives the same sheets.")
+@click.option("--students", "students_file", metavar="FILE",
+              help="One student id a line: one sheet each, with its own numbers.")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+@click.option("--out", "-o", "out", metavar="DIR|FILE.html",
+              help="A folder (a sheet per student, key.html, key.json) or FILE.html (all "
+                   "sheets in one document, FILE.key.html, FILE.key.json).")
+@click.option("--list", "list_topics", is_flag=True, help="List the topics and exit.")
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+@guarded
+def exercises_cmd(topics, count, level, seed, students_file, lang, out, list_topics, force):
+    """Printable worksheets for a class: different numbers for every student, an answer key
+    (HTML and JSON) with each answer's worked formula.  Grade the answers with cnncalc grade."""
+    import os
+
+    from .exercises.generate import key_json, make_sheets, parse_topics, read_students
+    from .exercises.sheet import documents
+    from .exercises.topics import TITLES
+
+    if list_topics:
+        for name, (en, zh) in TITLES.items():
+            click.echo(f"{name:16} {en} / {zh}")
+        return
+    if out is None:
+        raise UsageError("say where to write the sheets: --out DIR or --out FILE.html",
+                         param="out")
+    chosen = parse_topics(topics)
+    students = read_students(read_text(students_file), students_file) if students_file \
+        else ["1"]
+    sheets = make_sheets(seed, students, chosen, count, level)
+    files = documents(out, sheets, lang, seed, level, key_json(sheets, seed, level, chosen))
+    paths = [output_path(path, force) for path, _ in files]
+    if not out.lower().endswith((".html", ".htm")):
+        os.makedirs(out, exist_ok=True)
+    for path, (_, text) in zip(paths, files):
+        write_output(path, text)
+    click.echo(f"wrote {len(sheets)} sheet{'s' if len(sheets) != 1 else ''} of "
+               f"{len(sheets[0].questions)} questions and the key: "
+               + ", ".join(p for p, _ in (files if len(files) <= 3 else files[-2:])), err=True)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()
