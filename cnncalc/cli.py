@@ -967,5 +967,36 @@ def exercises_cmd(topics, count, level, seed, students_file, lang, out, list_top
                + ", ".join(p for p, _ in (files if len(files) <= 3 else files[-2:])), err=True)
 
 
+@main.command("grade")
+@click.argument("answers_file", metavar="ANSWERS")
+@click.option("--key", "key_file", required=True, metavar="KEY",
+              help="The key.json that cnncalc exercises wrote.")
+@click.option("--csv", "csv_out", metavar="FILE",
+              help="Write a grade book: one row per student, a column per question.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="Output format.")
+@click.option("--force", is_flag=True, help="Overwrite the --csv file.")
+@guarded
+def grade_cmd(answers_file, key_file, csv_out, fmt, force):
+    """Grade a class's answers (CSV: student,question,answer; or YAML) against the key:
+    right or wrong, the worked formula, the likely slip, a score per student.  Exit 0 when
+    everything was graded, 2 on a malformed line (FILE:LINE:COL)."""
+    import json
+
+    from .exercises.grade import grade, grades_json, gradebook_csv, read_answers, read_key
+
+    path = output_path(csv_out, force) if csv_out is not None else None
+    key = read_key(read_text(key_file), key_file)
+    grades = grade(read_answers(read_text(answers_file), answers_file, key), key)
+    if path is not None:
+        write_output(path, gradebook_csv(grades))
+    if fmt == "json":
+        click.echo(json.dumps(grades_json(grades), ensure_ascii=False))
+    else:
+        from .render.grade import grade_view
+
+        console().print(grade_view(grades))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
