@@ -27,7 +27,9 @@ class Answer:
     student: str
     number: int
     raw: Any
-    where: Location
+    where: Location  # the answer
+    who: Location  # the student id
+    which: Location  # the question number
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,8 @@ def read_csv(text: str, file: str) -> tuple[list[Answer], list[Issue]]:
                                 f"question {row[1].strip()!r} is not a number",
                                 hint="write the question's number on the sheet, e.g. 3"))
             continue
-        answers.append(Answer(row[0].strip(), number, row[2], Location(file, n, cols[2])))
+        answers.append(Answer(row[0].strip(), number, row[2], Location(file, n, cols[2]),
+                              Location(file, n, 1), Location(file, n, cols[1])))
     if not header_seen:
         issues.append(Issue(Location(file), "holds no answers",
                             hint="write the header student,question,answer, then one a line"))
@@ -159,7 +162,8 @@ def read_yaml(text: str, file: str) -> tuple[list[Answer], list[Issue]]:
             issues.append(Issue(at(q_node), f"question {value(q_node)!r} is not a number",
                                 hint="write the question's number on the sheet, e.g. 3"))
             return
-        answers.append(Answer(str(value(student_node)), number, value(a_node), at(a_node)))
+        answers.append(Answer(str(value(student_node)), number, value(a_node), at(a_node),
+                              at(student_node), at(q_node)))
 
     if isinstance(root, yaml.SequenceNode):
         for item in root.value:
@@ -213,15 +217,15 @@ def answer_issues(answers: list[Answer], key: dict[str, dict[int, dict]]) -> lis
             from ..layers import closest
 
             near = closest(a.student, list(key))
-            issues.append(Issue(a.where, f"student {a.student!r} is not in the key"
+            issues.append(Issue(a.who, f"student {a.student!r} is not in the key"
                                 + (f"; did you mean {near!r}?" if near else ""),
                                 hint="use the ids of the --students file"))
         elif a.number not in key[a.student]:
-            issues.append(Issue(a.where, f"{a.student!r} has no question {a.number}; the sheet "
+            issues.append(Issue(a.which, f"{a.student!r} has no question {a.number}; the sheet "
                                 f"has 1 to {max(key[a.student])}"))
         elif (a.student, a.number) in seen:
             first = seen[(a.student, a.number)]
-            issues.append(Issue(a.where, f"{a.student!r} answers question {a.number} twice "
+            issues.append(Issue(a.which, f"{a.student!r} answers question {a.number} twice "
                                 f"(first at line {first.line})",
                                 hint="keep one answer per question"))
         else:
