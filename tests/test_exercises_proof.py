@@ -41,8 +41,7 @@ def modules(given: dict) -> list:
         elif kind == "flatten":
             m = nn.Flatten()
         else:
-            m = None  # fc: its input width is known once the shape before it is
-            m = ("fc", hp)
+            m = ("fc", hp)  # fc: built once the width before it is known
         out.append(m)
     return out
 

@@ -150,10 +150,7 @@ def read_yaml(text: str, file: str) -> tuple[list[Answer], list[Issue]]:
     if root is None:
         return answers, [Issue(Location(file), "holds no answers")]
 
-    def value(node) -> Any:
-        if isinstance(node, yaml.ScalarNode):
-            return yaml.safe_load(yaml.serialize(node)) if node.tag != "tag:yaml.org,2002:str" \
-                else node.value
+    def value(node) -> Any:  # the node as PyYAML's safe loader reads it
         return yaml.safe_load(yaml.serialize(node))
 
     def add(student_node, q_node, a_node) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from html import escape
 
-from .answers import FORMS
+from .answers import FORMS, Kind
 from .answers import text as answer_text
 from .generate import Sheet
 from .topics import TITLES, Question
@@ -19,15 +19,19 @@ LANGS = ("en", "zh")
 
 WORDS = {
     "en": {"title": "CNN exercises", "student": "Student", "name": "Name", "score": "Score",
-           "answer": "Answer", "key": "Answer key", "question": "Question", "topic": "Topic",
+           "answer": "Answer", "answer_of": "Answer ({}):", "key": "Answer key",
+           "question": "Q", "topic": "Topic",
            "formula": "Worked formula", "level": "level", "seed": "seed",
+           "levels": {"easy": "easy", "medium": "medium", "hard": "hard"},
            "rules": "Sizes are written W×H×D (width × height × depth), as in the notes. When "
                     "(N − F + 2P)/S is not a whole number, round it down (PyTorch floors it). "
                     "Parameters count weights and biases; MACs count multiply-accumulates, "
                     "not the bias adds."},
     "zh": {"title": "卷积神经网络练习", "student": "学号", "name": "姓名", "score": "得分",
-           "answer": "答案", "key": "答案", "question": "题号", "topic": "题目",
+           "answer": "答案", "answer_of": "答案（{}）：", "key": "答案", "question": "题号",
+           "topic": "题目",
            "formula": "计算过程", "level": "难度", "seed": "种子",
+           "levels": {"easy": "简单", "medium": "中等", "hard": "难"},
            "rules": "尺寸按笔记的写法 W×H×D（宽×高×深度）。若 (N − F + 2P)/S 不是整数，"
                     "向下取整（PyTorch 的做法）。参数数量包括权重和偏置；MACs 是乘加次数，"
                     "不含偏置加法。"},
@@ -60,12 +64,13 @@ table.m td {{ border: 1px solid #888; min-width: 7mm; padding: 0.5mm 1mm; text-a
 .box {{ border: 1px solid #777; min-height: 11mm; padding: 1mm 2mm; color: #777;
         font-size: 8.5pt; }}
 .box.tall {{ min-height: 26mm; }}
-table.key {{ border-collapse: collapse; width: 100%; margin-bottom: 6mm; }}
+table.key {{ border-collapse: collapse; width: 100%; margin-bottom: 6mm; table-layout: fixed; }}
 table.key th, table.key td {{ border: 1px solid #aaa; padding: 1mm 2mm; text-align: left;
                              vertical-align: top; }}
 table.key tr {{ break-inside: avoid; page-break-inside: avoid; }}
 table.key td.f {{ font-size: 8.5pt; overflow-wrap: anywhere; }}
-table.key td.a {{ white-space: nowrap; font-weight: bold; }}
+table.key td.a {{ font-weight: bold; overflow-wrap: anywhere; }}
+table.key td.a table.m td {{ min-width: 0; font-weight: normal; }}
 """
 
 
@@ -90,8 +95,17 @@ def question_html(number: int, q: Question, lang: str) -> str:
     tall = " tall" if q.matrices else ""
     return (f'<section class="q" id="q{number}">\n<h2>{number}. {escape(title)}</h2>\n'
             f"<p>{escape(q.text[lang])}</p>\n{mats}"
-            f'<div class="box{tall}">{w["answer"]} ({escape(FORMS[q.kind][lang])}):</div>\n'
+            f'<div class="box{tall}">{w["answer_of"].format(escape(FORMS[q.kind][lang]))}'
+            f"</div>\n"
             f"</section>\n")
+
+
+def answer_html(q: Question) -> str:
+    if q.kind is Kind.MATRIX:
+        cells = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>"
+                        for row in q.answer)
+        return f'<table class="m">{cells}</table>'
+    return escape(answer_text(q.kind, q.answer))
 
 
 def sheet_html(sheet: Sheet, lang: str, seed: int, level: str) -> str:
@@ -100,7 +114,7 @@ def sheet_html(sheet: Sheet, lang: str, seed: int, level: str) -> str:
             f'<span>{w["name"]}: <span class="line"></span></span>'
             f'<span>{w["score"]}: <span class="line" style="width:20mm"></span> / '
             f"{len(sheet.questions)}</span>"
-            f'<span>{w["level"]}: {escape(level)} · {w["seed"]}: {seed}</span></div>\n')
+            f'<span>{w["level"]}: {w["levels"][level]} · {w["seed"]}: {seed}</span></div>\n')
     body = "".join(question_html(i + 1, q, lang) for i, q in enumerate(sheet.questions))
     return (f'<div class="sheet" data-student="{escape(sheet.student)}">\n'
             f'<h1>{w["title"]}</h1>\n{head}<p class="rules">{w["rules"]}</p>\n{body}</div>\n')
@@ -119,14 +133,17 @@ def key_page(sheets: list[Sheet], lang: str, seed: int, level: str) -> str:
     for s in sheets:
         rows = "".join(
             f"<tr><td>{i + 1}</td><td>{escape(TITLES[q.topic][0 if lang == 'en' else 1])}</td>"
-            f'<td class="a">{escape(answer_text(q.kind, q.answer))}</td>'
+            f'<td class="a">{answer_html(q)}</td>'
             f'<td class="f">{escape(q.formula)}</td></tr>'
             for i, q in enumerate(s.questions))
         parts.append(f'<div class="sheet" data-student="{escape(s.student)}">\n'
                      f'<h1>{w["key"]}: {escape(s.student)}</h1>\n'
-                     f'<p class="rules">{w["level"]}: {escape(level)} · {w["seed"]}: {seed}</p>\n'
-                     f'<table class="key"><tr><th>{w["question"]}</th><th>{w["topic"]}</th>'
-                     f'<th>{w["answer"]}</th><th>{w["formula"]}</th></tr>{rows}</table>\n'
+                     f'<p class="rules">{w["level"]}: {w["levels"][level]} · {w["seed"]}: '
+                     f"{seed}</p>\n"
+                     f'<table class="key"><colgroup><col style="width:9%"><col style="width:'
+                     f'19%"><col style="width:24%"><col></colgroup><tr><th>{w["question"]}</th>'
+                     f'<th>{w["topic"]}</th><th>{w["answer"]}</th><th>{w["formula"]}</th></tr>'
+                     f"{rows}</table>\n"
                      f"</div>\n")
     return page(f'{w["title"]} — {w["key"]}', lang, "".join(parts))
 

@@ -84,7 +84,3 @@ def total_slips(params: int, biases: int, macs: int, bias_macs: int, field: str)
     return [(2 * macs, f"that is FLOPs = 2{DOT}MACs; one MAC is one multiply-accumulate"),
             (macs + bias_macs, "counted the bias adds; MACs count the weight multiplies only")]
 
-
-def matrix_slips(variants: list[tuple[Any, str]]) -> list[Slip]:
-    """The numeric exercises' slips, worked by :mod:`cnncalc.numeric` on the wrong recipe."""
-    return [(v, t) for v, t in variants if v is not None]

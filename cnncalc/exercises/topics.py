@@ -156,8 +156,9 @@ def pool_output(rng: random.Random, level: str) -> Question:
     d = rng.choice((6, 16, 32, 64))
     mode = rng.choice(("max", "avg"))
     word = {"max": ("max", "最大"), "avg": ("average", "平均")}[mode]
-    text = {"en": f"{'An' if mode == 'avg' else 'A'} {word[0]} pooling layer has a {f}×{f} window and "
-                  f"stride S = {s}; its input is {vol(n, d)}. What is the output volume?",
+    article = "An" if mode == "avg" else "A"
+    text = {"en": f"{article} {word[0]} pooling layer has a {f}×{f} window and stride S = {s}; "
+                  f"its input is {vol(n, d)}. What is the output volume?",
             "zh": f"池化层（{word[1]}池化）：池化核 {f}×{f}，步长 S = {s}，输入 {vol(n, d)}。"
                   f"输出的尺寸是多少？"}
     return layer_answer("pool-output", text, (n, n, d),
@@ -197,9 +198,9 @@ def strides_fit(rng: random.Random, level: str) -> Question:
         fit = [s for s in candidates if span % s == 0]
         if span > 0 and 2 <= len(fit) < len(candidates):
             break
-    text = {"en": f"The input is {n}×{n}, the filters {f}×{f}, zero padding P = {p}. Which strides S "
-                  f"from {', '.join(map(str, candidates))} fit, i.e. make (N {MINUS} F + 2P)/S "
-                  f"a whole number?",
+    text = {"en": f"The input is {n}×{n}, the filters {f}×{f}, zero padding P = {p}. Which "
+                  f"strides S from {', '.join(map(str, candidates))} fit, i.e. make "
+                  f"(N {MINUS} F + 2P)/S a whole number?",
             "zh": f"输入 {n}×{n}，过滤器 {f}×{f}，填充 P = {p}。步长 S 取 "
                   f"{', '.join(map(str, candidates))} 中哪些值时，(N {MINUS} F + 2P)/S 是整数"
                   f"（过滤器刚好卷积到边）？"}
@@ -265,17 +266,16 @@ def receptive_field(rng: random.Random, level: str) -> Question:
                   f"input pixels wide is the receptive field of one output of the last layer?",
             "zh": f"下列各层依次堆叠（无填充）：{'；'.join(names_zh)}。最后一层的一个输出，"
                   f"其感受野在输入上的宽度是多少个像素？"}
-    n = 96
-    report, pairs = run((n, n, 1), layers)
-    right = pairs[-1][0].rf.h.size
+    n = 96  # large enough for every stack drawn here
+    q = layer_answer("receptive-field", text, (n, n, 1), layers, -1, "rf")
     steps, r, j = [], 1, 1
     for k, s in zip(kernels, strides):
         steps.append(f"{r} + ({k} {MINUS} 1)·{j} = {r + (k - 1) * j}")
         r, j = r + (k - 1) * j, j * s
     formula = "r' = r + (F − 1)·j, j = product of the earlier strides: " + "; ".join(steps)
-    q = layer_answer("receptive-field", text, (n, n, 1), layers, -1, "rf",
-                     rf_stack_slips(kernels, strides, right))
-    return Question(q.topic, q.kind, q.text, q.answer, formula, q.slips, q.given)
+    slips = rf_stack_slips(kernels, strides, q.answer) + list(q.slips)
+    return Question(q.topic, q.kind, q.text, q.answer, formula, distinct(q.answer, slips),
+                    q.given)
 
 
 LENET_ASK = (("C1", "output"), ("C1", "params"), ("S2", "output"), ("C3", "output"),
