@@ -126,6 +126,33 @@ def test_chinese_sheets_use_the_notes_terms(tmp_path):
         assert term in html, term
 
 
+def test_ids_in_any_script_make_their_own_files(tmp_path):
+    roster = tmp_path / "class.txt"
+    roster.write_text("陈静\n王芳\nann lee\n")
+    assert invoke("exercises", "--students", roster, "-o", tmp_path / "s").exit_code == 0
+    names = sorted(p.name for p in (tmp_path / "s").iterdir())
+    assert names == ["key.html", "key.json", "sheet-ann_lee.html", "sheet-王芳.html",
+                     "sheet-陈静.html"]
+    clash = tmp_path / "clash.txt"
+    clash.write_text("ann lee\nann/lee\n")
+    r = invoke("exercises", "--students", clash, "-o", tmp_path / "t")
+    assert r.exit_code == 2 and "both make sheet-ann_lee.html" in r.output
+
+
+def test_yaml_ids_are_read_as_written(tmp_path):
+    roster = tmp_path / "class.txt"
+    roster.write_text("007\n")
+    invoke("exercises", "--students", roster, "--topics", "keep-padding", "--count", 1,
+           "-o", tmp_path / "s")
+    key = json.loads((tmp_path / "s" / "key.json").read_text())
+    right = key["students"][0]["questions"][0]["answer"]
+    (tmp_path / "a.yaml").write_text(f"007: {{1: {right}}}\n")
+    r = invoke("grade", tmp_path / "a.yaml", "--key", tmp_path / "s" / "key.json",
+               "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["scores"] == [{"student": "007", "right": 1, "total": 1}]
+
+
 def test_usage_errors(tmp_path):
     r = invoke("exercises", "--topics", "conv-outptu", "-o", tmp_path / "x.html")
     assert r.exit_code == 2 and "did you mean 'conv-output'" in r.output
@@ -141,7 +168,8 @@ def test_usage_errors(tmp_path):
 
 @pytest.mark.parametrize("kind, raw, want", [
     (Kind.NUMBER, "7,600", 7600), (Kind.NUMBER, " 760 ", 760), (Kind.NUMBER, 760, 760),
-    (Kind.NUMBER, "7.5", None), (Kind.NUMBER, "", None),
+    (Kind.NUMBER, "7.5", None), (Kind.NUMBER, "", None), (Kind.NUMBER, "1 2", None),
+    (Kind.NUMBER, "7,60", None), (Kind.NUMBER, "−5", -5), (Kind.NUMBER, "1 234 567", 1234567),
     (Kind.VOLUME, "28x28x6", "28×28×6"), (Kind.VOLUME, "28 × 28 × 6", "28×28×6"),
     (Kind.VOLUME, "six", None),
     (Kind.STRIDES, "4, 1 2", [1, 2, 4]), (Kind.STRIDES, [2, 1], [1, 2]),

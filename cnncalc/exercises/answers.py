@@ -39,7 +39,9 @@ FORMS = {
     Kind.MATRIX: {"en": "a matrix, rows split by ';'", "zh": "矩阵，各行用 ; 分隔"},
 }
 
-_SEPARATORS = re.compile(r"[\s,，、_'\u2009\u202f]+")
+_SEPARATORS = re.compile(r"[\s,，、;]+")
+# a whole number, its thousands grouped by commas, spaces, thin spaces, ' or _ (7,600 · 7 600)
+_NUMBER = re.compile(r"^[-−]?(\d{1,3}(?:([,\s'_\u2009\u202f])\d{3})?(?:\2\d{3})*|\d+)$")
 
 
 def key_value(kind: Kind, value: Any) -> Any:
@@ -84,7 +86,9 @@ def read(kind: Kind, raw: Any) -> Any:
         return None
     try:
         if kind is Kind.NUMBER:
-            return int(_SEPARATORS.sub("", s))
+            if not _NUMBER.match(s):
+                return None
+            return int(re.sub(r"[^\d-]", "", s.replace("−", "-")))
         if kind is Kind.VOLUME:
             return volume_text(parse_volume(s))
         if kind is Kind.STRIDES:

@@ -159,7 +159,10 @@ def read_yaml(text: str, file: str) -> tuple[list[Answer], list[Issue]]:
             issues.append(Issue(at(q_node), f"question {value(q_node)!r} is not a number",
                                 hint="write the question's number on the sheet, e.g. 3"))
             return
-        answers.append(Answer(str(value(student_node)), number, value(a_node), at(a_node),
+        # an id as written: 007 stays 007 (PyYAML would read it as the number 7)
+        sid = student_node.value if isinstance(student_node, yaml.ScalarNode) \
+            else str(value(student_node))
+        answers.append(Answer(sid, number, value(a_node), at(a_node),
                               at(student_node), at(q_node)))
 
     if isinstance(root, yaml.SequenceNode):

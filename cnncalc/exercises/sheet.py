@@ -149,8 +149,9 @@ def key_page(sheets: list[Sheet], lang: str, seed: int, level: str) -> str:
 
 
 def safe_name(student: str) -> str:
-    """A student id as a file name: letters, digits, '.', '-' and '_' kept, others '_'."""
-    name = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in student)
+    """A student id as a file name: letters and digits (any script), '.', '-' and '_' kept,
+    others '_'."""
+    name = "".join(c if c.isalnum() or c in "._-" else "_" for c in student)
     return name.strip(".") or "_"
 
 
