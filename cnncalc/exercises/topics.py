@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .. import numeric
-from ..calc import same_pad
+from ..calc import same_pad, solve
 from ..engine import analyze
 from ..hints import leaf_rows
 from ..shapes import DOT, MINUS, window_out_len
@@ -195,8 +195,12 @@ def strides_fit(rng: random.Random, level: str) -> Question:
         f = rng.choice((3, 5, 7))
         p = 0 if level == "easy" else rng.randint(0, 3)
         span = n - f + 2 * p
-        fit = [s for s in candidates if span % s == 0]
-        if span > 0 and 2 <= len(fit) < len(candidates):
+        if span <= 0:
+            continue
+        # `cnncalc solve S`: every stride that makes (N − F + 2P)/S whole
+        found = solve("stride", {"input": n, "size": f, "pad": p}).found
+        fit = [c.value for c in found if c.value in candidates]
+        if 2 <= len(fit) < len(candidates):
             break
     text = {"en": f"The input is {n}×{n}, the filters {f}×{f}, zero padding P = {p}. Which "
                   f"strides S from {', '.join(map(str, candidates))} fit, i.e. make "
