@@ -162,6 +162,9 @@ def test_usage_errors(tmp_path):
     assert r.exit_code == 2
     assert f"{dup}:3:1: error: student 'ann' is listed twice (first on line 1)" in r.output
     assert invoke("exercises").exit_code == 2  # no --out
+    listed = invoke("exercises", "--list")
+    assert listed.exit_code == 0
+    assert [line.split()[0] for line in listed.output.splitlines()] == list(TOPICS)
 
 
 # --- reading answers ------------------------------------------------------------------------
