@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import random
 
-import numpy as np
 import pytest
 
 from cnncalc.exercises.generate import make_sheet
 from cnncalc.exercises.topics import LEVELS, TOPICS
 
+np = pytest.importorskip("numpy")  # both come with the torch extra
 torch = pytest.importorskip("torch")
 nn = torch.nn
 torch.set_num_threads(1)  # tiny tensors: threads only add overhead on a shared machine
