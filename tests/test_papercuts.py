@@ -57,3 +57,42 @@ def test_input_and_arg_are_for_a_model_not_a_spec(cli, command):
     assert r.exit_code == 2
     assert "--input is for a PyTorch model SOURCE" in r.stderr
     assert "zoo:lenet5 is a spec" in r.stderr
+
+
+# --- a volume typed in PyTorch's C×H×W order -------------------------------------------------
+
+def test_conv_on_a_volume_typed_as_c_h_w_says_so(cli):
+    # 3x224x224 read as the notes' W×H×D: W = 3, H = 224, D = 224; with F = 3, P = 1, S = 1
+    # W' = (3 − 3 + 2)/1 + 1 = 3 and H' = 224: the 3×224×64 nobody meant
+    r = cli("conv", "3x224x224", "-K", "64", "-F", "3", "-P", "1")
+    assert r.exit_code == 0
+    assert "3×224×64" in r.stdout
+    assert "PyTorch's C×H×W" in r.stdout and "write 224x224x3" in r.stdout
+    doc = json.loads(cli("conv", "3x224x224", "-K", "64", "-F", "3", "-P", "1",
+                         "--format", "json").stdout)
+    assert len(doc["hints"]) == 1 and "write 224x224x3" in doc["hints"][0]
+    right = json.loads(cli("conv", "224x224x3", "-K", "64", "-F", "3", "-P", "1",
+                           "--format", "json").stdout)
+    assert right["hints"] == [] and right["volume"] == "224×224×64"
+
+
+@pytest.mark.parametrize("volume", ["32x32x3", "8x8x8", "64x56x56", "7x7x512", "28x28x1"])
+def test_a_volume_in_the_notes_order_gets_no_hint(cli, volume):
+    assert json.loads(cli("conv", volume, "-K", "4", "-F", "1", "--format",
+                          "json").stdout)["hints"] == []
+
+
+def test_pool_on_a_c_h_w_volume_says_so_even_when_it_fails(cli):
+    # W = 1 < F = 2: the window does not fit, and the reason is the order
+    r = cli("pool", "1x28x28", "-F", "2")
+    assert r.exit_code == 2
+    assert "larger than the padded input" in r.stderr
+    assert "1 map of 28×28" in r.stderr and "write 28x28x1" in r.stderr
+    r = cli("pool", "3x32x32", "-F", "2")  # W' = ⌊(3 − 2)/2⌋ + 1 = 1: it runs, and is told
+    assert r.exit_code == 0 and "1×16×32" in r.stdout and "write 32x32x3" in r.stdout
+
+
+def test_one_pixel_is_singular(cli):
+    # 'same' with an even kernel at stride 1: 2p = F − 1 = 1 pixel in all
+    r = cli("conv", "8x8x1", "-K", "1", "-F", "2", "-P", "same")
+    assert "needs 1 pixel of padding" in r.stdout and "1 pixels" not in r.stdout

@@ -17,6 +17,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..shapes import DOT, MINUS, AxisOut, Shape, volume_text
+from ..wording import plural
 
 Slip = tuple[Any, str]
 
@@ -82,3 +83,22 @@ def order_slips(y: Shape) -> list[Slip]:
                                f"last: {right}"),
         (Shape(y.c, y.w, y.h), f"swapped width and height; the notes write W×H×D: {right}"),
     ]
+
+
+def chw_typed(x: Shape) -> Shape | None:
+    """The volume meant when PyTorch's C×H×W order was typed where the notes' W×H×D belongs:
+    a small first number and two equal, larger ones (``3x224x224``: width 3, height 224 and
+    224 maps, where 224×224×3 was meant), or None when the volume looks as meant."""
+    if not x.spatial or x.h != x.c or 4 * x.w > x.h:
+        return None
+    return Shape(x.w, x.h, x.c)
+
+
+def chw_order_text(x: Shape) -> str:
+    """The hint for :func:`chw_typed`, or ''."""
+    meant = chw_typed(x)
+    if meant is None:
+        return ""
+    return (f"{volume_text(x)} is read in the notes' W×H×D order: width {x.w}, height {x.h}, "
+            f"depth {x.c}; if you meant PyTorch's C×H×W ({plural(x.w, 'map')} of {x.h}×{x.c}), write "
+            f"{meant.w}x{meant.h}x{meant.c}")
