@@ -96,3 +96,34 @@ def test_one_pixel_is_singular(cli):
     # 'same' with an even kernel at stride 1: 2p = F − 1 = 1 pixel in all
     r = cli("conv", "8x8x1", "-K", "1", "-F", "2", "-P", "same")
     assert "needs 1 pixel of padding" in r.stdout and "1 pixels" not in r.stdout
+
+
+# --- settings not indented under their kind ---------------------------------------------------
+
+def test_settings_beside_their_kind_are_told_to_indent(cli, tmp_path):
+    spec = tmp_path / "net.yaml"
+    spec.write_text("input: 32x32x3\n"
+                    "layers:\n"
+                    "  - conv:\n"
+                    "    filters: 6\n"        # line 4, column 5: beside conv, not under it
+                    "    size: 5\n"
+                    "  - relu\n")
+    r = cli("inspect", spec)
+    assert r.exit_code == 2
+    assert r.stderr.splitlines() == [
+        f"{spec}:4:5: error: layers[0] → 'filters' and 'size' are settings of conv, but they "
+        f"stand beside 'conv:', not under it; indent them under 'conv:' (two spaces further in "
+        f"than 'conv'), or write conv: {{filters: 6, size: 5}}"]
+    assert "split it" not in r.stderr
+    # indented as the hint says, it runs: (32 − 5)/1 + 1 = 28
+    spec.write_text(spec.read_text().replace("    filters", "      filters")
+                    .replace("    size", "      size"))
+    r = cli("inspect", spec, "--format", "json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["output"]["volume"] == "28×28×6"
+
+
+def test_two_kinds_in_one_item_still_split(cli, tmp_path):
+    spec = tmp_path / "net.yaml"
+    spec.write_text("input: 32x32x3\nlayers:\n  - conv: {filters: 6, size: 5}\n    relu:\n")
+    r = cli("inspect", spec)
+    assert r.exit_code == 2 and "split it into one list item per layer" in r.stderr
