@@ -198,7 +198,8 @@ def source_options(fn):
 def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand, at, ignore):
     """Every layer's output volume, params, MACs and receptive field, then totals and memory.
 
-    FILE is a spec path, zoo:NAME (see `cnncalc zoo`), or - for standard input.  With
+    FILE is a spec path, zoo:NAME (see `cnncalc zoo`), - for standard input, or a PyTorch
+    model (torchvision:NAME, file.py:Name: see import; --input, --arg).  With
     input: HxWx3 (letters for the height and width) sizes are closed forms in H and W.
     """
     from . import render
@@ -813,7 +814,12 @@ def write_picture(file: str, out: str | None, force: bool, suffix: str, make, *,
         click.echo(f"wrote {out}", err=True)
     if error is not None:
         sys.exit(echo_error(error))
-    sys.exit(EXIT_OK if report.claims_ok else EXIT_CHECK_FAILED)
+    if not report.claims_ok:  # the picture is written; say which claim fails, as check does
+        from .hints import annotate
+        from .render.check import wrong_claim_lines
+
+        fail(wrong_claim_lines(annotate(spec, report)), EXIT_CHECK_FAILED)
+    sys.exit(EXIT_OK)
 
 
 STYLES = ("auto", "volumes", "graph")
@@ -835,8 +841,10 @@ STYLES = ("auto", "volumes", "graph")
 def draw_cmd(file, out, style, depth, force):
     """Draw FILE as an SVG: every volume, kernel, branch and shortcut, with its counts.
 
-    FILE is a spec path, zoo:NAME or - for standard input.  A spec that fails at a layer is
-    drawn up to it with the failure in red, and exits 2.
+    FILE is a spec path, zoo:NAME, - for standard input, or a PyTorch model (see import).
+    A spec that fails at a layer is drawn up to it with the failure in red, and exits 2.
+    Exits 1 when an expect: claim is wrong (the picture is written; each wrong claim is named
+    on stderr).
     """
     from .picture import draw
 
@@ -865,8 +873,9 @@ def report_cmd(file, out, batch, dtype, style, depth, force):
     table with formulas, totals, memory, receptive fields, design notes and graded expect:
     answers.  Click a box to find its row, or a row to find its box.
 
-    Exits 1 when an expect: claim is wrong, 2 when the spec fails (the page shows the layers
-    up to the failure).
+    Exits 1 when an expect: claim is wrong (the page is written and grades it; each wrong
+    claim is named on stderr), 2 when the spec fails (the page shows the layers up to the
+    failure).
     """
     from .picture import page
 

@@ -127,3 +127,24 @@ def test_two_kinds_in_one_item_still_split(cli, tmp_path):
     spec.write_text("input: 32x32x3\nlayers:\n  - conv: {filters: 6, size: 5}\n    relu:\n")
     r = cli("inspect", spec)
     assert r.exit_code == 2 and "split it into one list item per layer" in r.stderr
+
+
+# --- draw and report say which claim fails ---------------------------------------------------
+
+@pytest.mark.parametrize("command, suffix", [("draw", "svg"), ("report", "html")])
+def test_draw_and_report_name_the_wrong_claim(cli, tmp_path, command, suffix):
+    # (3·3·3)·4 + 4 = 112 params, not 100; the output 6×6×4 is right: (8 − 3)/1 + 1 = 6
+    spec = tmp_path / "wrong.yaml"
+    spec.write_text("input: 8x8x3\nlayers:\n  - conv: {filters: 4, size: 3}\n"
+                    "    expect: {params: 100, output: 6x6x4}\n")
+    out = tmp_path / f"wrong.{suffix}"
+    r = cli(command, spec, "-o", out)
+    assert r.exit_code == 1 and out.exists()
+    assert r.stderr.splitlines() == [f"wrote {out}",
+                                     f"{spec}:4:22: wrong: conv1 params: claimed 100, right 112"]
+
+
+@pytest.mark.parametrize("command", ["draw", "report"])
+def test_draw_and_report_help_says_what_exit_1_means(cli, command):
+    text = " ".join(cli(command, "--help").stdout.split())
+    assert "Exits 1 when an expect: claim is wrong" in text
