@@ -148,3 +148,56 @@ def test_draw_and_report_name_the_wrong_claim(cli, tmp_path, command, suffix):
 def test_draw_and_report_help_says_what_exit_1_means(cli, command):
     text = " ".join(cli(command, "--help").stdout.split())
     assert "Exits 1 when an expect: claim is wrong" in text
+
+
+# --- check: a wrong total shows its terms; rounding up is named ------------------------------
+
+LENET = ("input: 32x32x1\nlayers:\n  - conv: {filters: 6, size: 5}\n  - relu\n  - pool: 2\n"
+         "  - conv: {filters: 16, size: 5}\n  - pool: 2\n  - flatten\n  - fc: 120\n  - fc: 84\n"
+         "  - fc: 10\n")
+
+
+def test_a_wrong_total_shows_its_largest_terms(cli, tmp_path):
+    # by hand: conv1 (5·5·1)·6 + 6 = 156, conv2 (5·5·6)·16 + 16 = 2,416, fc1 (400 + 1)·120 =
+    # 48,120, fc2 (120 + 1)·84 = 10,164, fc3 (84 + 1)·10 = 850: 61,706 in all
+    spec = tmp_path / "net.yaml"
+    spec.write_text(LENET + "expect: {params: 61000}\n")
+    r = cli("check", spec, "--format", "json")
+    assert r.exit_code == 1
+    (claim,) = json.loads(r.stdout)["results"]
+    assert claim["actual"] == 156 + 2416 + 48120 + 10164 + 850 == 61706
+    assert claim["formula"] == ("the sum over 9 layers, the largest first: fc1 48,120 + fc2 "
+                                "10,164 + conv2 2,416 + 2 more 1,006 = 61,706")  # 850 + 156
+    assert claim["hint"] == ""
+
+
+def test_a_total_that_leaves_out_a_layer_says_which(cli, tmp_path):
+    spec = tmp_path / "net.yaml"
+    spec.write_text(LENET + f"expect: {{params: {61706 - 48120}}}\n")
+    (claim,) = json.loads(cli("check", spec, "--format", "json").stdout)["results"]
+    assert claim["hint"] == "left out fc1 (48,120)"
+
+
+@pytest.mark.parametrize("layer, right, claimed, exact", [
+    # (15 − 2)/2 + 1 = 7.5: PyTorch floors it to 7; rounding up claims 8
+    ("conv: {filters: 20, size: 2, stride: 2}", "7×7×20", "8x8x20", "(15 − 2 + 2·0)/2 + 1 = 7.5"),
+    # (15 − 3 + 2·1)/4 + 1 = 4.5 → 4; rounded up 5
+    ("pool: {size: 3, stride: 4, pad: 1}", "4×4×3", "5x5x3", "(15 − 3 + 2·1)/4 + 1 = 4.5"),
+])
+def test_rounding_up_a_fractional_size_is_named(cli, tmp_path, layer, right, claimed, exact):
+    spec = tmp_path / "net.yaml"
+    spec.write_text(f"input: 15x15x3\nlayers:\n  - {layer}\n    expect: {{output: {claimed}}}\n")
+    (claim,) = json.loads(cli("check", spec, "--format", "json").stdout)["results"]
+    assert claim["actual"] == right
+    assert claim["hint"].startswith("rounded up instead of flooring")
+    assert f"{exact} → floor {right[0]}" in claim["hint"]
+
+
+def test_rounded_up_is_a_shared_size_slip():
+    from cnncalc.layers.slips import axis_slips
+    from cnncalc.shapes import AxisOut
+
+    # 15 pixels, F = 2, S = 2: (15 − 2)/2 + 1 = 7.5, floored 7, remainder 1
+    assert axis_slips(AxisOut(15, 2, 2, (0, 0), 7, 1), 2)["rounded_up"] == 8
+    # 16 pixels: (16 − 2)/2 + 1 = 8 exactly; rounding up changes nothing
+    assert axis_slips(AxisOut(16, 2, 2, (0, 0), 8, 0), 2)["rounded_up"] == 8
