@@ -201,3 +201,72 @@ def test_rounded_up_is_a_shared_size_slip():
     assert axis_slips(AxisOut(15, 2, 2, (0, 0), 7, 1), 2)["rounded_up"] == 8
     # 16 pixels: (16 − 2)/2 + 1 = 8 exactly; rounding up changes nothing
     assert axis_slips(AxisOut(16, 2, 2, (0, 0), 8, 0), 2)["rounded_up"] == 8
+
+
+# --- cosmetics ---------------------------------------------------------------------------------
+
+def test_piped_output_has_no_trailing_spaces():
+    import subprocess
+    import sys
+
+    for args in (["inspect", "zoo:lenet5"], ["conv", "32x32x3", "-K", "4", "-F", "3"],
+                 ["check", str(ROOT / "docs" / "examples" / "hw1.yaml")], ["zoo"]):
+        run = subprocess.run([sys.executable, "-m", "cnncalc", *args], capture_output=True,
+                             text=True, cwd=ROOT)
+        lines = run.stdout.splitlines()
+        assert len(lines) > 3, args
+        assert [line for line in lines if line.endswith(" ")] == [], args
+
+
+def test_a_terminal_still_gets_rich_colour():
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    main, child = pty.openpty()
+    env = dict(os.environ, COLUMNS="100", TERM="xterm-256color")
+    env.pop("NO_COLOR", None)
+    proc = subprocess.Popen([sys.executable, "-m", "cnncalc", "conv", "32x32x3", "-K", "4",
+                             "-F", "3"], stdout=child, stderr=child, cwd=ROOT, env=env)
+    os.close(child)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    proc.wait()
+    os.close(main)
+    text = out.decode("utf-8")
+    assert "\x1b[1m" in text and "30×30×4" in text  # bold labels, as rich writes them
+
+
+def test_a_number_with_no_shorter_form_is_written_once(cli, tmp_path):
+    # fc from 50 to 10: (50 + 1)·10 = 510 params, 50·10 = 500 MACs
+    spec = tmp_path / "small.yaml"
+    spec.write_text("input: 50\nlayers:\n  - fc: 10\n")
+    lines = cli("inspect", spec).stdout.splitlines()
+    assert any(line.split() == ["Total", "params", "510"] for line in lines)
+    assert any(line.split()[:2] == ["MACs", "500;"] for line in lines)
+    from cnncalc.wording import with_short
+
+    assert with_short(510) == "510" and with_short(61706) == "61,706 (61.71 k)"
+
+
+def test_the_picture_of_a_failing_spec_says_where_it_stops(cli):
+    # docs/examples/broken.yaml: the residual's main path halves 28 to 14, its identity
+    # shortcut keeps 28: the add fails, so there is no output (inspect: "Output none"); before
+    # it conv1, layer2.0.conv1 and layer2.0.conv2 each hold 3·3·64·64 + 64 = 36,928: 110,784
+    broken = ROOT / "docs" / "examples" / "broken.yaml"
+    inspect = cli("inspect", broken)
+    assert "none: the net stops at layer2.0" in inspect.stdout
+    svg = cli("draw", broken, "-o", "-")
+    assert svg.exit_code == 2
+    assert "→ output none: the net stops at layer2.0 · before it: 110,784 params" in svg.stdout
+    assert "→ output 14×14×64" not in svg.stdout and "→ output 28×28×64" not in svg.stdout
+    html = cli("report", broken, "-o", "-").stdout
+    assert "→ output none: the net stops at layer2.0" in html
