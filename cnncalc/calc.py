@@ -15,6 +15,7 @@ from .engine import analyze
 from .errors import AnalysisError, Location, Param, UsageError
 from .layers import REGISTRY
 from .layers.base import PAD_WORDS
+from .layers.slips import chw_order_text
 from .network import Leaf, Spec
 from .report import Report
 from .shapes import (DOT, MINUS, axis_formula, effective_kernel, keep_pad_total, parse_volume,
@@ -60,7 +61,8 @@ def one_layer(kind: str, volume: str, settings: dict[str, Any]) -> Report:
     try:
         return analyze(Spec(f"{kind} on {volume}", x, leaves, (), WHERE))
     except AnalysisError as e:  # one layer: the trail would only repeat its kind
-        raise UsageError(e.issues[0].message) from None
+        hint = chw_order_text(x) if kind in ("conv", "pool", "deconv") else ""
+        raise UsageError(e.issues[0].message + (f". Perhaps: {hint}" if hint else "")) from None
 
 
 def pad_value(text: str | None) -> Any:

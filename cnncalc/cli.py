@@ -23,13 +23,10 @@ FORMATS = ("table", "json", "markdown", "csv")
 
 
 def console(stderr: bool = False):
-    """A rich console; 120 columns when the output is not a terminal (files, pipes, tests)."""
-    from rich.console import Console
+    """A rich console for standard output (or error): :func:`cnncalc.render.terminal.console`."""
+    from .render.terminal import console as make
 
-    stream = sys.stderr if stderr else sys.stdout
-    columns = os.environ.get("COLUMNS", "")
-    width = None if stream.isatty() else (int(columns) if columns.isdigit() else 120)
-    return Console(file=stream, width=width, soft_wrap=False, highlight=False)
+    return make(stderr)
 
 
 def fail(lines: list[str], code: int = EXIT_BAD_INPUT) -> None:
@@ -158,6 +155,25 @@ def format_option(choices=FORMATS):
 
 # --- inspect ------------------------------------------------------------------------------
 
+MODEL_OPTIONS = "cnncalc.model_options"  # where source_options leaves --input and --arg
+
+
+def source_options(fn):
+    """``--input`` and ``--arg`` for a command whose SOURCE may be a PyTorch model, as
+    ``cnncalc import`` takes them; :func:`load_source` reads them."""
+    @functools.wraps(fn)
+    def wrapper(*args, model_input=None, model_args=(), **kwargs):
+        click.get_current_context().meta[MODEL_OPTIONS] = (model_input, tuple(model_args))
+        return fn(*args, **kwargs)
+
+    wrapper = click.option("--arg", "model_args", multiple=True, metavar="KEY=VALUE",
+                           help="For a PyTorch model SOURCE: an argument for its class or "
+                                "factory (repeatable), as cnncalc import takes it.")(wrapper)
+    return click.option("--input", "model_input", metavar="WxHxD",
+                        help="For a PyTorch model SOURCE: the input volume to trace it at, "
+                             "as cnncalc import takes it.")(wrapper)
+
+
 @main.command()
 @click.argument("files", nargs=-1, required=True)
 @format_option()
@@ -174,11 +190,13 @@ def format_option(choices=FORMATS):
 @click.option("--at", "at", help="Input sizes to evaluate every count at, e.g. 224,320,512 "
                                  "(or 224x320: W×H); H and W become symbols.")
 @ignore_option
+@source_options
 @guarded
 def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand, at, ignore):
     """Every layer's output volume, params, MACs and receptive field, then totals and memory.
 
-    FILE is a spec path, zoo:NAME (see `cnncalc zoo`), or - for standard input.  With
+    FILE is a spec path, zoo:NAME (see `cnncalc zoo`), - for standard input, or a PyTorch
+    model (torchvision:NAME, file.py:Name: see import; --input, --arg).  With
     input: HxWx3 (letters for the height and width) sizes are closed forms in H and W.
     """
     from . import render
@@ -327,6 +345,7 @@ def zoo(fmt):
               help="Timed passes (0: the checks only, no timing).")
 @click.option("--per-layer", is_flag=True, help="Add each layer's share of the time.")
 @format_option(("table", "json"))
+@source_options
 @guarded
 def verify_cmd(file, device, batch, dtype, channels_last, compile_, warmup, iters, per_layer,
                fmt):
@@ -398,6 +417,7 @@ def export_cmd(file, target, out, force):
 @main.command()
 @click.argument("files", nargs=-1, required=True)
 @format_option(("table", "json"))
+@source_options
 @guarded
 def check(files, fmt):
     """Grade every expect: claim ✓/✗ with the right value, the formula and the likely slip.
@@ -660,6 +680,7 @@ def apply(input_, kernels, biases, stride, pad, act, pool, pool_size, pool_strid
               show_default=True, help="Element type for the memory rule (CN205).")
 @ignore_option
 @format_option(("table", "json"))
+@source_options
 @guarded
 def lint(files, strict, batch, dtype, ignore, fmt):
     """Design notes with stable codes (CN1xx per layer, CN2xx network), tied to the notes."""
@@ -716,6 +737,8 @@ def picture_path(file: str, out: str | None, suffix: str) -> str:
     ``lenet5.svg``, standard input → ``net.svg``."""
     from pathlib import Path
 
+    from .backends.importer import is_model_source
+
     if out is not None:
         if not out.strip():
             raise UsageError("the path is empty", param="--output")
@@ -724,6 +747,8 @@ def picture_path(file: str, out: str | None, suffix: str) -> str:
         stem = "net"
     elif file.startswith("zoo:"):
         stem = Path(file[4:]).name or "net"
+    elif is_model_source(file):  # torchvision:resnet18 → resnet18, net.py:Net → Net
+        stem = file.rsplit(":", 1)[1].rsplit(".", 1)[-1] or "net"
     else:
         stem = Path(file).stem or "net"
     return stem + suffix
@@ -737,7 +762,6 @@ def write_picture(file: str, out: str | None, force: bool, suffix: str, make, *,
     from pathlib import Path
 
     from .engine import analyze
-    from .spec import load
 
     out = picture_path(file, out, suffix)
     path = Path(out)
@@ -748,7 +772,7 @@ def write_picture(file: str, out: str | None, force: bool, suffix: str, make, *,
             fail([f"cnncalc: error: cannot write {out[:80]}: {e.strerror or e}"])
         if exists and not force:
             fail([f"cnncalc: error: {out} exists; nothing was written (--force overwrites it)"])
-    spec = load(file)
+    spec = load_source(file)
     from .shapes import symbolic_shape, volume_text
 
     if symbolic_shape(spec.input_shape):  # a drawing has sizes: numbers, not closed forms
@@ -787,7 +811,12 @@ def write_picture(file: str, out: str | None, force: bool, suffix: str, make, *,
         click.echo(f"wrote {out}", err=True)
     if error is not None:
         sys.exit(echo_error(error))
-    sys.exit(EXIT_OK if report.claims_ok else EXIT_CHECK_FAILED)
+    if not report.claims_ok:  # the picture is written; say which claim fails, as check does
+        from .hints import annotate
+        from .render.check import wrong_claim_lines
+
+        fail(wrong_claim_lines(annotate(spec, report)), EXIT_CHECK_FAILED)
+    sys.exit(EXIT_OK)
 
 
 STYLES = ("auto", "volumes", "graph")
@@ -804,12 +833,15 @@ STYLES = ("auto", "volumes", "graph")
               help="Fold blocks below this depth into one box, as inspect --depth does; a "
                    "repeat whose iterations fold is drawn once, ×N.  [default: every layer]")
 @click.option("--force", is_flag=True, help="Overwrite an existing OUTPUT.")
+@source_options
 @guarded
 def draw_cmd(file, out, style, depth, force):
     """Draw FILE as an SVG: every volume, kernel, branch and shortcut, with its counts.
 
-    FILE is a spec path, zoo:NAME or - for standard input.  A spec that fails at a layer is
-    drawn up to it with the failure in red, and exits 2.
+    FILE is a spec path, zoo:NAME, - for standard input, or a PyTorch model (see import).
+    A spec that fails at a layer is drawn up to it with the failure in red, and exits 2.
+    Exits 1 when an expect: claim is wrong (the picture is written; each wrong claim is named
+    on stderr).
     """
     from .picture import draw
 
@@ -831,14 +863,16 @@ def draw_cmd(file, out, style, depth, force):
 @click.option("--depth", type=click.IntRange(min=0), default=None,
               help="Fold the picture's blocks below this depth.  [default: every layer]")
 @click.option("--force", is_flag=True, help="Overwrite an existing OUTPUT.")
+@source_options
 @guarded
 def report_cmd(file, out, batch, dtype, style, depth, force):
     """Write FILE's report as one HTML page that needs no network: the picture, the layer
     table with formulas, totals, memory, receptive fields, design notes and graded expect:
     answers.  Click a box to find its row, or a row to find its box.
 
-    Exits 1 when an expect: claim is wrong, 2 when the spec fails (the page shows the layers
-    up to the failure).
+    Exits 1 when an expect: claim is wrong (the page is written and grades it; each wrong
+    claim is named on stderr), 2 when the spec fails (the page shows the layers up to the
+    failure).
     """
     from .picture import page
 
@@ -853,13 +887,21 @@ def report_cmd(file, out, batch, dtype, style, depth, force):
 
 def load_source(source):
     """A spec (path, zoo:NAME, -) or a model imported in memory (torchvision:NAME,
-    file.py:Name, package.module:Name); the import's notes go to stderr."""
-    from .backends.importer import is_model_source, load_model
+    file.py:Name, package.module:Name) with the command's ``--input`` and ``--arg``; the
+    import's notes go to stderr."""
+    from .backends.importer import is_model_source, load_model, parse_args
     from .spec import load
 
+    ctx = click.get_current_context(silent=True)
+    model_input, model_args = ctx.meta.get(MODEL_OPTIONS, (None, ())) if ctx else (None, ())
     if not is_model_source(source):
+        if model_input is not None or model_args:
+            given = "--input" if model_input is not None else "--arg"
+            raise UsageError(f"{given} is for a PyTorch model SOURCE (torchvision:NAME, "
+                             f"file.py:Name, package.module:Name); {source} is a spec, whose "
+                             f"input is its input: line")
         return load(source)
-    spec, notes = load_model(source)
+    spec, notes = load_model(source, input_volume=model_input, args=parse_args(model_args))
     for note in notes:
         click.echo(f"cnncalc: note: {note}", err=True)
     return spec

@@ -421,8 +421,26 @@ def check_totals(claim: Claim, report: Report) -> ClaimResult:
     leaves = report.layers
     net = summary_row("", "net", 0, report.input_shape, report.output_shape, leaves,
                       leaves[-1].rf if leaves else None,
-                      Formula(f"the sum over {len(leaves)} layers"), None)
+                      Formula(sum_text(claim.field, leaves)), None)
     return check(claim, net)
+
+
+def sum_text(field: str, rows, shown: int = 3) -> str:
+    """A total's formula: the sum over the layers, with its largest terms, so that a wrong
+    total points at the layers that make it (``fc1 48,120 + C3 2,416 + … = 61,706``)."""
+    head = f"the sum over {len(rows)} layers"
+    terms = [(getattr(r.counts, field, None), r.name) for r in rows if not r.is_group]
+    if not terms or not all(isinstance(v, int) for v, _ in terms):
+        return head  # an output or a receptive field; or closed forms
+    terms = sorted(((v, n) for v, n in terms if v), key=lambda t: -t[0])
+    if not terms:
+        return head
+    parts = [f"{name} {value:,}" for value, name in terms[:shown]]
+    rest = terms[shown:]
+    if rest:
+        parts.append(f"{len(rest)} more {sum(v for v, _ in rest):,}")
+    total = sum(v for v, _ in terms)
+    return f"{head}, the largest first: {' + '.join(parts)} = {total:,}"
 
 
 def analyze(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "fp32",

@@ -70,6 +70,12 @@ def total_hint(report: Report, field: str, claimed: Any, actual: Any) -> str:
         slips.append((t.trainable_params, "counted only the trainable params; frozen layers' "
                                           "weights are params too (trainable_params checks "
                                           "the other)"))
+    if isinstance(actual, int) and isinstance(claimed, int):
+        for row in report.layers:  # one layer left out of the sum (or counted twice)
+            value = getattr(row.counts, field, None)
+            if not row.is_group and isinstance(value, int) and value:
+                slips += [(actual - value, f"left out {row.name} ({value:,})"),
+                          (actual + value, f"counted {row.name} ({value:,}) twice")]
     return first_match(slips, claimed, actual)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -286,12 +287,39 @@ class _Builder:
                 nodes.append(node)
         return tuple(nodes)
 
+    def settings_beside(self, item: YMap, keys: list, ctx: _Ctx) -> bool:
+        """The commonest indentation slip: ``- conv:`` with its settings on the next lines but
+        not indented under it, so they stand beside the kind.  Reported at the first of them
+        (True) when exactly one key is a kind and every other is one of its settings."""
+        kinds = [k for k in keys if str(k) in REGISTRY or str(k) in COMBINATORS]
+        if len(kinds) != 1 or item[kinds[0]] not in (None, ""):
+            return False
+        kind = str(kinds[0])
+        fields = ({f.name for f in REGISTRY[kind].fields} if kind in REGISTRY
+                  else set(re.findall(r"(\w+): ", COMBINATORS[kind])))
+        beside = [k for k in keys if k != kinds[0]]
+        if not all(str(k) in fields for k in beside):
+            return False
+        names = " and ".join(f"'{k}'" for k in beside) if len(beside) <= 2 else \
+            ", ".join(f"'{k}'" for k in beside[:-1]) + f" and '{beside[-1]}'"
+        flow = ", ".join(f"{k}: {item[k]}" if isinstance(item[k], (int, float, str))
+                         else f"{k}: …" for k in beside)
+        self.err(item.key_locs[beside[0]], ctx.trail,
+                 f"{names} {'is a setting' if len(beside) == 1 else 'are settings'} of {kind}, but "
+                 f"{'it stands' if len(beside) == 1 else 'they stand'} beside '{kind}:', "
+                 f"not under it",
+                 f"indent {'it' if len(beside) == 1 else 'them'} under '{kind}:' (two spaces "
+                 f"further in than '{kind}'), or write {kind}: {{{flow}}}")
+        return True
+
     def node(self, item: Any, loc: Location, ctx: _Ctx, level: _Level,
              in_repeat: bool = False) -> Node | None:
         if isinstance(item, str):
             kind, body, siblings = item.strip(), None, YMap.at(loc)
         elif isinstance(item, YMap):
             kinds = [k for k in item if k not in SIBLINGS and k != "with"]
+            if len(kinds) != 1 and self.settings_beside(item, kinds, ctx):
+                return None
             if len(kinds) != 1:
                 what = "no layer kind" if not kinds else f"{len(kinds)} kinds ({', '.join(map(str, kinds))})"
                 hint = "split it into one list item per layer"

@@ -26,6 +26,12 @@ def short(n: int | float) -> str:
     return str(n)
 
 
+def with_short(n: int) -> str:
+    """'1,814,073,344 (1.81 G)'; a number with no shorter form is written once: '510'."""
+    long, brief = thousands(n), short(n)
+    return long if brief in (long, str(n)) else f"{long} ({brief})"
+
+
 def size_bytes(n: int | float) -> str:
     """A byte count in binary units: 2,097,152 → '2.00 MiB'."""
     for unit, size in (("PiB", 2 ** 50), ("TiB", 2 ** 40), ("GiB", 2 ** 30), ("MiB", 2 ** 20),

@@ -16,15 +16,16 @@ def readme_commands() -> list[str]:
     return re.findall(r"```sh\n(.+?)\n```", setup)
 
 
-def test_readme_starts_with_two_setup_commands():
-    install, tests = readme_commands()[:2]
+def test_readme_starts_with_the_venv_then_two_setup_commands():
+    venv, install, tests = readme_commands()[:3]
+    assert venv == "python3 -m venv .venv && . .venv/bin/activate"
     assert "cnncalc inspect specs/lenet5.yaml" in install
     assert "pytest" in tests and "torch==2.13.0" in tests
 
 
 def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert readme_commands()[1] in ci.splitlines()
+    assert readme_commands()[2] in ci.splitlines()
 
 
 def readme_kinds() -> list[str]:

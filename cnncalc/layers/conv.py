@@ -18,6 +18,7 @@ from . import register
 from .base import (AxisWindow, Field, Finding, Formula, Layer, LayerError, Window, axes_text,
                    boolean, connection_table, n, nonneg_pair, optional, padding, pos_int,
                    pos_pair, window_findings)
+from ..wording import plural
 from .slips import Slip, order_slips, window_shape_slips
 
 @register
@@ -174,7 +175,7 @@ class Conv(Layer):
                         f"output ⌈{size}/{s}⌉ = {-(-size // s)}: 2p = "
                         f"(⌈N/S⌉ − 1)·S + F − N = {total}")
                 found.append(Finding(
-                    "CN102", f"{axes}: '{pad}' needs {total} pixels of padding ({rule}), which "
+                    "CN102", f"{axes}: '{pad}' needs {plural(total, 'pixel')} of padding ({rule}), which "
                              f"cannot be split evenly ({why}); the extra pixel goes after "
                              f"(right/bottom): {torch}"))
         return found

@@ -12,7 +12,7 @@ from html import escape
 
 from ..hints import annotate
 from ..render.check import claim_text
-from ..render.pieces import CONVENTION, formula_text, grouped, layer_list, rf_text
+from ..render.pieces import CONVENTION, formula_text, grouped, layer_list, output_text, rf_text
 from ..wording import short, size_bytes
 from ..wording import thousands as count
 from ..report import Report
@@ -199,8 +199,8 @@ def to_html(spec, report: Report, picture: Picture, error: str = "") -> str:
     parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
              f"<title>{name}: cnncalc report</title>", f"<style>{CSS}</style>", "</head>",
              "<body>", f"<h1>{name}</h1>"]
-    sub = [f"input {volume_text(report.input_shape)} → output "
-           f"{volume_text(report.output_shape)}", f"{len(report.layers)} layers"]
+    sub = [f"input {volume_text(report.input_shape)} → output {output_text(report)}",
+           f"{len(report.layers)} layers"]
     if spec.description:
         sub.insert(0, spec.description)
     parts.append(f'<p class="sub">{escape(" · ".join(sub))}</p>')

@@ -27,6 +27,7 @@ from enum import Enum
 
 from ..layers.base import Window
 from ..network import Merge
+from ..render.pieces import output_text
 from ..wording import short
 from ..wording import thousands as count
 from ..shapes import Shape, volume_text
@@ -668,9 +669,9 @@ def place(plan: Plan, style: Style) -> Picture:
     report = plan.report
     t = report.totals
     title = [(plan.title, "title"),
-             (f"input {volume_text(report.input_shape)} → output "
-              f"{volume_text(report.output_shape)} · {count(t.params)} params · "
-              f"{short(t.macs)} MACs", "dim")]
+             (f"input {volume_text(report.input_shape)} → output {output_text(report)} · "
+              f"{'before it: ' if report.failed_at is not None else ''}{count(t.params)} "
+              f"params · {short(t.macs)} MACs", "dim")]
     head = 8 + LINE * len(title) + 10  # the title band, in picture y
     turn = TURN
 

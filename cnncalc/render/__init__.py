@@ -11,7 +11,8 @@ The report formats, one report for four readers:
 
 The command views, one command each: ``check.py``, ``calc.py`` (conv, pool, pad), ``apply.py``,
 ``lint.py``, ``zoo.py``, ``layers.py``, ``verify.py`` (verify's table, summary and JSON), and
-``sizes.py`` (symbolic reports, ``--at``, ``sizes`` and ``solve``).  How a number or a counted noun is written is
+``sizes.py`` (symbolic reports, ``--at``, ``sizes`` and ``solve``).  ``terminal.py`` is
+the console they print on (no padding spaces in a pipe).  How a number or a counted noun is written is
 :mod:`cnncalc.wording`, shared with the core's formula text and error messages.
 
 rich is imported inside the functions that draw with it, so that ``--format json`` and the API

@@ -19,7 +19,17 @@ def calc_json(report: Report) -> dict[str, Any]:
     if len(report.layers) > 1:
         out["flatten"] = row_json(report.layers[0])
     out["warnings"] = [diagnostic_json(d) for d in report.diagnostics]
+    out["hints"] = [hint] if (hint := input_hint(report)) else []
     return out
+
+
+def input_hint(report: Report) -> str:
+    """A window's input that looks typed in PyTorch's C×H×W order (``conv 3x224x224``)."""
+    from ..layers.slips import chw_order_text
+
+    if report.layers[-1].kind not in ("conv", "pool", "deconv"):
+        return ""
+    return chw_order_text(report.input_shape)
 
 
 def calc_view(report: Report) -> Any:
@@ -45,6 +55,8 @@ def calc_view(report: Report) -> Any:
     for d in report.diagnostics:
         parts.append(Text.assemble((f"{d.severity}: ", color_of(d.severity)),
                                    f"{d.code} {d.slug}: {d.message}"))
+    if hint := input_hint(report):
+        parts.append(Text.assemble(("hint: ", "cyan"), hint))
     return Group(*parts)
 
 

@@ -72,3 +72,17 @@ def claim_text(v: Any) -> str:
         return volume_text(v)
     v = json_number(v)
     return thousands(v) if isinstance(v, int) else str(v)
+
+
+def wrong_claim_lines(claims) -> list[str]:
+    """One line per wrong claim, ``FILE:LINE:COL: wrong: …``, for the commands that exit 1
+    on one without grading them (draw, report)."""
+    lines = []
+    for c in claims:
+        if c.ok:
+            continue
+        where = f"{c.loc}: " if c.loc is not None else ""
+        hint = f" (likely slip: {c.hint})" if c.hint else ""
+        lines.append(f"{where}wrong: {c.layer or 'the net'} {c.field}: claimed "
+                     f"{claim_text(c.expected)}, right {claim_text(c.actual)}{hint}")
+    return lines

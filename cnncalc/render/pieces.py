@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..layers.base import Formula
 from ..report import Diagnostic, ReceptiveField, Report, Row, Severity
 from ..shapes import volume_text
-from ..wording import MISSING, decimal, plural, short, size_bytes, thousands
+from ..wording import MISSING, decimal, plural, short, size_bytes, thousands, with_short
 
 CONVENTION = ("params = PyTorch parameters(); buffers = BN running stats; "
               "MACs = conv/fc multiply-adds, no bias; FLOPs = 2·MACs")
@@ -35,6 +35,14 @@ def shows_connections(report: Report) -> bool:
     return any(c.field == "connections" for c in report.claims)
 
 
+def output_text(report: Report) -> str:
+    """The net's output volume, or, when a layer fails, that there is none and where it stops
+    (the last volume that worked is not the output)."""
+    if report.failed_at is not None:
+        return f"none: the net stops at {report.failed_at}"
+    return volume_text(report.output_shape)
+
+
 def summary_lines(report: Report) -> list[tuple[str, str]]:
     """The totals under the table, each as (label, text).  When a layer failed, a first line
     says where the net stops and that every figure after it counts only the layers before."""
@@ -45,14 +53,13 @@ def summary_lines(report: Report) -> list[tuple[str, str]]:
                                   f"figures below count only the "
                                   f"{plural(len(report.layers), 'layer')} before it"))
     lines += [
-        ("Total params", f"{thousands(t.params)} ({short(t.params)})"),
+        ("Total params", with_short(t.params)),
         ("Trainable params", thousands(t.trainable_params)),
         ("Non-trainable params", thousands(t.params - t.trainable_params)),
         ("Buffers", f"{thousands(t.buffers)} (BN running mean and variance; Keras counts these as "
                     f"non-trainable params)"),
-        ("MACs", f"{thousands(t.macs)} ({short(t.macs)}); FLOPs = 2·MACs = {short(t.flops)}"),
-        ("Output", volume_text(report.output_shape) if report.failed_at is None else
-         f"none: the net stops at {report.failed_at}"),
+        ("MACs", f"{with_short(t.macs)}; FLOPs = 2·MACs = {short(t.flops)}"),
+        ("Output", output_text(report)),
     ]
     if shows_connections(report):
         lines.append(("Connections", f"{thousands(t.connections)} (LeCun's count: per output, its "

@@ -13,7 +13,7 @@ from typing import Any
 from ..report import Report
 from ..shapes import volume_text
 from ..symbolic import is_symbolic, jsonable, text_of
-from ..wording import short, size_bytes, thousands
+from ..wording import short, size_bytes, thousands, with_short
 from .document import memory_json, to_json
 from .pieces import CONVENTION, formula_text, grouped, layer_list, visible
 
@@ -135,7 +135,7 @@ def at_table(name: str, entries):
     lines = [
         ("Output", lambda r: volume_text(r.output_shape)),
         ("Params", lambda r: thousands(r.totals.params)),
-        ("MACs", lambda r: f"{thousands(r.totals.macs)} ({short(r.totals.macs)})"),
+        ("MACs", lambda r: with_short(r.totals.macs)),
         ("FLOPs", lambda r: short(r.totals.flops)),
         ("Activations", lambda r: thousands(r.totals.activations)),
         ("Inference memory", lambda r: size_bytes(r.memory.inference_bytes)),
