@@ -290,7 +290,8 @@ class _Builder:
     def settings_beside(self, item: YMap, keys: list, ctx: _Ctx) -> bool:
         """The commonest indentation slip: ``- conv:`` with its settings on the next lines but
         not indented under it, so they stand beside the kind.  Reported at the first of them
-        (True) when exactly one key is a kind and every other is one of its settings."""
+        (True) when exactly one key is a kind and every other is one of its settings (or
+        near one: a misspelt setting is named too)."""
         kinds = [k for k in keys if str(k) in REGISTRY or str(k) in COMBINATORS]
         if len(kinds) != 1 or item[kinds[0]] not in (None, ""):
             return False
@@ -298,18 +299,22 @@ class _Builder:
         fields = ({f.name for f in REGISTRY[kind].fields} if kind in REGISTRY
                   else set(re.findall(r"(\w+): ", COMBINATORS[kind])))
         beside = [k for k in keys if k != kinds[0]]
-        if not all(str(k) in fields for k in beside):
-            return False
+        misspelt = {k: closest(str(k), fields) for k in beside if str(k) not in fields}
+        if len(misspelt) == len(beside) or not all(misspelt.values()):
+            return False  # not one of its settings, nor near one: two layers in one item
         names = " and ".join(f"'{k}'" for k in beside) if len(beside) <= 2 else \
             ", ".join(f"'{k}'" for k in beside[:-1]) + f" and '{beside[-1]}'"
-        flow = ", ".join(f"{k}: {item[k]}" if isinstance(item[k], (int, float, str))
-                         else f"{k}: …" for k in beside)
+        flow = ", ".join(f"{misspelt.get(k, k)}: {item[k]}"
+                         if isinstance(item[k], (int, float, str)) else
+                         f"{misspelt.get(k, k)}: …" for k in beside)
         self.err(item.key_locs[beside[0]], ctx.trail,
                  f"{names} {'is a setting' if len(beside) == 1 else 'are settings'} of {kind}, but "
                  f"{'it stands' if len(beside) == 1 else 'they stand'} beside '{kind}:', "
                  f"not under it",
                  f"indent {'it' if len(beside) == 1 else 'them'} under '{kind}:' (two spaces "
-                 f"further in than '{kind}'), or write {kind}: {{{flow}}}")
+                 f"further in than '{kind}'), or write {kind}: {{{flow}}}"
+                 + "".join(f"; '{k}' is not a setting of {kind}: did you mean '{near}'?"
+                           for k, near in misspelt.items()))
         return True
 
     def node(self, item: Any, loc: Location, ctx: _Ctx, level: _Level,

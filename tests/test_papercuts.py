@@ -270,3 +270,14 @@ def test_the_picture_of_a_failing_spec_says_where_it_stops(cli):
     assert "→ output 14×14×64" not in svg.stdout and "→ output 28×28×64" not in svg.stdout
     html = cli("report", broken, "-o", "-").stdout
     assert "→ output none: the net stops at layer2.0" in html
+
+
+def test_a_misspelt_setting_beside_its_kind_is_named_too(cli, tmp_path):
+    spec = tmp_path / "net.yaml"
+    spec.write_text("input: 32x32x3\nlayers:\n  - conv:\n    filters: 6\n    sise: 5\n")
+    r = cli("inspect", spec)
+    assert r.exit_code == 2
+    (line,) = r.stderr.splitlines()
+    assert line.startswith(f"{spec}:4:5: error: layers[0] → 'filters' and 'sise' ")
+    assert "indent them under 'conv:'" in line and "or write conv: {filters: 6, size: 5}" in line
+    assert line.endswith("'sise' is not a setting of conv: did you mean 'size'?")
