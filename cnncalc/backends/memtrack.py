@@ -33,7 +33,7 @@ from __future__ import annotations
 import gc
 import warnings
 import weakref
-from contextlib import ExitStack, contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from . import BackendError, torch_missing
@@ -210,20 +210,27 @@ CUDA_LOW = {F.conv1d, F.conv2d, F.conv3d, F.conv_transpose1d, F.conv_transpose2d
             F.conv_transpose3d, F.linear, torch.conv1d, torch.conv2d, torch.conv3d,
             torch.matmul, torch.mm, torch.bmm, torch.addmm, torch.baddbmm, F.prelu,
             torch.Tensor.matmul, torch.Tensor.mm, torch.Tensor.bmm, torch.einsum}
-CUDA_FP32 = {F.layer_norm, F.group_norm, torch.layer_norm, torch.group_norm, F.softmax,
-             F.log_softmax, torch.softmax, torch.log_softmax, torch.Tensor.softmax,
-             torch.Tensor.log_softmax, torch.sum, torch.Tensor.sum, torch.exp, torch.log,
-             torch.pow, torch.Tensor.pow, torch.rsqrt, torch.reciprocal, F.softplus,
-             F.mse_loss, F.cross_entropy, F.nll_loss, torch.cumsum, torch.prod}
+CUDA_FP32 = {F.layer_norm, F.group_norm, torch.layer_norm, torch.group_norm, torch.exp,
+             torch.log, torch.pow, torch.Tensor.pow, torch.rsqrt, torch.reciprocal, F.softplus,
+             F.mse_loss, F.cross_entropy, F.nll_loss}
+# "fp32_set_opt_dtype": computed in fp32 by passing dtype=float32, the input not copied
+CUDA_FP32_DTYPE = {F.softmax, F.log_softmax, torch.softmax, torch.log_softmax,
+                   torch.Tensor.softmax, torch.Tensor.log_softmax, torch.sum, torch.Tensor.sum,
+                   torch.cumsum, torch.Tensor.cumsum, torch.prod, torch.Tensor.prod}
 
 
-class _CudaAutocast(TorchFunctionMode):
-    """CUDA autocast's casting rules as a torch-function mode, so autograd records the casts
-    (and saves the cast tensors) as it does under ``torch.autocast("cuda")``.  A leaf tensor
-    that requires grad (a weight) is cast once per region and the copy cached, as autocast
-    caches it until the region ends."""
+class _CudaFunctions(TorchFunctionMode):
+    """What CUDA does differently above autograd, on CPU fake tensors.
 
-    def __init__(self, low: torch.dtype):
+    * Dropout: on CUDA, ``F.dropout`` (not in place, training, 0 < p < 1) runs the fused
+      ``native_dropout``, which saves a one-byte bool mask; the CPU's composite multiplies by
+      a mask of the input's type and saves that.
+    * With ``low`` (amp): CUDA autocast's casting rules, so autograd records the casts (and
+      saves the cast tensors) as under ``torch.autocast("cuda")``.  A leaf tensor that
+      requires grad (a weight) is cast once per region and the copy cached, as autocast
+      caches it until the region ends."""
+
+    def __init__(self, low: torch.dtype | None = None):
         super().__init__()
         self.low = low
         self.cache: dict[int, torch.Tensor] = {}
@@ -243,15 +250,20 @@ class _CudaAutocast(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if func in CUDA_LOW:
-            args, kwargs = tree_map(self._cast(self.low), (args, kwargs))
-        elif func in CUDA_FP32:
-            if func in (torch.sum, torch.Tensor.sum, F.softmax, F.log_softmax, torch.softmax,
-                        torch.log_softmax, torch.Tensor.softmax, torch.Tensor.log_softmax,
-                        torch.cumsum, torch.prod) and kwargs.get("dtype") is not None:
-                pass
-            else:
+        if func is F.dropout:
+            bound = dict(zip(("input", "p", "training", "inplace"), args), **kwargs)
+            p, training = bound.get("p", 0.5), bound.get("training", True)
+            if training and not bound.get("inplace", False) and 0 < p < 1:
+                return torch.native_dropout(bound["input"], p, True)[0]
+        if self.low is not None:
+            if func in CUDA_LOW:
+                args, kwargs = tree_map(self._cast(self.low), (args, kwargs))
+            elif func in CUDA_FP32:
                 args, kwargs = tree_map(self._cast(torch.float32), (args, kwargs))
+            elif func in CUDA_FP32_DTYPE and kwargs.get("dtype") is None and any(
+                    isinstance(a, torch.Tensor) and a.dtype in (torch.float16, torch.bfloat16)
+                    for a in tree_flatten(args)[0]):
+                kwargs = dict(kwargs, dtype=torch.float32)
         return func(*args, **kwargs)
 
     def __exit__(self, *exc):
@@ -375,7 +387,7 @@ def track(model, input_shape, *, batch: int = 1, dtype: str = "fp32", amp: str |
     notes = []
     if emulate:
         notes.append("CUDA emulated on fake CPU tensors: foreach optimizers, Adam's step on the "
-                     "host, max-pool indices, CUDA autocast lists")
+                     "host, max-pool indices, fused dropout, CUDA autocast lists")
     notes.append("not seen: cuDNN/cuBLAS workspaces, the CUDA context, fragmentation")
     gc.collect()
     with fake:
@@ -394,13 +406,19 @@ def track(model, input_shape, *, batch: int = 1, dtype: str = "fp32", amp: str |
             weights = live.storage_bytes([*model.parameters(), *model.buffers()])
             live.adopt([*model.parameters(), *model.buffers(), x])
             inputs = live.storage_bytes([x])
-            inf_peak, inf_raw, inf_rows, inf_layer = _inference(model, x, live, names)
+            if emulate:
+                regions = lambda: _CudaFunctions(DTYPES[amp] if amp else None)  # noqa: E731
+            elif amp:
+                regions = lambda: torch.autocast(device, dtype=DTYPES[amp])  # noqa: E731
+            else:
+                regions = nullcontext
+            inf_peak, inf_raw, inf_rows, inf_layer = _inference(model, x, live, names, regions)
             result = dict(batch=batch, dtype=dtype, amp=amp, optimizer=optimizer, device=device,
                           weights=weights, input=inputs, inference_peak=inf_peak,
                           inference_peak_raw=inf_raw, inference_layers=inf_rows,
                           inference_peak_layer=inf_layer)
             if optimizer is not None:
-                result.update(_training(model, x, live, names, amp=amp, optimizer=optimizer,
+                result.update(_training(model, x, live, names, regions, optimizer=optimizer,
                                         device=device, emulate=emulate))
     return Tracked(**result, notes=tuple(notes))
 
@@ -424,31 +442,29 @@ def _convert(model: nn.Module, device: str, dtype: torch.dtype,
     return model
 
 
-def _inference(model, x, live: _Live, names):
+def _inference(model, x, live: _Live, names, regions):
     model.eval()
     layers = _Layers(live, names)
     live.reset_peak()
     live.on_peak = layers.mark_peak
-    with torch.inference_mode(), layers.hooked():
+    with torch.inference_mode(), layers.hooked(), regions():
         out = model(x)
         del out
     live.on_peak = None
     return live.peak, live.peak_raw, layers.result(), layers.peak_layer
 
 
-def _training(model, x, live: _Live, names, *, amp, optimizer, device, emulate):
+def _training(model, x, live: _Live, names, regions, *, optimizer, device, emulate):
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     opt = _optimizer(optimizer, params, True if device == "cuda" else None)
-    autocast = (lambda: _CudaAutocast(DTYPES[amp])) if amp and emulate else \
-        (lambda: torch.autocast(device, dtype=DTYPES[amp])) if amp else nullcontext
     phase = ["forward"]
     peak_phase = [""]
     layers = None
     for step in (1, 2):
         opt.zero_grad(set_to_none=True)
         if step == 2:
-            if device == "cuda" and not torch.cuda.is_available():
+            if emulate:
                 # non-capturable Adam keeps its step counters on the host
                 live.move_to_host([s["step"] for s in opt.state.values()
                                    if isinstance(s.get("step"), torch.Tensor)])
@@ -468,7 +484,7 @@ def _training(model, x, live: _Live, names, *, amp, optimizer, device, emulate):
         layer_ctx = layers.hooked() if step == 2 else nullcontext()
         pack = (layers.pack, lambda t: t) if step == 2 else (lambda t: t, lambda t: t)
         phase[0] = "forward"
-        with layer_ctx, torch.autograd.graph.saved_tensors_hooks(*pack), autocast():
+        with layer_ctx, torch.autograd.graph.saved_tensors_hooks(*pack), regions():
             out = model(x)
             loss = out.float().sum()
         del out
