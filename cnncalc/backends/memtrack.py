@@ -66,7 +66,8 @@ def rounded(nbytes: int) -> int:
 @dataclass(frozen=True)
 class LayerMemory:
     """One leaf module in execution order: what autograd saved while it ran (unique
-    storages, new to the graph) and the live bytes right after it; rounded bytes."""
+    storages, new to the graph, parameters and buffers left out) and the live bytes right
+    after it; rounded bytes."""
 
     name: str
     saved: int
@@ -95,7 +96,7 @@ class Tracked:
     training_peak_layer: str = ""  # a forward peak: the leaf that was running; else ""
     gradients: int | None = None
     optimizer_state: int | None = None
-    saved: int | None = None  # autograd's saved tensors at the end of the forward pass
+    saved: int | None = None  # autograd's saved tensors at the end of forward, weights left out
     training_layers: tuple[LayerMemory, ...] = ()
     notes: tuple[str, ...] = field(default=())
 
@@ -119,6 +120,7 @@ class _Live(TorchDispatchMode):
         self.sizes: dict[int, tuple[int, int]] = {}  # key → (raw, rounded)
         self.keys: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
         self.host: set[int] = set()  # storages a GPU keeps on the host: not counted
+        self.weights: set[int] = set()  # parameters and buffers: not "saved" bytes
         self.next_key = 0
         self.raw = self.live = 0
         self.peak = self.peak_raw = 0
@@ -298,7 +300,7 @@ class _Layers:
 
     def pack(self, t):
         k = self.live.key(t)
-        if k not in self.saved_keys:
+        if k not in self.saved_keys and k not in self.live.weights:
             self.saved_keys.add(k)
             if self.rows:
                 target = self.stack[-1] if self.stack else self.rows[-1][0]
@@ -405,6 +407,7 @@ def track(model, input_shape, *, batch: int = 1, dtype: str = "fp32", amp: str |
         with live:
             weights = live.storage_bytes([*model.parameters(), *model.buffers()])
             live.adopt([*model.parameters(), *model.buffers(), x])
+            live.weights = {live.key(t) for t in [*model.parameters(), *model.buffers()]}
             inputs = live.storage_bytes([x])
             if emulate:
                 regions = lambda: _CudaFunctions(DTYPES[amp] if amp else None)  # noqa: E731
@@ -457,6 +460,8 @@ def _inference(model, x, live: _Live, names, regions):
 def _training(model, x, live: _Live, names, regions, *, optimizer, device, emulate):
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise BackendError("the network has no trainable parameters: no training step to track")
     opt = _optimizer(optimizer, params, True if device == "cuda" else None)
     phase = ["forward"]
     peak_phase = [""]
