@@ -330,7 +330,7 @@ class _Layers:
 
 # --- the protocol ---------------------------------------------------------------------------
 
-def _optimizer(name: str, params, foreach: bool | None):
+def make_optimizer(name: str, params, foreach: bool | None):
     kw = {} if foreach is None else {"foreach": foreach}
     if name == "sgd":
         return torch.optim.SGD(params, lr=0.01, **kw)
@@ -462,7 +462,7 @@ def _training(model, x, live: _Live, names, regions, *, optimizer, device, emula
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise BackendError("the network has no trainable parameters: no training step to track")
-    opt = _optimizer(optimizer, params, True if device == "cuda" else None)
+    opt = make_optimizer(optimizer, params, True if device == "cuda" else None)
     phase = ["forward"]
     peak_phase = [""]
     layers = None

@@ -6,6 +6,7 @@ Torch-free: it reads the records :mod:`cnncalc.backends.torch` returns.
 from __future__ import annotations
 
 from ..wording import plural as _count
+from ..wording import size_bytes
 from ..wording import thousands as _num
 from .pieces import layer_list
 
@@ -73,6 +74,7 @@ def to_json(v) -> dict:
         "torch_output": v.torch_output_shape,
         "layers": [_layer_json(c) for c in v.layers],
         "timing": timing,
+        "memory": [m.as_json() for m in v.memory],
     }
 
 
@@ -173,7 +175,30 @@ def summary_lines(v, shown: int = 10) -> list[str]:
                          f"is busy or the runs are too few; try --iters {max(4 * t.iters, 50)} "
                          f"and a quieter machine")
         if t.peak_memory_bytes is not None:
-            lines.append(f"  peak device memory: {t.peak_memory_bytes / 2**20:,.1f} MiB")
+            lines.append(f"  peak device memory over the timed passes: "
+                         f"{t.peak_memory_bytes / 2**20:,.1f} MiB")
+    lines += memory_lines(v.memory)
+    return lines
+
+
+OPTIMIZER_NAMES = {"sgd": "SGD", "momentum": "SGD+momentum", "adam": "Adam", "adamw": "AdamW"}
+
+
+def memory_lines(checks) -> list[str]:
+    """The measured peaks beside the estimate: 'measured, estimated, ratio'."""
+    if not checks:
+        return []
+    first = checks[0]
+    kind = f"amp {first.amp}" if first.amp else first.dtype
+    lines = [f"memory, batch {first.batch}, {kind} (measured: {first.how}):"]
+    for m in checks:
+        what = "forward pass" if m.mode == "inference" else \
+            f"{OPTIMIZER_NAMES.get(m.optimizer, m.optimizer)} step (the 2nd)"
+        est = (f"estimate {size_bytes(m.estimate)} ({m.estimate:,} B), ratio {m.ratio:.3f}"
+               if m.estimate is not None else m.estimate_note or "estimate unavailable")
+        lines.append(f"  {what}: measured {size_bytes(m.measured)} ({m.measured:,} B); {est}")
+    lines.append("  left out of both: the CUDA context, cuDNN/cuBLAS workspaces (the tracker "
+                 "cannot see them), allocator fragmentation")
     return lines
 
 
