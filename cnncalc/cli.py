@@ -371,7 +371,7 @@ def verify_cmd(file, device, batch, dtype, channels_last, compile_, warmup, iter
         click.echo(dumps(view.to_json(result)))
     else:
         out = console()
-        out.print(view.checks_table(result))
+        out.print(view.checks_table(result, out.width))
         if result.timing is not None and result.timing.per_layer_ms:
             out.print(view.per_layer_table(result.timing))
         for line in view.summary_lines(result):
