@@ -139,3 +139,17 @@ def test_the_cli_table_at_80_columns_cuts_nothing():
     assert r.exit_code == 0, r.output
     assert "…" not in r.stdout
     assert max(len(line) for line in r.stdout.splitlines()) <= 80
+
+
+def test_the_gpu_path_runs_with_its_cuda_calls_stubbed(monkeypatch):
+    # The max_memory_allocated path cannot run without a GPU; with torch.cuda's bookkeeping
+    # stubbed it runs on the CPU, so a slip in it shows here and not first on a GPU machine.
+    from cnncalc.backends import memcheck
+
+    for fn in ("synchronize", "reset_peak_memory_stats", "empty_cache"):
+        monkeypatch.setattr(torch.cuda, fn, lambda *a, **k: None)
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda *a, **k: 12345)
+    spec = cnncalc.load("zoo:lenet5")
+    cpu = torch.device("cpu")
+    assert memcheck._cuda_inference(spec, cpu, 2, "fp32", None, None) == 12345
+    assert memcheck._cuda_training(spec, cpu, 2, "fp32", None, "adamw", None) == 12345

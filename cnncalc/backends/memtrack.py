@@ -115,8 +115,9 @@ class Tracked:
 class _Live(TorchDispatchMode):
     """Counts every storage an operator returns once, until the storage is freed."""
 
-    def __init__(self, max_pool_indices: bool = False):
+    def __init__(self, max_pool_indices: bool = False, only: str | None = None):
         super().__init__()
+        self.only = only  # count only storages on this device type (others are host memory)
         self.sizes: dict[int, tuple[int, int]] = {}  # key → (raw, rounded)
         self.keys: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
         self.host: set[int] = set()  # storages a GPU keeps on the host: not counted
@@ -139,9 +140,12 @@ class _Live(TorchDispatchMode):
         self.keys[st] = k
         raw = st.nbytes()
         self.sizes[k] = (raw, rounded(raw))
+        weakref.finalize(st, self._free, k)
+        if self.only is not None and t.device.type != self.only:
+            self.host.add(k)
+            return k
         self.raw += raw
         self.live += rounded(raw)
-        weakref.finalize(st, self._free, k)
         self._rise()
         return k
 
@@ -366,7 +370,7 @@ def _check(dtype: str, amp: str | None, optimizer: str | None, device: str) -> s
 
 def track(model, input_shape, *, batch: int = 1, dtype: str = "fp32", amp: str | None = None,
           optimizer: str | None = None, device: str = "cuda",
-          names: dict | None = None) -> Tracked:
+          names: dict | None = None, emulate: bool | None = None) -> Tracked:
     """Peak memory of one inference pass and (with ``optimizer``) of one training step.
 
     ``model`` is an ``nn.Module``, or a callable returning one (or a ``(module, names)``
@@ -374,7 +378,8 @@ def track(model, input_shape, *, batch: int = 1, dtype: str = "fp32", amp: str |
     outside is converted with ``FakeTensorMode.from_tensor``.  ``input_shape`` is C×H×W (or
     C); ``device`` is the device whose behaviour is reproduced (see the module's doc).
     ``names`` maps leaf modules to the names the per-layer rows carry (default: the module
-    names of every leaf).
+    names of every leaf).  ``emulate`` (default: where torch has no CUDA) runs fake CPU
+    tensors and emulates CUDA's behaviours; False with CUDA present makes fake CUDA tensors.
 
     The protocol: weights, buffers and the input already on the device; inference is
     ``eval()`` under ``inference_mode``; training is ``train()``, loss ``out.float().sum()``,
@@ -382,8 +387,10 @@ def track(model, input_shape, *, batch: int = 1, dtype: str = "fp32", amp: str |
     ``optimizer.step()``, so the optimizer's state exists; the peak is over that step.
     """
     _check(dtype, amp, optimizer, device)
-    cuda_real = device == "cuda" and torch.cuda.is_available()
-    emulate = device == "cuda" and not cuda_real
+    if emulate is None:
+        emulate = device == "cuda" and not torch.cuda.is_available()
+    emulate = emulate and device == "cuda"
+    cuda_real = device == "cuda" and not emulate
     tdtype = DTYPES[dtype]
     fake = FakeTensorMode(allow_non_fake_inputs=False)
     notes = []
@@ -403,7 +410,9 @@ def track(model, input_shape, *, batch: int = 1, dtype: str = "fp32", amp: str |
             names = _leaf_names(model)
         dev = "cuda" if cuda_real else "cpu"
         x = torch.empty(batch, *tuple(input_shape), dtype=tdtype, device=dev)
-        live = _Live(max_pool_indices=emulate)
+        # inference max_pool2d reaches this mode whole (inference mode skips autograd's
+        # decomposition), so CUDA's indices are invisible on fake CUDA tensors too
+        live = _Live(max_pool_indices=device == "cuda", only="cuda" if cuda_real else None)
         with live:
             weights = live.storage_bytes([*model.parameters(), *model.buffers()])
             live.adopt([*model.parameters(), *model.buffers(), x])
@@ -508,7 +517,8 @@ def _training(model, x, live: _Live, names, regions, *, optimizer, device, emula
 
 
 def track_spec(spec, *, batch: int = 1, dtype: str = "fp32", amp: str | None = None,
-               optimizer: str | None = None, device: str = "cuda", report=None) -> Tracked:
+               optimizer: str | None = None, device: str = "cuda", report=None,
+               emulate: bool | None = None) -> Tracked:
     """:func:`track` of the module the torch backend builds from ``spec`` (the same plan
     ``verify`` and ``export`` use); per-layer rows carry the spec's layer names."""
     from ..engine import analyze
@@ -524,4 +534,4 @@ def track_spec(spec, *, batch: int = 1, dtype: str = "fp32", amp: str | None = N
         return model, {made[id(r)]: name for name, _, r in the_plan.leaves}
 
     return track(make, spec.input_shape.dims(), batch=batch, dtype=dtype, amp=amp,
-                 optimizer=optimizer, device=device)
+                 optimizer=optimizer, device=device, emulate=emulate)
