@@ -472,43 +472,43 @@ def _training(model, x, live: _Live, names, regions, *, optimizer, device, emula
     if not params:
         raise BackendError("the network has no trainable parameters: no training step to track")
     opt = make_optimizer(optimizer, params, True if device == "cuda" else None)
-    phase = ["forward"]
-    peak_phase = [""]
-    layers = None
-    for step in (1, 2):
-        opt.zero_grad(set_to_none=True)
-        if step == 2:
-            if emulate:
-                # non-capturable Adam keeps its step counters on the host
-                live.move_to_host([s["step"] for s in opt.state.values()
-                                   if isinstance(s.get("step"), torch.Tensor)])
-            state = live.storage_bytes([t for s in opt.state.values() for t in s.values()
-                                        if isinstance(t, torch.Tensor)
-                                        and live.key(t) not in live.host])
-            layers = _Layers(live, names)
-            live.reset_peak()
+    # Step 1 only creates the optimizer's state (zeros_like each parameter, as its first
+    # step does), from zero gradients: the same tensors as a real first step, without its
+    # forward and backward (every parameter is assumed to get a gradient, as in every spec).
+    for p in params:
+        p.grad = torch.zeros_like(p)
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+    if emulate:  # non-capturable Adam keeps its step counters on the host
+        live.move_to_host([s["step"] for s in opt.state.values()
+                           if isinstance(s.get("step"), torch.Tensor)])
+    state = live.storage_bytes([t for s in opt.state.values() for t in s.values()
+                                if isinstance(t, torch.Tensor) and live.key(t) not in live.host])
+    # Step 2, measured.
+    layers = _Layers(live, names)
+    phase, peak_phase = ["forward"], [""]
 
-            def mark():
-                peak_phase[0] = phase[0]
-                if phase[0] == "forward":
-                    layers.mark_peak()
-                else:  # no layer is named inside backward or the step
-                    layers.peak_layer = ""
-            live.on_peak = mark
-        layer_ctx = layers.hooked() if step == 2 else nullcontext()
-        pack = (layers.pack, lambda t: t) if step == 2 else (lambda t: t, lambda t: t)
-        phase[0] = "forward"
-        with layer_ctx, torch.autograd.graph.saved_tensors_hooks(*pack), regions():
-            out = model(x)
-            loss = out.float().sum()
-        del out
-        saved = layers.saved_bytes() if step == 2 else 0
-        phase[0] = "backward"
-        loss.backward()
-        del loss
-        grads = live.storage_bytes([p.grad for p in params if p.grad is not None])
-        phase[0] = "step"
-        opt.step()
+    def mark():
+        peak_phase[0] = phase[0]
+        if phase[0] == "forward":
+            layers.mark_peak()
+        else:  # no layer is named inside backward or the step
+            layers.peak_layer = ""
+
+    live.reset_peak()
+    live.on_peak = mark
+    with layers.hooked(), torch.autograd.graph.saved_tensors_hooks(layers.pack, lambda t: t), \
+            regions():
+        out = model(x)
+        loss = out.float().sum()
+    del out
+    saved = layers.saved_bytes()
+    phase[0] = "backward"
+    loss.backward()
+    del loss
+    grads = live.storage_bytes([p.grad for p in params if p.grad is not None])
+    phase[0] = "step"
+    opt.step()
     live.on_peak = None
     return dict(training_peak=live.peak, training_peak_raw=live.peak_raw,
                 training_peak_phase=peak_phase[0], training_peak_layer=layers.peak_layer,
