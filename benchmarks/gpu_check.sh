@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # GPU check: on a machine with a CUDA GPU, verify every bundled spec on cuda, then time
-# ResNet-50 at batch 256 in fp32, in bf16 + channels-last, and compiled (when that works).
+# ResNet-50 at batch 256 in fp32, in bf16 + channels-last, and compiled (when that works),
+# then the memory of every bundled spec at batch 64, fp32 (inference and the second Adam step,
+# torch.cuda.max_memory_allocated) beside the fake-tensor tracker and the estimate: a table
+# in memory.md (the tracker runs on the CPU in the background meanwhile).
 # Results go to a folder it prints (default: results/gpu_check_<time>; or set RESULTS=DIR).
 # Finishes in well under 5 minutes on an H100.
 #
@@ -57,6 +60,12 @@ fi
 "$RUN" -W ignore -c "import torch; print('torch', torch.__version__, 'CUDA', torch.version.cuda, '|', torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU')" | tee -a "$LOG"
 say "results: $RESULTS"
 
+# --- the fake-tensor tracker, on the CPU, while the GPU works (issue 15) ---------------------
+MEM_BATCH="${MEM_BATCH:-64}"
+timeout "${TRACKER_TIMEOUT:-280}" "$RUN" -W ignore benchmarks/gpu_memory.py tracker \
+  "$RESULTS/memory_tracker.json" --batch "$MEM_BATCH" >"$RESULTS/memory_tracker.log" 2>&1 &
+TRACKER_PID=$!
+
 # --- every bundled spec, on cuda (one process: torch is imported once) -----------------------
 "$RUN" -W ignore - "$RESULTS/verify_all.json" "$DEVICE" <<'PY' | tee -a "$LOG"
 import json, sys, time
@@ -106,9 +115,23 @@ else
   say "zoo:resnet50 is not bundled yet: timing skipped"
 fi
 
+# --- memory of every bundled spec: GPU, tracker, estimate (issue 15) -------------------------
+if [ "$DEVICE" = cuda ]; then
+  say "memory, batch $MEM_BATCH, fp32 (max_memory_allocated on $DEVICE):"
+  timeout "${MEMORY_TIMEOUT:-150}" "$RUN" -W ignore benchmarks/gpu_memory.py gpu \
+    "$RESULTS/memory_gpu.json" --batch "$MEM_BATCH" 2>"$RESULTS/memory_gpu.err" | tee -a "$LOG"
+  wait "$TRACKER_PID"
+  "$RUN" -W ignore benchmarks/gpu_memory.py table "$RESULTS/memory_gpu.json" \
+    "$RESULTS/memory_tracker.json" --batch "$MEM_BATCH" | tee "$RESULTS/memory.md" | tee -a "$LOG"
+else
+  wait "$TRACKER_PID"
+  say "memory: no GPU, the tracker's figures only: $RESULTS/memory_tracker.json"
+fi
+
 # --- the CUDA tests, when pytest is there ------------------------------------------------------
 if "$RUN" -c "import pytest, hypothesis" 2>/dev/null; then
-  timeout 120 "$RUN" -m pytest -q -p no:cacheprovider tests/test_verify.py -k cuda \
+  timeout 120 "$RUN" -m pytest -q -p no:cacheprovider tests/test_verify.py \
+    tests/test_verify_memory.py -k cuda \
     2>&1 | tail -n 3 | tee -a "$LOG"
 fi
 say "done: $LOG"

@@ -344,11 +344,20 @@ def zoo(fmt):
 @click.option("--iters", type=click.IntRange(min=0), default=20, show_default=True,
               help="Timed passes (0: the checks only, no timing).")
 @click.option("--per-layer", is_flag=True, help="Add each layer's share of the time.")
+@click.option("--memory/--no-memory", default=True, show_default=True,
+              help="Measure the forward pass's peak memory on its own, beside the estimate "
+                   "(on the CPU: the fake-tensor tracker's figure for a GPU).")
+@click.option("--train", is_flag=True, help="Also measure one training step (the second, so "
+                                            "the optimizer's state exists).")
+@click.option("--optimizer", type=click.Choice(["sgd", "momentum", "adam", "adamw"]),
+              default="adam", show_default=True, help="The optimizer of --train.")
+@click.option("--amp", type=click.Choice(["bf16", "fp16"]), default=None,
+              help="Mixed precision for the memory figures: fp32 weights, autocast forward.")
 @format_option(("table", "json"))
 @source_options
 @guarded
 def verify_cmd(file, device, batch, dtype, channels_last, compile_, warmup, iters, per_layer,
-               fmt):
+               memory, train, optimizer, amp, fmt):
     """Build FILE in PyTorch, check every layer's shape and counts ✓/✗, then time it.
 
     Needs the torch extra.  Exits 1 on any mismatch.  FILE is a spec path or zoo:NAME.
@@ -373,14 +382,15 @@ def verify_cmd(file, device, batch, dtype, channels_last, compile_, warmup, iter
 
         result = backend.verify(spec, device=device, batch=batch, dtype=dtype,
                                 channels_last=channels_last, compile=compile_, warmup=warmup,
-                                iters=iters, per_layer=per_layer, progress=progress)
+                                iters=iters, per_layer=per_layer, progress=progress,
+                                memory=memory, train=train, optimizer=optimizer, amp=amp)
     if fmt == "json":
         from .render.document import dumps
 
         click.echo(dumps(view.to_json(result)))
     else:
         out = console()
-        out.print(view.checks_table(result))
+        out.print(view.checks_table(result, out.width))
         if result.timing is not None and result.timing.per_layer_ms:
             out.print(view.per_layer_table(result.timing))
         for line in view.summary_lines(result):

@@ -176,6 +176,7 @@ class Verification:
     macs_unchecked: int = 0
     timing: Timing | None = None
     report: Report | None = field(default=None, repr=False)
+    memory: tuple = ()  # memcheck.MemoryCheck records: the measured peaks beside the estimate
 
     def totals(self) -> tuple[Compared, ...]:
         return (Compared("shape", self.output_shape, self.torch_output_shape),
@@ -434,10 +435,13 @@ def total_macs(checks: list[LayerCheck], seen: Observed, batch: int) -> tuple[in
 def verify(spec: Spec, *, device: str = "auto", batch: int = 1, dtype: str = "fp32",
            channels_last: bool = False, compile: bool = False, warmup: int = 3, iters: int = 20,
            per_layer: bool = False, progress: Callable[[int, int], None] | None = None,
-           ) -> Verification:
+           memory: bool = False, train: bool = False, optimizer: str = "adam",
+           amp: str | None = None) -> Verification:
     """Build ``spec`` in PyTorch, compare every leaf with the engine, then time it.
 
-    ``iters=0`` skips the timing.  Raises :class:`BackendError` (exit 2) for a missing CUDA
+    ``iters=0`` skips the timing.  ``memory`` measures the peak of one forward pass on its own
+    (and with ``train`` of one training step with ``optimizer``, under ``amp``), beside the
+    estimate (:mod:`.memcheck`).  Raises :class:`BackendError` (exit 2) for a missing CUDA
     device or an out-of-memory batch.
     """
     if dtype not in DTYPES:
@@ -445,6 +449,11 @@ def verify(spec: Spec, *, device: str = "auto", batch: int = 1, dtype: str = "fp
     dev = resolve_device(device)
     report = analyze(spec, explain=False)
     tdtype = DTYPES[dtype]
+    if memory or train:
+        from .memcheck import check_options
+
+        check_options(dtype, amp, optimizer)
+    measured: tuple = ()
     try:
         model, names, _ = build(spec, report)
         model = model.eval().to(device=dev, dtype=tdtype)
@@ -457,6 +466,14 @@ def verify(spec: Spec, *, device: str = "auto", batch: int = 1, dtype: str = "fp
             timing = time_forward(model, x, warmup=warmup, iters=iters, macs=report.totals.macs,
                                   dtype=dtype, channels_last=channels_last, compile=compile,
                                   per_layer=names if per_layer else None, progress=progress)
+        torch_params = sum(p.numel() for p in model.parameters())
+        torch_trainable, torch_buffers = count_trainable(model), count_buffers(model)
+        del model, x  # nothing of the checks is left when the memory is measured
+        if (memory or train) and seen.output_shape is not None:
+            from .memcheck import measure
+
+            measured = measure(spec, device=dev, batch=batch, dtype=dtype, amp=amp,
+                               optimizer=optimizer, train=train, report=report)
     except BackendError:
         raise
     except Exception as e:
@@ -467,12 +484,12 @@ def verify(spec: Spec, *, device: str = "auto", batch: int = 1, dtype: str = "fp
     reached = seen.output_shape is not None
     torch_macs, unchecked = total_macs(checks, seen, batch)
     return Verification(
-        spec.name, str(dev), tuple(checks), t.params, sum(p.numel() for p in model.parameters()),
+        spec.name, str(dev), tuple(checks), t.params, torch_params,
         report.output_shape.dims(), seen.output_shape,
-        trainable_params=t.trainable_params, torch_trainable_params=count_trainable(model),
-        buffers=t.buffers, torch_buffers=count_buffers(model), macs=t.macs,
+        trainable_params=t.trainable_params, torch_trainable_params=torch_trainable,
+        buffers=t.buffers, torch_buffers=torch_buffers, macs=t.macs,
         torch_macs=torch_macs if reached else None, macs_unchecked=unchecked, timing=timing,
-        report=report)
+        report=report, memory=measured)
 
 
 # --- timing ---------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ Torch-free: it reads the records :mod:`cnncalc.backends.torch` returns.
 from __future__ import annotations
 
 from ..wording import plural as _count
+from ..wording import size_bytes
 from ..wording import thousands as _num
 from .pieces import layer_list
 
@@ -73,6 +74,7 @@ def to_json(v) -> dict:
         "torch_output": v.torch_output_shape,
         "layers": [_layer_json(c) for c in v.layers],
         "timing": timing,
+        "memory": [m.as_json() for m in v.memory],
     }
 
 
@@ -97,23 +99,90 @@ def _mark(ok: bool) -> str:
     return "[green]✓[/]" if ok else "[bold red]✗[/]"
 
 
-def checks_table(v):
+NAME_MIN = 8  # the layer and kind columns wrap down to this width before the numbers give way
+
+
+def checks_table(v, width: int | None = None):
+    """The checks as a rich table; ``width`` (the console's) lays it out so that no number is
+    ever cut: where the table is too wide, the layer and kind columns wrap (fold) first, then
+    the number columns' headers, never their values; only a terminal narrower than the
+    numbers themselves crops (the rule the inspect table keeps, ``render/table.py``)."""
     from rich.table import Table
 
     table = Table(title=f"{v.name}: cnncalc against PyTorch on {v.device}", title_justify="left",
                   caption=f"each cell: the value both agree on, or cnncalc ≠ PyTorch; "
                           f"{NOT_COMPARED}: not comparable",
                   caption_justify="left")
-    for col, just in (("", "center"), ("layer", "left"), ("kind", "left"),
-                      *((label, "right") for label in LABELS.values())):
-        table.add_column(col, justify=just, no_wrap=True)
-    for c in v.layers:
-        table.add_row(_mark(c.ok), c.name, c.kind, *(_cell(q) for q in c.quantities()))
+    rows = [[_mark(c.ok), c.name, c.kind, *(_cell(q) for q in c.quantities())] for c in v.layers]
     totals = v.totals()
-    cells = [_total_macs_cell(v, q) if q.key == "macs" else _cell(q) for q in totals]
-    table.add_row(_mark(v.total_ok), "[bold]total[/]", "", *cells, end_section=True)
+    rows.append([_mark(v.total_ok), "[bold]total[/]", "",
+                 *(_total_macs_cell(v, q) if q.key == "macs" else _cell(q) for q in totals)])
+    headers = ["", "layer", "kind", *LABELS.values()]
+    layout = _fixed_widths(headers, rows, width)
+    widths = None if layout is None else layout[0]
+    if layout is not None:
+        table.padding = (0, layout[1])
+    for i, (col, just) in enumerate((("", "center"), ("layer", "left"), ("kind", "left"),
+                                     *((label, "right") for label in LABELS.values()))):
+        if widths is None:
+            table.add_column(col, justify=just, no_wrap=True)
+        else:
+            table.add_column(col, justify=just, width=widths[i], no_wrap=False,
+                             overflow="fold")
+    if widths is not None:
+        for row in rows[:-1]:
+            row[1] = _wrap_name(row[1], widths[1])
+    for row in rows[:-1]:
+        table.add_row(*row)
+    table.add_row(*rows[-1], end_section=True)
     return table
 
+
+def _wrap_name(name: str, width: int) -> str:
+    """A dotted layer name broken after its dots to lines of at most ``width`` (a part longer
+    than that is folded by the table)."""
+    if len(name) <= width:
+        return name
+    from rich.markup import escape
+
+    lines, line = [], ""
+    for part in name.replace(".", ".\0").split("\0"):
+        if line and len(line) + len(part) > width:
+            lines.append(line)
+            line = ""
+        line += part
+    lines.append(line)
+    return escape("\n".join(lines))
+
+
+def _fixed_widths(headers: list[str], rows: list[list[str]], width: int | None):
+    """(each column's width, cell padding) where the natural table is wider than ``width``;
+    None where it fits.
+
+    In order, until it fits: the layer and kind columns wrap (down to :data:`NAME_MIN` each),
+    the cells lose their padding, the number columns' headers fold to their widest value.
+    A value is never cut."""
+    if width is None:
+        return None
+    from rich.text import Text
+
+    def w(markup: str) -> int:
+        return Text.from_markup(markup).cell_len
+
+    need = [max([w(head)] + [w(r[i]) for r in rows]) for i, head in enumerate(headers)]
+    values = [max([w(r[i]) for r in rows] or [0]) for i in range(len(headers))]
+    rules = len(headers) + 1
+    if sum(need) + 2 * len(headers) + rules <= width:
+        return None
+    names = min(need[1], NAME_MIN) + min(need[2], NAME_MIN)
+    for pad, numbers in ((1, need[3:]), (0, need[3:]), (0, values[3:])):
+        room = width - rules - 2 * pad * len(headers) - need[0] - sum(numbers)
+        if room >= names:
+            break
+    room = max(room, 2)
+    kind = min(need[2], max(room - need[1], room // 3, min(room // 2, NAME_MIN)))
+    layer = max(min(need[1], room - kind), 1)
+    return [need[0], layer, max(room - layer, 1), *numbers], pad
 
 
 def _mismatch_text(q) -> str:
@@ -173,7 +242,30 @@ def summary_lines(v, shown: int = 10) -> list[str]:
                          f"is busy or the runs are too few; try --iters {max(4 * t.iters, 50)} "
                          f"and a quieter machine")
         if t.peak_memory_bytes is not None:
-            lines.append(f"  peak device memory: {t.peak_memory_bytes / 2**20:,.1f} MiB")
+            lines.append(f"  peak device memory over the timed passes: "
+                         f"{t.peak_memory_bytes / 2**20:,.1f} MiB")
+    lines += memory_lines(v.memory)
+    return lines
+
+
+OPTIMIZER_NAMES = {"sgd": "SGD", "momentum": "SGD+momentum", "adam": "Adam", "adamw": "AdamW"}
+
+
+def memory_lines(checks) -> list[str]:
+    """The measured peaks beside the estimate: 'measured, estimated, ratio'."""
+    if not checks:
+        return []
+    first = checks[0]
+    kind = f"amp {first.amp}" if first.amp else first.dtype
+    lines = [f"memory, batch {first.batch}, {kind} (measured: {first.how}):"]
+    for m in checks:
+        what = "forward pass" if m.mode == "inference" else \
+            f"{OPTIMIZER_NAMES.get(m.optimizer, m.optimizer)} step (the 2nd)"
+        est = (f"estimate {size_bytes(m.estimate)} ({m.estimate:,} B), ratio {m.ratio:.3f}"
+               if m.estimate is not None else m.estimate_note or "estimate unavailable")
+        lines.append(f"  {what}: measured {size_bytes(m.measured)} ({m.measured:,} B); {est}")
+    lines.append("  left out of both: the CUDA context, cuDNN/cuBLAS workspaces (the tracker "
+                 "cannot see them), allocator fragmentation")
     return lines
 
 

@@ -1,0 +1,537 @@
+"""The memory oracle: what a forward pass or a training step allocates, tracked on fake tensors.
+
+Under torch's ``FakeTensorMode`` every tensor carries shape, dtype, strides and device but no
+data, so a ResNet-50 at batch 256 "runs" in seconds and in no memory.  A
+``TorchDispatchMode`` (:class:`_Live`) sees every operator's outputs below autograd, so it
+sees the forward kernels, the backward kernels, the optimizer's kernels and the kernels that
+allocate the gradients; it counts each *storage* once (views and in-place results share their
+input's storage), adds its bytes when the storage appears and subtracts them when the storage
+is freed (a weakref finalizer on the storage object, which PyTorch keeps alive exactly as long
+as the storage), and keeps the peak.  Sizes are reported two ways: raw (``nbytes``) and
+rounded up to a multiple of 512 bytes, as the CUDA caching allocator rounds every block, so
+that the rounded peak is what ``torch.cuda.max_memory_allocated`` reports on a GPU.
+``saved_tensors_hooks`` see what autograd keeps for backward, per layer.
+
+What it emulates of a GPU when ``device="cuda"`` (the default for the figures we compare with
+a GPU) and torch has no CUDA (autograd cannot run on fake CUDA tensors without CUDA linked):
+
+* the optimizers take ``foreach=True``, their default on CUDA (on the CPU the default is the
+  per-tensor loop, whose temporaries are one parameter's at a time);
+* Adam's ``step`` counters live on the host on a GPU (``capturable=False``): not counted;
+* inference max pooling on CUDA computes the int64 indices too and frees them at once: counted
+  as a transient of the op;
+* ``amp``: CUDA's autocast casting lists (conv/linear/matmul to the low type, the norms,
+  softmax and sum in fp32; :data:`CUDA_LOW`, :data:`CUDA_FP32`) applied by a function mode
+  above autograd, with autocast's cache of each weight's low copy for the forward pass.
+
+What no tracker can see: the cuDNN / cuBLAS workspaces (allocated inside the kernels, counted
+by the allocator on a GPU), the CUDA context, the allocator's fragmentation (reserved − allocated).
+"""
+
+from __future__ import annotations
+
+import gc
+import warnings
+import weakref
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+
+from . import BackendError, torch_missing
+
+warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
+try:
+    import torch
+    from torch import nn
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.overrides import TorchFunctionMode
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_flatten, tree_map
+except ImportError as e:  # pragma: no cover - exercised by a test that hides torch
+    raise torch_missing() from e
+
+BLOCK = 512  # the CUDA caching allocator rounds every allocation up to a multiple of this
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+AMPS = ("bf16", "fp16")
+
+__all__ = ["BLOCK", "LayerMemory", "Tracked", "rounded", "track", "track_spec"]
+
+
+def rounded(nbytes: int) -> int:
+    """What the CUDA caching allocator takes for ``nbytes``: 0 for nothing, else a multiple
+    of 512 (its ``round_size``: at least one 512-byte block)."""
+    return 0 if nbytes <= 0 else -(-nbytes // BLOCK) * BLOCK
+
+
+@dataclass(frozen=True)
+class LayerMemory:
+    """One leaf module in execution order: what autograd saved while it ran (unique
+    storages, new to the graph, parameters and buffers left out) and the live bytes right
+    after it; rounded bytes."""
+
+    name: str
+    saved: int
+    live_after: int
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """The tracker's figures, in bytes rounded as the CUDA allocator rounds (``*_raw``: the
+    tensors' own bytes).  ``training_*`` are None when no optimizer was given."""
+
+    batch: int
+    dtype: str
+    amp: str | None
+    optimizer: str | None
+    device: str  # the device whose behaviour is emulated ("cuda") or used ("cpu")
+    weights: int  # parameters + buffers (rounded per tensor)
+    input: int
+    inference_peak: int
+    inference_peak_raw: int
+    inference_layers: tuple[LayerMemory, ...] = ()
+    inference_peak_layer: str = ""
+    training_peak: int | None = None
+    training_peak_raw: int | None = None
+    training_peak_phase: str = ""  # forward, backward or step: where the peak happened
+    training_peak_layer: str = ""  # a forward peak: the leaf that was running; else ""
+    gradients: int | None = None
+    optimizer_state: int | None = None
+    saved: int | None = None  # autograd's saved tensors at the end of forward, weights left out
+    training_layers: tuple[LayerMemory, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    def as_json(self) -> dict:
+        out = {k: getattr(self, k) for k in (
+            "batch", "dtype", "amp", "optimizer", "device", "weights", "input", "inference_peak",
+            "inference_peak_raw", "inference_peak_layer", "training_peak", "training_peak_raw",
+            "training_peak_phase", "training_peak_layer", "gradients", "optimizer_state",
+            "saved")}
+        out["notes"] = list(self.notes)
+        return out
+
+
+# --- the live-storage tracker ---------------------------------------------------------------
+
+class _Live(TorchDispatchMode):
+    """Counts every storage an operator returns once, until the storage is freed."""
+
+    def __init__(self, max_pool_indices: bool = False, only: str | None = None):
+        super().__init__()
+        self.only = only  # count only storages on this device type (others are host memory)
+        self.sizes: dict[int, tuple[int, int]] = {}  # key → (raw, rounded)
+        self.keys: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+        self.host: set[int] = set()  # storages a GPU keeps on the host: not counted
+        self.weights: set[int] = set()  # parameters and buffers: not "saved" bytes
+        self.next_key = 0
+        self.raw = self.live = 0
+        self.peak = self.peak_raw = 0
+        self.on_peak = None  # called when the peak rises
+        self.max_pool_indices = max_pool_indices
+
+    # storages ------------------------------------------------------------------------------
+    def key(self, t: torch.Tensor) -> int | None:
+        """The tracked key of ``t``'s storage, adding the storage if it is new."""
+        st = t.untyped_storage()
+        k = self.keys.get(st)
+        if k is not None:
+            return k
+        k = self.next_key
+        self.next_key += 1
+        self.keys[st] = k
+        raw = st.nbytes()
+        self.sizes[k] = (raw, rounded(raw))
+        weakref.finalize(st, self._free, k)
+        if self.only is not None and t.device.type != self.only:
+            self.host.add(k)
+            return k
+        self.raw += raw
+        self.live += rounded(raw)
+        self._rise()
+        return k
+
+    def _free(self, k: int) -> None:
+        raw, size = self.sizes.pop(k)
+        if k in self.host:
+            self.host.discard(k)
+            return
+        self.raw -= raw
+        self.live -= size
+
+    def _rise(self, extra: int = 0, extra_raw: int = 0) -> None:
+        if self.live + extra > self.peak:
+            self.peak = self.live + extra
+            if self.on_peak is not None:
+                self.on_peak()
+        self.peak_raw = max(self.peak_raw, self.raw + extra_raw)
+
+    def adopt(self, tensors) -> None:
+        for t in tensors:
+            if isinstance(t, torch.Tensor):
+                self.key(t)
+
+    def move_to_host(self, tensors) -> None:
+        """Stop counting these storages (a GPU keeps them in host memory)."""
+        for t in tensors:
+            k = self.key(t)
+            if k not in self.host:
+                raw, size = self.sizes[k]
+                self.raw -= raw
+                self.live -= size
+                self.host.add(k)
+
+    def reset_peak(self) -> None:
+        self.peak, self.peak_raw = self.live, self.raw
+
+    def storage_bytes(self, tensors) -> int:
+        """Rounded bytes of the distinct storages of ``tensors``."""
+        seen, total = set(), 0
+        for t in tensors:
+            if isinstance(t, torch.Tensor):
+                k = self.key(t)
+                if k not in seen:
+                    seen.add(k)
+                    total += self.sizes[k][1]
+        return total
+
+    # operators -----------------------------------------------------------------------------
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        flat, _ = tree_flatten(out)
+        for t in flat:
+            if isinstance(t, torch.Tensor):
+                self.key(t)
+        if self.max_pool_indices and func is torch.ops.aten.max_pool2d.default:
+            # CUDA's max_pool2d always runs max_pool2d_with_indices: the int64 indices, the
+            # output's size, live until the op returns (the CPU kernel has a path without them)
+            idx = out.numel() * 8
+            self._rise(rounded(idx), idx)
+        return out
+
+
+# --- CUDA autocast, emulated above autograd where torch has no CUDA -------------------------
+
+F = torch.nn.functional
+# PyTorch's aten/src/ATen/autocast_mode.cpp, the CUDA lists, limited to functions a CNN calls
+CUDA_LOW = {F.conv1d, F.conv2d, F.conv3d, F.conv_transpose1d, F.conv_transpose2d,
+            F.conv_transpose3d, F.linear, torch.conv1d, torch.conv2d, torch.conv3d,
+            torch.matmul, torch.mm, torch.bmm, torch.addmm, torch.baddbmm, F.prelu,
+            torch.Tensor.matmul, torch.Tensor.mm, torch.Tensor.bmm, torch.einsum}
+CUDA_FP32 = {F.layer_norm, F.group_norm, torch.layer_norm, torch.group_norm, torch.exp,
+             torch.log, torch.pow, torch.Tensor.pow, torch.rsqrt, torch.reciprocal, F.softplus,
+             F.mse_loss, F.cross_entropy, F.nll_loss}
+# "fp32_set_opt_dtype": computed in fp32 by passing dtype=float32, the input not copied
+CUDA_FP32_DTYPE = {F.softmax, F.log_softmax, torch.softmax, torch.log_softmax,
+                   torch.Tensor.softmax, torch.Tensor.log_softmax, torch.sum, torch.Tensor.sum,
+                   torch.cumsum, torch.Tensor.cumsum, torch.prod, torch.Tensor.prod}
+
+
+class _CudaFunctions(TorchFunctionMode):
+    """What CUDA does differently above autograd, on CPU fake tensors.
+
+    * Dropout: on CUDA, ``F.dropout`` (not in place, training, 0 < p < 1) runs the fused
+      ``native_dropout``, which saves a one-byte bool mask; the CPU's composite multiplies by
+      a mask of the input's type and saves that.
+    * With ``low`` (amp): CUDA autocast's casting rules, so autograd records the casts (and
+      saves the cast tensors) as under ``torch.autocast("cuda")``.  A leaf tensor that
+      requires grad (a weight) is cast once per region and the copy cached, as autocast
+      caches it until the region ends."""
+
+    def __init__(self, low: torch.dtype | None = None):
+        super().__init__()
+        self.low = low
+        self.cache: dict[int, torch.Tensor] = {}
+
+    def _cast(self, dtype):
+        def cast(t):
+            if not isinstance(t, torch.Tensor) or not t.is_floating_point() or t.dtype == dtype \
+                    or t.dtype == torch.float64:
+                return t
+            if t.is_leaf and t.requires_grad:
+                got = self.cache.get(id(t))
+                if got is None or got.dtype != dtype:
+                    got = self.cache[id(t)] = t.to(dtype)
+                return got
+            return t.to(dtype)
+        return cast
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is F.dropout:
+            bound = dict(zip(("input", "p", "training", "inplace"), args), **kwargs)
+            p, training = bound.get("p", 0.5), bound.get("training", True)
+            if training and not bound.get("inplace", False) and 0 < p < 1:
+                return torch.native_dropout(bound["input"], p, True)[0]
+        if self.low is not None:
+            if func in CUDA_LOW:
+                args, kwargs = tree_map(self._cast(self.low), (args, kwargs))
+            elif func in CUDA_FP32:
+                args, kwargs = tree_map(self._cast(torch.float32), (args, kwargs))
+            elif func in CUDA_FP32_DTYPE and kwargs.get("dtype") is None and any(
+                    isinstance(a, torch.Tensor) and a.dtype in (torch.float16, torch.bfloat16)
+                    for a in tree_flatten(args)[0]):
+                kwargs = dict(kwargs, dtype=torch.float32)
+        return func(*args, **kwargs)
+
+    def __exit__(self, *exc):
+        self.cache.clear()
+        return super().__exit__(*exc)
+
+
+# --- what autograd saves, per layer ---------------------------------------------------------
+
+class _Layers:
+    """Forward hooks on the leaf modules and a pack hook: per leaf, the storages autograd saved
+    that it had not saved before, and the live bytes after the leaf."""
+
+    def __init__(self, live: _Live, names: dict[nn.Module, str]):
+        self.live, self.names = live, names
+        self.rows: list[list] = []  # [name, saved, live_after]
+        self.stack: list[str] = []
+        self.saved_keys: set[int] = set()
+        self.peak_layer = ""
+        self.last_started = ""
+
+    def pre(self, module, args):
+        name = self.names[module]
+        self.stack.append(name)
+        self.last_started = name
+        self.rows.append([name, 0, 0])
+
+    def post(self, module, args, out):
+        self.stack.pop()
+        row = next(r for r in reversed(self.rows) if r[0] == self.names[module])
+        row[2] = self.live.live
+
+    def pack(self, t):
+        k = self.live.key(t)
+        if k not in self.saved_keys and k not in self.live.weights:
+            self.saved_keys.add(k)
+            if self.rows:
+                target = self.stack[-1] if self.stack else self.rows[-1][0]
+                row = next(r for r in reversed(self.rows) if r[0] == target)
+                row[1] += self.live.sizes[k][1]
+        return t
+
+    def mark_peak(self):
+        self.peak_layer = self.last_started
+
+    @contextmanager
+    def hooked(self):
+        handles = [h for m in self.names for h in (m.register_forward_pre_hook(self.pre),
+                                                   m.register_forward_hook(self.post))]
+        try:
+            yield
+        finally:
+            for h in handles:
+                h.remove()
+
+    def saved_bytes(self) -> int:
+        return sum(self.live.sizes[k][1] for k in self.saved_keys if k in self.live.sizes)
+
+    def result(self) -> tuple[LayerMemory, ...]:
+        return tuple(LayerMemory(*r) for r in self.rows)
+
+
+# --- the protocol ---------------------------------------------------------------------------
+
+def make_optimizer(name: str, params, foreach: bool | None):
+    kw = {} if foreach is None else {"foreach": foreach}
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=0.01, **kw)
+    if name == "momentum":
+        return torch.optim.SGD(params, lr=0.01, momentum=0.9, **kw)
+    if name == "adam":
+        return torch.optim.Adam(params, **kw)
+    if name == "adamw":
+        return torch.optim.AdamW(params, **kw)
+    raise BackendError(f"--optimizer {name}: use one of {', '.join(OPTIMIZERS)}")
+
+
+def _leaf_names(model: nn.Module) -> dict[nn.Module, str]:
+    """Every leaf module under its name (a model with no children is its own leaf)."""
+    if not list(model.children()):
+        return {model: type(model).__name__}
+    return {m: n for n, m in model.named_modules() if n and not list(m.children())}
+
+
+def _check(dtype: str, amp: str | None, optimizer: str | None, device: str) -> str:
+    if dtype not in DTYPES:
+        raise BackendError(f"--dtype {dtype}: use one of {', '.join(DTYPES)}")
+    if amp is not None and amp not in AMPS:
+        raise BackendError(f"--amp {amp}: use one of {', '.join(AMPS)}")
+    if amp is not None and dtype != "fp32":
+        raise BackendError(f"--amp {amp} keeps fp32 weights: use it with --dtype fp32")
+    if optimizer is not None and optimizer not in OPTIMIZERS:
+        raise BackendError(f"--optimizer {optimizer}: use one of {', '.join(OPTIMIZERS)}")
+    if device not in ("cpu", "cuda"):
+        raise BackendError(f"device {device}: the tracker emulates 'cuda' or 'cpu'")
+    return device
+
+
+def track(model, input_shape, *, batch: int = 1, dtype: str = "fp32", amp: str | None = None,
+          optimizer: str | None = None, device: str = "cuda",
+          names: dict | None = None, emulate: bool | None = None) -> Tracked:
+    """Peak memory of one inference pass and (with ``optimizer``) of one training step.
+
+    ``model`` is an ``nn.Module``, or a callable returning one (or a ``(module, names)``
+    pair); it is built (when callable) inside ``FakeTensorMode``, so its weights take no memory.  A module built
+    outside is converted with ``FakeTensorMode.from_tensor``.  ``input_shape`` is C×H×W (or
+    C); ``device`` is the device whose behaviour is reproduced (see the module's doc).
+    ``names`` maps leaf modules to the names the per-layer rows carry (default: the module
+    names of every leaf).  ``emulate`` (default: where torch has no CUDA) runs fake CPU
+    tensors and emulates CUDA's behaviours; False with CUDA present makes fake CUDA tensors.
+
+    The protocol: weights, buffers and the input already on the device; inference is
+    ``eval()`` under ``inference_mode``; training is ``train()``, loss ``out.float().sum()``,
+    and the SECOND step of ``zero_grad(set_to_none=True)``, forward, backward,
+    ``optimizer.step()``, so the optimizer's state exists; the peak is over that step.
+    """
+    _check(dtype, amp, optimizer, device)
+    if emulate is None:
+        emulate = device == "cuda" and not torch.cuda.is_available()
+    emulate = emulate and device == "cuda"
+    cuda_real = device == "cuda" and not emulate
+    tdtype = DTYPES[dtype]
+    fake = FakeTensorMode(allow_non_fake_inputs=False)
+    notes = []
+    if emulate:
+        notes.append("CUDA emulated on fake CPU tensors: foreach optimizers, Adam's step on the "
+                     "host, max-pool indices, fused dropout, CUDA autocast lists")
+    notes.append("not seen: cuDNN/cuBLAS workspaces, the CUDA context, fragmentation")
+    gc.collect()
+    with fake:
+        if callable(model) and not isinstance(model, nn.Module):
+            with torch.device("cpu"):
+                model = model()
+            if isinstance(model, tuple):
+                model, names = model
+        _convert(model, "cuda" if cuda_real else "cpu", tdtype, fake)
+        if names is None:
+            names = _leaf_names(model)
+        dev = "cuda" if cuda_real else "cpu"
+        x = torch.empty(batch, *tuple(input_shape), dtype=tdtype, device=dev)
+        # inference max_pool2d reaches this mode whole (inference mode skips autograd's
+        # decomposition), so CUDA's indices are invisible on fake CUDA tensors too
+        live = _Live(max_pool_indices=device == "cuda", only="cuda" if cuda_real else None)
+        with live:
+            weights = live.storage_bytes([*model.parameters(), *model.buffers()])
+            live.adopt([*model.parameters(), *model.buffers(), x])
+            live.weights = {live.key(t) for t in [*model.parameters(), *model.buffers()]}
+            inputs = live.storage_bytes([x])
+            if emulate:
+                regions = lambda: _CudaFunctions(DTYPES[amp] if amp else None)  # noqa: E731
+            elif amp:
+                regions = lambda: torch.autocast(device, dtype=DTYPES[amp])  # noqa: E731
+            else:
+                regions = nullcontext
+            inf_peak, inf_raw, inf_rows, inf_layer = _inference(model, x, live, names, regions)
+            result = dict(batch=batch, dtype=dtype, amp=amp, optimizer=optimizer, device=device,
+                          weights=weights, input=inputs, inference_peak=inf_peak,
+                          inference_peak_raw=inf_raw, inference_layers=inf_rows,
+                          inference_peak_layer=inf_layer)
+            if optimizer is not None:
+                result.update(_training(model, x, live, names, regions, optimizer=optimizer,
+                                        device=device, emulate=emulate))
+    return Tracked(**result, notes=tuple(notes))
+
+
+def _convert(model: nn.Module, device: str, dtype: torch.dtype,
+             fake: FakeTensorMode | None = None) -> nn.Module:
+    """``model.to(device, dtype)`` by replacing each parameter and buffer (``Module.to`` would
+    swap tensors, which fake tensors refuse); with ``fake``, a real tensor becomes fake."""
+    def convert(t):
+        if fake is not None and not isinstance(t, torch._subclasses.FakeTensor):
+            t = fake.from_tensor(t.detach())
+        return t.to(device=device, dtype=dtype if t.is_floating_point() else t.dtype)
+
+    for m in model.modules():
+        for k, p in list(m._parameters.items()):
+            if p is not None:
+                m._parameters[k] = nn.Parameter(convert(p.detach()), requires_grad=p.requires_grad)
+        for k, b in list(m._buffers.items()):
+            if b is not None:
+                m._buffers[k] = convert(b)
+    return model
+
+
+def _inference(model, x, live: _Live, names, regions):
+    model.eval()
+    layers = _Layers(live, names)
+    live.reset_peak()
+    live.on_peak = layers.mark_peak
+    with torch.inference_mode(), layers.hooked(), regions():
+        out = model(x)
+        del out
+    live.on_peak = None
+    return live.peak, live.peak_raw, layers.result(), layers.peak_layer
+
+
+def _training(model, x, live: _Live, names, regions, *, optimizer, device, emulate):
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise BackendError("the network has no trainable parameters: no training step to track")
+    opt = make_optimizer(optimizer, params, True if device == "cuda" else None)
+    # Step 1 only creates the optimizer's state (zeros_like each parameter, as its first
+    # step does), from zero gradients: the same tensors as a real first step, without its
+    # forward and backward (every parameter is assumed to get a gradient, as in every spec).
+    for p in params:
+        p.grad = torch.zeros_like(p)
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+    if emulate:  # non-capturable Adam keeps its step counters on the host
+        live.move_to_host([s["step"] for s in opt.state.values()
+                           if isinstance(s.get("step"), torch.Tensor)])
+    state = live.storage_bytes([t for s in opt.state.values() for t in s.values()
+                                if isinstance(t, torch.Tensor) and live.key(t) not in live.host])
+    # Step 2, measured.
+    layers = _Layers(live, names)
+    phase, peak_phase = ["forward"], [""]
+
+    def mark():
+        peak_phase[0] = phase[0]
+        if phase[0] == "forward":
+            layers.mark_peak()
+        else:  # no layer is named inside backward or the step
+            layers.peak_layer = ""
+
+    live.reset_peak()
+    live.on_peak = mark
+    with layers.hooked(), torch.autograd.graph.saved_tensors_hooks(layers.pack, lambda t: t), \
+            regions():
+        out = model(x)
+        loss = out.float().sum()
+    del out
+    saved = layers.saved_bytes()
+    phase[0] = "backward"
+    loss.backward()
+    del loss
+    grads = live.storage_bytes([p.grad for p in params if p.grad is not None])
+    phase[0] = "step"
+    opt.step()
+    live.on_peak = None
+    return dict(training_peak=live.peak, training_peak_raw=live.peak_raw,
+                training_peak_phase=peak_phase[0], training_peak_layer=layers.peak_layer,
+                gradients=grads, optimizer_state=state, saved=saved,
+                training_layers=layers.result())
+
+
+def track_spec(spec, *, batch: int = 1, dtype: str = "fp32", amp: str | None = None,
+               optimizer: str | None = None, device: str = "cuda", report=None,
+               emulate: bool | None = None) -> Tracked:
+    """:func:`track` of the module the torch backend builds from ``spec`` (the same plan
+    ``verify`` and ``export`` use); per-layer rows carry the spec's layer names."""
+    from ..engine import analyze
+    from .plan import plan
+    from .torch import instantiate
+
+    report = report if report is not None else analyze(spec, explain=False)
+    the_plan = plan(spec, report)
+
+    def make():
+        made: dict[int, nn.Module] = {}
+        model = instantiate(the_plan.root, made)
+        return model, {made[id(r)]: name for name, _, r in the_plan.leaves}
+
+    return track(make, spec.input_shape.dims(), batch=batch, dtype=dtype, amp=amp,
+                 optimizer=optimizer, device=device, emulate=emulate)
