@@ -51,7 +51,7 @@ LEFT_OUT = ("the CUDA context (300–500 MiB per process, outside PyTorch's allo
             "cuDNN and cuBLAS workspaces",
             "allocator fragmentation (reserved but not allocated)")
 
-ITEM = {"fp32": 4, "bf16": 2, "fp16": 2}
+ITEM = {"fp64": 8, "fp32": 4, "tf32": 4, "bf16": 2, "fp16": 2}
 
 
 class Optimizer(str, Enum):
@@ -99,7 +99,9 @@ class MemoryEstimate:
     dtype: str
     amp: str | None
     optimizer: Optimizer
-    params_bytes: int  # the parameters as held (each tensor rounded)
+    # What the counts give, params × bytes (no rounding: a figure to check by hand); the peaks
+    # count each tensor as the allocator rounds it, and BN's int64 step counters.
+    params_bytes: int
     buffers_bytes: int
     grads_bytes: int
     optimizer_bytes: int  # its state
@@ -373,6 +375,7 @@ def estimate(spec: Spec, *, batch: int = 1, dtype: str = "fp32", amp: str | None
     params, buffers, trainable, tensors = _weights(report, spec, item, opt, item)
     state = opt.state * trainable
     opt_scratch = opt.scratch * trainable
+    t = report.totals
 
     inf, _ = _replay(spec, report, batch, dtype, amp, training=False)
     inf_curve, inf_after = _inference(inf, params + buffers)
@@ -403,7 +406,8 @@ def estimate(spec: Spec, *, batch: int = 1, dtype: str = "fp32", amp: str | None
                                 inf_after[i] if i is not None else 0))
     inp = rounded(spec.input_shape.numel * batch * (4 if amp else item))
     return MemoryEstimate(
-        batch, dtype, amp, opt, params, buffers, trainable, state, inp, saved_total,
+        batch, dtype, amp, opt, t.params * item, t.buffers * item, t.trainable_params * item,
+        opt.state * t.trainable_params * item, inp, saved_total,
         inf_curve[peak_i] if peak_i >= 0 else params + buffers + inp,
         inf.o_name[peak_i] if peak_i >= 0 else "input",
         tr_curve[peak_t], tr_peak_name, tuple(rows),
@@ -565,3 +569,12 @@ def _training(tape: _Tape, out: int, fixed: int, grads: int, opt_scratch: int):
         run += delta[k]
         curve.append(run)
     return curve, saved_total, first_saver
+
+
+# What `cnncalc fit` keeps free beside the estimate: the CUDA context that every process
+# creates on its first CUDA call (the driver's and the runtime's state, PyTorch's kernels
+# loaded lazily since CUDA 11.7) sits outside PyTorch's allocator and measures 300–500 MiB on
+# current cards, plus cuBLAS's and cuDNN's handles and workspaces.
+RESERVE = 2 ** 30
+RESERVE_FOR = ("the CUDA context (300–500 MiB per process, outside PyTorch's allocator), cuDNN "
+               "and cuBLAS workspaces, and allocator fragmentation")

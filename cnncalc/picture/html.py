@@ -110,19 +110,18 @@ def total_rows(report: Report) -> list[tuple[str, str, int, str]]:
     ]
     m = report.memory
     if m is not None:
+        weights = "fp32" if m.amp else m.dtype
         rows += [
-            ("memory.params_bytes", f"Params size ({m.dtype})", m.params_bytes,
+            ("memory.params_bytes", f"Params size ({weights})", m.params_bytes,
              size_bytes(m.params_bytes)),
-            ("memory.buffers_bytes", f"Buffers size ({m.dtype})", m.buffers_bytes,
+            ("memory.buffers_bytes", f"Buffers size ({weights})", m.buffers_bytes,
              size_bytes(m.buffers_bytes)),
-            ("memory.activations_bytes", f"Activations (batch {m.batch})", m.activations_bytes,
-             size_bytes(m.activations_bytes)),
-            ("memory.inference_bytes", f"Inference memory (batch {m.batch})",
-             m.inference_bytes, f"{size_bytes(m.inference_bytes)} (weights + input + "
-                                f"activations)"),
-            ("memory.training_bytes", f"Training memory (batch {m.batch}, Adam)",
-             m.training_bytes, f"{size_bytes(m.training_bytes)} (weights + grads + 2 Adam "
-                               f"moments + input + activations)"),
+            ("memory.inference_peak_bytes", f"Inference peak (batch {m.batch}, {m.precision})",
+             m.inference_peak, f"{size_bytes(m.inference_peak)} at {m.inference_peak_layer}"),
+            ("memory.training_peak_bytes",
+             f"Training peak (batch {m.batch}, {m.precision}, {m.optimizer})",
+             m.training_peak, f"{size_bytes(m.training_peak)} at {m.training_peak_layer} (a "
+                              f"later step: grads, {m.optimizer} state, saved for backward)"),
         ]
     return rows
 
