@@ -377,8 +377,8 @@ def estimate(spec: Spec, *, batch: int = 1, dtype: str = "fp32", amp: str | None
     opt_scratch = opt.scratch * trainable
     t = report.totals
 
-    inf, _ = _replay(spec, report, batch, dtype, amp, training=False)
-    inf_curve, inf_after = _inference(inf, params + buffers)
+    inf, inf_out = _replay(spec, report, batch, dtype, amp, training=False)
+    inf_curve, inf_after = _inference(inf, params + buffers, inf_out)
     peak_i = max(range(len(inf_curve)), key=inf_curve.__getitem__) if inf_curve else -1
 
     tr, out = _replay(spec, report, batch, dtype, amp, training=True)
@@ -416,9 +416,10 @@ def estimate(spec: Spec, *, batch: int = 1, dtype: str = "fp32", amp: str | None
                   ["optimizer step"], tr_curve)))
 
 
-def _inference(tape: _Tape, fixed: int) -> tuple[list[int], list[int]]:
+def _inference(tape: _Tape, fixed: int, out: int) -> tuple[list[int], list[int]]:
     """Bytes alive while each op runs, and right after it."""
     n = len(tape.o_name)
+    kept = {tape.t_store[0], tape.t_store[out]}
     during = [0] * (n + 2)
     after = [0] * (n + 2)
     last = list(tape.s_last)
@@ -430,9 +431,10 @@ def _inference(tape: _Tape, fixed: int) -> tuple[list[int], list[int]]:
         born, end = tape.s_born[s], last[s]
         during[born] += size
         during[end + 1] -= size
-        if end > born or end == n - 1:
+        gone = n if s in kept else end  # the output and the input outlive the forward
+        if gone > born:
             after[born] += size
-            after[end if end > born else end + 1] -= size
+            after[gone] -= size
     live, alive = [], []
     run_d = run_a = 0
     for i in range(n):
