@@ -330,6 +330,59 @@ def zoo(fmt):
         console().print(view.zoo_table(entries))
 
 
+# --- fit ---
+
+@main.command("fit")
+@click.argument("source")
+@click.option("--memory", "memory", help="The card's memory: 24GiB, 80GB, 512MiB.")
+@click.option("--gpu", help="A card from cnncalc's table (t4, v100-16, v100-32, rtx3090, "
+                            "rtx4090, l4, a100-40, a100-80, h100, h200).")
+@click.option("--train", is_flag=True, help="Fit one training step (default: inference).")
+@click.option("--dtype", type=click.Choice([d.value for d in Dtype]), default="fp32",
+              show_default=True, help="Element type of the model, input and optimizer state.")
+@click.option("--amp", type=click.Choice(["bf16", "fp16"]), default=None,
+              help="Mixed precision (torch.autocast).")
+@click.option("--optimizer", type=click.Choice(["sgd", "momentum", "adam", "adamw"]),
+              default="adam", show_default=True, help="The training step's optimizer.")
+@click.option("--checkpoint", is_flag=True,
+              help="Checkpoint each top-level block (with --train): the memory saved and the "
+                   "MACs run again.")
+@format_option(("table", "json"))
+@guarded
+def fit_cmd(source, memory, gpu, train, dtype, amp, optimizer, checkpoint, fmt):
+    """The largest batch whose memory peak fits a card (--memory or --gpu), the peak at that
+    batch and at one more, beside a stated reserve for the CUDA context."""
+    from .fit import fit, gpu_memory, parse_memory
+    from .memory import estimate
+    from .render import fit as view
+    from .render.document import dumps
+    from .wording import size_bytes
+
+    if (memory is None) == (gpu is None):
+        raise UsageError("give the card's memory (--memory 24GiB) or a card (--gpu a100-80)",
+                         param="--memory")
+    if checkpoint and not train:
+        raise UsageError("--checkpoint is about training: add --train", param="--checkpoint")
+    if gpu is not None:
+        name, size, source_of = gpu_memory(gpu)
+        card = f"{name}: {size_bytes(size)} ({source_of})"
+    else:
+        size = parse_memory(memory)
+        card = f"{size_bytes(size)} (--memory {memory})"
+    spec = load_source(source)
+    result = fit(spec, size, train=train, dtype=dtype, amp=amp, optimizer=optimizer,
+                 checkpoint=checkpoint)
+    baseline = None
+    if checkpoint and result.batch:
+        baseline = estimate(spec, batch=result.batch, dtype=dtype, amp=amp, optimizer=optimizer)
+    if fmt == "json":
+        click.echo(dumps(view.fit_json(result, card, baseline)))
+    else:
+        for label, text in view.fit_lines(result, card, baseline):
+            click.echo(f"{label:<16}{text}")
+    sys.exit(0 if result.batch else 1)
+
+
 # --- verify commands ---
 
 @main.command("verify")

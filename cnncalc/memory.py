@@ -114,6 +114,8 @@ class MemoryEstimate:
     rows: tuple[LayerMemory, ...]  # per leaf, in report.layers order
     inference_curve: tuple[tuple[str, int], ...]  # (op, bytes alive while it runs)
     training_curve: tuple[tuple[str, int], ...]  # forward ops, backward ops, optimizer step
+    checkpoint: bool = False  # each top-level block checkpointed (torch.utils.checkpoint)
+    recomputed_macs: int = 0  # what the checkpointed blocks run again in backward, per batch
 
     @property
     def precision(self) -> str:
@@ -150,6 +152,9 @@ class _Tape(Visitor[int]):
         self.o_grad: list[str] = []  # "new", "pass", "view", "mul" or "" (no grad_fn)
         self.o_params: list[tuple[int, ...]] = []  # trainable param tensors' elements
         self.o_cached: list[list[int]] = []  # autocast's weight copies (storages)
+        self.o_seg: list[int] = []  # the checkpointed block an op is in, or -1
+        self.segment = -1
+        self.segments = 0
         self.frames: list[list] = []  # [input, run frame?, lingering tensors, holds?, level?]
         self.heads: list[set[str]] = [set()]  # per module level, containers dotted names made
 
@@ -190,6 +195,7 @@ class _Tape(Visitor[int]):
         self.o_grad.append("")
         self.o_params.append(())
         self.o_cached.append([])
+        self.o_seg.append(self.segment)
         for t in ins:
             self.use(t, i)
         return i
@@ -303,6 +309,11 @@ class _Tape(Visitor[int]):
         # `layer1` after a block `layer1.0`) has its iterations joined to that container,
         # each called on its own (cnncalc.backends.plan): nothing holds the repeat's input.
         named = bool(getattr(node, "name", None))
+        top = len(self.frames) == 0 or (len(self.frames) == 1 and isinstance(node, Arm) and
+                                        node.role == "iteration")
+        if top and not isinstance(node, Repeat):  # a top-level block, or a top repeat's round
+            self.segment = self.segments
+            self.segments += 1
         hold = not (isinstance(node, Repeat) and node.name in self.heads[-1])
         self.frames.append([x, isinstance(node, Arm) or named, [], hold])
         segment = node.segment if isinstance(node, Arm) else getattr(node, "name", None)
@@ -321,6 +332,9 @@ class _Tape(Visitor[int]):
 
     def leave(self, at: At, node, x: int, y: int) -> None:
         x, _, lingering, hold, level = self.frames.pop()
+        if len(self.frames) == 0 or (len(self.frames) == 1 and isinstance(node, Arm) and
+                                     node.role == "iteration"):
+            self.segment = -1
         if level:
             self.heads.pop()
         last = len(self.o_name) - 1
@@ -356,11 +370,16 @@ def _weights(report: Report, spec: Spec, item: int, opt: Optimizer, state_item: 
 
 
 def estimate(spec: Spec, *, batch: int = 1, dtype: str = "fp32", amp: str | None = None,
-             optimizer: str = "adam", report: Report | None = None) -> MemoryEstimate:
+             optimizer: str = "adam", report: Report | None = None,
+             checkpoint: bool = False) -> MemoryEstimate:
     """The memory of ``spec`` at ``batch``: inference and one (later) training step.
 
     ``dtype``: fp32, bf16 or fp16 (the whole model); ``amp``: bf16 or fp16 under autocast
     (fp32 weights).  ``report``: the engine's, when the caller has it already.
+    ``checkpoint``: the training step with each top-level block (each round of a top-level
+    repeat) run under ``torch.utils.checkpoint`` (non-reentrant): a block keeps only its
+    input in the forward and runs again in the backward, where its saved tensors live from
+    its recomputation to each op's backward.
     """
     if amp is not None and amp not in ("bf16", "fp16"):
         raise ValueError(f"amp must be bf16 or fp16, got {amp!r}")
@@ -368,7 +387,7 @@ def estimate(spec: Spec, *, batch: int = 1, dtype: str = "fp32", amp: str | None
         raise ValueError(f"dtype must be one of {', '.join(ITEM)}, got {dtype!r}")
     opt = Optimizer(optimizer)
     if report is None:
-        report = analyze(spec, explain=False)
+        report = analyze(spec, explain=False, memory=False)
     if symbolic_shape(spec.input_shape) or report.failed_at is not None:
         raise ValueError("memory needs a whole network with an input in numbers")
     item = ITEM[dtype] if amp is None else 4
@@ -383,7 +402,12 @@ def estimate(spec: Spec, *, batch: int = 1, dtype: str = "fp32", amp: str | None
 
     tr, out = _replay(spec, report, batch, dtype, amp, training=True)
     tr_curve, saved_total, first_saver = _training(tr, out, params + buffers + state,
-                                                   trainable, opt_scratch)
+                                                   trainable, opt_scratch, checkpoint)
+    recomputed = 0
+    if checkpoint:
+        rows = report.layers
+        recomputed = sum(rows[r].counts.macs for r, g in zip(tr.o_row, tr.o_seg)
+                         if g >= 0 and r >= 0) * batch
     peak_t = max(range(len(tr_curve)), key=tr_curve.__getitem__)
     n = len(tr.o_name)
     if peak_t < n:
@@ -413,7 +437,7 @@ def estimate(spec: Spec, *, batch: int = 1, dtype: str = "fp32", amp: str | None
         tr_curve[peak_t], tr_peak_name, tuple(rows),
         tuple(zip(inf.o_name, inf_curve)),
         tuple(zip(tr.o_name + [f"{m} (backward)" for m in reversed(tr.o_name)] +
-                  ["optimizer step"], tr_curve)))
+                  ["optimizer step"], tr_curve)), checkpoint, recomputed)
 
 
 def _inference(tape: _Tape, fixed: int, out: int) -> tuple[list[int], list[int]]:
@@ -445,7 +469,8 @@ def _inference(tape: _Tape, fixed: int, out: int) -> tuple[list[int], list[int]]
     return live, alive
 
 
-def _training(tape: _Tape, out: int, fixed: int, grads: int, opt_scratch: int):
+def _training(tape: _Tape, out: int, fixed: int, grads: int, opt_scratch: int,
+              checkpoint: bool = False):
     """Bytes alive at each forward op, each backward op, and the optimizer step; the unique
     saved bytes; and for each saved storage the first op that saves it."""
     n = len(tape.o_name)
@@ -467,12 +492,27 @@ def _training(tape: _Tape, out: int, fixed: int, grads: int, opt_scratch: int):
     end = list(tape.s_last)
     end[tape.t_store[0]] = end_time  # the input
     end[tape.t_store[out]] = end_time  # `out` lives through the step
+    seg = tape.o_seg if checkpoint else [-1] * n
+    seg_first: dict[int, int] = {}
+    seg_last: dict[int, int] = {}
+    for i, g in enumerate(seg):
+        if g >= 0:
+            seg_first.setdefault(g, i)
+            seg_last[g] = i
     for i in range(n):
         if not reach[i]:
             continue
         tb = 2 * n - 1 - i
+        g = seg[i]
         for s in tape.o_saved[i]:
             first_saver.setdefault(s, i)
+            if g >= 0 and tape.s_born[s] >= seg_first[g]:
+                # made inside a checkpointed block: dropped in the forward, made again when
+                # the block reruns at the start of its backward, kept to this op's backward
+                span(tape.s_bytes[s], 2 * n - 1 - seg_last[g], tb)
+                continue
+            if g >= 0:  # the block's input: kept until the whole block's backward is done
+                tb = 2 * n - 1 - seg_first[g]
             if end[s] < tb:
                 end[s] = tb
         for s in tape.o_cached[i]:
