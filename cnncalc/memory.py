@@ -11,16 +11,16 @@ builds from it, one op at a time in execution order, following each tensor's sto
   (flatten, split) allocates nothing; a merge allocates its output while its inputs live; an
   op's scratch (max pool's int64 indices, which CUDA computes even without grad) lives while
   the op runs.
-* **One training step**, a later one (``zero_grad(set_to_none=True)``, forward, ``loss =
-  out.float().sum()``, backward, ``opt.step()``: the optimizer state exists): weights +
+* **One training step**, a later one (``zero_grad(set_to_none=True)``, ``out = model(x)``,
+  ``loss = out.float().sum()``, ``del out``, ``loss.backward()``, ``del loss``, ``opt.step()``:
+  the optimizer state exists; the protocol mem-oracle's tracker measures): weights +
   buffers + optimizer state + the input, the tensors autograd saves (each kind's ``saves``,
   PyTorch's ``tools/autograd/derivatives.yaml``), counted once per storage, kept until the
   op's backward has run; then the backward in reverse order, each op allocating the gradient
   of its input (a merge passes its gradient on: ``add`` as is, ``cat`` as views) and of its
   weights (kept to the step), a gradient freed once the op that made its tensor has used it;
   then the optimizer's step with its temporaries (``foreach`` Adam's ``sqrt`` of the second
-  moment: one tensor per parameter; SGD none).  The previous step's output lives until the new
-  one replaces it.
+  moment: one tensor per parameter; SGD none).
 * **Types**: ``fp32``, ``bf16``, ``fp16`` (the whole model, its input and its optimizer state),
   or ``amp`` (``torch.autocast``): fp32 weights, gradients and state; conv and linear cast their
   input and weights to the low type (autocast caches the weight copies for the forward) and
@@ -249,8 +249,8 @@ class _Tape(Visitor[int]):
                 keep.append(self.storage(ys.numel * b * 8, i))
             elif word == "mask":
                 keep.append(self.storage(ys.numel * b, i))
-            elif word == "stats":
-                keep += [self.storage(xs.c * 4, i), self.storage(xs.c * 4, i)]
+            elif word == "stats":  # in the weights' type (fp32 under autocast)
+                keep += [self.storage(xs.c * self.item, i), self.storage(xs.c * self.item, i)]
             elif word == "rows":
                 positions = b * (xs.h * xs.w if xs.spatial else 1)
                 keep += [self.storage(positions * 4, i), self.storage(positions * 4, i)]
@@ -491,7 +491,6 @@ def _training(tape: _Tape, out: int, fixed: int, grads: int, opt_scratch: int,
     first_saver: dict[int, int] = {}
     end = list(tape.s_last)
     end[tape.t_store[0]] = end_time  # the input
-    end[tape.t_store[out]] = end_time  # `out` lives through the step
     seg = tape.o_seg if checkpoint else [-1] * n
     seg_first: dict[int, int] = {}
     seg_last: dict[int, int] = {}
@@ -526,12 +525,13 @@ def _training(tape: _Tape, out: int, fixed: int, grads: int, opt_scratch: int,
     for s, size in enumerate(tape.s_bytes):
         span(size, tape.s_born[s], end[s])
     saved_total = sum(tape.s_bytes[s] for s in first_saver)
-    out_bytes = tape.s_bytes[tape.t_store[out]]
-    span(out_bytes, 0, n - 1)  # the previous step's output, until `out` is reassigned
-    span(ALIGN, 0, end_time)  # the loss
+    # `loss = out.float().sum(); del out; loss.backward(); del loss`: the loss lives through
+    # the backward, out.float() (a copy unless out is fp32) while the sum runs, the loss's
+    # gradient (ones_like(loss)) through the backward
+    span(ALIGN, n - 1, end_time - 1)
     if tape.t_item[out] != 4:
-        span(rounded(tape.t_bytes[out] // tape.t_item[out] * 4), n, n)  # out.float()
-    span(ALIGN, n, end_time - 1)  # the gradient of the loss
+        span(rounded(tape.t_bytes[out] // tape.t_item[out] * 4), n - 1, n - 1)
+    span(ALIGN, n, end_time - 1)
     # the backward
     grad: dict[int, tuple[int, bool]] = {}  # tensor → (grad storage, a view of it?)
     pending: dict[int, int] = {}

@@ -134,7 +134,7 @@ SAVED = {
     "output": "its output tensor",
     "copy": "a copy of its input: an in-place op whose derivative reads the input",
     "indices": "int64 indices, one per output element (max pool)",
-    "stats": "two fp32 vectors of D (batch norm's save_mean and save_invstd)",
+    "stats": "two vectors of D in the weights' type (batch norm's save_mean and save_invstd)",
     "mask": "a bool per output element (dropout's mask)",
     "rows": "two fp32 values per position (layer norm's mean and rstd)",
 }
