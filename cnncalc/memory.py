@@ -401,8 +401,15 @@ def estimate(spec: Spec, *, batch: int = 1, dtype: str = "fp32", amp: str | None
     peak_i = max(range(len(inf_curve)), key=inf_curve.__getitem__) if inf_curve else -1
 
     tr, out = _replay(spec, report, batch, dtype, amp, training=True)
+    reach = _reach(tr, out)
+    # a side output's weights (an auxiliary head) get no gradient: the optimizer skips them
+    dead = [numel for i, ops in enumerate(tr.o_params) if not reach[i] for numel in ops]
+    idle = sum(rounded(numel * item) for numel in dead)
+    state = opt.state * (trainable - idle)
+    opt_scratch = opt.scratch * (trainable - idle)
     tr_curve, saved_total, first_saver = _training(tr, out, params + buffers + state,
-                                                   trainable, opt_scratch, checkpoint)
+                                                   reach, opt_scratch, checkpoint)
+    learnt = t.trainable_params - sum(dead)
     recomputed = 0
     if checkpoint:
         rows = report.layers
@@ -430,8 +437,8 @@ def estimate(spec: Spec, *, batch: int = 1, dtype: str = "fp32", amp: str | None
                                 inf_after[i] if i is not None else 0))
     inp = rounded(spec.input_shape.numel * batch * (4 if amp else item))
     return MemoryEstimate(
-        batch, dtype, amp, opt, t.params * item, t.buffers * item, t.trainable_params * item,
-        opt.state * t.trainable_params * item, inp, saved_total,
+        batch, dtype, amp, opt, t.params * item, t.buffers * item, learnt * item,
+        opt.state * learnt * item, inp, saved_total,
         inf_curve[peak_i] if peak_i >= 0 else params + buffers + inp,
         inf.o_name[peak_i] if peak_i >= 0 else "input",
         tr_curve[peak_t], tr_peak_name, tuple(rows),
@@ -469,7 +476,18 @@ def _inference(tape: _Tape, fixed: int, out: int) -> tuple[list[int], list[int]]
     return live, alive
 
 
-def _training(tape: _Tape, out: int, fixed: int, grads: int, opt_scratch: int,
+def _reach(tape: _Tape, out: int) -> list[bool]:
+    """Which ops lead to the loss (a side output's graph dies with it, unused)."""
+    needed = {out}
+    reach = [False] * len(tape.o_name)
+    for i in range(len(tape.o_name) - 1, -1, -1):
+        if tape.o_out[i] in needed and tape.o_grad[i]:
+            reach[i] = True
+            needed.update(t for t in tape.o_ins[i] if tape.t_req[t])
+    return reach
+
+
+def _training(tape: _Tape, out: int, fixed: int, reach: list[bool], opt_scratch: int,
               checkpoint: bool = False):
     """Bytes alive at each forward op, each backward op, and the optimizer step; the unique
     saved bytes; and for each saved storage the first op that saves it."""
@@ -481,13 +499,6 @@ def _training(tape: _Tape, out: int, fixed: int, grads: int, opt_scratch: int,
         delta[a] += size
         delta[b + 1] -= size
 
-    # which ops lead to the loss (a side output's graph dies with it)
-    needed = {out}
-    reach = [False] * n
-    for i in range(n - 1, -1, -1):
-        if tape.o_out[i] in needed and tape.o_grad[i]:
-            reach[i] = True
-            needed.update(t for t in tape.o_ins[i] if tape.t_req[t])
     first_saver: dict[int, int] = {}
     end = list(tape.s_last)
     end[tape.t_store[0]] = end_time  # the input
@@ -498,6 +509,19 @@ def _training(tape: _Tape, out: int, fixed: int, grads: int, opt_scratch: int,
         if g >= 0:
             seg_first.setdefault(g, i)
             seg_last[g] = i
+    # A side output's graph (its ops' saved tensors) lives as long as the side output does.
+    graph_end: dict[int, int] = {}
+    for i in range(n - 1, -1, -1):
+        if reach[i] or not tape.o_saved[i] and not tape.o_grad[i]:
+            continue
+        y = tape.o_out[i]
+        held = max(graph_end.get(y, 0), end[tape.t_store[y]])
+        for s in tape.o_saved[i]:
+            if end[s] < held:
+                end[s] = held
+        for t in tape.o_ins[i]:
+            if graph_end.get(t, 0) < held:
+                graph_end[t] = held
     for i in range(n):
         if not reach[i]:
             continue
