@@ -153,6 +153,7 @@ class _Tape(Visitor[int]):
         self.o_params: list[tuple[int, ...]] = []  # trainable param tensors' elements
         self.o_cached: list[list[int]] = []  # autocast's weight copies (storages)
         self.o_seg: list[int] = []  # the checkpointed block an op is in, or -1
+        self.o_bscratch: list[int] = []  # bytes alive only during its backward
         self.segment = -1
         self.segments = 0
         self.frames: list[list] = []  # [input, run frame?, lingering tensors, holds?, level?]
@@ -196,6 +197,7 @@ class _Tape(Visitor[int]):
         self.o_params.append(())
         self.o_cached.append([])
         self.o_seg.append(self.segment)
+        self.o_bscratch.append(0)
         for t in ins:
             self.use(t, i)
         return i
@@ -247,6 +249,9 @@ class _Tape(Visitor[int]):
                 keep.append(self.storage(ys.numel * b * item, i))
             elif word == "indices":
                 keep.append(self.storage(ys.numel * b * 8, i))
+            elif word == "padded":
+                pad = layer.hp.get("size", 1) - 1
+                keep.append(self.storage((xs.c + pad) * (xs.numel // xs.c) * b * item, i))
             elif word == "mask":
                 keep.append(self.storage(ys.numel * b, i))
             elif word == "stats":  # in the weights' type (fp32 under autocast)
@@ -266,6 +271,11 @@ class _Tape(Visitor[int]):
         if req:
             self.o_grad[i] = "view" if layer.view else "new"
             self.o_params[i] = trainable
+            if self.training and layer.backward_scratch:
+                pad = (xs.c + layer.hp.get("size", 1) - 1) * (xs.numel // xs.c)
+                self.o_bscratch[i] = sum(rounded({"copy": xs.numel, "temp": ys.numel,
+                                                  "padded": pad}[w] * b * item)
+                                         for w in layer.backward_scratch)
         return y
 
     def merge(self, at: At, node, x: int, outs: list[tuple[At, int]]) -> int:
@@ -618,6 +628,8 @@ def _training(tape: _Tape, out: int, fixed: int, reach: list[bool], opt_scratch:
                 give(t, g, False, True, tb)
                 if how == "mul" and tape.t_bytes[t] < tape.t_bytes[tape.o_out[i]]:
                     span(rounded(tape.t_bytes[tape.o_out[i]]), tb, tb)  # grad·x, then summed
+        if tape.o_bscratch[i]:
+            span(tape.o_bscratch[i], tb, tb)
         for numel in tape.o_params[i]:
             span(rounded(numel * 4 if tape.low else numel * tape.item), tb, end_time)
             if tape.low and tape.o_cached[i]:

@@ -137,6 +137,7 @@ SAVED = {
     "stats": "two vectors of D in the weights' type (batch norm's save_mean and save_invstd)",
     "mask": "a bool per output element (dropout's mask)",
     "rows": "two fp32 values per position (layer norm's mean and rstd)",
+    "padded": "the squares of the input padded along D by size − 1 (local response norm)",
 }
 
 
@@ -158,6 +159,7 @@ class Layer:
     scratch: ClassVar[tuple[str, ...]] = ()
     autocast: ClassVar[str] = "keep"
     identity_in_eval: ClassVar[bool] = False  # dropout: returns its input in eval mode
+    backward_scratch: ClassVar[tuple[str, ...]] = ()  # alive during its backward (lrn)
 
     __slots__ = ("hp", "_memo")
 

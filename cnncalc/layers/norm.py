@@ -64,10 +64,13 @@ class LocalResponseNorm(Layer):
     needs_volume = True
     keeps_features = True
     primary = "size"
-    # F.local_response_norm is a chain of ops (pow, pad, avg_pool3d, mul, add, pow, div):
-    # autograd keeps the input, the padded squares and two maps of the input's size.
-    saves = ("input", "copy", "copy", "copy")
+    # F.local_response_norm is a chain of ops (mul, pad, avg_pool3d, mul, add, pow, div):
+    # autograd keeps the input, the padded squares (avg_pool3d's input) and two maps of the
+    # input's size (pow's input, div's divisor); its backward runs the chain back, with two
+    # maps and the padded squares alive at once (measured with mem-oracle's tracker).
+    saves = ("input", "padded", "copy", "copy")
     scratch = ("copy", "copy")
+    backward_scratch = ("copy", "copy", "padded")
     fields = (
         Field("size", pos_int, 5, "n, the neighbouring maps summed"),
         Field("alpha", number, 1e-4, "α"),
