@@ -474,6 +474,7 @@ def trace(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "fp3
     report = replace(report, claims=claims)
     if memory and not symbolic_shape(spec.input_shape):
         from .memory import estimate
-        report = replace(report, memory=estimate(spec, batch=batch, dtype=dtype, amp=amp,
-                                                 optimizer=optimizer, report=report))
+        made = report  # the estimate reads the rows, not the memory
+        report = replace(report, memory_source=lambda: estimate(
+            spec, batch=batch, dtype=dtype, amp=amp, optimizer=optimizer, report=made))
     return report, Conditions(tuple(engine.requirements), tuple(engine.floors))

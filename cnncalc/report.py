@@ -21,7 +21,7 @@ Counting conventions (stated once; the README repeats them)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 from fractions import Fraction
 from typing import Any
@@ -233,9 +233,20 @@ class Report:
     diagnostics: tuple[Diagnostic, ...] = ()
     claims: tuple[ClaimResult, ...] = ()
     source: str = ""
-    memory: Any = None  # a cnncalc.memory.MemoryEstimate (None: symbolic or failed)
+    # a cnncalc.memory.MemoryEstimate, or the function that makes it on first use (None:
+    # symbolic or failed): an analysis in a loop (sizes, sweeps) never pays for it unread
+    memory_source: Any = field(default=None, repr=False, compare=False)
     failed_at: str | None = None  # the layer that stopped a partial report
     silenced: tuple[Diagnostic, ...] = ()  # by allow: in the spec or --ignore
+
+    @property
+    def memory(self):
+        """The memory estimate (:mod:`cnncalc.memory`), made when first read."""
+        m = self.memory_source
+        if callable(m):
+            m = m()
+            object.__setattr__(self, "memory_source", m)
+        return m
 
     @property
     def layers(self) -> tuple[Row, ...]:

@@ -107,7 +107,7 @@ def evaluate(report: Report, env: dict[str, int]) -> Report:
     mem = None  # the memory model replays the net at numbers: inspect_symbolic adds it
     return replace(report, input_shape=shape_at(report.input_shape, env),
                    output_shape=shape_at(report.output_shape, env), rows=rows, totals=totals,
-                   claims=tuple(claims), memory=mem)
+                   claims=tuple(claims), memory_source=mem)
 
 
 # --- sets of sizes -----------------------------------------------------------------------
@@ -530,12 +530,14 @@ def with_memory(report: Report, spec: Spec, env: dict[str, int], batch: int,
     from .errors import CnncalcError
     from .memory import estimate
 
-    try:
-        mem = estimate(replace(spec, input_shape=shape_at(spec.input_shape, env)),
-                       batch=batch, dtype=dtype)
-    except (CnncalcError, ValueError):
-        return report
-    return replace(report, memory=mem)
+    def mem():
+        try:
+            return estimate(replace(spec, input_shape=shape_at(spec.input_shape, env)),
+                            batch=batch, dtype=dtype)
+        except (CnncalcError, ValueError):
+            return None
+
+    return replace(report, memory_source=mem)
 
 
 def inspect_symbolic(spec: Spec, at: list[tuple[int, int]] | None = None, *, batch: int = 1,
