@@ -153,6 +153,23 @@ def format_option(choices=FORMATS):
                         show_default=True, help="Output format.")
 
 
+# --- memory options (cnncalc.memory) --------------------------------------------------------
+
+def memory_options(fn):
+    """``--batch``, ``--dtype``, ``--amp`` and ``--optimizer``: what the memory figures assume."""
+    fn = click.option("--optimizer", type=click.Choice(["sgd", "momentum", "adam", "adamw"]),
+                      default="adam", show_default=True,
+                      help="The optimizer of the training step (its state and temporaries).")(fn)
+    fn = click.option("--amp", type=click.Choice(["bf16", "fp16"]), default=None,
+                      help="Mixed precision (torch.autocast): fp32 weights, grads and state; "
+                           "conv/linear in this type.")(fn)
+    fn = click.option("--dtype", type=click.Choice([d.value for d in Dtype]), default="fp32",
+                      show_default=True, help="Element type of the model, input and "
+                                              "optimizer state.")(fn)
+    return click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+                        help="Batch size for the memory estimates.")(fn)
+
+
 # --- inspect ------------------------------------------------------------------------------
 
 MODEL_OPTIONS = "cnncalc.model_options"  # where source_options leaves --input and --arg
@@ -178,10 +195,10 @@ def source_options(fn):
 @click.argument("files", nargs=-1, required=True)
 @format_option()
 @click.option("--formulas", is_flag=True, help="Add the formula column (numbers substituted).")
-@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Batch size for the memory estimates.")
-@click.option("--dtype", type=click.Choice([d.value for d in Dtype]), default="fp32",
-              show_default=True, help="Element type for the memory estimates.")
+@memory_options
+@click.option("--memory", "memory_columns", is_flag=True,
+              help="Add each layer's bytes kept for backward (Saved) and alive after it in "
+                   "inference (Live) to the table and Markdown.")
 @click.option("--strict", is_flag=True,
               help="Non-whole output sizes are errors (exit 2); other warnings exit 1.")
 @click.option("--depth", type=click.IntRange(min=0), default=1, show_default=True,
@@ -192,7 +209,8 @@ def source_options(fn):
 @ignore_option
 @source_options
 @guarded
-def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand, at, ignore):
+def inspect(files, fmt, formulas, batch, dtype, amp, optimizer, memory_columns, strict, depth,
+            expand, at, ignore):
     """Every layer's output volume, params, MACs and receptive field, then totals and memory.
 
     FILE is a spec path, zoo:NAME (see `cnncalc zoo`), - for standard input, or a PyTorch
@@ -220,7 +238,8 @@ def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand, at, ignor
                 if document is not None:
                     documents.append(document)
                 continue
-            report = analyze(spec, strict=strict, batch=batch, dtype=dtype, ignore=ignore)
+            report = analyze(spec, strict=strict, batch=batch, dtype=dtype, ignore=ignore,
+                             amp=amp, optimizer=optimizer)
         except AnalysisError as e:
             report, error = e.report, e
         except CnncalcError as e:
@@ -231,9 +250,11 @@ def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand, at, ignor
         elif fmt == "csv":
             click.echo(render.to_csv(report), nl=False)
         elif fmt == "markdown":
-            click.echo(render.to_markdown(report, formulas=formulas, depth=depth))
+            click.echo(render.to_markdown(report, formulas=formulas, depth=depth,
+                                          memory=memory_columns))
         else:
-            console().print(render.table(report, formulas=formulas, depth=depth))
+            console().print(render.table(report, formulas=formulas, depth=depth,
+                                         memory=memory_columns))
         if error is not None:
             echo_error(error)
         worst = max(worst, inspect_status(report, strict=strict, error=error))
@@ -325,6 +346,59 @@ def zoo(fmt):
         click.echo(dumps(view.zoo_json(entries)))
     else:
         console().print(view.zoo_table(entries))
+
+
+# --- fit ---
+
+@main.command("fit")
+@click.argument("source")
+@click.option("--memory", "memory", help="The card's memory: 24GiB, 80GB, 512MiB.")
+@click.option("--gpu", help="A card from cnncalc's table (t4, v100-16, v100-32, rtx3090, "
+                            "rtx4090, l4, a100-40, a100-80, h100, h200).")
+@click.option("--train", is_flag=True, help="Fit one training step (default: inference).")
+@click.option("--dtype", type=click.Choice([d.value for d in Dtype]), default="fp32",
+              show_default=True, help="Element type of the model, input and optimizer state.")
+@click.option("--amp", type=click.Choice(["bf16", "fp16"]), default=None,
+              help="Mixed precision (torch.autocast).")
+@click.option("--optimizer", type=click.Choice(["sgd", "momentum", "adam", "adamw"]),
+              default="adam", show_default=True, help="The training step's optimizer.")
+@click.option("--checkpoint", is_flag=True,
+              help="Checkpoint each top-level block (with --train): the memory saved and the "
+                   "MACs run again.")
+@format_option(("table", "json"))
+@guarded
+def fit_cmd(source, memory, gpu, train, dtype, amp, optimizer, checkpoint, fmt):
+    """The largest batch whose memory peak fits a card (--memory or --gpu), the peak at that
+    batch and at one more, beside a stated reserve for the CUDA context."""
+    from .fit import fit, gpu_memory, parse_memory
+    from .memory import estimate
+    from .render import fit as view
+    from .render.document import dumps
+    from .wording import size_bytes
+
+    if (memory is None) == (gpu is None):
+        raise UsageError("give the card's memory (--memory 24GiB) or a card (--gpu a100-80)",
+                         param="--memory")
+    if checkpoint and not train:
+        raise UsageError("--checkpoint is about training: add --train", param="--checkpoint")
+    if gpu is not None:
+        name, size, source_of = gpu_memory(gpu)
+        card = f"{name}: {size_bytes(size)} ({source_of})"
+    else:
+        size = parse_memory(memory)
+        card = f"{size_bytes(size)} (--memory {memory})"
+    spec = load_source(source)
+    result = fit(spec, size, train=train, dtype=dtype, amp=amp, optimizer=optimizer,
+                 checkpoint=checkpoint)
+    baseline = None
+    if checkpoint and result.batch:
+        baseline = estimate(spec, batch=result.batch, dtype=dtype, amp=amp, optimizer=optimizer)
+    if fmt == "json":
+        click.echo(dumps(view.fit_json(result, card, baseline)))
+    else:
+        for label, text in view.fit_lines(result, card, baseline):
+            click.echo(f"{label:<16}{text}")
+    sys.exit(0 if result.batch else 1)
 
 
 # --- verify commands ---
@@ -765,7 +839,8 @@ def picture_path(file: str, out: str | None, suffix: str) -> str:
 
 
 def write_picture(file: str, out: str | None, force: bool, suffix: str, make, *,
-                  batch: int = 1, dtype: str = "fp32") -> None:
+                  batch: int = 1, dtype: str = "fp32", amp: str | None = None,
+                  optimizer: str = "adam") -> None:
     """Load, analyse, draw with ``make(spec, report, error)`` and write, never over a file
     without ``--force``; a spec that fails at a layer is drawn up to it, then exits 2."""
     import tempfile
@@ -794,7 +869,7 @@ def write_picture(file: str, out: str | None, force: bool, suffix: str, make, *,
                                    "closed forms)"))
     error = None
     try:
-        report = analyze(spec, batch=batch, dtype=dtype)
+        report = analyze(spec, batch=batch, dtype=dtype, amp=amp, optimizer=optimizer)
     except AnalysisError as e:
         report, error = e.report, e
     text = make(spec, report, error.issues[0].message if error is not None else "")
@@ -864,10 +939,7 @@ def draw_cmd(file, out, style, depth, force):
 @click.argument("file")
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, allow_dash=True),
               help="The HTML file (default: the spec's name .html here; - for standard output).")
-@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Batch size for the memory estimates.")
-@click.option("--dtype", type=click.Choice([d.value for d in Dtype]), default="fp32",
-              show_default=True, help="Element type for the memory estimates.")
+@memory_options
 @click.option("--style", type=click.Choice(STYLES), default="auto", show_default=True,
               help="The picture's style (see cnncalc draw).")
 @click.option("--depth", type=click.IntRange(min=0), default=None,
@@ -875,7 +947,7 @@ def draw_cmd(file, out, style, depth, force):
 @click.option("--force", is_flag=True, help="Overwrite an existing OUTPUT.")
 @source_options
 @guarded
-def report_cmd(file, out, batch, dtype, style, depth, force):
+def report_cmd(file, out, batch, dtype, amp, optimizer, style, depth, force):
     """Write FILE's report as one HTML page that needs no network: the picture, the layer
     table with formulas, totals, memory, receptive fields, design notes and graded expect:
     answers.  Click a box to find its row, or a row to find its box.
@@ -889,7 +961,7 @@ def report_cmd(file, out, batch, dtype, style, depth, force):
     write_picture(file, out, force, ".html",
                   lambda spec, report, error: page(spec, report, style=style, depth=depth,
                                                    error=error),
-                  batch=batch, dtype=dtype)
+                  batch=batch, dtype=dtype, amp=amp, optimizer=optimizer)
 
 
 

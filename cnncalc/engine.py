@@ -17,7 +17,7 @@ from .layers.base import Formula, LayerError, Window
 from .network import (Arm, At, Branches, Claim, Group, Leaf, Merge, Repeat, Residual, Spec,
                       Visitor, has_row, walk)
 from .report import (AxisRF, ClaimResult, Counts, Diagnostic, ReceptiveField, Report, Row,
-                     memory, silence)
+                     silence)
 from .shapes import Shape, symbolic_shape, volume_text
 from .symbolic import Requirement, SymbolicError, collecting, require_equal
 
@@ -444,7 +444,8 @@ def sum_text(field: str, rows, shown: int = 3) -> str:
 
 
 def analyze(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "fp32",
-            explain: bool = True, ignore=()) -> Report:
+            explain: bool = True, ignore=(), amp: str | None = None, optimizer: str = "adam",
+            memory: bool = True) -> Report:
     """Compute every layer's shape, counts and receptive field.
 
     ``explain=False`` skips the formula text (faster on very large nets); ``ignore`` lists
@@ -455,7 +456,7 @@ def analyze(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "f
     products; :func:`trace` also returns the conditions under which the layers work.
     """
     return trace(spec, strict=strict, batch=batch, dtype=dtype, explain=explain,
-                 ignore=ignore)[0]
+                 ignore=ignore, amp=amp, optimizer=optimizer, memory=memory)[0]
 
 
 @dataclass(frozen=True)
@@ -469,8 +470,11 @@ class Conditions:
 
 
 def trace(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "fp32",
-          explain: bool = True, ignore=()) -> tuple[Report, Conditions]:
-    """:func:`analyze`, and the :class:`Conditions` of a symbolic input (empty otherwise)."""
+          explain: bool = True, ignore=(), amp: str | None = None, optimizer: str = "adam",
+          memory: bool = True) -> tuple[Report, Conditions]:
+    """:func:`analyze`, and the :class:`Conditions` of a symbolic input (empty otherwise).
+    ``memory``: estimate the memory (:func:`cnncalc.memory.estimate`) at ``batch``,
+    ``dtype``/``amp`` and ``optimizer``; a symbolic input has none."""
     engine = _Engine(spec, strict, explain, frozenset(ignore))
     rf = None
     if spec.input_shape.spatial:
@@ -485,6 +489,10 @@ def trace(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "fp3
         if enabled:
             gc.enable()
     claims = report.claims + tuple(check_totals(c, report) for c in spec.expect)
-    report = replace(report, claims=claims,
-                     memory=memory(report.totals, spec.input_shape.numel, dtype, batch))
+    report = replace(report, claims=claims)
+    if memory and not symbolic_shape(spec.input_shape):
+        from .memory import estimate
+        made = report  # the estimate reads the rows, not the memory
+        report = replace(report, memory_source=lambda: estimate(
+            spec, batch=batch, dtype=dtype, amp=amp, optimizer=optimizer, report=made))
     return report, Conditions(tuple(engine.requirements), tuple(engine.floors))

@@ -156,9 +156,9 @@ def implausible_size(report: Report, flow: Flow) -> Iterable[Diagnostic]:
         yield note("CN205", f"the net has {t.params:,} params (over 10¹⁰): check the "
                             f"filters and units for a slip of a few zeros", last, leaf)
     m = report.memory
-    if m is not None and m.training_bytes > MAX_PLAUSIBLE_TRAINING_BYTES:
-        yield note("CN205", f"training at batch {m.batch} in {m.dtype} needs "
-                            f"{m.training_bytes / 2 ** 40:,.1f} TiB (over 1 TiB): a smaller "
+    if m is not None and m.training_peak > MAX_PLAUSIBLE_TRAINING_BYTES:
+        yield note("CN205", f"training at batch {m.batch} in {m.precision} needs "
+                            f"{m.training_peak / 2 ** 40:,.1f} TiB (over 1 TiB): a smaller "
                             f"batch, input or width", last, leaf)
 
 

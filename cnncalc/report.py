@@ -12,8 +12,8 @@ Counting conventions (stated once; the README repeats them)
   adds excluded; activations, pooling and normalisation count 0.  FLOPs = 2·MACs.
 * ``connections``: LeCun's count (LeNet-5 paper): for each output, one per input it reads,
   plus one for its bias.
-* ``activations``: elements of each layer's output per sample; their sum is what a forward
-  pass stores for the backward pass (in-place activations counted as separate).
+* ``activations``: elements of each layer's output per sample (in-place activations counted
+  as separate).  What a run holds in memory is :mod:`cnncalc.memory`'s, not this sum.
 * ``receptive_field``: per axis ``size`` (input pixels one output sees), ``jump`` (input
   pixels between neighbouring outputs) and ``start`` (input coordinate of the first
   output's centre, pixel 0 at 0; negative means it lies in the padding).
@@ -21,7 +21,7 @@ Counting conventions (stated once; the README repeats them)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 from fractions import Fraction
 from typing import Any
@@ -204,12 +204,13 @@ class ClaimResult:
 
 
 class Dtype(str, Enum):
+    """The element types the memory model knows (:mod:`cnncalc.memory`)."""
+
     FP64 = "fp64"
     FP32 = "fp32"
-    TF32 = "tf32"
+    TF32 = "tf32"  # fp32 storage; only the matmul units round
     FP16 = "fp16"
     BF16 = "bf16"
-    INT8 = "int8"
 
     def __str__(self) -> str:
         return self.value
@@ -219,36 +220,7 @@ class Dtype(str, Enum):
         return DTYPE_BYTES[self.value]
 
 
-DTYPE_BYTES = {"fp64": 8, "fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2, "int8": 1}
-
-
-@dataclass(frozen=True, slots=True)
-class Memory:
-    """Bytes, for a dtype and batch.  Training: weights + grads + Adam's 2 moments +
-    the activations kept for the backward pass (and the input)."""
-
-    dtype: Dtype
-    batch: int
-    params_bytes: int
-    buffers_bytes: int
-    input_bytes: int
-    activations_bytes_per_sample: int
-    activations_bytes: int
-    inference_bytes: int
-    training_bytes: int
-
-
-def memory(totals: Counts, input_elements: int, dtype: str = "fp32", batch: int = 1) -> Memory:
-    dtype = Dtype(dtype)
-    b = dtype.bytes
-    weights = totals.params * b
-    buffers = totals.buffers * b
-    grads_and_adam = 3 * totals.trainable_params * b
-    act = totals.activations * b
-    inp = input_elements * b * batch
-    return Memory(dtype, batch, weights, buffers, inp, act, act * batch,
-                  weights + buffers + inp + act * batch,
-                  weights + buffers + grads_and_adam + inp + act * batch)
+DTYPE_BYTES = {"fp64": 8, "fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2}
 
 
 @dataclass(frozen=True)
@@ -261,9 +233,20 @@ class Report:
     diagnostics: tuple[Diagnostic, ...] = ()
     claims: tuple[ClaimResult, ...] = ()
     source: str = ""
-    memory: Memory | None = None
+    # a cnncalc.memory.MemoryEstimate, or the function that makes it on first use (None:
+    # symbolic or failed): an analysis in a loop (sizes, sweeps) never pays for it unread
+    memory_source: Any = field(default=None, repr=False, compare=False)
     failed_at: str | None = None  # the layer that stopped a partial report
     silenced: tuple[Diagnostic, ...] = ()  # by allow: in the spec or --ignore
+
+    @property
+    def memory(self):
+        """The memory estimate (:mod:`cnncalc.memory`), made when first read."""
+        m = self.memory_source
+        if callable(m):
+            m = m()
+            object.__setattr__(self, "memory_source", m)
+        return m
 
     @property
     def layers(self) -> tuple[Row, ...]:

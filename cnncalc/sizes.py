@@ -27,7 +27,7 @@ from fractions import Fraction
 from .engine import Conditions, analyze, trace
 from .errors import AnalysisError, CnncalcError, Issue, Location, SpecError
 from .network import Spec
-from .report import AxisRF, Counts, ReceptiveField, Report, memory
+from .report import AxisRF, Counts, ReceptiveField, Report
 from .shapes import Shape, symbolic_shape
 from .symbolic import Size, SymbolicError, text_of, value_at
 
@@ -104,12 +104,10 @@ def evaluate(report: Report, env: dict[str, int]) -> Report:
             tuple(value_at(v, env) for v in c.actual) if isinstance(c.actual, tuple)
             else value_at(c.actual, env))
         claims.append(replace(c, actual=actual, ok=c.expected == actual))
-    mem = report.memory
-    if mem is not None:
-        mem = memory(totals, value_at(report.input_shape.numel, env), mem.dtype, mem.batch)
+    mem = None  # the memory model replays the net at numbers: inspect_symbolic adds it
     return replace(report, input_shape=shape_at(report.input_shape, env),
                    output_shape=shape_at(report.output_shape, env), rows=rows, totals=totals,
-                   claims=tuple(claims), memory=mem)
+                   claims=tuple(claims), memory_source=mem)
 
 
 # --- sets of sizes -----------------------------------------------------------------------
@@ -526,6 +524,22 @@ class Symbolic:
     error: AnalysisError | None = None
 
 
+def with_memory(report: Report, spec: Spec, env: dict[str, int], batch: int,
+                dtype: str) -> Report:
+    """``report`` (evaluated at ``env``) with the memory of the net at those sizes."""
+    from .errors import CnncalcError
+    from .memory import estimate
+
+    def mem():
+        try:
+            return estimate(replace(spec, input_shape=shape_at(spec.input_shape, env)),
+                            batch=batch, dtype=dtype)
+        except (CnncalcError, ValueError):
+            return None
+
+    return replace(report, memory_source=mem)
+
+
 def inspect_symbolic(spec: Spec, at: list[tuple[int, int]] | None = None, *, batch: int = 1,
                      dtype: str = "fp32", ignore=()) -> Symbolic:
     spec = symbolize(spec)
@@ -550,5 +564,6 @@ def inspect_symbolic(spec: Spec, at: list[tuple[int, int]] | None = None, *, bat
                 if var is not None:
                     env.setdefault(var, value)
             failed = runs_at(conditions, env)
-            entries.append((env, None if failed else evaluate(report, env), failed))
+            entries.append((env, None if failed else
+                            with_memory(evaluate(report, env), spec, env, batch, dtype), failed))
     return Symbolic(report, runs, entries, error)

@@ -5,6 +5,7 @@ import json
 import pytest
 
 import cnncalc
+import cnncalc.memory
 
 LENET = "specs/lenet5.yaml"
 
@@ -72,12 +73,20 @@ def test_memory_figures_by_hand(cli):
     # C5 120 ×2; F6 84 ×2; output 10
     activations = 2 * 4704 + 1176 + 2 * 1600 + 400 + 400 + 2 * 120 + 2 * 84 + 10
     assert doc["totals"]["activations"] == activations == 15_002
-    assert m["params_bytes"] == 61_706 * 2
-    assert m["activations_bytes_per_sample"] == activations * 2
-    assert m["activations_bytes"] == activations * 2 * 64
-    assert m["input_bytes"] == 32 * 32 * 2 * 64
-    # training: weights + grads + Adam's two moments (4 copies) + input + activations
-    assert m["training_bytes"] == 4 * 61_706 * 2 + 32 * 32 * 2 * 64 + activations * 2 * 64
+    # the counts' figures: params × 2 bytes; grads the same; Adam's two moments twice that
+    assert m["params_bytes"] == m["grads_bytes"] == 61_706 * 2
+    assert m["optimizer_bytes"] == 2 * 61_706 * 2 and m["buffers_bytes"] == 0
+    assert m["input_bytes"] == 32 * 32 * 2 * 64  # 131,072: a multiple of 512
+    assert (m["dtype"], m["amp"], m["optimizer"], m["batch"]) == ("fp16", None, "adam", 64)
+    # the peaks are cnncalc.memory's (tests/test_memory.py works them out on small nets)
+    e = cnncalc.memory.estimate(cnncalc.load(LENET), batch=64, dtype="fp16")
+    assert (m["inference_peak_bytes"], m["inference_peak_layer"]) == \
+        (e.inference_peak, e.inference_peak_layer)
+    assert (m["training_peak_bytes"], m["training_peak_layer"]) == \
+        (e.training_peak, e.training_peak_layer)
+    # rows: what each layer first saves sums to what autograd keeps (no merges here)
+    assert sum(r["saved_bytes"] for r in doc["layers"]) == m["saved_bytes"]
+    assert m["reserve_bytes"] == 2 ** 30 and len(m["left_out"]) == 3
 
 
 def test_frozen_layers_are_not_trainable():

@@ -428,7 +428,8 @@ def test_report_totals_are_inspects(cli, tmp_path):
     flat.update({f"memory.{k}": v for k, v in expected["memory"].items() if isinstance(v, int)
                  and k != "batch"})
     assert {k: int(v) for k, v in shown.items()} == {k: flat[k] for k in shown}
-    assert set(shown) >= {"params", "macs", "buffers", "memory.training_bytes"}
+    assert set(shown) >= {"params", "macs", "buffers", "memory.training_peak_bytes",
+                          "memory.params_bytes", "memory.buffers_bytes"}
     assert shown["params"] == "11689512"  # torchvision's resnet18
 
 

@@ -179,3 +179,25 @@ def test_report_prints_on_a4(page, pictures):
     assert height == pytest.approx(width * view_height / view_width, rel=0.01)  # not cropped
     pdf = page.pdf(format="A4")
     assert pdf.startswith(b"%PDF")
+
+
+MEASURE_MEMORY = MEASURE.replace("document.querySelector('svg')",
+                                 "document.querySelector('#memory svg')")
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_memory_plot_in_the_browser(page, pictures, name, cli):
+    """The report's memory over execution order: no label over another, nothing outside the
+    viewBox, both peaks marked and named as inspect's JSON names them."""
+    page.goto((pictures / f"{name}.html").as_uri())
+    found = page.evaluate(MEASURE_MEMORY)
+    assert found["texts"] >= 4
+    assert not found["overlaps"], f"{name}: memory plot labels intersect: {found['overlaps']}"
+    assert not found["outside"], f"{name}: outside the memory plot: {found['outside']}"
+    assert not found["wider"], f"{name}: wider than predicted: {found['wider']}"
+    memory = json.loads(cli("inspect", f"zoo:{name}", "--format", "json").stdout)["totals"][
+        "memory"]
+    assert page.eval_on_selector_all("#memory circle", "els => els.length") == 2
+    legend = page.eval_on_selector_all("#memory text", "els => els.map(e => e.textContent)")
+    assert any(t.endswith(f"at {memory['inference_peak_layer']}") for t in legend)
+    assert any(t.endswith(f"at {memory['training_peak_layer']}") for t in legend)

@@ -177,12 +177,19 @@ def builder_for(layer: Layer) -> Builder:
     if found is not None:
         return found
     if layer.module is not None:
-        return lambda layer, x: call(layer.module)
+        return build_module
     raise KeyError(f"layer kind '{layer.key}' has no builder and no module")
+
+
+def build_module(layer: Layer, x: Shape) -> Recipe:
+    """The kind's plain module; ``inplace: true`` passes ``inplace=True``."""
+    return call(layer.module, inplace=True) if layer.in_place else call(layer.module)
 
 
 @builder("leaky_relu")
 def build_leaky_relu(layer, x: Shape) -> Recipe:
+    if layer.in_place:
+        return call("nn.LeakyReLU", layer.hp["slope"], inplace=True)
     return call("nn.LeakyReLU", layer.hp["slope"])
 
 

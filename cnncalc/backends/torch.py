@@ -275,13 +275,11 @@ def oom_error(batch: int, device, report: Report | None = None,
         return BackendError(f"out of memory on {device} at batch {batch}; try a smaller batch, "
                             f"e.g. --batch {batch // 2}")
     need = ""
-    if report is not None:
+    m = report.memory if report is not None else None
+    if m is not None and m.batch == 1:
         from ..wording import size_bytes
-        from ..report import memory
 
-        need = (f" (cnncalc estimates "
-                f"{size_bytes(memory(report.totals, report.input_shape.numel, dtype).inference_bytes)} "
-                f"for one image in {dtype})")
+        need = f" (cnncalc estimates {size_bytes(m.inference_peak)} for one image in {m.precision})"
     return BackendError(f"the network does not fit in memory on {device} even at batch 1{need}; "
                         f"shrink the input or the layers, or use a device with more memory")
 

@@ -31,7 +31,20 @@ and says, as class attributes, what other parts need to know of the kind:
 ``module``          for a kind with no settings PyTorch needs, the ``nn`` module that
                     builds it (``"nn.ReLU"``); other kinds have a builder in
                     :mod:`cnncalc.backends.plan`, and a test holds the two together
+``saves``           what autograd keeps of this op for the backward pass, PyTorch's rule
+                    (``tools/autograd/derivatives.yaml``): a tuple of :data:`SAVED` words;
+                    ``None`` means not stated, which :mod:`cnncalc.memory` refuses
+``view``            the output is a view of the input (flatten, split): no new memory
+``scratch``         what the forward makes and drops even without autograd (max pool's
+                    int64 indices on CUDA)
+``autocast``        under ``torch.autocast``: ``"low"`` (conv, linear run in bf16/fp16),
+                    ``"fp32"`` (softmax, layer norm) or ``"keep"`` (the input's type)
 ==================  ========================================================================
+
+An activation PyTorch can run in place takes ``inplace: true`` (``nn.ReLU(inplace=True)``):
+its output is then its input's storage, and what it saves follows ``reads`` (what the
+derivative reads: ``"result"``, the output, or ``"self"``, the input, which an in-place op
+must first copy) and ``inplace_reads`` (the in-place op's own entry, where it has one).
 
 A kind whose ``params`` can be non-zero must define ``macs`` too (0 is a statement, as for
 batch norm): :func:`cnncalc.layers.register` refuses it otherwise.
@@ -115,6 +128,19 @@ class Window:
     w: AxisWindow
 
 
+# What an op may keep for backward (a kind's ``saves``), as cnncalc.memory sizes it.
+SAVED = {
+    "input": "its input tensor (the same storage: nothing new while something else holds it)",
+    "output": "its output tensor",
+    "copy": "a copy of its input: an in-place op whose derivative reads the input",
+    "indices": "int64 indices, one per output element (max pool)",
+    "stats": "two vectors of D in the weights' type (batch norm's save_mean and save_invstd)",
+    "mask": "a bool per output element (dropout's mask)",
+    "rows": "two fp32 values per position (layer norm's mean and rstd)",
+    "padded": "the squares of the input padded along D by size − 1 (local response norm)",
+}
+
+
 class Layer:
     """Base class of every layer kind.  The defaults describe an elementwise layer."""
 
@@ -128,6 +154,12 @@ class Layer:
     keeps_features: ClassVar[bool] = False
     activation: ClassVar[bool] = False
     module: ClassVar[str | None] = None
+    saves: ClassVar[tuple[str, ...] | None] = None
+    view: ClassVar[bool] = False
+    scratch: ClassVar[tuple[str, ...]] = ()
+    autocast: ClassVar[str] = "keep"
+    identity_in_eval: ClassVar[bool] = False  # dropout: returns its input in eval mode
+    backward_scratch: ClassVar[tuple[str, ...]] = ()  # alive during its backward (lrn)
 
     __slots__ = ("hp", "_memo")
 
@@ -159,6 +191,26 @@ class Layer:
 
     def buffers(self, x: Shape) -> int:
         return 0
+
+    def param_tensors(self, x: Shape) -> tuple[int, ...]:
+        """The element count of each parameter tensor (weight, bias), as PyTorch holds them:
+        the CUDA allocator rounds each one apart."""
+        p = self.params(x)
+        return (p,) if p else ()
+
+    def buffer_tensors(self, x: Shape) -> tuple[tuple[int, int], ...]:
+        """Each buffer tensor as ``(elements, bytes per element)``; 0 bytes means the
+        model's float type (running statistics), 8 an int64 (BN's step counter)."""
+        b = self.buffers(x)
+        return ((b, 0),) if b else ()
+
+    def saved(self, x: Shape, y: Shape) -> tuple[str, ...] | None:
+        """What autograd keeps for this op (``saves``, or a rule on the settings)."""
+        return self.saves
+
+    @property
+    def in_place(self) -> bool:
+        return bool(self.hp.get("inplace", False))
 
     def macs(self, x: Shape, y: Shape) -> int:
         return 0

@@ -14,6 +14,8 @@ class Split(Layer):
     key = "split"
     family = "channels"
     summary = "slice `index` of `parts` equal slices of the depth: D/parts maps (x.chunk)"
+    saves = ()  # a view (split_backward needs sizes)
+    view = True
     primary = "parts"
     fields = (
         Field("parts", pos_int, 2, "how many equal slices the depth is cut into"),
@@ -51,6 +53,7 @@ class Shuffle(Layer):
     summary = "channel shuffle: D = g·(D/g) maps regrouped so each group reads every other"
     needs_volume = True
     primary = "groups"
+    saves = ()  # channel_shuffle: view, permute, contiguous copy; the backward needs none
     fields = (Field("groups", pos_int, 2, "g, the groups the depth is interleaved from"),)
 
     def output_shape(self, x: Shape) -> Shape:

@@ -24,6 +24,10 @@ from .slips import Slip, order_slips, window_shape_slips
 @register
 class Conv(Layer):
     key = "conv"
+    # convolution_backward(grad, input, weight, …): the input (the weight is a parameter);
+    # autocast runs conv2d in bf16/fp16.
+    saves = ("input",)
+    autocast = "low"
     family = "conv"
     summary = "convolution: (F·F·D/g)·K + K weights; depthwise, grouped, LeNet connection table"
     needs_volume = True
@@ -119,6 +123,17 @@ class Conv(Layer):
 
     def macs(self, x: Shape, y: Shape) -> int:
         return (self.params(x) - (y.c if self.hp["bias"] else 0)) * y.h * y.w
+
+    def param_tensors(self, x: Shape) -> tuple[int, ...]:
+        k = self.filters(x)
+        return (self.params(x) - k, k) if self.hp["bias"] else (self.params(x),)
+
+    def buffer_tensors(self, x: Shape) -> tuple[tuple[int, int], ...]:
+        table = self.hp["connections"]
+        if table is None:
+            return ()
+        links = sum(len(row) for row in table)  # ConnectionConv2d's two int64 index buffers
+        return ((links, 8), (links, 8))
 
     def connections(self, x: Shape, y: Shape) -> int:
         return self.macs(x, y) + (y.numel if self.hp["bias"] else 0)
@@ -253,6 +268,8 @@ class Conv(Layer):
 @register
 class Deconv(Layer):
     key = "deconv"
+    saves = ("input",)  # convolution_backward(grad, input, weight, …, transposed=True)
+    autocast = "low"
     family = "conv"
     summary = "transposed convolution: (N − 1)·S − 2P + d·(F − 1) + output_pad + 1"
     needs_volume = True
@@ -292,6 +309,10 @@ class Deconv(Layer):
         fh, fw = self.hp["size"]
         k, g = self.hp["filters"], self.hp["groups"]
         return x.c * (k // g) * fh * fw + (k if self.hp["bias"] else 0)
+
+    def param_tensors(self, x: Shape) -> tuple[int, ...]:
+        k = self.hp["filters"]
+        return (self.params(x) - k, k) if self.hp["bias"] else (self.params(x),)
 
     def macs(self, x: Shape, y: Shape) -> int:
         # Every input pixel is multiplied by every weight that touches it (fvcore's rule).

@@ -21,6 +21,7 @@ class Crop(Layer):
     family = "crop"
     summary = "centre crop by a total (N − t) or to a size; U-Net's copy and crop; 0 weights"
     needs_volume = True
+    saves = ()  # ZeroPad2d with negative pads: constant_pad_nd, whose backward needs the pads
     fields = (
         Field("total", nonneg_pair, 0,
               "t, the pixels cut off each axis (int or [h, w]), split around the centre; the "

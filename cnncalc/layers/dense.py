@@ -13,6 +13,8 @@ class Flatten(Layer):
     key = "flatten"
     family = "dense"
     summary = "W×H×D → a vector of W·H·D"
+    saves = ()  # a view: its backward reshapes the gradient
+    view = True
 
     def output_shape(self, x: Shape) -> Shape:
         return Shape(x.numel)
@@ -36,6 +38,14 @@ class _Dense(Layer):
     __slots__ = ()
     primary = "units"
     needs_vector = True
+    # linear is addmm(bias, input, weight.t()): mm_mat2_backward reads the input (the weight
+    # is a parameter); autocast runs linear in bf16/fp16.  RBF: (x − w)² keeps x − w.
+    saves = ("input",)
+    autocast = "low"
+
+    def param_tensors(self, x: Shape) -> tuple[int, ...]:
+        p, u = self.params(x), self.hp["units"]
+        return (p - u, u) if self.hp.get("bias") else (p,)
 
     def output_shape(self, x: Shape) -> Shape:
         self.check_input(x)
@@ -93,6 +103,7 @@ class RBF(_Dense):
     __slots__ = ()
     key = "rbf"
     family = "dense"
+    autocast = "keep"  # sub, pow and sum: no autocast list names them
     summary = "LeNet-5's Euclidean RBF output: in·units weights, no bias; y_i = Σ(x_j − w_ij)²"
     fields = (Field("units", pos_int, doc="the number of classes"),)
 

@@ -19,9 +19,21 @@ class BatchNorm(Layer):
     )
 
     keeps_features = True
+    # native_batch_norm_backward(grad, input, weight, running_mean, running_var, save_mean,
+    # save_invstd, …): the input and two fp32 vectors of D (the running statistics and γ
+    # are buffers and parameters already).
+    saves = ("input", "stats")
 
     def params(self, x: Shape) -> int:
         return 2 * x.c if self.hp["affine"] else 0
+
+    def param_tensors(self, x: Shape) -> tuple[int, ...]:
+        return (x.c, x.c) if self.hp["affine"] else ()
+
+    def buffer_tensors(self, x: Shape) -> tuple[tuple[int, int], ...]:
+        # running_mean, running_var, and num_batches_tracked (an int64 scalar that the
+        # counts leave out but the GPU holds)
+        return ((x.c, 0), (x.c, 0), (1, 8))
 
     def macs(self, x: Shape, y: Shape) -> int:
         return 0  # normalisation counts no weight MACs (the convention in report.py)
@@ -52,6 +64,13 @@ class LocalResponseNorm(Layer):
     needs_volume = True
     keeps_features = True
     primary = "size"
+    # F.local_response_norm is a chain of ops (mul, pad, avg_pool3d, mul, add, pow, div):
+    # autograd keeps the input, the padded squares (avg_pool3d's input) and two maps of the
+    # input's size (pow's input, div's divisor); its backward runs the chain back, with two
+    # maps and the padded squares alive at once (measured with mem-oracle's tracker).
+    saves = ("input", "padded", "copy", "copy")
+    scratch = ("copy", "copy")
+    backward_scratch = ("copy", "copy", "padded")
     fields = (
         Field("size", pos_int, 5, "n, the neighbouring maps summed"),
         Field("alpha", number, 1e-4, "α"),
@@ -72,6 +91,11 @@ class LayerNorm(Layer):
     family = "norm"
     summary = "layer norm over the D channels at each position (ConvNeXt): 2·D params (γ, β)"
     keeps_features = True
+    # native_layer_norm_backward(grad, input, …, result1, result2, weight, bias): the input
+    # and the mean and rstd of each position; on a W×H×D map the channels are moved last, a
+    # view the kernel first copies (scratch).  Autocast runs layer_norm in fp32.
+    saves = ("input", "rows")
+    autocast = "fp32"
     fields = (
         Field("eps", pos_number, 1e-5, "added to the variance (ConvNeXt: 1e-6)"),
         Field("affine", boolean, True, "learn γ and β"),
@@ -79,6 +103,13 @@ class LayerNorm(Layer):
 
     def params(self, x: Shape) -> int:
         return 2 * x.c if self.hp["affine"] else 0
+
+    def param_tensors(self, x: Shape) -> tuple[int, ...]:
+        return (x.c, x.c) if self.hp["affine"] else ()
+
+    @property
+    def scratch(self) -> tuple[str, ...]:
+        return ("copy",)
 
     def macs(self, x: Shape, y: Shape) -> int:
         return 0  # normalisation counts no weight MACs, as batch norm
@@ -97,6 +128,7 @@ class LayerScale(Layer):
     family = "norm"
     summary = "a learned scale per channel, γ·x (ConvNeXt): D params, 0 MACs"
     keeps_features = True
+    saves = ("input",)  # γ·x: mul keeps x for γ's gradient (γ is a parameter)
     fields = (Field("init", number, 1e-6, "γ's starting value (ConvNeXt: 1e-6)"),)
 
     def params(self, x: Shape) -> int:

@@ -70,6 +70,24 @@ class Pool(Layer):
     def params(self, x: Shape) -> int:
         return 2 * x.c if self.hp["trainable"] else 0
 
+    def param_tensors(self, x: Shape) -> tuple[int, ...]:
+        return (x.c, x.c) if self.hp["trainable"] else ()
+
+    # max_pool2d_with_indices_backward(grad, self, …, result1): the input and the int64
+    # indices (CUDA computes the indices even without grad); avg_pool2d_backward(grad, self, …)
+    # the input.  LeNet's subsampling then multiplies by its coefficient (mul keeps the pooled
+    # map for the coefficient's gradient: a "temp" of the output's size).
+    saves = ("input", "indices")
+
+    def saved(self, x: Shape, y: Shape) -> tuple[str, ...]:
+        kept = ("input", "indices") if self.hp["mode"] == "max" else ("input",)
+        return kept + ("temp",) if self.hp["trainable"] else kept
+
+    @property
+    def scratch(self) -> tuple[str, ...]:
+        return (("indices",) if self.hp["mode"] == "max" else ()) + \
+            (("temp",) if self.hp["trainable"] else ())
+
     def macs(self, x: Shape, y: Shape) -> int:
         # Trainable subsampling multiplies each pooled value by its map's coefficient.
         return y.numel if self.hp["trainable"] else 0
@@ -122,6 +140,17 @@ class Pool(Layer):
 @register
 class GlobalPool(Layer):
     key = "global_pool"
+    # avg: adaptive_avg_pool2d to 1×1 is a mean over H and W, whose backward keeps only sizes
+    # (mean_backward); max: adaptive_max_pool2d_backward(grad, self, result1), the input and
+    # the indices.
+    saves = ()
+
+    def saved(self, x: Shape, y: Shape) -> tuple[str, ...]:
+        return ("input", "indices") if self.hp["mode"] == "max" else ()
+
+    @property
+    def scratch(self) -> tuple[str, ...]:
+        return ("indices",) if self.hp["mode"] == "max" else ()
     family = "pool"
     summary = "global max/avg pooling: W×H×D → 1×1×D"
     needs_volume = True
@@ -146,6 +175,17 @@ class GlobalPool(Layer):
 @register
 class AdaptivePool(Layer):
     key = "adaptive_pool"
+    # as global_pool; an avg to a size other than 1×1: _adaptive_avg_pool2d_backward(grad, self)
+    saves = ("input",)
+
+    def saved(self, x: Shape, y: Shape) -> tuple[str, ...]:
+        if self.hp["mode"] == "max":
+            return ("input", "indices")
+        return () if tuple(self.hp["size"]) == (1, 1) else ("input",)
+
+    @property
+    def scratch(self) -> tuple[str, ...]:
+        return ("indices",) if self.hp["mode"] == "max" else ()
     family = "pool"
     summary = "adaptive max/avg pooling to a fixed output H×W (PyTorch's windows)"
     needs_volume = True

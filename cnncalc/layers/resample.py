@@ -19,6 +19,7 @@ class Upsample(Layer):
     key = "upsample"
     family = "resample"
     summary = "W×H×D → (s·W)×(s·H)×D; 0 weights"
+    saves = ()  # upsample_nearest2d_backward / upsample_bilinear2d_backward need only sizes
     needs_volume = True
     primary = "scale"
     fields = (

@@ -18,6 +18,7 @@ from ..wording import thousands as count
 from ..report import Report
 from ..shapes import volume_text
 from .layout import Picture
+from .memplot import memory_svg
 from .svg import FONT_FAMILY, to_svg
 
 CSS = f"""
@@ -28,6 +29,7 @@ h2 {{ font-size: 14px; margin: 18px 0 6px; border-bottom: 1px solid var(--rule);
 p.sub {{ color: var(--dim); margin: 0 0 8px; }}
 #picture {{ overflow: auto; border: 1px solid var(--rule); }}
 #picture svg {{ display: block; max-width: none; height: auto; }}
+#memory svg {{ display: block; max-width: 100%; height: auto; }}
 table {{ border-collapse: collapse; }}
 th, td {{ padding: 2px 8px; text-align: left; vertical-align: top; }}
 td.n, th.n {{ text-align: right; white-space: nowrap; }}
@@ -110,19 +112,18 @@ def total_rows(report: Report) -> list[tuple[str, str, int, str]]:
     ]
     m = report.memory
     if m is not None:
+        weights = "fp32" if m.amp else m.dtype
         rows += [
-            ("memory.params_bytes", f"Params size ({m.dtype})", m.params_bytes,
+            ("memory.params_bytes", f"Params size ({weights})", m.params_bytes,
              size_bytes(m.params_bytes)),
-            ("memory.buffers_bytes", f"Buffers size ({m.dtype})", m.buffers_bytes,
+            ("memory.buffers_bytes", f"Buffers size ({weights})", m.buffers_bytes,
              size_bytes(m.buffers_bytes)),
-            ("memory.activations_bytes", f"Activations (batch {m.batch})", m.activations_bytes,
-             size_bytes(m.activations_bytes)),
-            ("memory.inference_bytes", f"Inference memory (batch {m.batch})",
-             m.inference_bytes, f"{size_bytes(m.inference_bytes)} (weights + input + "
-                                f"activations)"),
-            ("memory.training_bytes", f"Training memory (batch {m.batch}, Adam)",
-             m.training_bytes, f"{size_bytes(m.training_bytes)} (weights + grads + 2 Adam "
-                               f"moments + input + activations)"),
+            ("memory.inference_peak_bytes", f"Inference peak (batch {m.batch}, {m.precision})",
+             m.inference_peak, f"{size_bytes(m.inference_peak)} at {m.inference_peak_layer}"),
+            ("memory.training_peak_bytes",
+             f"Training peak (batch {m.batch}, {m.precision}, {m.optimizer})",
+             m.training_peak, f"{size_bytes(m.training_peak)} at {m.training_peak_layer} (a "
+                              f"later step: grads, {m.optimizer} state, saved for backward)"),
         ]
     return rows
 
@@ -194,6 +195,12 @@ def claims_table(spec, report: Report) -> list[str]:
     return out
 
 
+MEMORY_NOTE = ("Bytes allocated over execution order, as cnncalc.memory replays PyTorch "
+               "(weights, buffers, input, the tensors alive, autograd's saved tensors, "
+               "gradients, optimizer state); left out: the CUDA context, cuDNN workspaces, "
+               "allocator fragmentation.")
+
+
 def to_html(spec, report: Report, picture: Picture, error: str = "") -> str:
     name = escape(report.name)
     parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
@@ -210,6 +217,10 @@ def to_html(spec, report: Report, picture: Picture, error: str = "") -> str:
               "row to find its box.</p>", '<div id="picture">',
               to_svg(picture, standalone=False), "</div>"]
     parts += ["<h2>Totals</h2>", *totals_table(report)]
+    if report.memory is not None:
+        m = report.memory
+        parts += ["<h2>Memory</h2>", f'<p class="sub">{escape(MEMORY_NOTE)} Batch {m.batch}, '
+                  f'{escape(m.precision)}.</p>', '<div id="memory">', memory_svg(m), "</div>"]
     parts += ["<h2>Design notes</h2>", *diagnostics_list(report)]
     if report.claims:
         parts += ["<h2>Answers (expect:)</h2>", *claims_table(spec, report)]

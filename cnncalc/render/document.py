@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator
 
-from ..report import (COUNT_FIELDS, ClaimResult, Counts, Diagnostic, Memory, ReceptiveField,
-                      Report, Row)
+from ..report import (COUNT_FIELDS, ClaimResult, Counts, Diagnostic, ReceptiveField, Report,
+                      Row)
 from ..shapes import volume_text
 from ..wording import json_number
 from .pieces import formula_text
@@ -29,12 +29,23 @@ def counts_json(c: Counts) -> dict[str, int]:
     return {f: getattr(c, f) for f in COUNT_FIELDS}
 
 
-def row_json(row: Row) -> dict[str, Any]:
+def row_json(row: Row, mem=None) -> dict[str, Any]:
+    """A leaf's row; ``mem``: its :class:`cnncalc.memory.LayerMemory` (``saved_bytes``,
+    ``live_bytes``: null without an estimate)."""
     return {
         "name": row.name, "kind": row.kind, "shape": row.shape.dims(),
         "volume": volume_text(row.shape), **counts_json(row.counts),
+        "saved_bytes": mem.saved_bytes if mem is not None else None,
+        "live_bytes": mem.live_bytes if mem is not None else None,
         "receptive_field": rf_json(row.rf), "formula": formula_text(row.formula), "line": row.line,
     }
+
+
+def _rows(report: Report):
+    m = report.memory
+    if m is None or len(m.rows) != len(report.layers):
+        return (row_json(r) for r in report.layers)
+    return map(row_json, report.layers, m.rows)
 
 
 def diagnostic_json(d: Diagnostic) -> dict[str, Any]:
@@ -48,24 +59,34 @@ def silenced_json(d: Diagnostic) -> dict[str, Any]:
     return dict(diagnostic_json(d), by=d.silenced_by)
 
 
-def memory_json(m: Memory) -> dict[str, Any]:
-    return {"dtype": m.dtype, "batch": m.batch, "params_bytes": m.params_bytes,
-            "buffers_bytes": m.buffers_bytes, "input_bytes": m.input_bytes,
-            "activations_bytes_per_sample": m.activations_bytes_per_sample,
-            "activations_bytes": m.activations_bytes, "inference_bytes": m.inference_bytes,
-            "training_bytes": m.training_bytes}
+def memory_json(m) -> dict[str, Any]:
+    """A :class:`cnncalc.memory.MemoryEstimate`: the two peaks and where they happen, what
+    they count, the reserve ``cnncalc fit`` keeps and what the figures leave out."""
+    from ..memory import LEFT_OUT, RESERVE, RESERVE_FOR
+
+    return {"batch": m.batch, "dtype": m.dtype, "amp": m.amp, "optimizer": str(m.optimizer),
+            "step": "later (the optimizer state exists)",
+            "params_bytes": m.params_bytes, "buffers_bytes": m.buffers_bytes,
+            "input_bytes": m.input_bytes, "grads_bytes": m.grads_bytes,
+            "optimizer_bytes": m.optimizer_bytes, "saved_bytes": m.saved_bytes,
+            "inference_peak_bytes": m.inference_peak,
+            "inference_peak_layer": m.inference_peak_layer,
+            "training_peak_bytes": m.training_peak,
+            "training_peak_layer": m.training_peak_layer,
+            "reserve_bytes": RESERVE, "reserve_for": RESERVE_FOR,
+            "left_out": list(LEFT_OUT)}
 
 
 def to_json(report: Report, error: str | None = None) -> dict[str, Any]:
     """The report as the JSON contract's document: plain dicts and lists."""
-    return _document(report, [row_json(r) for r in report.layers], error)
+    return _document(report, list(_rows(report)), error)
 
 
 def to_json_stream(report: Report, error: str | None = None) -> dict[str, Any]:
     """:func:`to_json`'s document with ``layers`` as an iterator: each row's dict (and its
     formula text) is made as :func:`iter_dumps` writes it, so a 100,000-layer report is
     written without holding them all.  For ``iter_dumps``, not ``json.dumps``."""
-    return _document(report, map(row_json, report.layers), error)
+    return _document(report, _rows(report), error)
 
 
 def _document(report: Report, layers, error: str | None) -> dict[str, Any]:

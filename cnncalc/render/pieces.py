@@ -65,22 +65,59 @@ def summary_lines(report: Report) -> list[tuple[str, str]]:
         lines.append(("Connections", f"{thousands(t.connections)} (LeCun's count: per output, its "
                                      f"inputs + its bias)"))
     if m is not None:
-        lines += [
-            (f"Params size ({m.dtype})", size_bytes(m.params_bytes + m.buffers_bytes)),
-            ("Activations", f"{thousands(t.activations)} per sample = "
-                            f"{size_bytes(m.activations_bytes_per_sample)}; batch {m.batch}: "
-                            f"{size_bytes(m.activations_bytes)}"),
-            (f"Inference memory (batch {m.batch})",
-             f"{size_bytes(m.inference_bytes)} (weights + input + activations)"),
-            (f"Training memory (batch {m.batch}, Adam)",
-             f"{size_bytes(m.training_bytes)} (weights + grads + 2 Adam moments + input + "
-             f"activations)"),
-        ]
+        lines += memory_lines(m)
     if report.claims:
         bad = sum(not c.ok for c in report.claims)
         lines.append(("expect", f"{len(report.claims)} claims, all ✓" if not bad else
                       f"{bad} of {len(report.claims)} claims wrong (cnncalc check shows why)"))
     return lines
+
+
+def memory_lines(m) -> list[tuple[str, str]]:
+    """The memory totals (a :class:`cnncalc.memory.MemoryEstimate`), each peak with the layer
+    where it happens and what it leaves out."""
+    weights = "fp32" if m.amp else m.dtype
+    return [
+        (f"Params size ({weights})", size_bytes(m.params_bytes)),
+        (f"Buffers size ({weights})", size_bytes(m.buffers_bytes)),
+        (f"Inference peak (batch {m.batch}, {m.precision})",
+         f"{size_bytes(m.inference_peak)} at {m.inference_peak_layer} (weights + buffers + "
+         f"input + the tensors alive at once)"),
+        (f"Training peak (batch {m.batch}, {m.precision}, {m.optimizer})",
+         f"{size_bytes(m.training_peak)} at {m.training_peak_layer} (a later step: + grads "
+         f"{size_bytes(m.grads_bytes)} + {m.optimizer} state {size_bytes(m.optimizer_bytes)} + "
+         f"saved for backward {size_bytes(m.saved_bytes)})"),
+        ("Memory leaves out", "the CUDA context, cuDNN workspaces, allocator fragmentation "
+                              "(cnncalc fit keeps a reserve)"),
+    ]
+
+
+def memory_cells(report: Report) -> list[tuple[int, int] | None]:
+    """Per row of ``report.rows``: (bytes kept for backward, bytes alive after it in
+    inference); a group's are its layers' sum and the figure after its last layer."""
+    m = report.memory
+    if m is None:
+        return [None] * len(report.rows)
+    rows = report.rows
+    out: list[tuple[int, int] | None] = [None] * len(rows)
+    open_groups: list[tuple[int, int]] = []  # (position, depth)
+    sums: dict[int, list[int]] = {}
+    for k, r in enumerate(rows):
+        while open_groups and open_groups[-1][1] >= r.depth:
+            open_groups.pop()
+        if r.is_group:
+            open_groups.append((k, r.depth))
+            sums[k] = [0, 0]
+            continue
+        if 0 <= r.index < len(m.rows):
+            saved, live = m.rows[r.index].saved_bytes, m.rows[r.index].live_bytes
+            out[k] = (saved, live)
+            for g, _ in open_groups:
+                sums[g][0] += saved
+                sums[g][1] = live
+    for g, (saved, live) in sums.items():
+        out[g] = (saved, live)
+    return out
 
 
 def grouped(diagnostics) -> list[tuple[Diagnostic, list[str]]]:

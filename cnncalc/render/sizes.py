@@ -138,8 +138,8 @@ def at_table(name: str, entries):
         ("MACs", lambda r: with_short(r.totals.macs)),
         ("FLOPs", lambda r: short(r.totals.flops)),
         ("Activations", lambda r: thousands(r.totals.activations)),
-        ("Inference memory", lambda r: size_bytes(r.memory.inference_bytes)),
-        ("Training memory", lambda r: size_bytes(r.memory.training_bytes)),
+        ("Inference peak", lambda r: size_bytes(r.memory.inference_peak) if r.memory else "—"),
+        ("Training peak", lambda r: size_bytes(r.memory.training_peak) if r.memory else "—"),
     ]
     for label, fn in lines:
         tab.add_row(Text(label), *(cell(e, fn) for e in entries))

@@ -22,9 +22,9 @@ from typing import Any
 
 from ..report import Report
 from ..shapes import volume_text
-from ..wording import plural, thousands
-from .pieces import (CONVENTION, color_of, formula_text, grouped, layer_list, rf_text,
-                     shows_connections, silenced_line, summary_lines, visible)
+from ..wording import plural, size_bytes, thousands
+from .pieces import (CONVENTION, color_of, formula_text, grouped, layer_list, memory_cells,
+                     rf_text, shows_connections, silenced_line, summary_lines, visible)
 
 FORMULA_MIN = 40  # the narrowest formula column; with less room the formulas go below
 FORMULA_WIDTH = 48  # the formula column's least width, when the table has room for it
@@ -32,13 +32,15 @@ NAME_MIN = 8  # how narrow the Layer and Kind columns may wrap before the table 
 MARK = " ⚠"  # after the name of a layer with a diagnostic
 
 
-def table(report: Report, *, formulas: bool = False, depth: int | None = None):
-    """A rich renderable of the report: the layer table, the totals and the warnings."""
+def table(report: Report, *, formulas: bool = False, depth: int | None = None,
+          memory: bool = False):
+    """A rich renderable of the report: the layer table, the totals and the warnings.
+    ``memory`` adds each layer's bytes kept for backward and alive after it."""
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
-    parts: list[Any] = [LayerTable(report, formulas=formulas, depth=depth)]
+    parts: list[Any] = [LayerTable(report, formulas=formulas, depth=depth, memory=memory)]
     hidden = len(report.rows) - len(visible(report, depth))
     if hidden:
         parts.append(Text(f"{plural(hidden, 'nested row')} folded: "
@@ -125,12 +127,17 @@ class LayerTable:
     """The layer table as rich draws a ``Table`` (heavy head, one space of padding): title,
     header, one row per visible layer; wrapped or with the formulas below where it must."""
 
-    def __init__(self, report: Report, *, formulas: bool = False, depth: int | None = None):
+    def __init__(self, report: Report, *, formulas: bool = False, depth: int | None = None,
+                 memory: bool = False):
         self.title = f"{report.name}  (input {volume_text(report.input_shape)})"
         self.heads = ["Layer", "Kind", "Output W×H×D", "Params", "MACs", "RF"]
         connections = shows_connections(report)
         if connections:
             self.heads.append("Connections")
+        mem = memory_cells(report) if memory and report.memory is not None else None
+        if mem is not None:
+            self.heads += ["Saved", "Live"]
+            where = {id(r): k for k, r in enumerate(report.rows)}
         flagged = {d.layer for d in report.diagnostics}
         rows = visible(report, depth)
         self.cells: list[list[str]] = []
@@ -142,6 +149,9 @@ class LayerTable:
                      thousands(r.counts.macs), rf_text(r.rf)]
             if connections:
                 cells.append(thousands(r.counts.connections))
+            if mem is not None:
+                got = mem[where[id(r)]]
+                cells += [size_bytes(got[0]), size_bytes(got[1])] if got else ["", ""]
             self.cells.append(cells)
             self.styled.append((r.is_group, mark))
         self.formulas = ([(r.name, formula_text(r.formula)) for r in rows]
