@@ -27,11 +27,9 @@ def run(*args, columns=120):
 
 
 def _has_estimate() -> bool:
-    try:
-        from cnncalc.memory import estimate  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    from cnncalc.backends.memcheck import memory_model
+
+    return memory_model() is not None
 
 
 def test_verify_train_json_on_the_cpu_is_the_trackers_figure():
@@ -48,9 +46,9 @@ def test_verify_train_json_on_the_cpu_is_the_trackers_figure():
     assert {inference["method"], training["method"]} == {"tracker"}
     assert inference["batch"] == 4 and inference["dtype"] == "fp32" and inference["amp"] is None
     if _has_estimate():
-        from cnncalc.memory import estimate
+        from cnncalc.backends.memcheck import memory_model
 
-        est = estimate(cnncalc.load("zoo:lenet5"), batch=4, dtype="fp32", optimizer="momentum")
+        est = memory_model()(cnncalc.load("zoo:lenet5"), batch=4, dtype="fp32", optimizer="momentum")
         assert inference["estimate"] == est.inference_peak
         assert inference["ratio"] == round(est.inference_peak / tracked.inference_peak, 4)
     else:

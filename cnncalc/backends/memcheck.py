@@ -70,14 +70,31 @@ def check_options(dtype: str, amp: str | None, optimizer: str) -> None:
 
 def estimates(spec, *, batch: int, dtype: str, amp: str | None, optimizer: str):
     """cnncalc's estimate (the :mod:`cnncalc.memory` model), or (None, why)."""
-    try:
-        from ..memory import estimate
-    except ImportError:
+    estimate = memory_model()
+    if estimate is None:
         return None, "estimate unavailable (cnncalc.memory is not in this build)"
     kwargs = dict(batch=batch, dtype=dtype, optimizer=optimizer)
     if amp is not None:
         kwargs["amp"] = amp
     return estimate(spec, **kwargs), ""
+
+
+def memory_model():
+    """``cnncalc.memory.estimate`` when this cnncalc has it, else None.  Only a module beside
+    this package counts: an editable install of another checkout on the path must not lend
+    its own (it may not match this cnncalc)."""
+    import importlib
+    import importlib.util
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent
+    try:
+        found = importlib.util.find_spec("cnncalc.memory")
+    except ImportError:
+        return None
+    if found is None or found.origin is None or Path(found.origin).resolve().parent != package:
+        return None
+    return getattr(importlib.import_module("cnncalc.memory"), "estimate", None)
 
 
 def measure(spec, *, device: torch.device, batch: int, dtype: str, amp: str | None = None,

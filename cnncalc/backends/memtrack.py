@@ -94,17 +94,22 @@ class Tracked:
     training_peak_raw: int | None = None
     training_peak_phase: str = ""  # forward, backward or step: where the peak happened
     training_peak_layer: str = ""  # a forward peak: the leaf that was running; else ""
+    training_peak_op: str = ""  # the operator whose outputs made the peak (e.g. convolution_backward)
     gradients: int | None = None
     optimizer_state: int | None = None
     saved: int | None = None  # autograd's saved tensors at the end of forward, weights left out
     training_layers: tuple[LayerMemory, ...] = ()
+    # (operator, live bytes after it) over the pass and the step: "fwd:", "bwd:", "step:" tags
+    inference_curve: tuple[tuple[str, int], ...] = field(default=(), repr=False)
+    training_curve: tuple[tuple[str, int], ...] = field(default=(), repr=False)
     notes: tuple[str, ...] = field(default=())
 
     def as_json(self) -> dict:
         out = {k: getattr(self, k) for k in (
             "batch", "dtype", "amp", "optimizer", "device", "weights", "input", "inference_peak",
             "inference_peak_raw", "inference_peak_layer", "training_peak", "training_peak_raw",
-            "training_peak_phase", "training_peak_layer", "gradients", "optimizer_state",
+            "training_peak_phase", "training_peak_layer", "training_peak_op", "gradients",
+            "optimizer_state",
             "saved")}
         out["notes"] = list(self.notes)
         return out
@@ -127,6 +132,8 @@ class _Live(TorchDispatchMode):
         self.peak = self.peak_raw = 0
         self.on_peak = None  # called when the peak rises
         self.max_pool_indices = max_pool_indices
+        self.op = ""  # the operator running (its outputs being counted)
+        self.curve: list | None = None  # (operator, live bytes after it), when recording
 
     # storages ------------------------------------------------------------------------------
     def key(self, t: torch.Tensor) -> int | None:
@@ -195,6 +202,7 @@ class _Live(TorchDispatchMode):
 
     # operators -----------------------------------------------------------------------------
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.op = func.__name__
         out = func(*args, **(kwargs or {}))
         flat, _ = tree_flatten(out)
         for t in flat:
@@ -205,6 +213,8 @@ class _Live(TorchDispatchMode):
             # output's size, live until the op returns (the CPU kernel has a path without them)
             idx = out.numel() * 8
             self._rise(rounded(idx), idx)
+        if self.curve is not None and func.namespace != "prim":
+            self.curve.append((self.op, self.live))
         return out
 
 
@@ -424,11 +434,12 @@ def track(model, input_shape, *, batch: int = 1, dtype: str = "fp32", amp: str |
                 regions = lambda: torch.autocast(device, dtype=DTYPES[amp])  # noqa: E731
             else:
                 regions = nullcontext
-            inf_peak, inf_raw, inf_rows, inf_layer = _inference(model, x, live, names, regions)
+            inf_peak, inf_raw, inf_rows, inf_layer, inf_curve = _inference(model, x, live, names,
+                                                                           regions)
             result = dict(batch=batch, dtype=dtype, amp=amp, optimizer=optimizer, device=device,
                           weights=weights, input=inputs, inference_peak=inf_peak,
                           inference_peak_raw=inf_raw, inference_layers=inf_rows,
-                          inference_peak_layer=inf_layer)
+                          inference_peak_layer=inf_layer, inference_curve=inf_curve)
             if optimizer is not None:
                 result.update(_training(model, x, live, names, regions, optimizer=optimizer,
                                         device=device, emulate=emulate))
@@ -459,11 +470,13 @@ def _inference(model, x, live: _Live, names, regions):
     layers = _Layers(live, names)
     live.reset_peak()
     live.on_peak = layers.mark_peak
+    live.curve = []
     with torch.inference_mode(), layers.hooked(), regions():
         out = model(x)
         del out
     live.on_peak = None
-    return live.peak, live.peak_raw, layers.result(), layers.peak_layer
+    curve, live.curve = tuple((f"fwd:{op}", b) for op, b in live.curve), None
+    return live.peak, live.peak_raw, layers.result(), layers.peak_layer, curve
 
 
 def _training(model, x, live: _Live, names, regions, *, optimizer, device, emulate):
@@ -486,10 +499,11 @@ def _training(model, x, live: _Live, names, regions, *, optimizer, device, emula
                                 if isinstance(t, torch.Tensor) and live.key(t) not in live.host])
     # Step 2, measured.
     layers = _Layers(live, names)
-    phase, peak_phase = ["forward"], [""]
+    phase, peak_phase, peak_op = ["forward"], [""], [""]
 
     def mark():
         peak_phase[0] = phase[0]
+        peak_op[0] = live.op
         if phase[0] == "forward":
             layers.mark_peak()
         else:  # no layer is named inside backward or the step
@@ -497,6 +511,8 @@ def _training(model, x, live: _Live, names, regions, *, optimizer, device, emula
 
     live.reset_peak()
     live.on_peak = mark
+    live.curve = curve = []
+    marks = {}
     with layers.hooked(), torch.autograd.graph.saved_tensors_hooks(layers.pack, lambda t: t), \
             regions():
         out = model(x)
@@ -504,14 +520,21 @@ def _training(model, x, live: _Live, names, regions, *, optimizer, device, emula
     del out
     saved = layers.saved_bytes()
     phase[0] = "backward"
+    marks["bwd"] = len(curve)
     loss.backward()
     del loss
     grads = live.storage_bytes([p.grad for p in params if p.grad is not None])
     phase[0] = "step"
+    marks["step"] = len(curve)
     opt.step()
+    live.curve = None
+    tags = ["fwd"] * marks["bwd"] + ["bwd"] * (marks["step"] - marks["bwd"]) \
+        + ["step"] * (len(curve) - marks["step"])
+    training_curve = tuple((f"{tag}:{op}", b) for tag, (op, b) in zip(tags, curve))
     live.on_peak = None
     return dict(training_peak=live.peak, training_peak_raw=live.peak_raw,
                 training_peak_phase=peak_phase[0], training_peak_layer=layers.peak_layer,
+                training_peak_op=peak_op[0], training_curve=training_curve,
                 gradients=grads, optimizer_state=state, saved=saved,
                 training_layers=layers.result())
 
