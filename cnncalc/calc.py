@@ -283,8 +283,8 @@ def solve(unknown: str, given: dict[str, int | None], output: int | None = None,
         v = dict(values, **{name: value})
         n, f, s, p, d = (v[k] for k in ("input", "size", "stride", "pad", "dilation"))
         a = window_out_len(n, f, s, (p, p), d, ceil)
-        if a.f > n + 2 * p:
-            continue  # the kernel does not fit: no output at all
+        if a.out < 1:
+            continue  # the kernel does not fit (ceil mode: F − S + 1 does not): no output
         c = Candidate(value, a.out, a.exact, axis_formula(a, ceil))
         if (c.output == output) if output is not None else c.exact:
             found.append(c)

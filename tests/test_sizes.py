@@ -145,8 +145,11 @@ def test_the_sets_equal_brute_force_from_1_to_512(name):
 # --- the figures the issue names ----------------------------------------------------------
 
 @pytest.mark.parametrize("name, least", [
-    ("alexnet", 63), ("alexnet_2012", 67), ("vgg16", 32), ("googlenet", 31),
-    ("densenet121", 29), ("squeezenet1_0", 29), ("lenet5", 16),
+    # googlenet 15 and squeezenet1_0 21: PyTorch's ceil-mode pools keep a last window that
+    # starts inside the input (torchvision's nets run there and not one below:
+    # tests/test_edges_torchvision.py)
+    ("alexnet", 63), ("alexnet_2012", 67), ("vgg16", 32), ("googlenet", 15),
+    ("densenet121", 29), ("squeezenet1_0", 21), ("lenet5", 16),
     ("resnet34", 1), ("resnet50", 1), ("mobilenet_v2", 1)])
 def test_smallest_inputs_of_the_zoo(name, least):
     found = brute(name)
@@ -411,21 +414,15 @@ def test_pytorch_agrees_at_sizes_from_each_set(name):
         at = replace(spec, input_shape=Shape(spec.input_shape.c, x, x))
         result = backend.verify(at, device="cpu", iters=0)
         assert result.ok, (x, [c for c in result.checks if not c.ok][:2])
-    # and PyTorch refuses the largest size below the smallest that runs, except where the
-    # engine is stricter: a ceil-mode pool whose window overhangs the input (GoogLeNet's and
-    # SqueezeNet's) is an error to the engine, while PyTorch keeps a window that starts inside
+    # and PyTorch refuses the largest size below the smallest that runs (ceil-mode pools
+    # included: GoogLeNet's and SqueezeNet's keep a window that starts inside the input)
     below = axis.failures[0] if axis.failures else None
     if below is not None:
         model, _, _ = backend.build(replace(spec, input_shape=Shape(spec.input_shape.c,
                                                                      smallest, smallest)))
         x = torch.zeros(1, spec.input_shape.c, below.example, below.example)
-        if name in ("googlenet", "squeezenet1_0"):
-            assert "pooling window" in below.message
-            with torch.no_grad():
-                model.eval()(x)
-        else:
-            with pytest.raises(RuntimeError), torch.no_grad():
-                model.eval()(x)
+        with pytest.raises(RuntimeError), torch.no_grad():
+            model.eval()(x)
 
 
 def test_the_readme_documents_the_sizes_json(cli):
