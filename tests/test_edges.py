@@ -167,3 +167,61 @@ def test_deconv_with_output_pad_agrees_with_pytorch_from_1_to_64():
             if found:
                 bad[(f, s, p, d, op)] = found[:3]
     assert bad == {}
+
+
+# --- random small nets with ceil pools: sizes' sets = the engine = PyTorch -----------------
+
+from dataclasses import replace  # noqa: E402
+
+from hypothesis import HealthCheck, given, reject, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import cnncalc  # noqa: E402
+from cnncalc.errors import AnalysisError, SpecError  # noqa: E402
+from cnncalc.sizes import find_sizes  # noqa: E402
+
+TOP = 40
+conv_ = st.builds(lambda k, s, p, d: f"conv: {{filters: 2, size: {k}, stride: {s}, pad: {p}, "
+                                     f"dilation: {d}}}",
+                  st.integers(1, 4), st.integers(1, 3), st.integers(0, 2), st.integers(1, 2))
+pool_ = st.builds(lambda k, s, p, mode: f"pool: {{size: {k}, stride: {s}, pad: {min(p, k // 2)}, "
+                                        f"ceil: true, mode: {mode}}}",
+                  st.integers(1, 4), st.integers(1, 3), st.integers(0, 2),
+                  st.sampled_from(["max", "avg"]))
+floor_pool = st.builds(lambda k, s: f"pool: {{size: {k}, stride: {s}}}", st.integers(1, 3),
+                       st.integers(1, 3))
+# no residual here: PyTorch would broadcast a 1×1 shortcut onto a larger main path, which the
+# engine rightly refuses (tests/test_sizes.py holds merges' sets to the engine)
+step = st.one_of(pool_, pool_, conv_, floor_pool)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(body=st.lists(step, min_size=1, max_size=4))
+def test_random_nets_with_ceil_pools_run_where_sizes_says_and_pytorch_agrees(body):
+    from cnncalc.backends import torch as backend
+
+    text = "input: 16x16x1\nlayers:\n" + "".join(f"  - {x}\n" for x in body)
+    spec = cnncalc.load(text)
+    try:
+        runs = find_sizes(spec).axes[0].runs
+    except (AnalysisError, SpecError):
+        reject()  # merged paths that never agree
+    if runs.minimum is None or runs.minimum > TOP:
+        reject()
+    at = lambda x: replace(spec, input_shape=Shape(1, x, x))  # noqa: E731
+    model, _, _ = backend.build(at(runs.minimum))
+    model.eval()
+    for x in range(1, TOP + 1):
+        try:
+            cnncalc.analyze(at(x), explain=False)
+            engine_runs = True
+        except AnalysisError:
+            engine_runs = False
+        with torch.no_grad():
+            try:
+                torch_runs = model(torch.zeros(1, 1, x, x)).numel() > 0
+            except RuntimeError:
+                torch_runs = False
+        assert (x in runs, engine_runs, torch_runs) in ((True, True, True),
+                                                       (False, False, False)), (x, text)
