@@ -565,6 +565,11 @@ def inspect_symbolic(spec: Spec, at: list[tuple[int, int]] | None = None, *, bat
             axis = 0 if getattr(spec.input_shape.h, "var", None) == var else 1
             member, _, period, threshold = membership(var, conditions, axis)
             runs[var] = size_set(var, member, period, threshold).text()
+        if has_side_outputs(spec.layers):  # as sizes: eval mode first, training beside it
+            evals = runs_sets(replace(spec, layers=without_side_outputs(spec.layers)))
+            for var, found in evals.items():
+                if found.text() != runs[var]:
+                    runs[var] = f"{found.text()} in eval mode ({runs[var]} in training)"
     entries = None
     if at is not None and conditions is not None:
         entries = []
