@@ -225,3 +225,15 @@ def test_random_nets_with_ceil_pools_run_where_sizes_says_and_pytorch_agrees(bod
                 torch_runs = False
         assert (x in runs, engine_runs, torch_runs) in ((True, True, True),
                                                        (False, False, False)), (x, text)
+
+
+def test_solve_in_ceil_mode_finds_windows_past_the_input(cli):
+    # N = 2, S = 2, ceil: F = 1, 2, 3 give one window (F = 3 starts at 0 and runs 1 past the
+    # end); F = 4 gives none; max_pool1d agrees (PyTorch: 1, 1, 1, error)
+    r = cli("solve", "F", "-N", 2, "-O", 1, "-S", 2, "--ceil")
+    assert "every F from 1 to 3 that gives output 1" in r.stdout
+    assert "F = 3: (2 − 3 + 2·0)/2 + 1 = 0.5 → ceil 1 (not whole: ceil mode rounds it up)" in \
+        r.stdout
+    for f in (1, 2, 3):
+        assert torch_out(lambda x: F.max_pool1d(x, f, 2, ceil_mode=True), 2) == 1
+    assert torch_out(lambda x: F.max_pool1d(x, 4, 2, ceil_mode=True), 2) is None

@@ -315,7 +315,8 @@ def solve_lines(sol) -> list[str]:
     lines = [f"{sol.letter} where {given}: every {sol.letter} from {sol.low} to {sol.high} "
              f"that {want} ({rule})"]
     for c in sol.found:
-        fit = "" if c.exact or sol.output is None else " (not whole: PyTorch floors it)"
+        rounds = "ceil mode rounds it up" if sol.ceil else "PyTorch floors it"
+        fit = "" if c.exact or sol.output is None else f" (not whole: {rounds})"
         lines.append(f"  {sol.letter} = {c.value}: {c.formula}{fit}")
     if not sol.found:
         lines.append(f"  no whole {sol.letter} from {sol.low} to {sol.high} {want}")
