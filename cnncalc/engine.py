@@ -427,7 +427,7 @@ class _Engine(Visitor[State]):
                 if found and self.strict:
                     raise AnalysisError(Issue(node.loc, f"{finding.code} {finding.message} (an "
                                                         f"error under --strict)", at.name),
-                                        self.report(output, failed_at=at.name))
+                                        self.report(output))  # the whole net was walked
         self.diagnostics += later[0][done[0]:]
         self.silenced += later[1][done[1]:]
 

@@ -111,3 +111,13 @@ def test_chain_lost_by_hand():
     assert chain_lost([(AxisWindow(1, 1, 0), 7, 7, 0), (AxisWindow(2, 2, 0), 7, 3, 1)]) == [0, 1]
     # conv 3×3 pad 1 first: its row 5 reads image row 6, and the pool reads row 5
     assert chain_lost([(AxisWindow(3, 1, 1), 7, 7, 0), (AxisWindow(2, 2, 0), 7, 3, 1)]) == [0, 0]
+
+
+def test_strict_fails_on_a_real_loss_with_the_whole_table(cli, write):
+    path = write("input: 7x7x1\nlayers:\n  - conv: {filters: 2, size: 1}\n  - pool: {size: 2}\n"
+                 "  - flatten\n  - fc: 3\n")
+    r = cli("inspect", path, "--strict")
+    assert r.exit_code == 2
+    assert "error: pool1 → CN101" in r.stderr and "(an error under --strict)" in r.stderr
+    # the net was walked to its end: every row, and its output, are shown
+    assert "fc1" in r.stdout and "Stops at" not in r.stdout
