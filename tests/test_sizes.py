@@ -256,9 +256,10 @@ def test_symbolic_resnet50_at_224_equals_the_numeric_report_field_by_field():
     assert [replace(c, formula="") for c in at.claims] == \
         [replace(c, formula="") for c in numeric.claims]
     # the findings that hold at every size are the same; whether a layer floors (CN101) or
-    # shrinks too fast (CN104) depends on the size: `cnncalc sizes --exact` answers that
-    assert set(at.diagnostics) <= set(numeric.diagnostics)
-    assert {d.code for d in set(numeric.diagnostics) - set(at.diagnostics)} == {"CN101"}
+    # shrinks too fast (CN104) depends on the size: `cnncalc sizes --exact` answers that.  At
+    # 224 no image pixel goes unread (the projection shortcuts skip rows the main path reads),
+    # so the numeric report has no CN101 either
+    assert set(at.diagnostics) == set(numeric.diagnostics)
     assert {d.code for d in at.diagnostics} == {"CN103", "CN106"}
 
 
