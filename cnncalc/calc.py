@@ -216,7 +216,8 @@ def parse_range(text: str | None) -> tuple[int, int] | None:
     return low, high
 
 
-def _default_range(unknown: str, v: dict[str, int], out: int | None) -> tuple[int, int, str]:
+def _default_range(unknown: str, v: dict[str, int], out: int | None,
+                   ceil: bool = False) -> tuple[int, int, str]:
     """The values worth trying, and what can be said of the others."""
     n, f, s, p, d = (v.get(k) for k in ("input", "size", "stride", "pad", "dilation"))
     if unknown == "pad":
@@ -232,8 +233,8 @@ def _default_range(unknown: str, v: dict[str, int], out: int | None) -> tuple[in
             return 1, least + 5 * s - 1, (f"every N ≡ {r} (mod {s}) from {least} on"
                                           if s > 1 else f"every N ≥ {least}")
         return 1, max(s * out + fe, 1), ""
-    if unknown == "size":
-        return 1, n + 2 * p, ""
+    if unknown == "size":  # ceil mode: a window may run S − 1 past the padded input
+        return 1, n + 2 * p + (s - 1 if ceil else 0), ""
     if unknown == "stride":
         span = n + 2 * p - effective_kernel(f, d)
         if span < 0:
@@ -273,7 +274,7 @@ def solve(unknown: str, given: dict[str, int | None], output: int | None = None,
                              param=key)
     if output is not None and output < 1:
         raise UsageError(f"must be at least 1, got {output}", param="output")
-    low, high, note = _default_range(name, values, output)
+    low, high, note = _default_range(name, values, output, ceil)
     if span is not None:
         low, high = span
         note = ""
@@ -285,8 +286,8 @@ def solve(unknown: str, given: dict[str, int | None], output: int | None = None,
         v = dict(values, **{name: value})
         n, f, s, p, d = (v[k] for k in ("input", "size", "stride", "pad", "dilation"))
         a = window_out_len(n, f, s, (p, p), d, ceil)
-        if a.f > n + 2 * p:
-            continue  # the kernel does not fit: no output at all
+        if a.out < 1:
+            continue  # the kernel does not fit (ceil mode: F − S + 1 does not): no output
         c = Candidate(value, a.out, a.exact, axis_formula(a, ceil))
         if (c.output == output) if output is not None else c.exact:
             found.append(c)

@@ -13,15 +13,17 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from .errors import AnalysisError, Issue, Location, SpecError
-from .layers.base import Formula, LayerError, Window
+from .layers.base import Formula, LayerError, Window, unread_findings, unread_rows
 from .network import (Arm, At, Branches, Claim, Group, Leaf, Merge, Repeat, Residual, Spec,
                       Visitor, has_row, walk)
 from .report import (AxisRF, ClaimResult, Counts, Diagnostic, ReceptiveField, Report, Row,
                      silence)
+from .reads import lost_rows
 from .shapes import Shape, symbolic_shape, volume_text
 from .symbolic import Requirement, SymbolicError, collecting, require_equal
 
 STRICT_ERRORS = {"CN101"}  # --strict turns these warnings into errors (exit 2)
+UNREAD = "CN101"  # decided over the whole net once it is walked (cnncalc.reads)
 
 State = tuple[Shape, "ReceptiveField | None"]
 # A layer on one input: output, counts, receptive-field step, findings, formula.
@@ -147,6 +149,9 @@ class _Engine(Visitor[State]):
         self.symbolic = symbolic_shape(spec.input_shape)
         self.requirements: list[Requirement] = []
         self.floors: list[tuple[str, int, object]] = []
+        # CN101 candidates: (where in the diagnostics and the silenced, the leaf's place, the
+        # leaf, its input)
+        self.unread: list[tuple[tuple[int, int], At, Leaf, Shape]] = []
 
     # -- what the walk calls
     def leaf(self, at: At, node: Leaf, state: State) -> State:
@@ -181,6 +186,10 @@ class _Engine(Visitor[State]):
             except SymbolicError:  # a field that no closed form here can follow
                 rf = None
         for finding in findings:
+            if finding.code == UNREAD and not self.symbolic:
+                # whether another path reads those pixels is known only after the walk
+                self.unread.append(((len(self.diagnostics), len(self.silenced)), at, node, x))
+                continue
             found = self.note(Diagnostic(finding.code, finding.message, name, node.loc), at)
             if found and self.strict and finding.code in STRICT_ERRORS:
                 self.fail(node.loc, name, f"{finding.code} {finding.message} (an error under "
@@ -389,6 +398,39 @@ class _Engine(Visitor[State]):
                     return f"; the {got.h} comes from {text} at {row.name}"
         return ""
 
+    def settle_unread(self, output: Shape) -> None:
+        """CN101 where image pixels are really lost: no path from the input reads them
+        (:mod:`cnncalc.reads`); each finding stands at its layer's place among the others."""
+        if not self.unread:
+            return
+        leaves = [r for r in self.rows if r is not None and not r.is_group]
+        candidates = {}
+        for _, at, node, x in self.unread:
+            ah, aw = node.layer.axes(x)
+            candidates[at.index] = unread_rows(ah, aw, bool(node.layer.hp.get("ceil")))
+        lost = lost_rows(self.spec, leaves, candidates)
+        later = (self.diagnostics, self.silenced)
+        self.diagnostics, self.silenced = [], []
+        done = (0, 0)
+        for where, at, node, x in self.unread:
+            self.diagnostics += later[0][done[0]:where[0]]
+            self.silenced += later[1][done[1]:where[1]]
+            done = where
+            if at.index not in lost:
+                continue
+            axes, image = lost[at.index]
+            ah, aw = node.layer.axes(x)
+            for finding in unread_findings(ah, aw, candidates[at.index],
+                                           None if image else axes):
+                found = self.note(Diagnostic(finding.code, finding.message, at.name, node.loc),
+                                  at)
+                if found and self.strict:
+                    raise AnalysisError(Issue(node.loc, f"{finding.code} {finding.message} (an "
+                                                        f"error under --strict)", at.name),
+                                        self.report(output))  # the whole net was walked
+        self.diagnostics += later[0][done[0]:]
+        self.silenced += later[1][done[1]:]
+
     # -- endings
     def fail(self, loc: Location, trail: str, message: str):
         last = next((r.shape for r in reversed(self.rows) if r is not None),
@@ -484,6 +526,7 @@ def trace(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "fp3
     gc.disable()  # rows are acyclic: collector passes over 100k of them only cost time
     try:
         y, _ = walk(spec.layers, engine, (spec.input_shape, rf))
+        engine.settle_unread(y)
         report = engine.report(y)
     finally:
         if enabled:

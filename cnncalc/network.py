@@ -12,7 +12,7 @@ Every consumer of the tree (the engine, the torch plan, hints, lint) walks it wi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Callable, Generic, Iterator, TypeVar, Union
 
@@ -340,3 +340,40 @@ def leaves(nodes) -> list[tuple[At, Leaf]]:
 
 def iter_leaves(nodes) -> Iterator[Leaf]:
     return (leaf for _, leaf in leaves(nodes))
+
+
+def without_side_outputs(nodes) -> tuple["Node", ...]:
+    """The tree in eval mode: each ``merge: first`` keeps only its first path.  Its other
+    paths are side outputs (an auxiliary head), which torchvision runs only in training; a
+    block that reads its input is rewritten as it expands."""
+    out = []
+    for node in nodes:
+        if isinstance(node, Residual):
+            node = replace(node, main=without_side_outputs(node.main),
+                           shortcut=without_side_outputs(node.shortcut))
+        elif isinstance(node, Branches):
+            paths = node.paths[:1] if node.merge == Merge.FIRST else node.paths
+            node = replace(node, paths=tuple((name, without_side_outputs(p))
+                                             for name, p in paths))
+        elif isinstance(node, Repeat):
+            node = replace(node, body=without_side_outputs(node.body))
+        elif isinstance(node, Group):
+            grow = node.expand
+            node = replace(node, body=without_side_outputs(node.body), expansions={},
+                           expand=None if grow is None else
+                           (lambda shape, grow=grow: without_side_outputs(grow(shape))))
+        out.append(node)
+    return tuple(out)
+
+
+def has_side_outputs(nodes) -> bool:
+    """Whether a ``merge: first`` with more than one path is anywhere in the tree."""
+    for node in nodes:
+        if isinstance(node, Branches) and node.merge == Merge.FIRST and len(node.paths) > 1:
+            return True
+        inner = (node.main + node.shortcut if isinstance(node, Residual) else
+                 tuple(n for _, p in node.paths for n in p) if isinstance(node, Branches) else
+                 node.body if isinstance(node, (Repeat, Group)) else ())
+        if inner and has_side_outputs(inner):
+            return True
+    return False

@@ -15,7 +15,9 @@ from typing import Callable
 
 from .errors import Param, UsageError
 from .matrix import Matrix, Number, Volume
-from .shapes import window_out_len
+from .layers.base import AxisWindow
+from .reads import chain_lost
+from .shapes import unread_image, window_out_len
 from .wording import decimal, plural
 
 
@@ -174,6 +176,7 @@ def apply(x: Volume, kernels: list[Volume] | None = None, biases: list[Number] |
         raise UsageError("must be a finite number", param="biases")
     notes: list[str] = []
     steps: list[str] = []
+    chain: list[tuple[Volume, int, int, int, int, str]] = []  # the windows, for fit_notes
     y = x
     if kernels:
         stride, pad = stride or 1, pad or 0
@@ -188,7 +191,7 @@ def apply(x: Volume, kernels: list[Volume] | None = None, biases: list[Number] |
                                f"{plural(len(kernels), 'kernel')}; give one ", Param("biases"),
                                " for all kernels or one per kernel", param="biases")
         y = conv2d(x, kernels, biases, stride, pad)
-        notes += fit_notes(x, len(kernels[0][0]), len(kernels[0][0][0]), stride, pad, "conv")
+        chain.append((x, len(kernels[0][0]), len(kernels[0][0][0]), stride, pad, "conv"))
         if at is not None:
             check_at(at, y)
             steps = [f"output[{at[0] + 1},{at[1] + 1}] of kernel 1 (row, column from 1):"]
@@ -203,7 +206,7 @@ def apply(x: Volume, kernels: list[Volume] | None = None, biases: list[Number] |
                                " F (the pooling window)")
         ps = pool_stride or (None if kernels else stride) or pool_size
         pp = 0 if kernels else pad or 0
-        notes += fit_notes(y, pool_size, pool_size, ps, pp, "pool")
+        chain.append((y, pool_size, pool_size, ps, pp, "pool"))
         before = y
         y = pool2d(y, pool_size, ps, pool, pp)
         if at is not None and not kernels:
@@ -218,6 +221,7 @@ def apply(x: Volume, kernels: list[Volume] | None = None, biases: list[Number] |
                            Param("act"))
     if any(not math.isfinite(v) for m in y for row in m for v in row):
         raise UsageError("the result overflows a float; use smaller numbers")
+    notes += fit_notes(chain)
     return Applied([[[tidy(v) for v in row] for row in m] for m in y], steps, notes)
 
 
@@ -229,13 +233,34 @@ def check_at(at: tuple[int, int], y: Volume) -> None:
                            f"{h} and a column from 1 to {w}", param="at")
 
 
-def fit_notes(x: Volume, fh: int, fw: int, s: int, p: int, what: str) -> list[str]:
-    """The notes' rule: (N − F + 2P)/S must be whole, else border pixels are dropped."""
+def fit_notes(chain: list[tuple[Volume, int, int, int, int, str]]) -> list[str]:
+    """The notes' rule: (N − F + 2P)/S must be whole, else border pixels are dropped; said
+    only where image pixels are lost (padding left unread loses nothing, and a row one step
+    skips may be read by the step before it: :func:`cnncalc.reads.chain_lost`).  ``chain``:
+    each step's input, window, stride, pad and name, from the image on."""
+    lines = (("H", "row"), ("W", "column"))
+    per_axis = []
+    for i in (0, 1):
+        steps = []
+        for x, fh, fw, s, p, _ in chain:
+            n, f = (len(x[0]), fh) if i == 0 else (len(x[0][0]), fw)
+            a = window_out_len(n, f, s, (p, p))
+            steps.append((AxisWindow(f, s, p), n, a.out, unread_image(a)))
+        per_axis.append((steps, chain_lost(steps)))
     notes = []
-    for axis, n, f, line in (("H", len(x[0]), fh, "row"), ("W", len(x[0][0]), fw, "column")):
-        rem = (n + 2 * p - f) % s
-        if rem:
-            last = f"the last {line} is" if rem == 1 else f"the last {rem} {line}s are"
-            notes.append(f"{what} {axis}: ({n} − {f} + 2·{p})/{s} + 1 is not a whole number; "
-                         f"{last} never read (PyTorch floors it too)")
+    for j, (_, _, _, s, p, what) in enumerate(chain):
+        for (axis, line), (steps, lost) in zip(lines, per_axis):
+            win, n, _, skipped = steps[j]
+            if not lost[j]:
+                continue
+            formula = f"{what} {axis}: ({n} − {win.k} + 2·{p})/{s} + 1 is not a whole number; "
+            if j == 0:
+                last = f"the last {line} is" if skipped == 1 else f"the last {skipped} {line}s are"
+                notes.append(f"{formula}{last} never read (PyTorch floors it too)")
+                continue
+            mine = f"the last {line}" if skipped == 1 else f"the last {skipped} {line}s"
+            theirs = f"the last {line}" if lost[j] == 1 else f"the last {lost[j]} {line}s"
+            notes.append(f"{formula}{mine} of the {chain[j - 1][5]}'s output, and with "
+                         f"{'it' if skipped == 1 else 'them'} {theirs} of the input, "
+                         f"{'is' if lost[j] == 1 else 'are'} never read (PyTorch floors it too)")
     return notes

@@ -130,24 +130,38 @@ def window_out_len(n: int, f: int, s: int = 1, pad: tuple[int, int] = (0, 0), d:
 
     ``f`` is the kernel length before dilation.  PyTorch floors the division; with
     ``ceil`` (pooling's ceil_mode) it rounds up, but drops a last window that would start
-    in the right padding.  A result below 1 is returned as is: the caller reports it.
+    in the right padding (``(out − 1)·S ≥ N + P``): PyTorch's ``pooling_output_shape``
+    (aten/src/ATen/native/Pool.h).  In ceil mode a window that starts inside the input and
+    runs past its end is kept, so the padded input may be shorter than the window, down to
+    ``F − S + 1`` (:func:`window_need`).  A result below 1 is returned as 0: the caller
+    reports it.
     """
     fe = effective_kernel(f, d)
     span = n + pad[0] + pad[1] - fe
-    if not is_symbolic(span) and span < 0:
+    up = s - 1 if ceil else 0
+    if not is_symbolic(span) and span + up < 0:
         return AxisOut(n, fe, s, pad, 0, 0)  # a symbolic span ≥ 0 is the layer's requirement
-    out = span // s + 1
+    out = (span + up) // s + 1
     rem = span % s
-    if ceil and is_symbolic(span):
-        # both rules hold residue by residue: rem and out·s − n − P repeat with the input
-        up = flag(rem, lambda t: t != 0)
-        in_pad = flag(out * s - n - pad[0], lambda t: t >= 0)
-        out = out + up * (1 - in_pad)
-    elif ceil and rem:
-        out += 1
-        if (out - 1) * s >= n + pad[0]:
-            out -= 1
+    if ceil:
+        # the last window must start inside the input or the left padding; a size's
+        # condition repeats residue by residue: (out − 1)·S − N − P stays within S of P − F
+        out = out - flag((out - 1) * s - n - pad[0], lambda t: t >= 0)
     return AxisOut(n, fe, s, pad, out, rem)
+
+
+def window_need(a: AxisOut, ceil: bool = False):
+    """The least padded input a window layer runs on: ``F`` (floor), ``F − S + 1`` (ceil
+    mode: a last window that starts inside the input may run past it)."""
+    return a.f - (a.s - 1 if ceil else 0)
+
+
+def dropped_last(a: AxisOut, ceil: bool) -> bool:
+    """Whether ceil mode dropped a last window that would have started in the right padding
+    (numbers only)."""
+    if not ceil or is_symbolic(a.n) or is_symbolic(a.out):
+        return False
+    return a.out != -(-(a.n + a.pad[0] + a.pad[1] - a.f) // a.s) + 1
 
 
 def unread_image(a: AxisOut) -> int:
@@ -211,5 +225,8 @@ def axis_formula(a: AxisOut, ceil: bool = False) -> str:
     text = f"({num})/{a.s} + 1"
     if exact.denominator == 1:
         return f"{text} = {a.out}"
+    if dropped_last(a, ceil):
+        return (f"{text} = {decimal(exact)} → ceil {a.out + 1}, less a last window that would "
+                f"start in the padding: {a.out}")
     rounding = "ceil" if ceil else "floor"
     return f"{text} = {decimal(exact)} → {rounding} {a.out}"

@@ -26,7 +26,7 @@ from fractions import Fraction
 
 from .engine import Conditions, analyze, trace
 from .errors import AnalysisError, CnncalcError, Issue, Location, SpecError
-from .network import Spec
+from .network import Spec, has_side_outputs, without_side_outputs
 from .report import AxisRF, Counts, ReceptiveField, Report
 from .shapes import Shape, symbolic_shape
 from .symbolic import Size, SymbolicError, text_of, value_at
@@ -240,6 +240,7 @@ class Axis:
     checked: tuple[int, ...]  # inputs the integer engine confirmed
     failures: tuple[Failure, ...]
     wanted: Wanted | None = None
+    training: SizeSet | None = None  # where side outputs (training only) change the answer
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,7 @@ class Sizes:
     axes: tuple[Axis, ...]
     report: Report
     conditions: Conditions
+    mode: str | None = None  # "eval" when side outputs were left out (they run in training)
 
 
 def _dedupe(requirements):
@@ -456,6 +458,12 @@ def find_sizes(spec: Spec, want: int | None = None, exact: bool = False) -> Size
     given = spec.input_shape if spec.input_shape is not None and \
         not symbolic_shape(spec.input_shape) else None
     spec = symbolize(spec)
+    training = None
+    if has_side_outputs(spec.layers):
+        # an auxiliary head (merge: first) runs only in training, as torchvision's: the answer
+        # is eval mode's, and training's is given beside it where it differs
+        training = runs_sets(spec)
+        spec = replace(spec, layers=without_side_outputs(spec.layers))
     try:
         report, conditions = trace(spec, explain=False)
     except SymbolicError as e:
@@ -497,10 +505,27 @@ def find_sizes(spec: Spec, want: int | None = None, exact: bool = False) -> Size
                                                              f"{text_of(out)}, not a map",
                                       hint="--want-output asks for an output width or height"))
             wanted = wanted_inputs(var, out, members, want)
+        train = None if training is None or training.get(var) == runs else training.get(var)
         axes.append(Axis(var, runs, exact_set, out, vector,
                          on_runs_text(var, out, members) if not vector else "", period,
-                         threshold, checked, failures, wanted))
-    return Sizes(spec.name, spec.input_shape, given, tuple(axes), report, conditions)
+                         threshold, checked, failures, wanted, train))
+    return Sizes(spec.name, spec.input_shape, given, tuple(axes), report, conditions,
+                 "eval" if training is not None else None)
+
+
+def runs_sets(spec: Spec) -> dict[str, SizeSet]:
+    """Per symbol, the sizes a symbolic spec runs for (no engine check: the closed forms)."""
+    try:
+        _, conditions = trace(spec, explain=False)
+    except SymbolicError as e:
+        raise SpecError(Issue(Location(spec.source), str(e))) from None
+    except AnalysisError:
+        return {}
+    out = {}
+    for var in input_vars(spec):
+        member, _, period, threshold = membership(var, conditions, _axis_of(spec, var))
+        out[var] = size_set(var, member, period, threshold)
+    return out
 
 
 def runs_at(conditions: Conditions, env: dict[str, int]) -> str | None:
@@ -554,6 +579,11 @@ def inspect_symbolic(spec: Spec, at: list[tuple[int, int]] | None = None, *, bat
             axis = 0 if getattr(spec.input_shape.h, "var", None) == var else 1
             member, _, period, threshold = membership(var, conditions, axis)
             runs[var] = size_set(var, member, period, threshold).text()
+        if has_side_outputs(spec.layers):  # as sizes: eval mode first, training beside it
+            evals = runs_sets(replace(spec, layers=without_side_outputs(spec.layers)))
+            for var, found in evals.items():
+                if found.text() != runs[var]:
+                    runs[var] = f"{found.text()} in eval mode ({runs[var]} in training)"
     entries = None
     if at is not None and conditions is not None:
         entries = []

@@ -281,3 +281,29 @@ def test_unused_rows_note_is_singular_or_plural():
     three = apply(x, [[[[1, 1], [1, 1]]]], stride=3).notes  # (7 − 2) mod 3 = 2
     assert "the last 2 rows are never read" in three[0]
     assert "the last 2 columns are never read" in three[1]
+
+
+def test_unread_padding_is_no_note(cli):
+    # the case: 2×2 at stride 2 with pad 1 on 3×3: windows start at −1 and 1 and read
+    # rows 0..2; only the bottom padding row goes unread ((3 − 2 + 2)/2 + 1 = 2.5 → 2), as
+    # `cnncalc conv 3x3x1 -K 1 -F 2 -S 2 -P 1` says (nothing)
+    r = cli("apply", "--input", "1 2 3; 4 5 6; 7 8 9", "--kernel", "1 0; 0 -1", "--pad", 1,
+            "--stride", 2)
+    assert r.exit_code == 0 and "never read" not in r.stdout + r.stderr
+    assert "CN101" not in cli("conv", "3x3x1", "-K", 1, "-F", 2, "-S", 2, "-P", 1).stdout
+    # without the pad the last row and column of the image are skipped: said
+    r = cli("apply", "--input", "1 2 3; 4 5 6; 7 8 9", "--kernel", "1 0; 0 -1", "--stride", 2)
+    assert "the last row is never read" in r.stdout + r.stderr
+
+
+def test_a_pool_after_a_conv_notes_only_image_rows_lost():
+    x = [[list(range(7)) for _ in range(7)]]
+    # 1×1 conv, then 2×2/2 pool on 7: the pool skips row 6 of the conv's output, which came
+    # from image row 6 alone
+    notes = apply(x, [[[[1]]]], pool="max", pool_size=2).notes
+    assert notes[0] == ("pool H: (7 − 2 + 2·0)/2 + 1 is not a whole number; the last row of "
+                        "the conv's output, and with it the last row of the input, is never "
+                        "read (PyTorch floors it too)")
+    assert len(notes) == 2 and "last column" in notes[1]
+    # 3×3 pad 1 conv first: its output row 5 reads image rows 4..6, and the pool reads row 5
+    assert apply(x, [[[[1] * 3] * 3]], pad=1, pool="max", pool_size=2).notes == []

@@ -260,44 +260,77 @@ def axes_text(h: str, w: str) -> str:
 SHRINK_FACTOR = 3  # a layer that divides H or W by more than this "shrinks too fast"
 
 
+def unread_rows(ah: AxisOut, aw: AxisOut, ceil: bool = False) -> tuple[int, int]:
+    """The rows and columns of its own input that a floored window never reads (0 along a
+    symbolic axis, in ceil mode, or when only zero padding goes unread)."""
+    def lost(a: AxisOut) -> int:
+        n = unread_image(a)
+        return 0 if ceil or is_symbolic(n) else n
+
+    return lost(ah), lost(aw)
+
+
+def _add(found: list, code: str, per_axis: dict[str, str]) -> None:
+    """A finding per axis, or one for "H and W" when both read the same.  ``{line}``: the row,
+    the column, or both; ``{is}``: its verb ("are" for both, or several)."""
+    lines = {"H": "row", "W": "column"}
+    if len(per_axis) == 2 and per_axis["H"] == per_axis["W"]:
+        text = per_axis["H"].replace("{line}", "row and column").replace("{is}", "are")
+        found.append(Finding(code, f"H and W: {text}"))
+    else:
+        found.extend(Finding(code, f"{axis}: " + text.replace("{line}", lines[axis])
+                             .replace("{is}", "is")) for axis, text in per_axis.items())
+
+
+def unread_findings(ah: AxisOut, aw: AxisOut, lost: tuple[int, int],
+                    image: dict[int, int] | None = None) -> list[Finding]:
+    """CN101 for the axes along which ``lost`` rows of the layer's input go unread.  With
+    ``image`` (axis → image rows lost, for a layer deeper in the net) only those axes, and the
+    text says what the image loses; without it the layer reads the image itself."""
+    fractional = {}
+    for i, (axis, a) in enumerate((("H", ah), ("W", aw))):
+        if not lost[i] or (image is not None and i not in image):
+            continue
+        exact = axis_formula(a).split(" → ")[0]
+        fix = "(pick P or S so that N − F + 2P is a multiple of S)"
+        if image is None:
+            tail = ("last {line} of the image {is}" if lost[i] == 1 else
+                    f"last {lost[i]} {{line}}s of the image are")
+            fractional[axis] = (f"{exact} is not a whole number: PyTorch floors it to {a.out}, "
+                                f"so the {tail} never read {fix}")
+            continue
+        mine = "last {line} of its input {is}" if lost[i] == 1 else \
+            f"last {lost[i]} {{line}}s of its input are"
+        k = image[i]
+        theirs = "last {line} of the image" if k == 1 else f"last {k} {{line}}s of the image"
+        fractional[axis] = (f"{exact} is not a whole number: PyTorch floors it to {a.out}, so "
+                            f"the {mine} never read, and no other path reads the {theirs} "
+                            f"{fix}")
+    found: list[Finding] = []
+    _add(found, "CN101", fractional)
+    return found
+
+
 def window_findings(key: str, ah: AxisOut, aw: AxisOut, size: tuple[int, int],
                     ceil: bool = False) -> list[Finding]:
     """The notes' rules on one sliding window: whole outputs, skipped pixels, fast shrinking.
 
     A finding that reads the same on both axes is reported once, for "H and W".  Along a
     symbolic axis only what holds at every input size is found: whether a layer floors is
-    then a question for ``cnncalc sizes --exact``.
+    then a question for ``cnncalc sizes --exact``.  CN101 is said as if the layer read the
+    image; in a net the engine keeps it only where no other path reads the pixels
+    (:mod:`cnncalc.reads`).
     """
-    found = []
-
-    def add(code: str, per_axis: dict[str, str]) -> None:
-        # {line}: the row, the column, or both; {is}: its verb ("are" for both, or several)
-        lines = {"H": "row", "W": "column"}
-        if len(per_axis) == 2 and per_axis["H"] == per_axis["W"]:
-            text = per_axis["H"].replace("{line}", "row and column").replace("{is}", "are")
-            found.append(Finding(code, f"H and W: {text}"))
-        else:
-            found.extend(Finding(code, f"{axis}: " + text.replace("{line}", lines[axis])
-                                 .replace("{is}", "is")) for axis, text in per_axis.items())
-
-    fractional, skipped = {}, {}
+    # Only image pixels lost are a finding: zero padding left unread loses nothing.
+    found = unread_findings(ah, aw, unread_rows(ah, aw, ceil))
+    skipped = {}
     for axis, a in (("H", ah), ("W", aw)):
-        lost = unread_image(a)
-        # Only image pixels lost are a finding: zero padding left unread loses nothing.
-        if not is_symbolic(lost) and lost and not ceil:
-            exact = axis_formula(a).split(" → ")[0]
-            tail = ("last {line} of the image {is}" if lost == 1 else
-                    f"last {lost} {{line}}s of the image are")
-            fractional[axis] = (
-                f"{exact} is not a whole number: PyTorch floors it to {a.out}, so the {tail} "
-                f"never read (pick P or S so that N − F + 2P is a multiple of S)")
         if a.s > a.f:
             skip = a.s - a.f
             skipped[axis] = (f"stride {a.s} is larger than the kernel {a.f}: {skip} of "
                              f"every {a.s} input pixels {'is' if skip == 1 else 'are'} never "
                              f"read")
-    add("CN101", fractional)
-    add("CN106", skipped)
+    _add(found, "CN106", skipped)
     shrinking = {axis: f"{a.n} to {a.out}" for axis, a in (("H", ah), ("W", aw))
                  if not is_symbolic(a.n) and a.out * SHRINK_FACTOR < a.n}
     if shrinking:

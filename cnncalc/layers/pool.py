@@ -8,7 +8,8 @@ one coefficient and adds one bias (2 parameters per map).
 
 from __future__ import annotations
 
-from ..shapes import DOT, Shape, adaptive_window, axis_formula, volume_text, window_out_len
+from ..shapes import (DOT, Shape, adaptive_window, axis_formula, volume_text, window_need,
+                      window_out_len)
 from ..symbolic import exceeds
 from . import register
 from .base import (AxisWindow, Choice, Field, Finding, Formula, Layer, LayerError, Window, axes_text,
@@ -61,10 +62,18 @@ class Pool(Layer):
     def output_shape(self, x: Shape) -> Shape:
         self.check_input(x)
         ah, aw = self.axes(x)
+        ceil = self.hp["ceil"]
         for axis, a in (("H", ah), ("W", aw)):
-            if exceeds(a.f, a.n + 2 * a.pad[0]):
-                raise LayerError(f"the pooling window ({a.f} along {axis}) is larger than the "
-                                 f"padded input {a.n} + 2{DOT}{a.pad[0]}; use a smaller size")
+            need = window_need(a, ceil)
+            if exceeds(need, a.n + 2 * a.pad[0]):
+                if need == a.f:
+                    raise LayerError(f"the pooling window ({a.f} along {axis}) is larger than "
+                                     f"the padded input {a.n} + 2{DOT}{a.pad[0]}; use a smaller "
+                                     f"size")
+                raise LayerError(f"the pooling window ({a.f} along {axis}, stride {a.s}) leaves "
+                                 f"no output even in ceil mode, which needs a padded input of "
+                                 f"at least F − S + 1 = {need}, not {a.n} + 2{DOT}{a.pad[0]}; "
+                                 f"use a smaller size")
         return Shape(x.c, ah.out, aw.out)
 
     def params(self, x: Shape) -> int:

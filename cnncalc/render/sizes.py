@@ -175,6 +175,8 @@ def sizes_json(result, exact: bool) -> dict[str, Any]:
                       "checked": list(a.checked)}}
         if exact:
             entry["exact"] = a.exact.json()
+        if result.mode == "eval":  # side outputs (training only) left out of "runs"
+            entry["training"] = (a.training or a.runs).json()
         if given is not None and not a.vector:
             x = given.h if _is_height(result, a.var) else given.w
             if x in a.runs:
@@ -189,9 +191,12 @@ def sizes_json(result, exact: bool) -> dict[str, Any]:
                 "above": None if w.above is None else {"output": w.above[0],
                                                        "inputs": list(w.above[1])}}
         axes.append(entry)
-    return {"name": result.name, "input": volume_text(result.input_shape),
-            "given": volume_text(given) if given is not None else None, "exact": exact,
-            "axes": axes}
+    out = {"name": result.name, "input": volume_text(result.input_shape),
+           "given": volume_text(given) if given is not None else None, "exact": exact,
+           "axes": axes}
+    if result.mode is not None:
+        out["mode"] = result.mode
+    return out
 
 
 def _is_height(result, var: str) -> bool:
@@ -239,6 +244,11 @@ def _members(s) -> str:
 def axis_lines(result, a, exact: bool) -> list[tuple[str, str]]:
     v = a.var
     lines = [("  runs", _members(a.runs))]
+    if result.mode == "eval":
+        lines[0] = ("  runs (eval)", lines[0][1])
+        if a.training is not None:
+            lines.append(("  in training", f"{_members(a.training)} (its side outputs, an "
+                                           f"auxiliary head, run too)"))
     if exact:
         lines.append(("  no layer floors", _members(a.exact)))
     if a.vector:
@@ -305,7 +315,8 @@ def solve_lines(sol) -> list[str]:
     lines = [f"{sol.letter} where {given}: every {sol.letter} from {sol.low} to {sol.high} "
              f"that {want} ({rule})"]
     for c in sol.found:
-        fit = "" if c.exact or sol.output is None else " (not whole: PyTorch floors it)"
+        rounds = "ceil mode rounds it up" if sol.ceil else "PyTorch floors it"
+        fit = "" if c.exact or sol.output is None else f" (not whole: {rounds})"
         lines.append(f"  {sol.letter} = {c.value}: {c.formula}{fit}")
     if not sol.found:
         lines.append(f"  no whole {sol.letter} from {sol.low} to {sol.high} {want}")
