@@ -151,6 +151,27 @@ def write_output(path, text: str) -> None:
                               hint="check that its folder exists and is writable")) from None
 
 
+def set_option(fn):
+    """``--set NAME=VALUE,…``: values for the spec's top-level ``params:`` (cnncalc.params)."""
+    def remember(ctx, param, value):
+        from .params import parse_assignments
+        try:
+            ctx.meta["cnncalc.set"] = parse_assignments(value)
+        except UsageError as e:
+            raise click.BadParameter(str(e)) from None
+
+    return click.option("--set", "set_", multiple=True, metavar="NAME=VALUE[,…]",
+                        expose_value=False, callback=remember,
+                        help="Values for the spec's params: (repeatable), e.g. --set "
+                             "width=1.1,res=240.")(fn)
+
+
+def given_params() -> dict | None:
+    """What ``--set`` gave the running command, if it has the option."""
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta.get("cnncalc.set") if ctx is not None else None
+
+
 def format_option(choices=FORMATS):
     return click.option("--format", "fmt", type=click.Choice(choices), default="table",
                         show_default=True, help="Output format.")
@@ -174,6 +195,7 @@ def format_option(choices=FORMATS):
 @click.option("--at", "at", help="Input sizes to evaluate every count at, e.g. 224,320,512 "
                                  "(or 224x320: W×H); H and W become symbols.")
 @ignore_option
+@set_option
 @guarded
 def inspect(files, fmt, formulas, batch, dtype, strict, depth, expand, at, ignore):
     """Every layer's output volume, params, MACs and receptive field, then totals and memory.
@@ -327,6 +349,7 @@ def zoo(fmt):
               help="Timed passes (0: the checks only, no timing).")
 @click.option("--per-layer", is_flag=True, help="Add each layer's share of the time.")
 @format_option(("table", "json"))
+@set_option
 @guarded
 def verify_cmd(file, device, batch, dtype, channels_last, compile_, warmup, iters, per_layer,
                fmt):
@@ -377,6 +400,7 @@ def verify_cmd(file, device, batch, dtype, channels_last, compile_, warmup, iter
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False),
               help="Write here instead of standard output.")
 @click.option("--force", is_flag=True, help="Overwrite an existing OUTPUT.")
+@set_option
 @guarded
 def export_cmd(file, target, out, force):
     """Write FILE as a standalone Python file defining `class Net(nn.Module)` (torch only)."""
@@ -385,7 +409,7 @@ def export_cmd(file, target, out, force):
     from .spec import load
 
     path = output_path(out, force) if out is not None else None
-    code = to_python(load(file), file)
+    code = to_python(load(file, params=given_params()), file)
     if path is None:
         click.echo(code, nl=False)
         return
@@ -748,7 +772,7 @@ def write_picture(file: str, out: str | None, force: bool, suffix: str, make, *,
             fail([f"cnncalc: error: cannot write {out[:80]}: {e.strerror or e}"])
         if exists and not force:
             fail([f"cnncalc: error: {out} exists; nothing was written (--force overwrites it)"])
-    spec = load(file)
+    spec = load(file, params=given_params())
     from .shapes import symbolic_shape, volume_text
 
     if symbolic_shape(spec.input_shape):  # a drawing has sizes: numbers, not closed forms
@@ -804,6 +828,7 @@ STYLES = ("auto", "volumes", "graph")
               help="Fold blocks below this depth into one box, as inspect --depth does; a "
                    "repeat whose iterations fold is drawn once, ×N.  [default: every layer]")
 @click.option("--force", is_flag=True, help="Overwrite an existing OUTPUT.")
+@set_option
 @guarded
 def draw_cmd(file, out, style, depth, force):
     """Draw FILE as an SVG: every volume, kernel, branch and shortcut, with its counts.
@@ -831,6 +856,7 @@ def draw_cmd(file, out, style, depth, force):
 @click.option("--depth", type=click.IntRange(min=0), default=None,
               help="Fold the picture's blocks below this depth.  [default: every layer]")
 @click.option("--force", is_flag=True, help="Overwrite an existing OUTPUT.")
+@set_option
 @guarded
 def report_cmd(file, out, batch, dtype, style, depth, force):
     """Write FILE's report as one HTML page that needs no network: the picture, the layer
@@ -858,7 +884,7 @@ def load_source(source):
     from .spec import load
 
     if not is_model_source(source):
-        return load(source)
+        return load(source, params=given_params())
     spec, notes = load_model(source)
     for note in notes:
         click.echo(f"cnncalc: note: {note}", err=True)
