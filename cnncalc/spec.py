@@ -578,8 +578,12 @@ class _Builder:
         except ValueError as e:
             self.err(tloc, ctx.trail + ".times", str(e))
             return None
+        if times == 0 and isinstance(body.get("times"), str) and "$" in body["times"]:
+            return None  # worked out from params (ceil($n·$depth) − 1): the repeat is left out
         if isinstance(times, bool) or not isinstance(times, int) or times < 1:
-            self.err(tloc, ctx.trail + ".times", f"must be a positive integer, got {times!r}")
+            self.err(tloc, ctx.trail + ".times", f"must be a positive integer, got {times!r}"
+                     + (" (an expression over params may give 0: the repeat is then left out)"
+                        if times == 0 else ""))
             return None
         start = body.get("start", 0)
         if isinstance(start, bool) or not isinstance(start, int) or not 0 <= start <= MAX_LAYERS:
