@@ -875,6 +875,72 @@ def report_cmd(file, out, batch, dtype, style, depth, force):
 
 
 
+# --- sweep (issue 18) ------------------------------------------------------------------------
+
+@main.command("sweep")
+@click.argument("file")
+@click.option("--vary", "vary", multiple=True, metavar="NAME=LO..HI/STEP|a,b,c",
+              help="A param's values (repeatable: every combination is a point).")
+@click.option("--sample", type=int, metavar="N", help="N points drawn from the ranges "
+                                                       "instead of every combination.")
+@click.option("--seed", type=int, default=0, show_default=True, help="--sample's seed.")
+@click.option("--where", metavar="CONDITION",
+              help="Keep the points where it holds, e.g. 'params <= 5e6 and macs < 6e8'.")
+@click.option("--pareto", metavar="FIELD,FIELD[,…]",
+              help="The front over these figures, each minimised (max:FIELD maximises).")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Batch size for the memory figures.")
+@click.option("--dtype", type=click.Choice([d.value for d in Dtype]), default="fp32",
+              show_default=True, help="Element type for the memory figures.")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes (concurrent.futures).")
+@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True,
+              help="Rows in the table.")
+@click.option("--plot", "plot", type=click.Path(dir_okay=False),
+              help="Draw every evaluated point and the front into this SVG file.")
+@format_option(("table", "json", "csv"))
+@set_option
+@guarded
+def sweep_cmd(file, vary, sample, seed, where, pareto, batch, dtype, jobs, limit, plot, fmt):
+    """Every combination of the spec's params (or a sample), its counts, which meet a budget
+    (--where) and which no other beats (--pareto).  FILE is a spec with params:."""
+    from . import sweep
+    from .render import sweep as view
+
+    axes = tuple(sweep.parse_vary(v) for v in vary)
+    objectives = sweep.parse_pareto(pareto) if pareto else ()
+    progress = None
+    bar = None
+    if sys.stderr.isatty():
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        bar = Progress(BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                       console=console(stderr=True), transient=True)
+        task = bar.add_task("sweep", total=None)
+        progress = lambda done, total: bar.update(task, completed=done, total=total)  # noqa: E731
+        bar.start()
+    try:
+        result = sweep.run(file, axes, where=where, pareto=objectives, sample=sample, seed=seed,
+                           batch=batch, dtype=dtype, jobs=jobs, progress=progress,
+                           fixed=given_params())
+    finally:
+        if bar is not None:
+            bar.stop()
+    if plot is not None:
+        from .picture.sweep_plot import plot_svg
+
+        write_output(output_path(plot, True), plot_svg(result))
+    if fmt == "json":
+        for piece in view.to_json(result):
+            click.echo(piece, nl=False)
+        click.echo()
+    elif fmt == "csv":
+        for piece in view.to_csv(result):
+            click.echo(piece, nl=False)
+    else:
+        view.table(result, console(), limit)
+
+
 # --- import (issue 12) -----------------------------------------------------------------------
 
 def load_source(source):
