@@ -319,14 +319,28 @@ class _Evaluator:
         self.spatial = spatial
         self.parts = input_parts(self.data.get("input"))
         self.np = _np()
+        self.forms: dict = {}
+        self.sides: dict = {}  # the input's (height, width) by the values it reads  # the values a build worked out → (spec, report, requirements)
 
     def overrides(self, indices) -> dict[str, Any]:
         return {a.name: a.values[int(i)] for a, i in zip(self.axes, indices)}
 
-    def build(self, overrides):
+    def build(self, overrides, record: list | None = None):
         from .spec import _Builder
 
-        return _Builder(self.source.file, overrides).build(self.data)
+        if record is None:
+            return _Builder(self.source.file, overrides).build(self.data)
+
+        class Recorder(_Builder):
+            """Notes every value the spec works out: equal notes, equal networks."""
+
+            def value(self, raw, ctx):
+                v = super().value(raw, ctx)
+                if isinstance(raw, str) and "$" in raw:
+                    record.append(v)
+                return v
+
+        return Recorder(self.source.file, overrides).build(self.data)
 
     def group(self, index, grid) -> Chunk:
         """``index``: the points' numbers; ``grid``: their axis indices (rows)."""
@@ -334,8 +348,9 @@ class _Evaluator:
         n = len(index)
         chunk = Chunk(index, {}, np.zeros(n, dtype=bool), np.full(n, -1, dtype=np.int64))
         first = self.overrides(grid[0])
+        record: list = []
         try:
-            spec = self.build(first)
+            spec = self.build(first, record)
         except SpecError as e:
             structural = not any(a.name in self.spatial for a in self.axes)
             if structural or not self.spatial:
@@ -343,8 +358,10 @@ class _Evaluator:
                 return chunk
             return self.pointwise(chunk, grid)
         if self.spatial and self.parts is not None and spec.input_shape.spatial:
+            # the same values worked out make the same network: its forms are traced once
+            key = (tuple((type(v), v) for v in record), spec.input_shape.c)
             try:
-                return self.closed_forms(chunk, grid, spec)
+                return self.closed_forms(chunk, grid, spec, key)
             except _Fallback:
                 pass
         return self.pointwise(chunk, grid)
@@ -367,18 +384,25 @@ class _Evaluator:
         uniq, inverse = np.unique(sub, axis=0, return_inverse=True)
         inverse = inverse.reshape(-1)
         base = self.overrides(grid[0])
+        env0 = {**self.declared(base), **base}
+        reads = tuple(sorted(_refs(h_text) | _refs(w_text)))
         for u, row in enumerate(uniq):
-            env = dict(base)
+            env = dict(env0)
             for col, i in zip(spatial_cols, row):
                 env[self.axes[col].name] = self.axes[col].values[int(i)]
-            env = {**self.declared(env), **env}
-            try:
-                h = _side(h_text, env)
-                w = _side(w_text, env)
-                keys[u] = (h, w)
-            except ValueError as e:
-                bad[u] = f"input → {e}"
+            key = tuple(env.get(name) for name in reads)
+            found = self.sides.get(key)
+            if found is None:
+                try:
+                    found = (_side(h_text, env), _side(w_text, env))
+                except ValueError as e:
+                    found = f"input → {e}"
+                self.sides[key] = found
+            if isinstance(found, str):
+                bad[u] = found
                 keys[u] = (1, 1)
+            else:
+                keys[u] = found
         hw = np.array([keys[u] for u in range(len(uniq))], dtype=np.int64)
         hs, ws = hw[inverse, 0], hw[inverse, 1]
         return hs, ws, inverse, bad
@@ -395,18 +419,37 @@ class _Evaluator:
         found.update(overrides)
         return found
 
-    def closed_forms(self, chunk: Chunk, grid, spec) -> Chunk:
+    def traced(self, spec, key):
         from .engine import trace
-        from .report import ReceptiveField
         from .sizes import symbolize
         from .symbolic import SymbolicError
 
+        found = self.forms.get(key)
+        if found is None:
+            try:
+                sym = symbolize(spec)
+                report, conditions = trace(sym, explain=False)
+            except (AnalysisError, SymbolicError, SpecError):
+                found = None
+            else:
+                requirements, seen = [], set()
+                for r in conditions.requirements:  # one check per condition, the first layer
+                    if (r.kind, r.expr) not in seen:
+                        seen.add((r.kind, r.expr))
+                        requirements.append(r)
+                found = (sym, report, tuple(requirements))
+            if len(self.forms) > 4096:
+                self.forms.clear()
+            self.forms[key] = found
+        if found is None:
+            raise _Fallback
+        return found
+
+    def closed_forms(self, chunk: Chunk, grid, spec, key) -> Chunk:
+        from .report import ReceptiveField
+
         np = self.np
-        try:
-            sym = symbolize(spec)
-            report, conditions = trace(sym, explain=False)
-        except (AnalysisError, SymbolicError, SpecError):
-            raise _Fallback from None
+        sym, report, requirements = self.traced(spec, key)
         hs, ws, inverse, bad = self.sizes(grid)
         n = len(grid)
         shape = sym.input_shape
@@ -419,7 +462,7 @@ class _Evaluator:
             where = np.nonzero(inverse == u)[0]
             ok[where] = False
             self.impossible(chunk, where, message)
-        for r in conditions.requirements:
+        for r in requirements:
             v = size_array(r.expr, env[r.var], np)
             holds = (v >= 0) if r.kind == "fits" else (v == 0)
             fails = ok & ~holds

@@ -103,8 +103,8 @@ def plot_svg(result: Result) -> str:
                        f'{escape(_short(v))}</text>')
     out.append(f'<text x="{LEFT + pw / 2:g}" y="{HEIGHT - 30:g}" text-anchor="middle">'
                f'{escape(labels[0])}</text>')
-    out.append(f'<text x="16" y="{TOP + ph / 2:g}" text-anchor="middle" '
-               f'transform="rotate(-90 16 {TOP + ph / 2:g})">{escape(labels[1])}</text>')
+    out.append(f'<text x="{LEFT:g}" y="{TOP - 6:g}" text-anchor="middle">'
+               f'{escape(labels[1])}</text>')
     # every possible point, as the cell it falls in
     passed = result.passed[possible]
     cx = np.minimum(((xs - x0) / (x1 - x0) * pw / CELL).astype(np.int64), int(pw / CELL) - 1)
