@@ -367,9 +367,11 @@ class _Evaluator:
         return self.pointwise(chunk, grid)
 
     def impossible(self, chunk: Chunk, where, cause: str) -> None:
-        if cause not in chunk.causes:
+        k = _find(chunk.causes, cause)
+        if k is None:
             chunk.causes.append(cause)
-        chunk.cause[where] = chunk.causes.index(cause)
+            k = len(chunk.causes) - 1
+        chunk.cause[where] = k
 
     def sizes(self, grid):
         """Each point's input height and width, from the input's expressions."""
@@ -525,6 +527,20 @@ def _side(text, env) -> int:
     if isinstance(text, str) and "$" in text:
         return expr.whole(expr.substitute(text, env), text)
     return int(text)
+
+
+def cause_key(cause: str) -> str:
+    """What makes two causes one: the layer (the trail before the first →), else the text.
+    The first point's message stands for the others (their sizes differ)."""
+    return cause.split(" → ", 1)[0] if " → " in cause else cause
+
+
+def _find(causes: list[str], cause: str) -> int | None:
+    key = cause_key(cause)
+    for k, c in enumerate(causes):
+        if cause_key(c) == key:
+            return k
+    return None
 
 
 def _cause(e: CnncalcError) -> str:
@@ -728,9 +744,11 @@ def run(source: str, axes: tuple[Axis, ...], *, where: str | None = None,
             values[name][idx] = arr
         possible[idx] = chunk.possible
         for k, c in enumerate(chunk.causes):
-            if c not in causes:
+            j = _find(causes, c)
+            if j is None:
                 causes.append(c)
-            cause[idx[chunk.cause == k]] = causes.index(c)
+                j = len(causes) - 1
+            cause[idx[chunk.cause == k]] = j
 
     done = 0
     if jobs > 1 and len(groups) > 1:
