@@ -291,3 +291,10 @@ def test_parse_vary():
     assert sweep.parse_vary("w=1..1.3/0.2").values == (1, Fraction(6, 5))  # HI not reached
     with pytest.raises(UsageError):
         sweep.parse_vary("w=1,1")
+
+
+def test_scaled_resnet_at_its_own_params_is_zoo_resnet50():
+    scaled = analyze(load("zoo:resnet50_scaled"))
+    plain = analyze(load("zoo:resnet50"))
+    assert scaled.totals == plain.totals
+    assert [r.shape for r in scaled.layers] == [r.shape for r in plain.layers]
