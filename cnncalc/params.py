@@ -87,6 +87,9 @@ def size(v: Any, text: Any = "") -> Any:
 def setting(v: Any, parse: Callable, text: Any = "") -> Any:
     """``v`` for a layer's setting: whole fractions are ints; a fractional value goes to a
     setting that takes one (dropout's p) as a float, and is refused by any other."""
+    if isinstance(v, list):
+        raw = text if isinstance(text, list) and len(text) == len(v) else [text] * len(v)
+        return [expr.whole(x, str(t)) if isinstance(x, Fraction) else x for x, t in zip(v, raw)]
     if not isinstance(v, Fraction):
         return v
     if v.denominator == 1:

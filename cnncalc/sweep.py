@@ -203,6 +203,8 @@ def input_parts(raw: Any) -> tuple[Any, Any, Any] | None:
         parts = toplevel._CROSS.split(raw) if "$" in raw else raw.split("x")
         if len(parts) == 3:
             return tuple(p.strip() for p in parts)
+        if len(parts) == 2:  # W×H: depth 1
+            return parts[0].strip(), parts[1].strip(), 1
     return None
 
 

@@ -191,3 +191,13 @@ def test_a_spec_without_params_is_unchanged():
     assert analyze(spec).totals.params == 3 * 3 * 3 * 4 + 4
     with pytest.raises(SpecError, match=r"\$k is not defined"):
         parse("input: 8x8x3\nlayers: [{conv: {filters: $k, size: 3}}]\n", "<t>")
+
+
+def test_a_list_setting_reads_params(cli, write):
+    path = write("params: {k: 3, res: 16}\ninput: $res x $res\nlayers:\n"
+                 "  - conv: {filters: 4, size: [$k, 3]}\n")
+    doc = json.loads(cli("inspect", path, "--set", "k=5", "--format", "json").stdout)
+    assert doc["totals"]["params"] == 5 * 3 * 1 * 4 + 4
+    bad = cli("inspect", path, "--set", "k=1.5")
+    assert bad.exit_code == 2
+    assert f"{path}:4:30: error: layers[0].conv.size → '$k' is 1.5, not a whole number" in bad.stderr
