@@ -893,7 +893,11 @@ def report_cmd(file, out, batch, dtype, style, depth, force):
 @click.option("--dtype", type=click.Choice([d.value for d in Dtype]), default="fp32",
               show_default=True, help="Element type for the memory figures.")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Processes (concurrent.futures).")
+              help="Processes (concurrent.futures), or a Dask LocalCluster's workers.")
+@click.option("--backend", type=click.Choice(["local", "dask"]), default="local",
+              show_default=True, help="dask: a Dask cluster (the dask extra).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="--backend dask: the scheduler's address (default: a LocalCluster).")
 @click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True,
               help="Rows in the table.")
 @click.option("--plot", "plot", type=click.Path(dir_okay=False),
@@ -901,7 +905,8 @@ def report_cmd(file, out, batch, dtype, style, depth, force):
 @format_option(("table", "json", "csv"))
 @set_option
 @guarded
-def sweep_cmd(file, vary, sample, seed, where, pareto, batch, dtype, jobs, limit, plot, fmt):
+def sweep_cmd(file, vary, sample, seed, where, pareto, batch, dtype, jobs, backend, scheduler,
+              limit, plot, fmt):
     """Every combination of the spec's params (or a sample), its counts, which meet a budget
     (--where) and which no other beats (--pareto).  FILE is a spec with params:."""
     from . import sweep
@@ -922,7 +927,7 @@ def sweep_cmd(file, vary, sample, seed, where, pareto, batch, dtype, jobs, limit
     try:
         result = sweep.run(file, axes, where=where, pareto=objectives, sample=sample, seed=seed,
                            batch=batch, dtype=dtype, jobs=jobs, progress=progress,
-                           fixed=given_params())
+                           fixed=given_params(), backend=backend, scheduler=scheduler)
     finally:
         if bar is not None:
             bar.stop()

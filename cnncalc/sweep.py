@@ -701,8 +701,13 @@ def run(source: str, axes: tuple[Axis, ...], *, where: str | None = None,
         pareto: tuple[Objective, ...] = (), sample: int | None = None, seed: int = 0,
         batch: int = 1, dtype: str = "fp32", jobs: int = 1,
         progress: Callable[[int, int], None] | None = None,
-        fixed: dict[str, Any] | None = None) -> Result:
-    """Sweep ``source`` over ``axes``; ``fixed``: other params set (``--set``)."""
+        fixed: dict[str, Any] | None = None, backend: str = "local",
+        scheduler: str | None = None) -> Result:
+    """Sweep ``source`` over ``axes``; ``fixed``: other params set (``--set``).
+
+    ``jobs`` > 1 spreads the networks over processes (``concurrent.futures``);
+    ``backend="dask"`` over a Dask cluster: ``scheduler``'s address, or a LocalCluster of
+    ``jobs`` workers (the ``dask`` extra)."""
     np = _np()
     if not axes:
         raise UsageError("give at least one --vary NAME=LO..HI/STEP", param="vary")
@@ -753,7 +758,15 @@ def run(source: str, axes: tuple[Axis, ...], *, where: str | None = None,
             cause[idx[chunk.cause == k]] = j
 
     done = 0
-    if jobs > 1 and len(groups) > 1:
+    if backend == "dask":
+        batches = [groups[i::jobs * 4] for i in range(min(len(groups), jobs * 4))]
+        for chunks in _dask_map([(src, axes, spatial, b) for b in batches], jobs, scheduler):
+            for chunk in chunks:
+                take(chunk)
+                done += len(chunk.index)
+            if progress:
+                progress(done, n)
+    elif jobs > 1 and len(groups) > 1:
         batches = [groups[i::jobs * 4] for i in range(min(len(groups), jobs * 4))]
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             for chunks in pool.map(_work, [(src, axes, spatial, b) for b in batches]):
@@ -785,6 +798,31 @@ def run(source: str, axes: tuple[Axis, ...], *, where: str | None = None,
                          [o.maximise for o in pareto]) if pareto else np.zeros(0, np.int64)
     return Result(_spec_name(data, src.file), axes, grid, values, possible, cause, causes,
                   passed, front, pareto, where, batch, dtype, sample is not None)
+
+
+def _dask_map(tasks: list, jobs: int, scheduler: str | None):
+    """``_work`` over ``tasks`` on a Dask cluster, results as they finish."""
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise SweepError("--backend dask needs dask.distributed: pip install "
+                         "'cnncalc[dask]'") from None
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+    try:
+        client = Client(scheduler if scheduler is not None else cluster)
+    except OSError as e:
+        raise SweepError(f"cannot reach the Dask scheduler {scheduler}: {e}") from None
+    try:
+        futures = client.map(_work, tasks, pure=False)
+        for future in as_completed(futures):
+            yield future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def _spec_name(data, file) -> str:

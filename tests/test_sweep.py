@@ -298,3 +298,33 @@ def test_scaled_resnet_at_its_own_params_is_zoo_resnet50():
     plain = analyze(load("zoo:resnet50"))
     assert scaled.totals == plain.totals
     assert [r.shape for r in scaled.layers] == [r.shape for r in plain.layers]
+
+
+def test_dask_local_cluster_gives_the_same_answer():
+    """--backend dask on a LocalCluster (the dask extra; skipped where it is not installed)."""
+    pytest.importorskip("dask.distributed")
+    axes = (sweep.parse_vary("width=0.5..1.0/0.25"), sweep.parse_vary("depth=0.5,1"),
+            sweep.parse_vary("res=64..128/32"))
+    one = sweep.run("zoo:resnet50_scaled", axes, pareto=sweep.parse_pareto("macs,max:params"))
+    dask = sweep.run("zoo:resnet50_scaled", axes, pareto=sweep.parse_pareto("macs,max:params"),
+                     jobs=2, backend="dask")
+    for name in sweep.BASE:
+        assert one.values[name].tolist() == dask.values[name].tolist()
+    assert one.front.tolist() == dask.front.tolist()
+    assert one.causes == dask.causes
+
+
+def test_dask_backend_without_dask(cli, monkeypatch):
+    import builtins
+
+    real = builtins.__import__
+
+    def hide(name, *args, **kwargs):
+        if name.startswith("dask"):
+            raise ImportError(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", hide)
+    result = cli("sweep", "zoo:resnet50_scaled", "--vary", "width=1", "--backend", "dask")
+    assert result.exit_code == 2
+    assert "pip install 'cnncalc[dask]'" in result.stderr
