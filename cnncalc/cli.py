@@ -914,36 +914,15 @@ def sweep_cmd(file, vary, sample, seed, where, pareto, batch, dtype, jobs, backe
 
     axes = tuple(sweep.parse_vary(v) for v in vary)
     objectives = sweep.parse_pareto(pareto) if pareto else ()
-    progress = None
-    bar = None
-    if sys.stderr.isatty():
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-        bar = Progress(BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                       console=console(stderr=True), transient=True)
-        task = bar.add_task("sweep", total=None)
-        progress = lambda done, total: bar.update(task, completed=done, total=total)  # noqa: E731
-        bar.start()
-    try:
+    with view.progress_bar(console(stderr=True) if sys.stderr.isatty() else None) as progress:
         result = sweep.run(file, axes, where=where, pareto=objectives, sample=sample, seed=seed,
                            batch=batch, dtype=dtype, jobs=jobs, progress=progress,
                            fixed=given_params(), backend=backend, scheduler=scheduler)
-    finally:
-        if bar is not None:
-            bar.stop()
     if plot is not None:
         from .picture.sweep_plot import plot_svg
 
         write_output(output_path(plot, True), plot_svg(result))
-    if fmt == "json":
-        for piece in view.to_json(result):
-            click.echo(piece, nl=False)
-        click.echo()
-    elif fmt == "csv":
-        for piece in view.to_csv(result):
-            click.echo(piece, nl=False)
-    else:
-        view.table(result, console(), limit)
+    view.write(result, fmt, limit, console(), click.echo)
 
 
 # --- import (issue 12) -----------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from contextlib import contextmanager
 from fractions import Fraction
 from typing import Any, Iterator
 
@@ -145,3 +146,31 @@ def table(result: Result, console, limit: int = 20) -> None:
     if len(rows) > limit:
         console.print(f"{len(rows) - limit:,} more: --limit N shows more, --format json or csv "
                       f"lists every one")
+
+
+@contextmanager
+def progress_bar(console):
+    """A progress callback drawing a bar on ``console`` (a terminal), or None without one."""
+    if console is None:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    bar = Progress(BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console,
+                   transient=True)
+    task = bar.add_task("sweep", total=None)
+    with bar:
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def write(result: Result, fmt: str, limit: int, console, echo) -> None:
+    """The result in ``fmt`` on standard output."""
+    if fmt == "json":
+        for piece in to_json(result):
+            echo(piece, nl=False)
+        echo()
+    elif fmt == "csv":
+        for piece in to_csv(result):
+            echo(piece, nl=False)
+    else:
+        table(result, console, limit)
