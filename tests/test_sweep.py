@@ -328,3 +328,20 @@ def test_dask_backend_without_dask(cli, monkeypatch):
     result = cli("sweep", "zoo:resnet50_scaled", "--vary", "width=1", "--backend", "dask")
     assert result.exit_code == 2
     assert "pip install 'cnncalc[dask]'" in result.stderr
+
+
+def test_progress_bar_on_a_terminal_only():
+    from rich.console import Console
+
+    from cnncalc.render.sweep import progress_bar
+
+    with progress_bar(None) as progress:
+        assert progress is None
+    buf = io.StringIO()
+    seen = []
+    axes = (sweep.parse_vary("width=0.5,1"), sweep.parse_vary("res=64,128"))
+    with progress_bar(Console(file=buf, force_terminal=True, width=80)) as progress:
+        sweep.run("zoo:resnet50_scaled", axes,
+                  progress=lambda done, total: (seen.append((done, total)), progress(done, total)))
+    assert seen[-1] == (4, 4) and [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert "4/4" in buf.getvalue()
