@@ -81,8 +81,11 @@ def test_verify_set_against_the_pytorch_build(cli, model):
     assert doc["torch_params"] == params and doc["torch_macs"] == macs
 
 
+MORE = {"efficientnet_b4": ("1.4", "1.8", 380), "efficientnet_b5": ("1.6", "2.2", 456)}
+
+
 @pytest.mark.torchvision
-@pytest.mark.parametrize("model", sorted(POINTS))
+@pytest.mark.parametrize("model", sorted(POINTS) + sorted(MORE))
 def test_points_equal_torchvisions_models(model):
     from torchvision_needed import load as need
 
@@ -92,7 +95,7 @@ def test_points_equal_torchvisions_models(model):
 
     from cnncalc import expr
 
-    (width, depth, res), _, _, _ = POINTS[model]
+    width, depth, res = POINTS[model][0] if model in POINTS else MORE[model]
     net = getattr(torchvision.models, model)(weights=None).eval()
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         net(torch.zeros(1, 3, res, res))
