@@ -148,6 +148,27 @@ def write_output(path, text: str) -> None:
                               hint="check that its folder exists and is writable")) from None
 
 
+def set_option(fn):
+    """``--set NAME=VALUE,…``: values for the spec's top-level ``params:`` (cnncalc.params)."""
+    def remember(ctx, param, value):
+        from .params import parse_assignments
+        try:
+            ctx.meta["cnncalc.set"] = parse_assignments(value)
+        except UsageError as e:
+            raise click.BadParameter(str(e)) from None
+
+    return click.option("--set", "set_", multiple=True, metavar="NAME=VALUE[,…]",
+                        expose_value=False, callback=remember,
+                        help="Values for the spec's params: (repeatable), e.g. --set "
+                             "width=1.1,res=240.")(fn)
+
+
+def given_params() -> dict | None:
+    """What ``--set`` gave the running command, if it has the option."""
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta.get("cnncalc.set") if ctx is not None else None
+
+
 def format_option(choices=FORMATS):
     return click.option("--format", "fmt", type=click.Choice(choices), default="table",
                         show_default=True, help="Output format.")
@@ -208,6 +229,7 @@ def source_options(fn):
                                  "(or 224x320: W×H); H and W become symbols.")
 @ignore_option
 @source_options
+@set_option
 @guarded
 def inspect(files, fmt, formulas, batch, dtype, amp, optimizer, memory_columns, strict, depth,
             expand, at, ignore):
@@ -429,6 +451,7 @@ def fit_cmd(source, memory, gpu, train, dtype, amp, optimizer, checkpoint, fmt):
               help="Mixed precision for the memory figures: fp32 weights, autocast forward.")
 @format_option(("table", "json"))
 @source_options
+@set_option
 @guarded
 def verify_cmd(file, device, batch, dtype, channels_last, compile_, warmup, iters, per_layer,
                memory, train, optimizer, amp, fmt):
@@ -480,6 +503,7 @@ def verify_cmd(file, device, batch, dtype, channels_last, compile_, warmup, iter
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False),
               help="Write here instead of standard output.")
 @click.option("--force", is_flag=True, help="Overwrite an existing OUTPUT.")
+@set_option
 @guarded
 def export_cmd(file, target, out, force):
     """Write FILE as a standalone Python file defining `class Net(nn.Module)` (torch only)."""
@@ -488,7 +512,7 @@ def export_cmd(file, target, out, force):
     from .spec import load
 
     path = output_path(out, force) if out is not None else None
-    code = to_python(load(file), file)
+    code = to_python(load(file, params=given_params()), file)
     if path is None:
         click.echo(code, nl=False)
         return
@@ -919,6 +943,7 @@ STYLES = ("auto", "volumes", "graph")
                    "repeat whose iterations fold is drawn once, ×N.  [default: every layer]")
 @click.option("--force", is_flag=True, help="Overwrite an existing OUTPUT.")
 @source_options
+@set_option
 @guarded
 def draw_cmd(file, out, style, depth, force):
     """Draw FILE as an SVG: every volume, kernel, branch and shortcut, with its counts.
@@ -946,6 +971,7 @@ def draw_cmd(file, out, style, depth, force):
               help="Fold the picture's blocks below this depth.  [default: every layer]")
 @click.option("--force", is_flag=True, help="Overwrite an existing OUTPUT.")
 @source_options
+@set_option
 @guarded
 def report_cmd(file, out, batch, dtype, amp, optimizer, style, depth, force):
     """Write FILE's report as one HTML page that needs no network: the picture, the layer
@@ -965,6 +991,56 @@ def report_cmd(file, out, batch, dtype, amp, optimizer, style, depth, force):
 
 
 
+# --- sweep (issue 18) ------------------------------------------------------------------------
+
+@main.command("sweep")
+@click.argument("file")
+@click.option("--vary", "vary", multiple=True, metavar="NAME=LO..HI/STEP|a,b,c",
+              help="A param's values (repeatable: every combination is a point).")
+@click.option("--sample", type=int, metavar="N", help="N points drawn from the ranges "
+                                                       "instead of every combination.")
+@click.option("--seed", type=int, default=0, show_default=True, help="--sample's seed.")
+@click.option("--where", metavar="CONDITION",
+              help="Keep the points where it holds, e.g. 'params <= 5e6 and macs < 6e8'.")
+@click.option("--pareto", metavar="FIELD,FIELD[,…]",
+              help="The front over these figures, each minimised (max:FIELD maximises).")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Batch size for the memory figures.")
+@click.option("--dtype", type=click.Choice([d.value for d in Dtype]), default="fp32",
+              show_default=True, help="Element type for the memory figures.")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes (concurrent.futures), or a Dask LocalCluster's workers.")
+@click.option("--backend", type=click.Choice(["local", "dask"]), default="local",
+              show_default=True, help="dask: a Dask cluster (the dask extra).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="--backend dask: the scheduler's address (default: a LocalCluster).")
+@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True,
+              help="Rows in the table.")
+@click.option("--plot", "plot", type=click.Path(dir_okay=False),
+              help="Draw every evaluated point and the front into this SVG file.")
+@format_option(("table", "json", "csv"))
+@set_option
+@guarded
+def sweep_cmd(file, vary, sample, seed, where, pareto, batch, dtype, jobs, backend, scheduler,
+              limit, plot, fmt):
+    """Every combination of the spec's params (or a sample), its counts, which meet a budget
+    (--where) and which no other beats (--pareto).  FILE is a spec with params:."""
+    from . import sweep
+    from .render import sweep as view
+
+    axes = tuple(sweep.parse_vary(v) for v in vary)
+    objectives = sweep.parse_pareto(pareto) if pareto else ()
+    with view.progress_bar(console(stderr=True) if sys.stderr.isatty() else None) as progress:
+        result = sweep.run(file, axes, where=where, pareto=objectives, sample=sample, seed=seed,
+                           batch=batch, dtype=dtype, jobs=jobs, progress=progress,
+                           fixed=given_params(), backend=backend, scheduler=scheduler)
+    if plot is not None:
+        from .picture.sweep_plot import plot_svg
+
+        write_output(output_path(plot, True), plot_svg(result))
+    view.write(result, fmt, limit, console(), click.echo)
+
+
 # --- import (issue 12) -----------------------------------------------------------------------
 
 def load_source(source):
@@ -982,7 +1058,7 @@ def load_source(source):
             raise UsageError(f"{given} is for a PyTorch model SOURCE (torchvision:NAME, "
                              f"file.py:Name, package.module:Name); {source} is a spec, whose "
                              f"input is its input: line")
-        return load(source)
+        return load(source, params=given_params())
     spec, notes = load_model(source, input_volume=model_input, args=parse_args(model_args))
     for note in notes:
         click.echo(f"cnncalc: note: {note}", err=True)

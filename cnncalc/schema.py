@@ -43,9 +43,15 @@ def build_schema() -> dict[str, Any]:
         "name": {"type": ["string", "number"],
                  "description": "the net's name in reports (default: the file's name)"},
         "description": {"type": ["string", "null"], "description": "free text about the net"},
+        "params": {"type": "object", "propertyNames": {"pattern": r"^[A-Za-z_]\w*$"},
+                   "additionalProperties": {"anyOf": [{"type": "number"}, PARAM]},
+                   "description": "the spec's parameters with their values ({width: 1.0, "
+                                  "res: 224}), read as $width anywhere a number is and set "
+                                  "with --set width=1.1 (cnncalc sweep varies them)"},
         "input": {"description": "the input volume W×H×D, the notes' order: 32x32x3, or "
-                                 "{width, height, channels}; a single number is a vector",
-                  "anyOf": [VOLUME, _input_mapping()]},
+                                 "{width, height, channels}; a single number is a vector; "
+                                 "$res x $res x 3 reads the spec's params",
+                  "anyOf": [VOLUME, _input_mapping(), PARAM]},
         "layers": {**_sequence("the layers, in execution order"), "type": "array",
                    "minItems": 1},
         "blocks": {"type": "object", "additionalProperties": {"$ref": "#/definitions/block"},
@@ -66,9 +72,10 @@ def build_schema() -> dict[str, Any]:
             "layer": _layer(),
             "block": _block(),
             "volume": _volume(),
-            "param": {"type": "string", "pattern": r"\$[A-Za-z_]",
-                      "description": "a block parameter, $name, or integer arithmetic on "
-                                     "parameters such as $width * 4 (only inside a block)"},
+            "param": {"type": "string", "pattern": r"\$\{?[A-Za-z_]",
+                      "description": "a parameter, $name (a block's, or the spec's params:), "
+                                     "or exact arithmetic on parameters such as "
+                                     "make_divisible(32 * $width) or ceil(3 * $depth)"},
         },
     }
     return copy.deepcopy(schema)  # the parsers' fragments are shared: the caller may edit
@@ -263,7 +270,7 @@ def _volume() -> dict[str, Any]:
 
 
 def _input_mapping() -> dict[str, Any]:
-    side = {**pos_int.schema}
+    side = {"anyOf": [{**pos_int.schema}, PARAM]}
     return {"type": "object", "required": ["width", "height"], "additionalProperties": False,
             "properties": {"width": {**side, "description": "W"},
                            "height": {**side, "description": "H"},

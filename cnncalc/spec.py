@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from . import expr
+from . import params as toplevel
 from .errors import Issue, Location, SpecError
 from .layers import REGISTRY, closest
 from .located import YList, YMap, compose
@@ -32,36 +33,37 @@ from .report import CODES
 from .shapes import Shape, parse_input, parse_volume
 from .sources import read_source
 
-TOP_KEYS = ("name", "input", "layers", "blocks", "expect", "description")
+TOP_KEYS = ("name", "params", "input", "layers", "blocks", "expect", "description")
 SIBLINGS = ("name", "expect", "frozen", "allow")
 CLAIM_FIELDS = ("output", "params", "trainable_params", "buffers", "macs", "connections",
                 "activations", "rf")
 MAX_BLOCK_DEPTH = 50  # blocks used inside blocks used inside …
 
 
-def load(source: str | os.PathLike, *, text: str | None = None) -> Spec:
+def load(source: str | os.PathLike, *, text: str | None = None,
+         params: dict[str, Any] | None = None) -> Spec:
     """Load a spec from a path, ``zoo:NAME``, or YAML text.
 
     A string with a newline, or one that starts with '{' (a flow mapping), is read as the spec
-    itself.
+    itself.  ``params`` overrides the spec's top-level ``params:`` (``--set``).
     """
     if text is not None:
-        return parse(text, str(source))
+        return parse(text, str(source), params)
     src = str(source)
     if isinstance(source, str) and ("\n" in src or src.lstrip().startswith("{")):
-        return parse(src, "<text>")
+        return parse(src, "<text>", params)
     body, name = read_source(source)
-    return parse(body, name)
+    return parse(body, name, params)
 
 
-def parse(text: str, file: str = "<text>") -> Spec:
+def parse(text: str, file: str = "<text>", params: dict[str, Any] | None = None) -> Spec:
     # Parsing makes many small objects and no cycles that matter: the collector's passes
     # over them cost half the time of a 10,000-layer spec, so it waits until we are done.
     enabled = gc.isenabled()
     gc.disable()
     try:
         data = compose(text, file)
-        return _Builder(file).build(data)
+        return _Builder(file, params).build(data)
     finally:
         if enabled:
             gc.enable()
@@ -123,8 +125,10 @@ class _Ctx:
 
 
 class _Builder:
-    def __init__(self, file: str):
+    def __init__(self, file: str, overrides: dict[str, Any] | None = None):
         self.file = file
+        self.overrides = overrides or {}
+        self.globals: dict[str, Any] = {}  # the spec's params: (--set applied)
         self.issues: list[Issue] = []
         self.blocks: dict[str, YMap | YList] = {}
         self.block_locs: dict[str, Location] = {}
@@ -154,11 +158,13 @@ class _Builder:
                 self.err(data.key_locs[key], "", f"unknown top-level key '{key}'",
                          f"did you mean '{near}'?" if near else f"the keys are {', '.join(TOP_KEYS)}")
         name = data.get("name", Path(self.file).stem if not self.file.startswith("<") else "net")
+        self.globals = toplevel.read(data, self.overrides, self.err)
+        top = _Ctx(self.scope({}), "layers")
         if "input" not in data:
             self.err(data.loc, "", "missing 'input:'", "give the input volume, e.g. input: 32x32x3")
             shape = None
         else:
-            shape = self.input_shape(data["input"], data.value_locs["input"])
+            shape = self.input_shape(data["input"], data.value_locs["input"], top)
         blocks = data.get("blocks")
         if blocks is not None:
             self.read_blocks(blocks, data.value_locs["blocks"])
@@ -167,8 +173,8 @@ class _Builder:
             self.err(data.loc, "", "missing 'layers:'", "list the layers, e.g. layers: [{conv: "
                                                        "{filters: 6, size: 5}}, relu]")
         else:
-            layers = self.sequence(data["layers"], data.value_locs["layers"],
-                                   _Ctx({}, "layers"), _Level(), required=True)
+            layers = self.sequence(data["layers"], data.value_locs["layers"], top, _Level(),
+                                   required=True)
         expect = self.claims(data["expect"], data.value_locs["expect"],
                              "expect") if "expect" in data else ()
         for bname in self.blocks:
@@ -182,7 +188,19 @@ class _Builder:
         return Spec(str(name), shape, layers, expect, self.file,
                     str(data.get("description", "") or ""))
 
-    def input_shape(self, value: Any, loc: Location) -> Shape | None:
+    def scope(self, env: dict[str, Any]) -> dict[str, Any]:
+        """``env`` (a block's parameters) over the spec's own params."""
+        if not self.globals:
+            return env
+        return {**self.globals, expr.SPEC_SCOPE: tuple(self.globals), **env}
+
+    def input_shape(self, value: Any, loc: Location, ctx: _Ctx) -> Shape | None:
+        if isinstance(value, str) and "$" in value:
+            try:
+                value = toplevel.input_text(value, ctx.env)
+            except ValueError as e:
+                self.err(loc, "input", str(e))
+                return None
         if isinstance(value, YMap):
             keys = {"width", "height", "channels"}
             extra = set(value) - keys
@@ -191,7 +209,8 @@ class _Builder:
                          f"unknown key(s) {sorted(map(str, extra))}" if extra else "")
                 return None
             try:
-                w, h, d = (value["width"], value["height"], value.get("channels", 1))
+                w, h, d = (toplevel.size(self.value(value[k], ctx), k) if k in value else 1
+                           for k in ("width", "height", "channels"))
                 return parse_input(f"{w}x{h}x{d}", by_name=False)
             except ValueError as e:
                 self.err(loc, "input", str(e))
@@ -254,8 +273,8 @@ class _Builder:
         layers = body["layers"] if isinstance(body, YMap) else body
         loc = body.value_locs["layers"] if isinstance(body, YMap) else self.block_locs[bname]
         self.used.add(bname)
-        self.sequence(layers, loc, _Ctx(defaults, f"blocks.{bname}", (bname,)), _Level(),
-                      required=True)
+        self.sequence(layers, loc, _Ctx(self.scope(defaults), f"blocks.{bname}", (bname,)),
+                      _Level(), required=True)
 
     # -- values
     def value(self, raw: Any, ctx: _Ctx) -> Any:
@@ -477,7 +496,7 @@ class _Builder:
                 continue
             value, vloc = raw[fname]
             try:
-                hp[fname] = f.parse(self.value(value, ctx))
+                hp[fname] = f.parse(toplevel.setting(self.value(value, ctx), f.parse, value))
             except ValueError as e:
                 self.err(vloc, f"{ctx.trail}.{fname}", str(e))
                 ok = False
@@ -588,12 +607,16 @@ class _Builder:
         times = body.get("times")
         tloc = body.value_locs.get("times", loc)
         try:
-            times = self.value(times, ctx)
+            times = toplevel.size(self.value(times, ctx), times)
         except ValueError as e:
             self.err(tloc, ctx.trail + ".times", str(e))
             return None
+        if times == 0 and isinstance(body.get("times"), str) and "$" in body["times"]:
+            return None  # worked out from params (ceil($n·$depth) − 1): the repeat is left out
         if isinstance(times, bool) or not isinstance(times, int) or times < 1:
-            self.err(tloc, ctx.trail + ".times", f"must be a positive integer, got {times!r}")
+            self.err(tloc, ctx.trail + ".times", f"must be a positive integer, got {times!r}"
+                     + (" (an expression over params may give 0: the repeat is then left out)"
+                        if times == 0 else ""))
             return None
         start = body.get("start", 0)
         if isinstance(start, bool) or not isinstance(start, int) or not 0 <= start <= MAX_LAYERS:
@@ -649,6 +672,14 @@ class _Builder:
         block = self.blocks[bname]
         defaults, required = self.block_params(block)
         env = dict(defaults)
+        for key, raw in defaults.items():  # a default may read the spec's params
+            if isinstance(raw, str) and "$" in raw:
+                try:
+                    env[key] = self.value(raw, _Ctx(self.scope({}), ctx.trail, ctx.uses))
+                except ValueError as e:
+                    self.err(block.value_locs.get("params", loc), f"blocks.{bname}.params.{key}",
+                             str(e))
+                    return None
         with_ = siblings.get("with", {}) or {}
         wloc = siblings.value_locs.get("with", loc)
         if not isinstance(with_, YMap) and with_ != {}:
@@ -681,6 +712,7 @@ class _Builder:
                      f"blocks are used inside blocks more than {MAX_BLOCK_DEPTH} deep "
                      f"({' → '.join(uses[:3])} → …)", "flatten the chain, or use repeat")
             return None
+        env = self.scope(env)
         inner = _Ctx(env, f"blocks.{bname}.layers", uses)
         gname = "" if in_repeat and name is None else name or level.auto(bname)
         if not expr.mentions_input(layers):

@@ -57,7 +57,7 @@ class SymbolicError(CnncalcError, ValueError):
 
 
 def _tidy(v: Number) -> Number:
-    if isinstance(v, Fraction) and v.denominator == 1:
+    if type(v) is Fraction and v.denominator == 1:  # type(): isinstance goes through abc
         return v.numerator
     return v
 
@@ -87,6 +87,9 @@ def _fmt(c: Number, sep: str = "") -> str:
     return text.replace("-", MINUS)
 
 
+_MADE: dict = {}  # Size.make's answers: a sweep traces the same sizes in many networks
+
+
 class Size:
     """A quasi-linear function of one variable; see the module's docstring.
 
@@ -107,8 +110,19 @@ class Size:
     @classmethod
     def make(cls, var: str, period: int, step: Number, values) -> "Size | Number":
         """A canonical size (least period), or the number when it is constant."""
-        values = tuple(_tidy(v) for v in values)
+        values = tuple(v if type(v) is int else _tidy(v) for v in values)
         step = _tidy(step)
+        key = (var, period, step, values)
+        made = _MADE.get(key)
+        if made is not None:
+            return made
+        if len(_MADE) > 65536:
+            _MADE.clear()
+        _MADE[key] = made = cls._canonical(var, period, step, values)
+        return made
+
+    @classmethod
+    def _canonical(cls, var: str, period: int, step: Number, values) -> "Size | Number":
         for d in _divisors(period):
             if d == period:
                 break
@@ -358,8 +372,7 @@ class Poly:
 
     def __init__(self, terms: dict[Factors, Number]):
         self.terms = terms
-        self._hash = hash(tuple(sorted(((tuple(map(_key, f)), c) for f, c in terms.items()),
-                                       key=repr)))
+        self._hash = None  # worked out when first asked: most sums are never hashed
 
     @classmethod
     def of(cls, v) -> "Poly":
@@ -372,7 +385,7 @@ class Poly:
 
     @staticmethod
     def _collapse(terms: dict[Factors, Number]):
-        terms = {f: _tidy(c) for f, c in terms.items() if c != 0}
+        terms = {f: c if type(c) is int else _tidy(c) for f, c in terms.items() if c != 0}
         if not terms:
             return 0
         if all(f == () for f in terms):
@@ -433,6 +446,8 @@ class Poly:
         return not self == other
 
     def __hash__(self):
+        if self._hash is None:
+            self._hash = hash(frozenset((tuple(map(_key, f)), c) for f, c in self.terms.items()))
         return self._hash
 
     @property

@@ -201,3 +201,17 @@ def test_memory_plot_in_the_browser(page, pictures, name, cli):
     legend = page.eval_on_selector_all("#memory text", "els => els.map(e => e.textContent)")
     assert any(t.endswith(f"at {memory['inference_peak_layer']}") for t in legend)
     assert any(t.endswith(f"at {memory['training_peak_layer']}") for t in legend)
+
+
+def test_sweep_plot_in_the_browser(page, tmp_path, cli):
+    """cnncalc sweep --plot: labels apart and inside, one circle per front point."""
+    out = tmp_path / "front.svg"
+    result = cli("sweep", "zoo:efficientnet", "--vary", "width=1.0..1.4/0.1", "--vary",
+                 "depth=1.0..1.4/0.2", "--vary", "res=224..320/32", "--where",
+                 "params <= 10e6", "--pareto", "macs,max:params", "--format", "json",
+                 "--plot", out)
+    assert result.exit_code == 0, result.output
+    front = json.loads(result.stdout)["front"]
+    page.goto(out.as_uri())
+    check_layout(page, "front.svg")
+    assert page.eval_on_selector_all("circle.front", "els => els.length") == len(front) > 1

@@ -299,3 +299,28 @@ def test_allow_takes_known_codes(validator):
     assert not list(validator.iter_errors(ok))
     bad = {"input": "8x8x3", "layers": [{"conv": {"filters": 4, "size": 1}, "allow": ["CN999"]}]}
     assert list(validator.iter_errors(bad))
+
+
+def test_spec_params_pass_where_a_number_is(validator):
+    """Top-level params: (issue 18) read in input, settings, repeat.times and use: with:."""
+    doc = {"params": {"width": 1.0, "depth": 1.5, "res": 32},
+           "input": "$res x $res x 3",
+           "blocks": {"b": {"params": {"c": 8},
+                            "layers": [{"conv": {"filters": "make_divisible($c * $width)",
+                                                 "size": 3, "pad": 1}}]}},
+           "layers": [{"conv": {"filters": "round(16 * $width)", "size": 3}},
+                      {"repeat": {"times": "ceil(2 * $depth)", "layers": [{"use": "b"}]}},
+                      {"use": "b", "with": {"c": "$width * 20"}}, "flatten",
+                      {"dropout": "$width / 4"}]}
+    assert loads(doc)
+    assert validator.is_valid(doc)
+    mapping = {**doc, "input": {"width": "$res", "height": "$res * 2", "channels": 3}}
+    assert loads(mapping)
+    assert validator.is_valid(mapping)
+
+
+@pytest.mark.parametrize("params", [{"width": "wide"}, {"width": True}, [1, 2]])
+def test_spec_param_mistakes_fail(validator, params):
+    doc = {"params": params, **spec_of("relu")}
+    assert not loads(doc)
+    assert not validator.is_valid(doc)

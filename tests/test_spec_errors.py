@@ -56,7 +56,7 @@ CASES = {
     "inexact-division": (
         "input: 8x8x3\nblocks:\n  b:\n    params: {width: 6}\n    layers:\n"
         "      - conv: {filters: $width / 4, size: 1}\nlayers:\n  - use: b\n",
-        "6:25", "6/4 is not a whole number"),
+        "6:25", "'$width / 4' is 1.5, not a whole number, where a size is needed"),
     "huge-repeat": ("input: 8x8x3\nlayers:\n  - repeat: {times: 1000000000, layers: [relu]}\n",
                     "3:21", "exceeds the 1,000,000 layers"),
     "fc-on-volume": ("input: 5x5x16\nlayers:\n  - fc: 120\n",

@@ -1,0 +1,347 @@
+"""cnncalc sweep (issue 18 items 3–6): every point's figures equal the integer engine's at
+that point (``inspect --set``, in process), impossible points by cause, the Pareto front equal
+to a brute force, the outputs, --jobs, and one clear error per bad input."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from fractions import Fraction
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+pytest.importorskip("numpy")
+
+from cnncalc import sweep  # noqa: E402
+from cnncalc.engine import analyze  # noqa: E402
+from cnncalc.errors import AnalysisError, SpecError, UsageError  # noqa: E402
+from cnncalc.report import memory  # noqa: E402
+from cnncalc.spec import load, parse  # noqa: E402
+
+MEMORY_FIELDS = tuple(sweep.MEMORY)
+
+
+def at_point(source: str, params: dict, text: str | None = None):
+    """The integer engine's figures at one point, as ``inspect --set`` works them out."""
+    spec = parse(text, "<t>", params) if text is not None else load(source, params=params)
+    return analyze(spec, explain=False)
+
+
+def point_params(result, i):
+    return {a.name: a.values[int(result.grid[i, k])] for k, a in enumerate(result.axes)}
+
+
+def expected_figures(report, batch=1, dtype="fp32"):
+    figures = sweep.figures_of(report)
+    mem = memory(report.totals, report.input_shape.numel, dtype, batch)
+    figures.update({name: getattr(mem, attr) for name, attr in sweep.MEMORY.items()})
+    figures["flops"] = 2 * figures["macs"]
+    figures["rf"] = max(figures["rf_h"], figures["rf_w"])
+    figures["non_trainable"] = figures["params"] - figures["trainable"]
+    return figures
+
+
+def test_500_random_points_equal_inspect():
+    """The parametric ResNet-50 at 500 points drawn from wide ranges: every figure equal to
+    the integer engine's at the same point."""
+    axes = (sweep.parse_vary("width=0.25..2.0/0.01"), sweep.parse_vary("depth=0.25..2.0/0.05"),
+            sweep.parse_vary("res=32..640/1"), sweep.parse_vary("aspect=0.5..2.0/0.01"))
+    result = sweep.run("zoo:resnet50_scaled", axes, sample=500, seed=18, batch=3, dtype="fp16")
+    assert result.evaluated == 500 and result.possible.all()
+    columns = {name: result.field(name) for name in sweep.FIELDS}
+    for i in range(result.evaluated):
+        report = at_point("zoo:resnet50_scaled", point_params(result, i))
+        want = expected_figures(report, batch=3, dtype="fp16")
+        got = {name: columns[name][i] for name in sweep.FIELDS}
+        assert {k: int(v) for k, v in got.items()} == want, point_params(result, i)
+
+
+def test_efficientnet_points_by_sweep():
+    axes = (sweep.parse_vary("width=1.0,1.1,1.2"), sweep.parse_vary("depth=1.0,1.1,1.2,1.4"),
+            sweep.parse_vary("res=224,240,288,300"))
+    result = sweep.run("zoo:efficientnet", axes)
+    want = {("1", "1", 224): (5_288_548, 385_814_752), ("1", "1.1", 240): (7_794_184, 686_802_832),
+            ("1.1", "1.2", 288): (9_109_994, 1_087_529_456),
+            ("1.2", "1.4", 300): (12_233_232, 1_827_141_392)}
+    found = {}
+    for i in range(result.evaluated):
+        p = point_params(result, i)
+        key = (str(float(p["width"])).rstrip("0").rstrip("."),
+               str(float(p["depth"])).rstrip("0").rstrip("."), p["res"])
+        found[key] = (int(result.values["params"][i]), int(result.values["macs"][i]))
+    for key, figures in want.items():
+        assert found[key] == figures, key
+
+
+IMPOSSIBLE = """\
+params: {k: 3, res: 16, c: 4}
+input: $res x $res x 3
+layers:
+  - conv: {filters: $c, size: $k}
+  - pool: {size: 2, stride: 2}
+  - conv: {filters: 8, size: 3, groups: 2}
+  - flatten
+  - fc: 10
+"""
+
+
+def test_impossible_points_are_counted_by_cause(write):
+    """res below what the kernels need, and an odd c that groups=2 cannot split: each point
+    is impossible for one cause, named once, and the sweep finishes."""
+    path = str(write(IMPOSSIBLE))
+    axes = (sweep.parse_vary("k=1..7/2"), sweep.parse_vary("res=1..20"),
+            sweep.parse_vary("c=3,4"))
+    result = sweep.run(path, axes)
+    assert result.evaluated == 4 * 20 * 2
+    for i in range(result.evaluated):
+        p = point_params(result, i)
+        try:
+            report = at_point(path, p)
+        except (AnalysisError, SpecError) as e:
+            assert not result.possible[i], p
+            assert sweep.cause_key(result.causes[result.cause[i]]) == \
+                sweep.cause_key(sweep._cause(e)), p
+            continue
+        assert result.possible[i], p
+        assert int(result.values["macs"][i]) == report.totals.macs
+    causes = result.cause_counts()
+    assert sum(n for _, n in causes) == result.impossible > 0
+    assert len({c for c, _ in causes}) == len(causes)
+    assert any("groups=2 must divide" in c for c, _ in causes)
+
+
+@st.composite
+def small_specs(draw):
+    """A random small net whose params (k, s, c, res) reach kernels, strides, channels and
+    the input; some points cannot work."""
+    layers = []
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["conv", "pool", "convc", "relu", "bn"]))
+        if kind == "conv":
+            layers.append(f"  - conv: {{filters: {draw(st.integers(1, 6))}, size: $k, "
+                          f"stride: {draw(st.integers(1, 2))}, pad: {draw(st.integers(0, 1))}}}")
+        elif kind == "convc":
+            layers.append("  - conv: {filters: ceil($c * 1.5), size: 3, stride: $s}")
+        elif kind == "pool":
+            layers.append(f"  - pool: {{size: {draw(st.integers(2, 3))}, stride: $s}}")
+        else:
+            layers.append(f"  - {kind}")
+    if draw(st.booleans()):
+        layers += ["  - flatten", "  - fc: 7"]
+    return ("params: {k: 3, s: 1, c: 2, res: 8}\ninput: $res x ($res + 1) x $c\nlayers:\n"
+            + "\n".join(layers) + "\n")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(small_specs(), st.booleans())
+def test_random_specs_equal_the_engine_at_every_point(tmp_path_factory, text, sampled):
+    path = tmp_path_factory.mktemp("sweep") / "net.yaml"
+    path.write_text(text)
+    axes = (sweep.parse_vary("k=1..5"), sweep.parse_vary("s=1,2"), sweep.parse_vary("c=1,3"),
+            sweep.parse_vary("res=1..24"))
+    result = sweep.run(str(path), axes, sample=60 if sampled else None, seed=1)
+    columns = {name: result.field(name) for name in sweep.FIELDS}
+    for i in range(result.evaluated):
+        p = point_params(result, i)
+        try:
+            report = at_point(str(path), p)
+        except (AnalysisError, SpecError) as e:
+            assert not result.possible[i], (p, text)
+            assert sweep.cause_key(result.causes[result.cause[i]]) == \
+                sweep.cause_key(sweep._cause(e))
+            continue
+        assert result.possible[i], (p, text)
+        want = expected_figures(report)
+        assert {k: int(columns[k][i]) for k in want} == want, (p, text)
+
+
+def brute_front(values: list[tuple], candidates: list[int]) -> set[int]:
+    front = set()
+    for i in candidates:
+        p = values[i]
+        if not any(all(a <= b for a, b in zip(values[j], p)) and values[j] != p
+                   for j in candidates):
+            front.add(i)
+    return front
+
+
+@pytest.mark.parametrize("objectives", ["macs,params", "macs,max:params", "params,macs,max:rf",
+                                        "max:activations,max:in_h"])
+def test_pareto_front_equals_a_brute_force(objectives):
+    axes = (sweep.parse_vary("width=0.5..1.5/0.25"), sweep.parse_vary("depth=0.5,1"),
+            sweep.parse_vary("res=64..160/16"), sweep.parse_vary("aspect=1,1.5"))
+    pareto = sweep.parse_pareto(objectives)
+    result = sweep.run("zoo:resnet50_scaled", axes, pareto=pareto,
+                       where="macs <= 3e9 or params < 5e6")
+    cols = [result.field(o.field) for o in pareto]
+    values = [tuple((-int(c[i]) if o.maximise else int(c[i])) for c, o in zip(cols, pareto))
+              for i in range(result.evaluated)]
+    candidates = [i for i in range(result.evaluated) if result.passed[i]]
+    assert 0 < len(candidates) < result.evaluated
+    assert set(int(i) for i in result.front) == brute_front(values, candidates)
+
+
+def test_pareto_front_on_ties_and_random_values():
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        k = int(rng.integers(2, 4))
+        cols = [rng.integers(0, 6, size=40) for _ in range(k)]
+        cand = np.nonzero(rng.random(40) < 0.8)[0]
+        got = sweep.pareto_front(cand, cols, [False] * k)
+        values = [tuple(int(c[i]) for c in cols) for i in range(40)]
+        assert set(int(i) for i in got) == brute_front(values, list(cand))
+
+
+def test_where_reads_params_and_exact_figures():
+    axes = (sweep.parse_vary("width=0.5,1"), sweep.parse_vary("depth=1"),
+            sweep.parse_vary("res=224"), sweep.parse_vary("aspect=1"))
+    result = sweep.run("zoo:resnet50_scaled", axes,
+                       where="width == 1 and params == 25557032 and macs / 2 == 2044592128")
+    assert result.passed.tolist() == [False, True]
+
+
+def test_jobs_give_the_same_answer():
+    axes = (sweep.parse_vary("width=0.5..1.0/0.25"), sweep.parse_vary("depth=0.5,1"),
+            sweep.parse_vary("res=64..128/32"))
+    one = sweep.run("zoo:resnet50_scaled", axes, pareto=sweep.parse_pareto("macs,max:params"))
+    two = sweep.run("zoo:resnet50_scaled", axes, pareto=sweep.parse_pareto("macs,max:params"),
+                    jobs=2)
+    for name in sweep.BASE:
+        assert one.values[name].tolist() == two.values[name].tolist()
+    assert one.front.tolist() == two.front.tolist()
+
+
+def test_cli_json_csv_and_table(cli, tmp_path):
+    args = ("sweep", "zoo:resnet50_scaled", "--vary", "width=0.5..1/0.25", "--vary",
+            "res=64,128", "--where", "params < 20e6", "--pareto", "macs,max:params")
+    doc = json.loads(cli(*args, "--format", "json").stdout)
+    assert doc["evaluated"] == 6 and doc["impossible"]["points"] == 0
+    assert doc["passed"] + doc["filtered"] == 6 and len(doc["variants"]) == doc["passed"]
+    assert doc["pareto"] == ["macs", "max:params"]
+    for v in doc["variants"]:
+        report = at_point("zoo:resnet50_scaled",
+                          {"width": Fraction(str(v["width"])), "res": v["res"]})
+        assert v["params"] == report.totals.params and v["macs"] == report.totals.macs
+    rows = list(csv.DictReader(io.StringIO(cli(*args, "--format", "csv").stdout)))
+    assert len(rows) == doc["passed"]
+    assert sum(r["front"] == "yes" for r in rows) == len(doc["front"])
+    plot = tmp_path / "front.svg"
+    table = cli(*args, "--plot", plot)
+    assert table.exit_code == 0, table.output
+    assert "6 points on the grid (width 3 × res 2)" in table.stdout
+    assert "Pareto front (macs, max:params)" in table.stdout
+    import xml.etree.ElementTree as ET
+
+    svg = ET.fromstring(plot.read_text())
+    circles = [e for e in svg.iter() if e.tag.endswith("circle")]
+    assert len(circles) == len(doc["front"])
+
+
+def test_set_fixes_a_param_the_sweep_does_not_vary(cli):
+    doc = json.loads(cli("sweep", "zoo:resnet50_scaled", "--vary", "res=224", "--set",
+                         "width=0.5", "--format", "json").stdout)
+    want = at_point("zoo:resnet50_scaled", {"width": Fraction(1, 2), "res": 224})
+    assert doc["variants"][0]["params"] == want.totals.params
+
+
+BAD = {
+    "unknown-vary": (("--vary", "widht=1..2/0.5"), "has no parameter 'widht': did you mean "
+                                                   "'width'?"),
+    "empty-range": (("--vary", "width=2..1/0.5"), "width=2..1/0.5 is empty"),
+    "zero-step": (("--vary", "width=1..2/0"), "the step must be above 0"),
+    "not-a-number": (("--vary", "width=a..b"), "values are numbers"),
+    "bad-where": (("--vary", "width=1", "--where", "params <="), "cannot read 'params <='"),
+    "unknown-figure": (("--vary", "width=1", "--where", "parms < 5"),
+                       "'parms' in 'parms < 5' is not a figure of a point: did you mean "
+                       "'params'?"),
+    "too-many": (("--vary", "width=1..1000000/1", "--vary", "res=1..1000000/1"),
+                 "1,000,000,000,000 points; cnncalc sweeps at most 100,000,000 at once: "
+                 "--sample N"),
+    "pareto-one": (("--vary", "width=1", "--pareto", "macs"), "two or more different"),
+    "pareto-unknown": (("--vary", "width=1", "--pareto", "macs,parms"), "did you mean"),
+    "no-vary": ((), "give at least one --vary"),
+    "set-unknown": (("--vary", "width=1", "--set", "dpth=2"), "no parameter 'dpth'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_is_one_clear_error(cli, case):
+    args, fragment = BAD[case]
+    result = cli("sweep", "zoo:resnet50_scaled", *args)
+    assert result.exit_code == 2, result.output
+    assert fragment in result.stderr, result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_a_spec_without_params(cli):
+    result = cli("sweep", "zoo:lenet5", "--vary", "width=1")
+    assert result.exit_code == 2
+    assert "has no params: to vary" in result.stderr
+
+
+def test_parse_vary():
+    assert sweep.parse_vary("w=0.5..1/0.25").values == (Fraction(1, 2), Fraction(3, 4), 1)
+    assert sweep.parse_vary("r=1..3").values == (1, 2, 3)
+    assert sweep.parse_vary("r=224,240").values == (224, 240)
+    assert sweep.parse_vary("w=1..1.3/0.2").values == (1, Fraction(6, 5))  # HI not reached
+    with pytest.raises(UsageError):
+        sweep.parse_vary("w=1,1")
+
+
+def test_scaled_resnet_at_its_own_params_is_zoo_resnet50():
+    scaled = analyze(load("zoo:resnet50_scaled"))
+    plain = analyze(load("zoo:resnet50"))
+    assert scaled.totals == plain.totals
+    assert [r.shape for r in scaled.layers] == [r.shape for r in plain.layers]
+
+
+def test_dask_local_cluster_gives_the_same_answer():
+    """--backend dask on a LocalCluster (the dask extra; skipped where it is not installed)."""
+    pytest.importorskip("dask.distributed")
+    axes = (sweep.parse_vary("width=0.5..1.0/0.25"), sweep.parse_vary("depth=0.5,1"),
+            sweep.parse_vary("res=64..128/32"))
+    one = sweep.run("zoo:resnet50_scaled", axes, pareto=sweep.parse_pareto("macs,max:params"))
+    dask = sweep.run("zoo:resnet50_scaled", axes, pareto=sweep.parse_pareto("macs,max:params"),
+                     jobs=2, backend="dask")
+    for name in sweep.BASE:
+        assert one.values[name].tolist() == dask.values[name].tolist()
+    assert one.front.tolist() == dask.front.tolist()
+    assert one.causes == dask.causes
+
+
+def test_dask_backend_without_dask(cli, monkeypatch):
+    import builtins
+
+    real = builtins.__import__
+
+    def hide(name, *args, **kwargs):
+        if name.startswith("dask"):
+            raise ImportError(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", hide)
+    result = cli("sweep", "zoo:resnet50_scaled", "--vary", "width=1", "--backend", "dask")
+    assert result.exit_code == 2
+    assert "pip install 'cnncalc[dask]'" in result.stderr
+
+
+def test_progress_bar_on_a_terminal_only():
+    from rich.console import Console
+
+    from cnncalc.render.sweep import progress_bar
+
+    with progress_bar(None) as progress:
+        assert progress is None
+    buf = io.StringIO()
+    seen = []
+    axes = (sweep.parse_vary("width=0.5,1"), sweep.parse_vary("res=64,128"))
+    with progress_bar(Console(file=buf, force_terminal=True, width=80)) as progress:
+        sweep.run("zoo:resnet50_scaled", axes,
+                  progress=lambda done, total: (seen.append((done, total)), progress(done, total)))
+    assert seen[-1] == (4, 4) and [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert "4/4" in buf.getvalue()
