@@ -177,8 +177,21 @@ def builder_for(layer: Layer) -> Builder:
     if found is not None:
         return found
     if layer.module is not None:
-        return lambda layer, x: call(layer.module)
+        return build_module
     raise KeyError(f"layer kind '{layer.key}' has no builder and no module")
+
+
+def build_module(layer: Layer, x: Shape) -> Recipe:
+    """The kind's plain module, its fields that differ from their defaults passed as the
+    constructor arguments its class's ``torch.settings`` name (``inplace=True``)."""
+    cls = type(layer)
+    kwargs = {cls.torch.attribute(f.name): _plain(layer.hp[f.name]) for f in cls.fields
+              if layer.hp[f.name] != f.default}
+    return call(layer.module, **kwargs)
+
+
+def _plain(value):
+    return value.value if hasattr(value, "value") and isinstance(value, str) else value
 
 
 @builder("leaky_relu")

@@ -6,7 +6,7 @@ Each kind comes from one small factory, as fvcore builds its handler families.
 from __future__ import annotations
 
 from . import register
-from .base import Choice, Field, Layer, choice, number, probability
+from .base import Choice, Field, Layer, Torch, choice, number, probability
 
 
 def no_connections(self, x, y) -> int:
@@ -17,9 +17,15 @@ def no_connections(self, x, y) -> int:
 
 def elementwise(key: str, summary: str, module: str | None = None,
                 fields: tuple[Field, ...] = (), primary: str | None = None,
-                keeps_features: bool = True, activation: bool = True) -> type[Layer]:
-    """An elementwise kind; ``module`` is its PyTorch module when it takes no settings."""
+                keeps_features: bool = True, activation: bool = True,
+                torch: Torch | None = None) -> type[Layer]:
+    """An elementwise kind; ``module`` is its PyTorch module when it takes no settings.
+    Its PyTorch forms default to that module and the function named as the kind
+    (``nn.ReLU``, ``F.relu``)."""
+    if torch is None:
+        torch = Torch((f"torch.{module}",) if module else (), (key,))
     cls = type(key.title().replace("_", ""), (Layer,), {
+        "torch": torch,
         "__slots__": (), "key": key, "family": "activation", "summary": summary,
         "activation": activation,
         "fields": fields, "primary": primary, "__module__": __name__, "module": module,
@@ -32,17 +38,22 @@ ReLU6 = elementwise("relu6", "min(max(0, x), 6) (MobileNetV2)", "nn.ReLU6")
 Sigmoid = elementwise("sigmoid", "1 / (1 + e^−x)", "nn.Sigmoid")
 Tanh = elementwise("tanh", "tanh(x); LeNet-5's squashing is 1.7159·tanh(2x/3)", "nn.Tanh")
 LeakyReLU = elementwise("leaky_relu", "max(αx, x)", None,
-                        (Field("slope", number, 0.01, "α, the negative slope"),), "slope")
+                        (Field("slope", number, 0.01, "α, the negative slope"),), "slope",
+                        torch=Torch(("torch.nn.LeakyReLU",), ("leaky_relu",),
+                                    (("negative_slope", "slope"),)))
 GELU = elementwise("gelu", "x·Φ(x)", "nn.GELU")
 SiLU = elementwise("silu", "x·sigmoid(x) (swish)", "nn.SiLU")
 Hardswish = elementwise("hardswish", "x·relu6(x + 3)/6 (MobileNetV3)", "nn.Hardswish")
 Hardsigmoid = elementwise("hardsigmoid", "relu6(x + 3)/6 (MobileNetV3's gate)", "nn.Hardsigmoid")
 # A softmax turns features into class probabilities: lint does not look past it.
 Softmax = elementwise("softmax", "e^x / Σe^x over the channels: a probability per class",
-                      keeps_features=False)
+                      keeps_features=False,
+                      torch=Torch(("torch.nn.Softmax",), ("softmax",)))
 Dropout = elementwise("dropout", "zeroes a fraction p of the outputs while training", None,
                       (Field("p", probability, 0.5, "the fraction dropped"),), "p",
-                      activation=False)
+                      activation=False,
+                      torch=Torch(("torch.nn.Dropout", "torch.nn.Dropout2d"),
+                                  ("dropout", "dropout2d"), (("p", "p"),)))
 
 
 class DropMode(Choice):
@@ -55,4 +66,6 @@ StochasticDepth = elementwise(
     "stochastic_depth", "drops the whole path with probability p while training (identity "
     "in eval)", None, (Field("p", probability, 0.0, "the probability the path is dropped"),
                        Field("mode", choice(DropMode), "row", "row (per sample) or batch")),
-    "p", activation=False)
+    "p", activation=False,
+    torch=Torch(("torchvision.ops.StochasticDepth",), ("stochastic_depth",),
+                (("p", "p"), ("mode", "mode"))))

@@ -28,9 +28,14 @@ and says, as class attributes, what other parts need to know of the kind:
 ``keeps_features``  it leaves the features as they are between two weighted layers
                     (activations, normalisation, pooling, dropout): lint looks past it
 ``activation``      a nonlinearity (relu, softmax, …): lint notes two in a row
-``module``          for a kind with no settings PyTorch needs, the ``nn`` module that
-                    builds it (``"nn.ReLU"``); other kinds have a builder in
+``module``          for a kind whose PyTorch module is built from its settings alone, the
+                    ``nn`` module that builds it (``"nn.ReLU"``; its arguments from
+                    ``torch.settings``); other kinds have a builder in
                     :mod:`cnncalc.backends.plan`, and a test holds the two together
+``torch``           its PyTorch forms (a :class:`Torch`): the module classes and functions
+                    that are this kind, and how module attributes map to its fields. The
+                    importer dispatches on it (by the module's class hierarchy), the builder
+                    and the exporter read it; nothing else names a kind's PyTorch classes
 ==================  ========================================================================
 
 A kind whose ``params`` can be non-zero must define ``macs`` too (0 is a statement, as for
@@ -115,6 +120,29 @@ class Window:
     w: AxisWindow
 
 
+@dataclass(frozen=True, slots=True)
+class Torch:
+    """A kind's PyTorch forms, declared once on its class (strings: no torch here).
+
+    ``modules``: the classes whose instances are this kind, by qualified name
+    (``"torch.nn.Conv2d"``, ``"torchvision.ops.StochasticDepth"``); a subclass is the kind too
+    unless it overrides ``forward``.  ``functions``: the names of the functional forms
+    (``"relu"`` is ``F.relu``, ``torch.relu``, ``x.relu()`` and ``aten.relu``).
+    ``settings``: ``(attribute, field)`` pairs, the module's attribute (and the function's
+    keyword) that holds a field's value, both ways: the importer reads the attribute into the
+    field, the builder passes the field as that constructor argument.  A field whose name is
+    also the module's attribute (``inplace``) maps to it without being listed.
+    """
+
+    modules: tuple[str, ...] = ()
+    functions: tuple[str, ...] = ()
+    settings: tuple[tuple[str, str], ...] = ()
+
+    def attribute(self, field: str) -> str:
+        """The module attribute (and constructor argument) that holds ``field``."""
+        return next((a for a, f in self.settings if f == field), field)
+
+
 class Layer:
     """Base class of every layer kind.  The defaults describe an elementwise layer."""
 
@@ -128,6 +156,7 @@ class Layer:
     keeps_features: ClassVar[bool] = False
     activation: ClassVar[bool] = False
     module: ClassVar[str | None] = None
+    torch: ClassVar[Torch] = Torch()
 
     __slots__ = ("hp", "_memo")
 

@@ -15,7 +15,7 @@ from ..shapes import (DOT, AxisOut, Shape, axis_formula, effective_kernel, keep_
                       split_pad, transposed_out_len, volume_text, window_out_len)
 from ..symbolic import exceeds, is_symbolic
 from . import register
-from .base import (AxisWindow, Field, Finding, Formula, Layer, LayerError, Window, axes_text,
+from .base import (Torch, AxisWindow, Field, Finding, Formula, Layer, LayerError, Window, axes_text,
                    boolean, connection_table, n, nonneg_pair, optional, padding, pos_int,
                    pos_pair, window_findings)
 from .slips import Slip, order_slips, window_shape_slips
@@ -23,6 +23,7 @@ from .slips import Slip, order_slips, window_shape_slips
 @register
 class Conv(Layer):
     key = "conv"
+    torch = Torch(("torch.nn.Conv2d",), ("conv2d",))
     family = "conv"
     summary = "convolution: (F·F·D/g)·K + K weights; depthwise, grouped, LeNet connection table"
     needs_volume = True
@@ -252,6 +253,7 @@ class Conv(Layer):
 @register
 class Deconv(Layer):
     key = "deconv"
+    torch = Torch(("torch.nn.ConvTranspose2d",), ("conv_transpose2d",))
     family = "conv"
     summary = "transposed convolution: (N − 1)·S − 2P + d·(F − 1) + output_pad + 1"
     needs_volume = True

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..shapes import DOT, Shape, adaptive_window, axis_formula, volume_text, window_out_len
 from ..symbolic import exceeds
 from . import register
-from .base import (AxisWindow, Choice, Field, Finding, Formula, Layer, LayerError, Window, axes_text,
+from .base import (Torch, AxisWindow, Choice, Field, Finding, Formula, Layer, LayerError, Window, axes_text,
                    boolean, choice, n, nonneg_pair, optional, pos_pair, window_findings)
 from .slips import Slip, order_slips, window_shape_slips
 
@@ -24,6 +24,8 @@ class PoolMode(Choice):
 @register
 class Pool(Layer):
     key = "pool"
+    torch = Torch(("torch.nn.MaxPool2d", "torch.nn.AvgPool2d"),
+                  ("max_pool2d", "max_pool2d_with_indices", "avg_pool2d"))
     family = "pool"
     summary = "max/avg pooling: ((N − F + 2P)/S + 1)², depth kept; 0 weights unless trainable"
     needs_volume = True
@@ -122,6 +124,7 @@ class Pool(Layer):
 @register
 class GlobalPool(Layer):
     key = "global_pool"
+    torch = Torch((), ("mean",))
     family = "pool"
     summary = "global max/avg pooling: W×H×D → 1×1×D"
     needs_volume = True
@@ -146,6 +149,8 @@ class GlobalPool(Layer):
 @register
 class AdaptivePool(Layer):
     key = "adaptive_pool"
+    torch = Torch(("torch.nn.AdaptiveAvgPool2d", "torch.nn.AdaptiveMaxPool2d"),
+                  ("adaptive_avg_pool2d", "adaptive_max_pool2d"))
     family = "pool"
     summary = "adaptive max/avg pooling to a fixed output H×W (PyTorch's windows)"
     needs_volume = True

@@ -1,0 +1,747 @@
+"""Converting: traced nodes → ops, each a layer of a registered kind or a merge of its inputs."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .sources import ImportFailure
+from .trace import _FxTracer, _Node, _Traced
+
+@dataclass(eq=False)
+class _Op:
+    """A layer (``kind`` with settings ``hp``) or a merge of its inputs, on the import's graph."""
+
+    kind: str | None  # a layer kind; None for the input and for merges
+    hp: dict
+    name: str  # the layer's qualified name (set for layers)
+    module: str  # the module it belongs to (its own name for a module call)
+    inputs: list
+    merge: str | None = None  # add, concat, mul, first
+    index: int = 0  # creation order: a topological order
+    functional: bool = False  # named after its scope and kind, not after a module
+
+
+@dataclass
+class _Val:
+    """What a node gives: a tensor made by ``op`` (in ``layout``), a parameter, a constant,
+    or the pieces of a chunk."""
+
+    op: _Op | None = None
+    layout: Any = "nchw"  # nchw, nhwc, ("grouped", g), ("swapped", g)
+    param: str | None = None
+    const: Any = None
+    chunks: tuple | None = None  # (source value, parts)
+
+
+class _Unsupported(Exception):
+    """A node with no cnncalc kind: ``what`` it is, ``nearest`` kind."""
+
+    def __init__(self, what: str, nearest: str = ""):
+        super().__init__(what)
+        self.what, self.nearest = what, nearest
+
+
+# A module class with no kind → the nearest kind, for the error message.
+_NEAREST = {
+    "MultiheadAttention": "fc (attention is not a layer kind: a vision transformer is not a "
+                          "CNN cnncalc can count)",
+    "Conv1d": "conv", "Conv3d": "conv", "ConvTranspose1d": "deconv", "ConvTranspose3d": "deconv",
+    "BatchNorm3d": "bn", "InstanceNorm2d": "bn", "GroupNorm": "layer_norm",
+    "MaxPool1d": "pool", "MaxPool3d": "pool", "AvgPool1d": "pool", "AvgPool3d": "pool",
+    "Embedding": "fc", "LSTM": "fc", "GRU": "fc", "RNN": "fc", "Bilinear": "fc",
+    "PReLU": "leaky_relu", "ELU": "leaky_relu", "SELU": "leaky_relu", "Mish": "silu",
+    "Softplus": "relu", "Hardtanh": "relu6", "LogSoftmax": "softmax",
+    "PixelShuffle": "upsample", "Upsample": "upsample", "ZeroPad2d": "conv (its pad)",
+}
+
+
+def _pair(v):
+    if isinstance(v, (tuple, list)):
+        return tuple(int(x) for x in v) if len(v) == 2 else tuple(v)
+    return (int(v), int(v))
+
+
+def _short(pair):
+    """``(3, 3)`` → ``3``; ``(1, 3)`` → ``[1, 3]``."""
+    return pair[0] if pair[0] == pair[1] else list(pair)
+
+
+class _Converter:
+    def __init__(self, traced: _Traced, source: str):
+        self.traced = traced
+        self.source = source
+        self.modules = traced.modules
+        self.ops: list[_Op] = []
+        self.vals: dict[str, _Val] = {}
+        self.cats: dict[tuple, _Op] = {}
+        self.calls: dict[str, int] = {}  # module → times called
+        self.nodes = {n.name: n for n in traced.nodes}
+
+    def run(self):
+        # A module class with no kind is the clearest thing to say about a model (a vision
+        # transformer's attention), before any op its forward does around it.
+        for n in self.traced.nodes:
+            if n.op == "call_module":
+                m = self.traced.model.get_submodule(n.target)
+                cls = type(m).__name__
+                if not hasattr(self, f"m_{cls}") and cls != "Identity":
+                    raise self.failure(n, _Unsupported(f"{n.target} is a {cls}, which",
+                                                       _NEAREST.get(cls) or _nearest_kind(cls)))
+        out = side = None
+        for n in self.traced.nodes:
+            try:
+                if n.op == "output":
+                    out, side = self.output(n)
+                else:
+                    self.vals[n.name] = self.node(n)
+            except _Unsupported as e:
+                raise self.failure(n, e) from None
+        self.name_functional()
+        for target, count in self.calls.items():
+            params = sum(p.numel() for p in self.traced.model.get_submodule(target).parameters())
+            if count > 1 and params:
+                self.traced.notes.append(
+                    f"{target} is called {count} times: PyTorch counts its {params:,} params "
+                    f"once, the spec at each call ({target}@2, …), so its params total is "
+                    f"{(count - 1) * params:,} above the model's and its params claim fails")
+        return self.ops, out, side
+
+    def failure(self, n: _Node, e: _Unsupported) -> ImportFailure:
+        where = self.source_line(n)
+        nearest = f"; the nearest kind is {e.nearest}" if e.nearest else ""
+        module = f"{n.scope}: " if n.scope and n.op != "call_module" else ""
+        return ImportFailure(f"{self.source}: {module}{e.what} has no cnncalc kind{nearest}"
+                             f"{where}")
+
+    def source_line(self, n: _Node) -> str:
+        """Where the model does this, from a second trace that records stack traces."""
+        if self.traced.by != "torch.fx":
+            return ""
+        try:
+            tracer = _FxTracer(record=True)
+            was = self.traced.model.training
+            graph = tracer.trace(self.traced.model)
+            self.traced.model.train(was)
+        except Exception:  # noqa: BLE001
+            return ""
+        for g in graph.nodes:
+            if g.name == n.name and g.stack_trace:
+                lines = [ln.strip() for ln in g.stack_trace.strip().splitlines()]
+                for i in range(len(lines) - 1, -1, -1):
+                    m = re.match(r'File "([^"]+)", line (\d+)', lines[i])
+                    if m and "/torch/" not in m.group(1):
+                        code = lines[i + 1] if i + 1 < len(lines) else ""
+                        return f" (at {m.group(1)}:{m.group(2)}: {code})"
+        return ""
+
+    # -- values
+    def val(self, a) -> _Val:
+        key = a.name if hasattr(a, "name") else None
+        if key is None or key not in self.vals:
+            return _Val(const=a)
+        return self.vals[key]
+
+    def shape(self, a) -> tuple | None:
+        node = self.nodes.get(getattr(a, "name", None))
+        return node.shape if node is not None else None
+
+    def tensor(self, a) -> _Val:
+        v = self.val(a)
+        if v.op is None:
+            raise _Unsupported("an operation on a value that is not an activation")
+        return v
+
+    def new(self, kind, hp, inputs, *, name="", module="", merge=None,
+            functional=False) -> _Op:
+        op = _Op(kind, hp, name, module, list(inputs), merge, len(self.ops), functional)
+        self.ops.append(op)
+        return op
+
+    def leaf(self, n: _Node, kind: str, hp: dict, x: _Val, layout=None) -> _Val:
+        if n.op == "call_module":
+            count = self.calls.get(n.target, 0) + 1
+            self.calls[n.target] = count
+            name = n.target if count == 1 else f"{n.target}@{count}"
+            op = self.new(kind, hp, [x.op], name=name, module=n.target)
+        else:
+            op = self.new(kind, hp, [x.op], module=n.scope, functional=True)
+        return _Val(op, layout or x.layout)
+
+    # -- one node
+    def node(self, n: _Node) -> _Val:
+        if n.op == "placeholder":
+            if self.ops:
+                raise _Unsupported("a second input")
+            return _Val(self.new(None, {}, [], name="input"))
+        if n.op == "get_attr":
+            return _Val(param=str(n.target))
+        if n.op == "call_module":
+            return self.module(n, self.traced.model.get_submodule(n.target))
+        return self.function(n)
+
+    def module(self, n: _Node, m) -> _Val:
+        cls = type(m).__name__
+        x = self.tensor(n.args[0]) if n.args else None
+        if x is None:
+            raise _Unsupported(f"a {cls} call without an input")
+        shape = self.shape(n.args[0])
+        convert = getattr(self, f"m_{cls}", None)
+        if convert is None:
+            if cls in ("Identity",):
+                return x
+            raise _Unsupported(f"{n.target} is a {cls}, which",
+                               _NEAREST.get(cls) or _nearest_kind(cls))
+        return convert(n, m, x, shape)
+
+    # nn modules → kinds
+    def m_Conv2d(self, n, m, x, shape):
+        if m.padding_mode != "zeros":
+            raise _Unsupported(f"{n.target} is a Conv2d with padding_mode={m.padding_mode!r}, "
+                               f"which", "conv (zero padding only)")
+        self.expect_nchw(n, x, "Conv2d")
+        hp = self.conv_hp(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding,
+                          m.dilation, m.groups, m.bias is not None)
+        return self.leaf(n, "conv", hp, x)
+
+    @staticmethod
+    def conv_hp(cin, cout, size, stride, padding, dilation, groups, bias) -> dict:
+        hp: dict = {}
+        if groups == cin and groups > 1:
+            if cout != cin:
+                hp["filters"] = cout
+        else:
+            hp["filters"] = cout
+        hp["size"] = _short(_pair(size))
+        if _pair(stride) != (1, 1):
+            hp["stride"] = _short(_pair(stride))
+        if isinstance(padding, str):
+            if padding == "same":
+                hp["pad"] = "same"
+        elif _pair(padding) != (0, 0):
+            hp["pad"] = _short(_pair(padding))
+        if _pair(dilation) != (1, 1):
+            hp["dilation"] = _short(_pair(dilation))
+        if groups == cin and groups > 1:
+            hp["depthwise"] = True
+        elif groups != 1:
+            hp["groups"] = groups
+        if not bias:
+            hp["bias"] = False
+        return hp
+
+    def m_ConvTranspose2d(self, n, m, x, shape):
+        self.expect_nchw(n, x, "ConvTranspose2d")
+        hp = {"filters": m.out_channels, "size": _short(_pair(m.kernel_size))}
+        for key, value, default in (("stride", m.stride, (1, 1)), ("pad", m.padding, (0, 0)),
+                                    ("output_pad", m.output_padding, (0, 0)),
+                                    ("dilation", m.dilation, (1, 1))):
+            if _pair(value) != default:
+                hp[key] = _short(_pair(value))
+        if m.groups != 1:
+            hp["groups"] = m.groups
+        if m.bias is None:
+            hp["bias"] = False
+        return self.leaf(n, "deconv", hp, x)
+
+    def m_BatchNorm2d(self, n, m, x, shape):
+        self.expect_nchw(n, x, "BatchNorm2d")
+        return self.leaf(n, "bn", self.norm_hp(m.eps, m.affine, 1e-5), x)
+
+    def m_BatchNorm1d(self, n, m, x, shape):
+        if shape is None or len(shape) != 2:
+            raise _Unsupported(f"{n.target} is a BatchNorm1d on a sequence, which", "bn")
+        return self.leaf(n, "bn", self.norm_hp(m.eps, m.affine, 1e-5), x)
+
+    @staticmethod
+    def norm_hp(eps, affine, default_eps) -> dict:
+        hp = {}
+        if abs(eps - default_eps) > 1e-12:
+            hp["eps"] = float(eps)
+        if not affine:
+            hp["affine"] = False
+        return hp
+
+    def m_LayerNorm(self, n, m, x, shape):
+        c = self.channels_of(shape, x)
+        if tuple(m.normalized_shape) != (c,):
+            raise _Unsupported(f"{n.target} is a LayerNorm over {tuple(m.normalized_shape)} "
+                               f"(not over the {c} channels), which", "layer_norm")
+        return self.leaf(n, "layer_norm", self.norm_hp(m.eps, m.elementwise_affine, 1e-5), x)
+
+    def m_LocalResponseNorm(self, n, m, x, shape):
+        hp = {"size": m.size}
+        for key, value, default in (("alpha", m.alpha, 1e-4), ("beta", m.beta, 0.75),
+                                    ("k", m.k, 1.0)):
+            if value != default:
+                hp[key] = float(value)
+        return self.leaf(n, "lrn", hp, x)
+
+    def m_Linear(self, n, m, x, shape):
+        if shape is not None and len(shape) == 2:
+            hp = {"units": m.out_features}
+            if m.bias is None:
+                hp["bias"] = False
+            return self.leaf(n, "fc", hp if len(hp) > 1 else m.out_features, x)
+        if shape is not None and len(shape) == 4 and x.layout == "nhwc":
+            # A Linear on channels-last positions is a 1×1 conv (ConvNeXt's pointwise layers):
+            # the same weights and the same MACs.
+            hp = {"filters": m.out_features, "size": 1}
+            if m.bias is None:
+                hp["bias"] = False
+            return self.leaf(n, "conv", hp, x)
+        raise _Unsupported(f"{n.target} is a Linear on a tensor of shape {shape}, which", "fc")
+
+    def m_Flatten(self, n, m, x, shape):
+        if m.start_dim != 1 or m.end_dim != -1:
+            raise _Unsupported(f"{n.target} flattens dims {m.start_dim}..{m.end_dim}, which",
+                               "flatten")
+        return self.flatten(n, x, shape)
+
+    def m_MaxPool2d(self, n, m, x, shape):
+        return self.pool(n, x, "max", m.kernel_size, m.stride, m.padding, m.dilation,
+                         m.ceil_mode)
+
+    def m_AvgPool2d(self, n, m, x, shape):
+        return self.pool(n, x, "avg", m.kernel_size, m.stride, m.padding, 1, m.ceil_mode)
+
+    def m_AdaptiveAvgPool2d(self, n, m, x, shape):
+        return self.adaptive(n, x, "avg", m.output_size)
+
+    def m_AdaptiveMaxPool2d(self, n, m, x, shape):
+        return self.adaptive(n, x, "max", m.output_size)
+
+    def m_Dropout(self, n, m, x, shape):
+        return self.leaf(n, "dropout", float(m.p), x)
+
+    m_Dropout2d = m_Dropout
+
+    def m_StochasticDepth(self, n, m, x, shape):
+        hp = {"p": float(m.p)}
+        if m.mode != "row":
+            hp["mode"] = m.mode
+        return self.leaf(n, "stochastic_depth", hp if len(hp) > 1 else float(m.p), x)
+
+    def m_ChannelShuffle(self, n, m, x, shape):
+        return self.leaf(n, "shuffle", int(m.groups), x)
+
+    def m_Upsample(self, n, m, x, shape):
+        scale = m.scale_factor
+        if m.size is not None or scale is None or float(scale) != int(scale) or \
+                m.mode not in ("nearest", "bilinear"):
+            raise _Unsupported(f"{n.target} is an Upsample that is not an integer "
+                               f"nearest/bilinear factor, which", "upsample")
+        hp = {"scale": int(scale)}
+        if m.mode != "nearest":
+            hp["mode"] = m.mode
+        return self.leaf(n, "upsample", hp, x)
+
+    def m_Softmax(self, n, m, x, shape):
+        if m.dim not in (1, -1 if shape and len(shape) == 2 else 1):
+            raise _Unsupported(f"{n.target} is a softmax over dim {m.dim}, which", "softmax")
+        return self.leaf(n, "softmax", None, x)
+
+    def m_LeakyReLU(self, n, m, x, shape):
+        return self.leaf(n, "leaky_relu", float(m.negative_slope), x)
+
+    def elementwise(kind):  # noqa: N805 - a factory of methods
+        def convert(self, n, m, x, shape):
+            return self.leaf(n, kind, None, x)
+        return convert
+
+    m_ReLU = elementwise("relu")
+    m_ReLU6 = elementwise("relu6")
+    m_Sigmoid = elementwise("sigmoid")
+    m_Tanh = elementwise("tanh")
+    m_GELU = elementwise("gelu")
+    m_SiLU = elementwise("silu")
+    m_Hardswish = elementwise("hardswish")
+    m_Hardsigmoid = elementwise("hardsigmoid")
+
+    # shared by modules and functions
+    def expect_nchw(self, n, x: _Val, what: str) -> None:
+        if x.layout != "nchw":
+            raise _Unsupported(f"a {what} on a tensor whose channels are not in dim 1 "
+                               f"(after a permute), which", "conv")
+
+    def channels_of(self, shape, x: _Val) -> int | None:
+        if shape is None:
+            return None
+        if len(shape) == 2:
+            return shape[1]
+        if len(shape) == 4:
+            return shape[3] if x.layout == "nhwc" else shape[1]
+        return None
+
+    def pool(self, n, x, mode, size, stride, padding, dilation, ceil) -> _Val:
+        self.expect_nchw(n, x, "pool")
+        if _pair(dilation) != (1, 1):
+            raise _Unsupported("a dilated pool, which", "pool")
+        size = _pair(size)
+        stride = _pair(stride) if stride not in (None, (), []) else size
+        hp: dict = {"size": _short(size)}
+        if stride != size:
+            hp["stride"] = _short(stride)
+        if _pair(padding) != (0, 0):
+            hp["pad"] = _short(_pair(padding))
+        if mode != "max":
+            hp["mode"] = mode
+        if ceil:
+            hp["ceil"] = True
+        return self.leaf(n, "pool", hp if len(hp) > 1 else hp["size"], x)
+
+    def adaptive(self, n, x, mode, size) -> _Val:
+        self.expect_nchw(n, x, "adaptive pool")
+        size = _pair(size) if not isinstance(size, (tuple, list)) else tuple(size)
+        if any(s is None for s in size):
+            raise _Unsupported("an adaptive pool that keeps one side, which", "adaptive_pool")
+        if size == (1, 1):
+            return self.leaf(n, "global_pool", None if mode == "avg" else mode, x)
+        hp = {"size": _short(size)}
+        if mode != "avg":
+            hp["mode"] = mode
+        return self.leaf(n, "adaptive_pool", hp if len(hp) > 1 else hp["size"], x)
+
+    def flatten(self, n, x, shape) -> _Val:
+        if shape is not None and len(shape) == 2:
+            return x  # already a vector
+        if x.layout != "nchw":
+            raise _Unsupported("a flatten of channels-last positions, which", "flatten")
+        return self.leaf(n, "flatten", None, x)
+
+    # functions and methods → kinds
+    def function(self, n: _Node) -> _Val:
+        if isinstance(n.target, type) and issubclass(n.target, tuple):
+            return _Val(const=None)  # a namedtuple of outputs: read by output()
+        name = _function_name(n.target)
+        convert = _FUNCTIONS.get(name)
+        if convert is None:
+            args = [self.val(a) for a in n.args]
+            if not any(a.op is not None for a in args):
+                return _Val(const=None)  # arithmetic on sizes and settings: not a layer
+            raise _Unsupported(f"{_describe(n)}, which", _nearest_kind(name))
+        return convert(self, n)
+
+    def arg(self, n: _Node, index: int, key: str, default=None):
+        if len(n.args) > index:
+            return n.args[index]
+        return n.kwargs.get(key, default)
+
+    def f_elementwise(self, n, kind):
+        x = self.tensor(n.args[0])
+        return self.leaf(n, kind, None, x)
+
+    def f_add(self, n):
+        a, b = self.val(n.args[0]), self.val(self.arg(n, 1, "other"))
+        if a.op is None and b.op is None and a.param is None and b.param is None:
+            return _Val(const=None)  # arithmetic on sizes
+        if a.op is None or b.op is None:
+            if a.op is not None and (b.const is None or b.const == 0) and b.param is None:
+                return a
+            raise _Unsupported("an add of a constant or a parameter, which", "a residual "
+                                                                             "adds two paths")
+        return self.merge("add", [a, b])
+
+    def f_mul(self, n):
+        a, b = self.val(n.args[0]), self.val(self.arg(n, 1, "other"))
+        if a.op is None and b.op is None and a.param is None and b.param is None:
+            return _Val(const=None)  # arithmetic on sizes
+        if a.param is not None or b.param is not None:
+            param, x = (a, b) if a.param is not None else (b, a)
+            if x.op is None:
+                raise _Unsupported("a product of parameters, which", "layer_scale")
+            return self.layer_scale(n, param.param, x)
+        if a.op is None or b.op is None:
+            x = a if a.op is not None else b
+            k = b.const if a.op is not None else a.const
+            if k == 1:
+                return x
+            raise _Unsupported(f"a product with the constant {k!r}, which", "layer_scale")
+        return self.merge("mul", [a, b])
+
+    def layer_scale(self, n, param: str, x: _Val) -> _Val:
+        owner, _, attr = param.rpartition(".")
+        p = self.traced.model.get_parameter(param)
+        if p.dim() not in (1, 3) or any(s != 1 for s in p.shape[1:]):
+            raise _Unsupported(f"a product with the parameter {param} of shape "
+                               f"{tuple(p.shape)}, which", "layer_scale (one per channel)")
+        op = self.new("layer_scale", None, [x.op], name=param, module=owner)
+        return _Val(op, x.layout)
+
+    def f_cat(self, n):
+        tensors = self.arg(n, 0, "tensors")
+        dim = self.arg(n, 1, "dim", 0)
+        vals = [self.tensor(t) for t in tensors]
+        shape = self.shape(tensors[0])
+        if shape is not None and dim % len(shape) != 1 or any(v.layout != "nchw" for v in vals):
+            raise _Unsupported(f"a cat along dim {dim} (not the channels), which", "branches")
+        return self.merge("concat", vals)
+
+    def merge(self, mode: str, vals: list[_Val]) -> _Val:
+        ops = [v.op for v in vals]
+        if mode == "concat":
+            key = tuple(id(o) for o in ops)
+            if len(ops) == 1:
+                return vals[0]
+            if key in self.cats:
+                return _Val(self.cats[key])
+            # DenseNet concatenates every earlier output again: cat(x, f1, f2) is
+            # cat(cat(x, f1), f2), a chain of two-way branches as the zoo writes it.
+            for cut in range(len(ops) - 1, 1, -1):
+                if tuple(id(o) for o in ops[:cut]) in self.cats:
+                    ops = [self.cats[tuple(id(o) for o in ops[:cut])]] + ops[cut:]
+                    break
+            op = self.new(None, {}, ops, merge="concat")
+            self.cats[key] = op
+            return _Val(op)
+        return _Val(self.new(None, {}, ops, merge=mode), vals[0].layout)
+
+    def f_flatten(self, n):
+        x = self.tensor(n.args[0])
+        start = self.arg(n, 1, "start_dim", 0)
+        end = self.arg(n, 2, "end_dim", -1)
+        if start != 1 or end != -1:
+            raise _Unsupported(f"a flatten of dims {start}..{end} (not 1..-1), which",
+                               "flatten")
+        return self.flatten(n, x, self.shape(n.args[0]))
+
+    def f_view(self, n):
+        x = self.tensor(n.args[0])
+        before, after = self.shape(n.args[0]), n.shape
+        if before == after:
+            return x
+        if after is not None and len(after) == 2 and before is not None and len(before) > 2:
+            return self.flatten(n, x, before)
+        # ShuffleNet's channel shuffle: view N×C×H×W as N×g×(C/g)×H×W, transpose 1 and 2,
+        # view back.
+        if before is not None and after is not None and len(before) == 4 and len(after) == 5 \
+                and x.layout == "nchw" and after[1] * after[2] == before[1] \
+                and after[3:] == before[2:]:
+            return _Val(x.op, ("grouped", after[1]))
+        if len(after or ()) == 4 and isinstance(x.layout, tuple) and x.layout[0] == "swapped":
+            return self.leaf(n, "shuffle", x.layout[1], x, layout="nchw")
+        raise _Unsupported(f"a view from {before} to {after}, which", "flatten or shuffle")
+
+    def f_transpose(self, n):
+        x = self.tensor(n.args[0])
+        dims = sorted(d % 5 for d in (self.arg(n, 1, "dim0"), self.arg(n, 2, "dim1")))
+        if isinstance(x.layout, tuple) and x.layout[0] == "grouped" and dims == [1, 2]:
+            return _Val(x.op, ("swapped", x.layout[1]))
+        raise _Unsupported("a transpose outside a channel shuffle, which", "shuffle")
+
+    def f_contiguous(self, n):
+        return self.tensor(n.args[0])
+
+    def f_permute(self, n):
+        x = self.tensor(n.args[0])
+        dims = n.args[1:] if len(n.args) > 2 else self.arg(n, 1, "dims")
+        dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+        if x.layout == "nchw" and dims == (0, 2, 3, 1):
+            return _Val(x.op, "nhwc")
+        if x.layout == "nhwc" and dims == (0, 3, 1, 2):
+            return _Val(x.op, "nchw")
+        raise _Unsupported(f"a permute {dims}, which", "conv (channels in dim 1)")
+
+    def f_layer_norm(self, n):
+        x = self.tensor(n.args[0])
+        shape = self.shape(n.args[0])
+        normalized = tuple(self.arg(n, 1, "normalized_shape"))
+        c = self.channels_of(shape, x)
+        if normalized != (c,):
+            raise _Unsupported(f"a layer norm over {normalized} (not the {c} channels), which",
+                               "layer_norm")
+        weight = self.arg(n, 2, "weight")
+        eps = self.arg(n, 4, "eps", 1e-5)
+        return self.leaf(n, "layer_norm", self.norm_hp(eps, weight is not None, 1e-5), x)
+
+    def f_pool(self, n, mode):
+        x = self.tensor(n.args[0])
+        size = self.arg(n, 1, "kernel_size")
+        stride = self.arg(n, 2, "stride", None)
+        padding = self.arg(n, 3, "padding", 0)
+        if mode == "max":
+            dilation = self.arg(n, 4, "dilation", 1)
+            ceil = self.arg(n, 5, "ceil_mode", False)
+        else:
+            dilation, ceil = 1, self.arg(n, 4, "ceil_mode", False)
+        return self.pool(n, x, mode, size, stride, padding, dilation, ceil)
+
+    def f_adaptive(self, n, mode):
+        return self.adaptive(n, self.tensor(n.args[0]), mode, self.arg(n, 1, "output_size"))
+
+    def f_mean(self, n):
+        x = self.tensor(n.args[0])
+        shape = self.shape(n.args[0])
+        dims = self.arg(n, 1, "dim")
+        keep = self.arg(n, 2, "keepdim", False)
+        dims = tuple(d % 4 for d in (dims if isinstance(dims, (tuple, list)) else (dims,)))
+        if shape is None or len(shape) != 4 or x.layout != "nchw" or sorted(dims) != [2, 3]:
+            raise _Unsupported(f"a mean over dims {dims}, which", "global_pool")
+        y = self.leaf(n, "global_pool", None, x)
+        return y if keep else self.leaf(n, "flatten", None, y)
+
+    def f_chunk(self, n):
+        x = self.tensor(n.args[0])
+        parts = self.arg(n, 1, "chunks")
+        dim = self.arg(n, 2, "dim", 0)
+        return self.chunks(n, x, parts, dim)
+
+    def f_split(self, n):
+        x = self.tensor(n.args[0])
+        size = self.arg(n, 1, "split_size_or_sections", self.arg(n, 1, "split_size"))
+        dim = self.arg(n, 2, "dim", 0)
+        shape = self.shape(n.args[0])
+        c = shape[dim] if shape else None
+        sizes = list(size) if isinstance(size, (tuple, list)) else None
+        if sizes is not None and len(set(sizes)) == 1:
+            size = sizes[0]
+        if sizes is not None and len(set(sizes)) > 1 or c is None or c % size:
+            raise _Unsupported("a split into unequal parts, which", "split (equal parts)")
+        return self.chunks(n, x, c // size, dim)
+
+    def chunks(self, n, x, parts, dim) -> _Val:
+        shape = self.shape(n.args[0])
+        if x.layout != "nchw" or shape is None or dim % len(shape) != 1:
+            raise _Unsupported(f"a chunk along dim {dim} (not the channels), which", "split")
+        return _Val(chunks=(x, int(parts)), const=n.name)
+
+    def f_getitem(self, n):
+        source = self.val(n.args[0])
+        if source.chunks is not None:
+            x, parts = source.chunks
+            index = n.args[1]
+            hp = {"parts": parts, "index": index}
+            return self.leaf(n, "split", hp, x)
+        if source.op is not None:
+            raise _Unsupported("indexing into an activation, which", "split")
+        return _Val(const=None)
+
+    def f_dropout(self, n):
+        x = self.tensor(n.args[0])
+        return self.leaf(n, "dropout", float(self.arg(n, 1, "p", 0.5)), x)
+
+    def f_stochastic_depth(self, n):
+        x = self.tensor(n.args[0])
+        p, mode = float(self.arg(n, 1, "p")), self.arg(n, 2, "mode")
+        hp = {"p": p} if mode == "row" else {"p": p, "mode": mode}
+        return self.leaf(n, "stochastic_depth", hp if len(hp) > 1 else p, x)
+
+    def f_softmax(self, n):
+        x = self.tensor(n.args[0])
+        return self.leaf(n, "softmax", None, x)
+
+    def f_identity(self, n):
+        return self.tensor(n.args[0])
+
+    def f_ignore(self, n):
+        return _Val(const=None)
+
+    # -- outputs
+    def output(self, n: _Node):
+        value = n.args[0]
+        items = self.output_items(value)
+        vals = [self.val(v) for v in items]
+        tensors = [v for v in vals if v.op is not None]
+        if not tensors:
+            raise _Unsupported("a model that returns no activation")
+        return tensors[0].op, [v.op for v in tensors[1:]]
+
+    def output_items(self, value) -> list:
+        if isinstance(value, (tuple, list)):
+            return [x for v in value for x in self.output_items(v)]
+        if isinstance(value, dict):
+            return [x for v in value.values() for x in self.output_items(v)]
+        node = self.nodes.get(getattr(value, "name", None))
+        if node is not None and node.op == "call_function" and isinstance(node.target, type):
+            # a namedtuple of outputs (GoogLeNetOutputs, InceptionOutputs)
+            return [x for v in node.args for x in self.output_items(v)] + \
+                [x for v in node.kwargs.values() for x in self.output_items(v)]
+        return [value]
+
+    # -- names of functional layers
+    def name_functional(self) -> None:
+        """A layer made by a function is named after the module that calls it: the module's
+        own name when it holds nothing else (torchvision's LayerNorm2d), else
+        ``SCOPE.KIND`` (``conv1.relu``), ``SCOPE.KIND@2`` for a second one."""
+        taken = set(self.modules) | {op.name for op in self.ops if op.name}
+        per_scope: dict[str, list[_Op]] = {}
+        for op in self.ops:
+            if op.functional:
+                per_scope.setdefault(op.module, []).append(op)
+        for scope, ops in per_scope.items():
+            module = self.modules.get(scope)
+            alone = (len(ops) == 1 and scope and module is not None and
+                     not any(True for _ in module.children()) and
+                     not any(o.name == scope for o in self.ops))
+            for op in ops:
+                if alone:
+                    op.name = scope
+                    continue
+                base = f"{scope}.{op.kind}" if scope else op.kind
+                name, k = base, 1
+                while name in taken:
+                    k += 1
+                    name = f"{base}@{k}"
+                op.name = name
+                taken.add(name)
+
+
+def _function_name(target) -> str:
+    if isinstance(target, str):
+        return target
+    name = getattr(target, "__name__", None) or str(target)
+    overload = getattr(target, "_overloadpacket", None)
+    if overload is not None:  # an aten op from torch.export: aten.add.Tensor → add
+        name = getattr(overload, "__name__", name)
+    return name.rstrip("_") if name not in ("__getitem__",) else "getitem"
+
+
+def _describe(n: _Node) -> str:
+    name = _function_name(n.target)
+    return f"the call {name}()" if n.op == "call_method" else f"the function {name}()"
+
+
+def _nearest_kind(word: str) -> str:
+    from ...layers import REGISTRY
+
+    match = difflib.get_close_matches(word.lower(), list(REGISTRY), n=1, cutoff=0.4)
+    return match[0] if match else ""
+
+
+_FUNCTIONS = {
+    "relu": lambda c, n: c.f_elementwise(n, "relu"),
+    "relu6": lambda c, n: c.f_elementwise(n, "relu6"),
+    "sigmoid": lambda c, n: c.f_elementwise(n, "sigmoid"),
+    "tanh": lambda c, n: c.f_elementwise(n, "tanh"),
+    "gelu": lambda c, n: c.f_elementwise(n, "gelu"),
+    "silu": lambda c, n: c.f_elementwise(n, "silu"),
+    "hardswish": lambda c, n: c.f_elementwise(n, "hardswish"),
+    "hardsigmoid": lambda c, n: c.f_elementwise(n, "hardsigmoid"),
+    "add": _Converter.f_add, "iadd": _Converter.f_add, "__add__": _Converter.f_add,
+    "__iadd__": _Converter.f_add, "__radd__": _Converter.f_add,
+    "mul": _Converter.f_mul, "imul": _Converter.f_mul, "__mul__": _Converter.f_mul,
+    "__rmul__": _Converter.f_mul,
+    "cat": _Converter.f_cat, "concat": _Converter.f_cat, "concatenate": _Converter.f_cat,
+    "flatten": _Converter.f_flatten,
+    "view": _Converter.f_view, "reshape": _Converter.f_view, "_unsafe_view": _Converter.f_view,
+    "transpose": _Converter.f_transpose,
+    "contiguous": _Converter.f_contiguous, "clone": _Converter.f_contiguous,
+    "permute": _Converter.f_permute,
+    "layer_norm": _Converter.f_layer_norm,
+    "max_pool2d": lambda c, n: c.f_pool(n, "max"),
+    "max_pool2d_with_indices": lambda c, n: c.f_pool(n, "max"),
+    "avg_pool2d": lambda c, n: c.f_pool(n, "avg"),
+    "adaptive_avg_pool2d": lambda c, n: c.f_adaptive(n, "avg"),
+    "adaptive_max_pool2d": lambda c, n: c.f_adaptive(n, "max"),
+    "mean": _Converter.f_mean,
+    "chunk": _Converter.f_chunk, "split": _Converter.f_split,
+    "getitem": _Converter.f_getitem,
+    "dropout": _Converter.f_dropout,
+    "stochastic_depth": _Converter.f_stochastic_depth,
+    "softmax": _Converter.f_softmax,
+    "size": _Converter.f_ignore, "dim": _Converter.f_ignore, "floordiv": _Converter.f_ignore,
+    "_assert": _Converter.f_ignore, "getattr": _Converter.f_ignore,
+    "detach": _Converter.f_identity, "alias": _Converter.f_identity,
+}
