@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from .kinds import function_kind, module_kind, nearest_kind
 from .sources import ImportFailure
 from .trace import _FxTracer, _Node, _Traced
 
@@ -44,18 +44,22 @@ class _Unsupported(Exception):
         self.what, self.nearest = what, nearest
 
 
-# A module class with no kind → the nearest kind, for the error message.
-_NEAREST = {
-    "MultiheadAttention": "fc (attention is not a layer kind: a vision transformer is not a "
-                          "CNN cnncalc can count)",
-    "Conv1d": "conv", "Conv3d": "conv", "ConvTranspose1d": "deconv", "ConvTranspose3d": "deconv",
-    "BatchNorm3d": "bn", "InstanceNorm2d": "bn", "GroupNorm": "layer_norm",
-    "MaxPool1d": "pool", "MaxPool3d": "pool", "AvgPool1d": "pool", "AvgPool3d": "pool",
-    "Embedding": "fc", "LSTM": "fc", "GRU": "fc", "RNN": "fc", "Bilinear": "fc",
-    "PReLU": "leaky_relu", "ELU": "leaky_relu", "SELU": "leaky_relu", "Mish": "silu",
-    "Softplus": "relu", "Hardtanh": "relu6", "LogSoftmax": "softmax",
-    "PixelShuffle": "upsample", "Upsample": "upsample", "ZeroPad2d": "conv (its pad)",
-}
+_NONE = object()  # an attribute or argument the module or call does not have
+
+
+def _plain(value):
+    """A module attribute as a spec value: tuples as lists, tensors' numbers as numbers."""
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):
+        return value.item()
+    return value
+
+
+def _is_identity(m) -> bool:
+    import torch
+
+    return isinstance(m, torch.nn.Identity)
 
 
 def _pair(v):
@@ -86,10 +90,10 @@ class _Converter:
         for n in self.traced.nodes:
             if n.op == "call_module":
                 m = self.traced.model.get_submodule(n.target)
-                cls = type(m).__name__
-                if not hasattr(self, f"m_{cls}") and cls != "Identity":
+                if module_kind(m)[0] is None and not _is_identity(m):
+                    cls = type(m).__name__
                     raise self.failure(n, _Unsupported(f"{n.target} is a {cls}, which",
-                                                       _NEAREST.get(cls) or _nearest_kind(cls)))
+                                                       nearest_kind(cls)))
         out = side = None
         for n in self.traced.nodes:
             try:
@@ -183,21 +187,52 @@ class _Converter:
         return self.function(n)
 
     def module(self, n: _Node, m) -> _Val:
+        """A module call: the kind its class hierarchy declares (:mod:`.kinds`), converted by
+        this class's ``module_KIND`` where the settings need arithmetic, else by the kind's
+        declared settings (:meth:`settings_of`)."""
         cls = type(m).__name__
         x = self.tensor(n.args[0]) if n.args else None
         if x is None:
             raise _Unsupported(f"a {cls} call without an input")
         shape = self.shape(n.args[0])
-        convert = getattr(self, f"m_{cls}", None)
-        if convert is None:
-            if cls in ("Identity",):
+        kind, _ = module_kind(m)
+        if kind is None:
+            if _is_identity(m):
                 return x
-            raise _Unsupported(f"{n.target} is a {cls}, which",
-                               _NEAREST.get(cls) or _nearest_kind(cls))
-        return convert(n, m, x, shape)
+            raise _Unsupported(f"{n.target} is a {cls}, which", nearest_kind(cls))
+        convert = getattr(self, f"module_{kind}", None)
+        if convert is not None:
+            return convert(n, m, x, shape)
+        return self.leaf(n, kind, self.settings_of(kind, lambda attr: getattr(m, attr, _NONE)),
+                         x)
+
+    @staticmethod
+    def settings_of(kind: str, read) -> Any:
+        """The kind's fields from a module's attributes (or a call's arguments): ``read(attr)``
+        gives the value or ``_NONE``.  Each field comes from the attributes the kind's
+        ``torch.settings`` map to it, or the attribute of its own name (``inplace``).  Written
+        as the layer's settings: the primary field always (``dropout: 0.5``), the others where
+        they differ from their defaults; ``None`` when there are none."""
+        from ...layers import REGISTRY
+
+        cls = REGISTRY[kind]
+        hp: dict = {}
+        for field in cls.fields:
+            attrs = [a for a, f in cls.torch.settings if f == field.name] or [field.name]
+            value = next((v for v in map(read, attrs) if v is not _NONE), _NONE)
+            if value is _NONE:
+                continue
+            value = _plain(value)
+            if field.name == cls.primary or value != field.default:
+                hp[field.name] = value
+        if not hp:
+            return None
+        if list(hp) == [cls.primary]:
+            return hp[cls.primary]
+        return hp
 
     # nn modules → kinds
-    def m_Conv2d(self, n, m, x, shape):
+    def module_conv(self, n, m, x, shape):
         if m.padding_mode != "zeros":
             raise _Unsupported(f"{n.target} is a Conv2d with padding_mode={m.padding_mode!r}, "
                                f"which", "conv (zero padding only)")
@@ -232,7 +267,7 @@ class _Converter:
             hp["bias"] = False
         return hp
 
-    def m_ConvTranspose2d(self, n, m, x, shape):
+    def module_deconv(self, n, m, x, shape):
         self.expect_nchw(n, x, "ConvTranspose2d")
         hp = {"filters": m.out_channels, "size": _short(_pair(m.kernel_size))}
         for key, value, default in (("stride", m.stride, (1, 1)), ("pad", m.padding, (0, 0)),
@@ -246,13 +281,12 @@ class _Converter:
             hp["bias"] = False
         return self.leaf(n, "deconv", hp, x)
 
-    def m_BatchNorm2d(self, n, m, x, shape):
-        self.expect_nchw(n, x, "BatchNorm2d")
-        return self.leaf(n, "bn", self.norm_hp(m.eps, m.affine, 1e-5), x)
-
-    def m_BatchNorm1d(self, n, m, x, shape):
-        if shape is None or len(shape) != 2:
-            raise _Unsupported(f"{n.target} is a BatchNorm1d on a sequence, which", "bn")
+    def module_bn(self, n, m, x, shape):
+        if shape is None or len(shape) not in (2, 4):
+            raise _Unsupported(f"{n.target} is a {type(m).__name__} on a sequence, which",
+                               "bn")
+        if len(shape) == 4:
+            self.expect_nchw(n, x, type(m).__name__)
         return self.leaf(n, "bn", self.norm_hp(m.eps, m.affine, 1e-5), x)
 
     @staticmethod
@@ -264,70 +298,86 @@ class _Converter:
             hp["affine"] = False
         return hp
 
-    def m_LayerNorm(self, n, m, x, shape):
+    def module_layer_norm(self, n, m, x, shape):
         c = self.channels_of(shape, x)
         if tuple(m.normalized_shape) != (c,):
             raise _Unsupported(f"{n.target} is a LayerNorm over {tuple(m.normalized_shape)} "
                                f"(not over the {c} channels), which", "layer_norm")
         return self.leaf(n, "layer_norm", self.norm_hp(m.eps, m.elementwise_affine, 1e-5), x)
 
-    def m_LocalResponseNorm(self, n, m, x, shape):
-        hp = {"size": m.size}
-        for key, value, default in (("alpha", m.alpha, 1e-4), ("beta", m.beta, 0.75),
-                                    ("k", m.k, 1.0)):
-            if value != default:
-                hp[key] = float(value)
-        return self.leaf(n, "lrn", hp, x)
+    def module_fc(self, n, m, x, shape):
+        return self.linear(n, x, shape, m.out_features, m.bias is not None)
 
-    def m_Linear(self, n, m, x, shape):
+    def function_fc(self, n):
+        """``F.linear(x, weight, bias)`` (timm's ``Linear``): the weight's rows are the units."""
+        x = self.tensor(n.args[0])
+        weight = self.parameter(self.arg(n, 1, "weight"), "F.linear's weight")
+        bias = self.val(self.arg(n, 2, "bias"))
+        return self.linear(n, x, self.shape(n.args[0]), weight.shape[0], bias.param is not None)
+
+    def linear(self, n, x, shape, units: int, bias: bool) -> _Val:
         if shape is not None and len(shape) == 2:
-            hp = {"units": m.out_features}
-            if m.bias is None:
+            hp = {"units": units}
+            if not bias:
                 hp["bias"] = False
-            return self.leaf(n, "fc", hp if len(hp) > 1 else m.out_features, x)
+            return self.leaf(n, "fc", hp if len(hp) > 1 else units, x)
         if shape is not None and len(shape) == 4 and x.layout == "nhwc":
             # A Linear on channels-last positions is a 1×1 conv (ConvNeXt's pointwise layers):
             # the same weights and the same MACs.
-            hp = {"filters": m.out_features, "size": 1}
-            if m.bias is None:
+            hp = {"filters": units, "size": 1}
+            if not bias:
                 hp["bias"] = False
             return self.leaf(n, "conv", hp, x)
-        raise _Unsupported(f"{n.target} is a Linear on a tensor of shape {shape}, which", "fc")
+        raise _Unsupported(f"a Linear on a tensor of shape {shape}, which", "fc")
 
-    def m_Flatten(self, n, m, x, shape):
+    def parameter(self, a, what: str):
+        """The model's parameter that argument ``a`` reads (a ``get_attr``)."""
+        v = self.val(a)
+        if v.param is None:
+            raise _Unsupported(f"{what} that is not one of the model's parameters, which")
+        return self.traced.model.get_parameter(v.param)
+
+    def function_bn(self, n):
+        """``F.batch_norm(x, running_mean, running_var, weight, bias, training, momentum,
+        eps)`` (timm's ``BatchNormAct2d``): affine when it has a weight."""
+        x = self.tensor(n.args[0])
+        shape = self.shape(n.args[0])
+        if shape is None or len(shape) not in (2, 4):
+            raise _Unsupported("a batch norm on a sequence, which", "bn")
+        weight = self.val(self.arg(n, 3, "weight"))
+        eps = self.arg(n, 7, "eps", 1e-5)
+        return self.leaf(n, "bn", self.norm_hp(eps, weight.param is not None, 1e-5), x)
+
+    def function_conv(self, n):
+        """``F.conv2d(x, weight, bias, stride, padding, dilation, groups)``: a subclass of
+        Conv2d with its own forward (timm's ``StdConv2d``, ``Conv2dSame``)."""
+        x = self.tensor(n.args[0])
+        self.expect_nchw(n, x, "conv2d")
+        weight = self.parameter(self.arg(n, 1, "weight"), "conv2d's weight")
+        bias = self.val(self.arg(n, 2, "bias"))
+        groups = self.arg(n, 6, "groups", 1)
+        cout, per_group, kh, kw = weight.shape
+        hp = self.conv_hp(per_group * groups, cout, (kh, kw), self.arg(n, 3, "stride", 1),
+                          self.arg(n, 4, "padding", 0), self.arg(n, 5, "dilation", 1), groups,
+                          bias.param is not None)
+        return self.leaf(n, "conv", hp, x)
+
+    def module_flatten(self, n, m, x, shape):
         if m.start_dim != 1 or m.end_dim != -1:
             raise _Unsupported(f"{n.target} flattens dims {m.start_dim}..{m.end_dim}, which",
                                "flatten")
         return self.flatten(n, x, shape)
 
-    def m_MaxPool2d(self, n, m, x, shape):
-        return self.pool(n, x, "max", m.kernel_size, m.stride, m.padding, m.dilation,
-                         m.ceil_mode)
+    def module_pool(self, n, m, x, shape):
+        mode = "max" if hasattr(m, "dilation") else "avg"  # MaxPool2d has one, AvgPool2d not
+        return self.pool(n, x, mode, m.kernel_size, m.stride, m.padding,
+                         getattr(m, "dilation", 1), m.ceil_mode)
 
-    def m_AvgPool2d(self, n, m, x, shape):
-        return self.pool(n, x, "avg", m.kernel_size, m.stride, m.padding, 1, m.ceil_mode)
+    def module_adaptive_pool(self, n, m, x, shape):
+        mode = "max" if hasattr(m, "return_indices") else "avg"
+        return self.adaptive(n, x, mode, m.output_size)
 
-    def m_AdaptiveAvgPool2d(self, n, m, x, shape):
-        return self.adaptive(n, x, "avg", m.output_size)
-
-    def m_AdaptiveMaxPool2d(self, n, m, x, shape):
-        return self.adaptive(n, x, "max", m.output_size)
-
-    def m_Dropout(self, n, m, x, shape):
-        return self.leaf(n, "dropout", float(m.p), x)
-
-    m_Dropout2d = m_Dropout
-
-    def m_StochasticDepth(self, n, m, x, shape):
-        hp = {"p": float(m.p)}
-        if m.mode != "row":
-            hp["mode"] = m.mode
-        return self.leaf(n, "stochastic_depth", hp if len(hp) > 1 else float(m.p), x)
-
-    def m_ChannelShuffle(self, n, m, x, shape):
-        return self.leaf(n, "shuffle", int(m.groups), x)
-
-    def m_Upsample(self, n, m, x, shape):
+    def module_upsample(self, n, m, x, shape):
         scale = m.scale_factor
         if m.size is not None or scale is None or float(scale) != int(scale) or \
                 m.mode not in ("nearest", "bilinear"):
@@ -338,27 +388,10 @@ class _Converter:
             hp["mode"] = m.mode
         return self.leaf(n, "upsample", hp, x)
 
-    def m_Softmax(self, n, m, x, shape):
+    def module_softmax(self, n, m, x, shape):
         if m.dim not in (1, -1 if shape and len(shape) == 2 else 1):
             raise _Unsupported(f"{n.target} is a softmax over dim {m.dim}, which", "softmax")
         return self.leaf(n, "softmax", None, x)
-
-    def m_LeakyReLU(self, n, m, x, shape):
-        return self.leaf(n, "leaky_relu", float(m.negative_slope), x)
-
-    def elementwise(kind):  # noqa: N805 - a factory of methods
-        def convert(self, n, m, x, shape):
-            return self.leaf(n, kind, None, x)
-        return convert
-
-    m_ReLU = elementwise("relu")
-    m_ReLU6 = elementwise("relu6")
-    m_Sigmoid = elementwise("sigmoid")
-    m_Tanh = elementwise("tanh")
-    m_GELU = elementwise("gelu")
-    m_SiLU = elementwise("silu")
-    m_Hardswish = elementwise("hardswish")
-    m_Hardsigmoid = elementwise("hardsigmoid")
 
     # shared by modules and functions
     def expect_nchw(self, n, x: _Val, what: str) -> None:
@@ -416,22 +449,40 @@ class _Converter:
         if isinstance(n.target, type) and issubclass(n.target, tuple):
             return _Val(const=None)  # a namedtuple of outputs: read by output()
         name = _function_name(n.target)
-        convert = _FUNCTIONS.get(name)
-        if convert is None:
-            args = [self.val(a) for a in n.args]
-            if not any(a.op is not None for a in args):
-                return _Val(const=None)  # arithmetic on sizes and settings: not a layer
-            raise _Unsupported(f"{_describe(n)}, which", _nearest_kind(name))
-        return convert(self, n)
+        convert = _FUNCTIONS.get(name)  # the graph's own operations: merges, views, sizes
+        if convert is not None:
+            return convert(self, n)
+        kind = function_kind(name)  # the functional forms the kinds declare
+        if kind is not None:
+            convert = getattr(self, f"function_{kind}", None)
+            if convert is not None:
+                return convert(n)
+            return self.f_settings(n, kind)
+        args = [self.val(a) for a in n.args]
+        if not any(a.op is not None for a in args):
+            return _Val(const=None)  # arithmetic on sizes and settings: not a layer
+        raise _Unsupported(f"{_describe(n)}, which", nearest_kind(name))
 
     def arg(self, n: _Node, index: int, key: str, default=None):
         if len(n.args) > index:
             return n.args[index]
         return n.kwargs.get(key, default)
 
-    def f_elementwise(self, n, kind):
+    def f_settings(self, n, kind):
+        """A functional form whose settings are its arguments: the kind's ``torch.settings``
+        attributes in order after the input (``F.leaky_relu(x, 0.2)``), or by keyword."""
+        from ...layers import REGISTRY
+
         x = self.tensor(n.args[0])
-        return self.leaf(n, kind, None, x)
+        order = [a for a, _ in REGISTRY[kind].torch.settings]
+
+        def read(attr):
+            if attr in n.kwargs:
+                return n.kwargs[attr]
+            k = order.index(attr) + 1 if attr in order else None
+            return n.args[k] if k is not None and k < len(n.args) else _NONE
+
+        return self.leaf(n, kind, self.settings_of(kind, read), x)
 
     def f_add(self, n):
         a, b = self.val(n.args[0]), self.val(self.arg(n, 1, "other"))
@@ -498,7 +549,7 @@ class _Converter:
             return _Val(op)
         return _Val(self.new(None, {}, ops, merge=mode), vals[0].layout)
 
-    def f_flatten(self, n):
+    def function_flatten(self, n):
         x = self.tensor(n.args[0])
         start = self.arg(n, 1, "start_dim", 0)
         end = self.arg(n, 2, "end_dim", -1)
@@ -544,7 +595,7 @@ class _Converter:
             return _Val(x.op, "nchw")
         raise _Unsupported(f"a permute {dims}, which", "conv (channels in dim 1)")
 
-    def f_layer_norm(self, n):
+    def function_layer_norm(self, n):
         x = self.tensor(n.args[0])
         shape = self.shape(n.args[0])
         normalized = tuple(self.arg(n, 1, "normalized_shape"))
@@ -556,7 +607,8 @@ class _Converter:
         eps = self.arg(n, 4, "eps", 1e-5)
         return self.leaf(n, "layer_norm", self.norm_hp(eps, weight is not None, 1e-5), x)
 
-    def f_pool(self, n, mode):
+    def function_pool(self, n):
+        mode = "avg" if "avg" in _function_name(n.target) else "max"
         x = self.tensor(n.args[0])
         size = self.arg(n, 1, "kernel_size")
         stride = self.arg(n, 2, "stride", None)
@@ -568,10 +620,11 @@ class _Converter:
             dilation, ceil = 1, self.arg(n, 4, "ceil_mode", False)
         return self.pool(n, x, mode, size, stride, padding, dilation, ceil)
 
-    def f_adaptive(self, n, mode):
+    def function_adaptive_pool(self, n):
+        mode = "avg" if "avg" in _function_name(n.target) else "max"
         return self.adaptive(n, self.tensor(n.args[0]), mode, self.arg(n, 1, "output_size"))
 
-    def f_mean(self, n):
+    def function_global_pool(self, n):
         x = self.tensor(n.args[0])
         shape = self.shape(n.args[0])
         dims = self.arg(n, 1, "dim")
@@ -581,6 +634,11 @@ class _Converter:
             raise _Unsupported(f"a mean over dims {dims}, which", "global_pool")
         y = self.leaf(n, "global_pool", None, x)
         return y if keep else self.leaf(n, "flatten", None, y)
+
+    def function_split(self, n):
+        if _function_name(n.target) == "chunk":
+            return self.f_chunk(n)
+        return self.f_split(n)
 
     def f_chunk(self, n):
         x = self.tensor(n.args[0])
@@ -617,20 +675,6 @@ class _Converter:
         if source.op is not None:
             raise _Unsupported("indexing into an activation, which", "split")
         return _Val(const=None)
-
-    def f_dropout(self, n):
-        x = self.tensor(n.args[0])
-        return self.leaf(n, "dropout", float(self.arg(n, 1, "p", 0.5)), x)
-
-    def f_stochastic_depth(self, n):
-        x = self.tensor(n.args[0])
-        p, mode = float(self.arg(n, 1, "p")), self.arg(n, 2, "mode")
-        hp = {"p": p} if mode == "row" else {"p": p, "mode": mode}
-        return self.leaf(n, "stochastic_depth", hp if len(hp) > 1 else p, x)
-
-    def f_softmax(self, n):
-        x = self.tensor(n.args[0])
-        return self.leaf(n, "softmax", None, x)
 
     def f_identity(self, n):
         return self.tensor(n.args[0])
@@ -703,44 +747,19 @@ def _describe(n: _Node) -> str:
     return f"the call {name}()" if n.op == "call_method" else f"the function {name}()"
 
 
-def _nearest_kind(word: str) -> str:
-    from ...layers import REGISTRY
-
-    match = difflib.get_close_matches(word.lower(), list(REGISTRY), n=1, cutoff=0.4)
-    return match[0] if match else ""
-
-
+# The graph's own operations (merges, views, sizes), which no kind stands for; a kind's
+# functional forms are declared on its class (see :mod:`.kinds`).
 _FUNCTIONS = {
-    "relu": lambda c, n: c.f_elementwise(n, "relu"),
-    "relu6": lambda c, n: c.f_elementwise(n, "relu6"),
-    "sigmoid": lambda c, n: c.f_elementwise(n, "sigmoid"),
-    "tanh": lambda c, n: c.f_elementwise(n, "tanh"),
-    "gelu": lambda c, n: c.f_elementwise(n, "gelu"),
-    "silu": lambda c, n: c.f_elementwise(n, "silu"),
-    "hardswish": lambda c, n: c.f_elementwise(n, "hardswish"),
-    "hardsigmoid": lambda c, n: c.f_elementwise(n, "hardsigmoid"),
     "add": _Converter.f_add, "iadd": _Converter.f_add, "__add__": _Converter.f_add,
     "__iadd__": _Converter.f_add, "__radd__": _Converter.f_add,
     "mul": _Converter.f_mul, "imul": _Converter.f_mul, "__mul__": _Converter.f_mul,
     "__rmul__": _Converter.f_mul,
     "cat": _Converter.f_cat, "concat": _Converter.f_cat, "concatenate": _Converter.f_cat,
-    "flatten": _Converter.f_flatten,
     "view": _Converter.f_view, "reshape": _Converter.f_view, "_unsafe_view": _Converter.f_view,
     "transpose": _Converter.f_transpose,
     "contiguous": _Converter.f_contiguous, "clone": _Converter.f_contiguous,
     "permute": _Converter.f_permute,
-    "layer_norm": _Converter.f_layer_norm,
-    "max_pool2d": lambda c, n: c.f_pool(n, "max"),
-    "max_pool2d_with_indices": lambda c, n: c.f_pool(n, "max"),
-    "avg_pool2d": lambda c, n: c.f_pool(n, "avg"),
-    "adaptive_avg_pool2d": lambda c, n: c.f_adaptive(n, "avg"),
-    "adaptive_max_pool2d": lambda c, n: c.f_adaptive(n, "max"),
-    "mean": _Converter.f_mean,
-    "chunk": _Converter.f_chunk, "split": _Converter.f_split,
     "getitem": _Converter.f_getitem,
-    "dropout": _Converter.f_dropout,
-    "stochastic_depth": _Converter.f_stochastic_depth,
-    "softmax": _Converter.f_softmax,
     "size": _Converter.f_ignore, "dim": _Converter.f_ignore, "floordiv": _Converter.f_ignore,
     "_assert": _Converter.f_ignore, "getattr": _Converter.f_ignore,
     "detach": _Converter.f_identity, "alias": _Converter.f_identity,

@@ -28,11 +28,11 @@ _PKG_SOURCE = re.compile(r"^(?P<module>[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*):(?P<na
 
 
 def is_model_source(source: str) -> bool:
-    """``torchvision:NAME``, ``file.py:Name`` or ``package.module:Name`` (not ``zoo:NAME``)."""
+    """``torchvision:NAME``, ``timm:NAME``, ``file.py:Name`` or ``package.module:Name`` (not ``zoo:NAME``)."""
     text = str(source)
     if text.startswith("zoo:") or "\n" in text:
         return False
-    return text.startswith("torchvision:") or bool(_PY_SOURCE.match(text)) or bool(
+    return text.startswith(("torchvision:", "timm:")) or bool(_PY_SOURCE.match(text)) or bool(
         _PKG_SOURCE.match(text)) and not text.endswith((".yaml", ".yml"))
 
 
@@ -119,6 +119,8 @@ def _closest(word: str, options) -> str:
 def _build(source: str, args: dict[str, Any]):
     """``(model, display title, default input volume, on meta?)``."""
     torch = _torch()
+    if source.startswith("timm:"):
+        return _build_timm(source, args)
     if source.startswith("torchvision:"):
         name = source.split(":", 1)[1]
         try:
@@ -165,6 +167,31 @@ def _build(source: str, args: dict[str, Any]):
     if not isinstance(model, torch.nn.Module):
         raise ImportFailure(f"{source}: gives a {type(model).__name__}, not an nn.Module")
     return model, getattr(type(model), "__name__", match["name"]), DEFAULT_INPUT, False
+
+
+def _build_timm(source: str, args: dict[str, Any]):
+    """``timm:NAME``: ``timm.create_model(NAME, pretrained=False, **args)`` on the meta device;
+    its input defaults to the model's ``pretrained_cfg`` input size."""
+    name = source.split(":", 1)[1]
+    try:
+        import timm
+    except ImportError:
+        raise ImportFailure(f"{source}: timm is not installed; pip install timm==1.0.31 "
+                            f"(see the README)") from None
+    known = timm.list_models()
+    if name not in known:
+        hint = _closest(name, known) or "; timm.list_models() lists them"
+        raise ImportFailure(f"{source}: timm has no model {name!r}{hint}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with _meta_weights():
+            model = _construct(source, lambda **kw: timm.create_model(name, pretrained=False,
+                                                                      **kw), args, lambda: None)
+    volume = DEFAULT_INPUT
+    size = (getattr(model, "pretrained_cfg", None) or {}).get("input_size")
+    if size and len(size) == 3:
+        volume = f"{size[2]}x{size[1]}x{size[0]}"
+    return model, name, volume, True
 
 
 def _load_file(path: Path):

@@ -9,6 +9,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+from .kinds import module_kind
 from .sources import ImportFailure, _one_line, _torch, _user_frame
 
 @dataclass
@@ -36,10 +37,6 @@ class _Traced:
     notes: list
     input_shape: Any
     by: str  # "torch.fx" or "torch.export"
-
-
-# Modules the trace keeps whole although torchvision defines them.
-_LEAF_CLASSES = {"StochasticDepth"}
 
 
 def _trace(model, shape, meta: bool, source: str) -> _Traced:
@@ -94,15 +91,21 @@ def _first_tensor(out):
 
 
 class _FxTracer:
-    """torch.fx's tracer, keeping torchvision's StochasticDepth whole (its module name)."""
+    """torch.fx's tracer: a module of a kind (by its class hierarchy, :mod:`.kinds`) is a leaf,
+    kept whole with its qualified name (torchvision's StochasticDepth too)."""
 
     def __new__(cls, record: bool = False):
         import torch.fx
 
         class Tracer(torch.fx.Tracer):
             def is_leaf_module(self, m, qualname):
-                if type(m).__name__ in _LEAF_CLASSES:
+                # a kind's module (or a subclass keeping its forward) is one layer; a
+                # subclass with its own forward is traced through, as a model's code is
+                kind, declared = module_kind(m)
+                if kind is not None:
                     return True
+                if declared is not None:
+                    return False
                 return super().is_leaf_module(m, qualname)
 
         tracer = Tracer()
