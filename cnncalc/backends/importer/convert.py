@@ -491,8 +491,7 @@ class _Converter:
         if a.op is None or b.op is None:
             if a.op is not None and (b.const is None or b.const == 0) and b.param is None:
                 return a
-            raise _Unsupported("an add of a constant or a parameter, which", "a residual "
-                                                                             "adds two paths")
+            raise _Unsupported("an add of a constant or a parameter, which")
         return self.merge("add", [a, b])
 
     def f_mul(self, n):

@@ -1,0 +1,210 @@
+"""A kind's PyTorch forms live on its class (``Layer.torch``): the importer dispatches on the
+module's class hierarchy and on the declared functional forms, suggests the nearest kind
+from the declarations, and a kind declared once imports with no other edit.  PyTorch is the
+oracle: the model's ``parameters()`` and a forward pass of the spec built back (verify)."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import cnncalc  # noqa: E402
+from cnncalc.backends import torch as backend  # noqa: E402
+from cnncalc.backends.importer import ImportFailure, import_model  # noqa: E402
+from cnncalc.backends.importer import kinds  # noqa: E402
+from cnncalc.layers import REGISTRY  # noqa: E402
+from cnncalc.layers.base import Layer, Torch  # noqa: E402
+
+NETS = textwrap.dedent('''
+    import torch
+    from torch import nn
+    import torch.nn.functional as F
+
+
+    class MyConv(nn.Conv2d):
+        """A subclass that keeps Conv2d's forward: a conv."""
+
+
+    class StdConv(nn.Conv2d):
+        """A subclass with its own forward (timm's StdConv2d, Conv2dSame): traced through."""
+
+        def forward(self, x):
+            return F.conv2d(x, self.weight, self.bias, self.stride, self.padding,
+                            self.dilation, self.groups)
+
+
+    class BnAct(nn.BatchNorm2d):
+        """timm's BatchNormAct2d: F.batch_norm then an activation module."""
+
+        def __init__(self, c):
+            super().__init__(c)
+            self.act = nn.ReLU(inplace=True)
+
+        def forward(self, x):
+            x = F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                             False, 0.0, self.eps)
+            return self.act(x)
+
+
+    class Head(nn.Module):
+        """timm's Linear: F.linear with the module's own weight and bias."""
+
+        def __init__(self, cin, cout):
+            super().__init__()
+            self.weight = nn.Parameter(torch.zeros(cout, cin))
+            self.bias = nn.Parameter(torch.zeros(cout))
+
+        def forward(self, x):
+            return F.linear(x, self.weight, self.bias)
+
+
+    class Forms(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = MyConv(3, 8, 3, padding=1, bias=False)
+            self.bn1 = BnAct(8)
+            self.conv2 = StdConv(8, 16, 3, stride=2, padding=1, groups=2)
+            self.drop = nn.Dropout(0.25)
+            self.head = Head(16, 10)
+
+        def forward(self, x):
+            x = self.conv2(self.bn1(self.conv1(x)))
+            x = F.leaky_relu(x, 0.2)
+            x = self.drop(F.adaptive_avg_pool2d(x, 1).flatten(1))
+            return self.head(x)
+
+
+    class WithMish(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+            self.act = nn.Mish()
+
+        def forward(self, x):
+            return F.mish(self.act(self.conv(x)))
+
+
+    class PlusOne(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+
+        def forward(self, x):
+            return self.conv(x) + 1
+''')
+
+
+@pytest.fixture
+def nets(tmp_path):
+    path = tmp_path / "forms.py"
+    path.write_text(NETS, encoding="utf-8")
+    return path
+
+
+def _model(name: str):
+    namespace: dict = {}
+    exec(compile(NETS, "forms.py", "exec"), namespace)
+    return namespace[name]().eval()
+
+
+def test_subclasses_and_functional_forms_import_as_their_kinds(nets):
+    imported = import_model(f"{nets}:Forms", input_volume="8x8x3")
+    spec = cnncalc.load(imported.text)
+    report = cnncalc.analyze(spec)
+    kinds_ = [(r.name, r.kind) for r in report.layers]
+    # MyConv keeps Conv2d's forward: one layer under its module name; StdConv and BnAct are
+    # traced through to F.conv2d and F.batch_norm, named after their modules
+    assert kinds_ == [("conv1", "conv"), ("bn1.bn", "bn"), ("bn1.act", "relu"),
+                      ("conv2", "conv"), ("leaky_relu", "leaky_relu"),
+                      ("global_pool", "global_pool"), ("flatten", "flatten"),
+                      ("drop", "dropout"), ("head", "fc")]
+    assert "leaky_relu: 0.2" in imported.text and "dropout: 0.25" in imported.text
+    assert "groups: 2" in imported.text and "stride: 2" in imported.text
+    # PyTorch's count: conv1 3·8·9 = 216; bn 2·8 = 16; conv2 (8/2)·16·9 + 16 = 592;
+    # head 16·10 + 10 = 170: 994
+    model = _model("Forms")
+    assert report.totals.params == sum(p.numel() for p in model.parameters()) == 994
+    assert report.claims_ok  # PyTorch's own MACs and output shape, claimed in expect:
+    assert backend.verify(spec, device="cpu", iters=0).ok
+
+
+def test_the_kind_of_a_module_follows_its_class_hierarchy():
+    from torch import nn
+
+    class Plain(nn.Conv2d):
+        pass
+
+    class Own(nn.Conv2d):
+        def forward(self, x):
+            return super().forward(x)
+
+    assert kinds.module_kind(Plain(3, 4, 3)) == ("conv", nn.Conv2d)
+    assert kinds.module_kind(Own(3, 4, 3)) == (None, nn.Conv2d)
+    assert kinds.module_kind(nn.GroupNorm(2, 4)) == (None, None)
+    assert kinds.function_kind("batch_norm") == "bn" and kinds.function_kind("linear") == "fc"
+
+
+@pytest.mark.parametrize("word, nearest", [
+    ("GroupNorm", "layer_norm"), ("InstanceNorm2d", "bn"), ("Conv3d", "conv"),
+    ("ConvTranspose1d", "deconv"), ("MaxPool1d", "pool"), ("LogSoftmax", "softmax"),
+    ("mish", ""), ("Mish", ""), ("MultiheadAttention", ""), ("add", ""), ("LSTM", "")])
+def test_the_nearest_kind_is_computed_from_the_declarations(word, nearest):
+    assert kinds.nearest_kind(word) == nearest
+
+
+def test_no_kind_says_no_false_nearest_kind(nets):
+    # F.mish and x + 1: no kind, and none near (the issue's "nearest kind is mish" and "a
+    # residual adds two paths" were wrong)
+    with pytest.raises(ImportFailure) as e:
+        import_model(f"{nets}:PlusOne", input_volume="8x8x3")
+    assert "an add of a constant or a parameter, which has no cnncalc kind" in str(e.value)
+    assert "residual" not in str(e.value) and "nearest" not in str(e.value)
+    with pytest.raises(ImportFailure) as e:
+        import_model(f"{nets}:WithMish", input_volume="8x8x3")
+    assert "act is a Mish, which has no cnncalc kind" in str(e.value)
+    assert "nearest" not in str(e.value)
+
+
+@pytest.fixture
+def mish(monkeypatch):
+    """A ``mish`` kind declared as one elementwise class would be, registered for the test."""
+    cls = type("Mish", (Layer,), {"__slots__": (), "key": "mish", "family": "activation",
+                                  "summary": "x·tanh(softplus(x))", "activation": True,
+                                  "keeps_features": True, "module": "nn.Mish",
+                                  "torch": Torch(("torch.nn.Mish",), ("mish",))})
+    monkeypatch.setitem(REGISTRY, "mish", cls)
+    kinds._module_table.cache_clear()
+    kinds._function_table.cache_clear()
+    yield cls
+    kinds._module_table.cache_clear()
+    kinds._function_table.cache_clear()
+
+
+def test_a_kind_declared_once_imports_as_module_and_function_and_verifies(nets, mish):
+    imported = import_model(f"{nets}:WithMish", input_volume="8x8x3")
+    assert "- mish" in imported.text
+    spec = cnncalc.load(imported.text)
+    report = cnncalc.analyze(spec)
+    assert [(r.name, r.kind) for r in report.layers] == [("conv", "conv"), ("act", "mish"),
+                                                         ("mish", "mish")]
+    assert report.totals.params == 3 * 4 * 9 + 4 and report.claims_ok
+    assert backend.verify(spec, device="cpu", iters=0).ok
+
+
+def test_the_builder_passes_fields_through_the_declared_settings(monkeypatch):
+    from cnncalc.backends import plan as planmod
+    from cnncalc.layers.base import Field, boolean
+
+    # a field named as its module's attribute (mem-model's `inplace`) needs no mapping
+    cls = type("Relu", (REGISTRY["relu"],), {
+        "__slots__": (), "fields": (Field("inplace", boolean, False, "in place"),)})
+    layer = cls({"inplace": True})
+    on = planmod.build_module(layer, None)
+    off = planmod.build_module(cls({"inplace": False}), None)
+    assert (on.cls, on.args, on.kwargs) == ("nn.ReLU", (), (("inplace", True),))
+    assert (off.cls, off.args, off.kwargs) == ("nn.ReLU", (), ())
+    # leaky_relu's slope is nn.LeakyReLU's negative_slope, both ways
+    assert REGISTRY["leaky_relu"].torch.attribute("slope") == "negative_slope"
