@@ -87,6 +87,37 @@ NETS = textwrap.dedent('''
             return F.mish(self.act(self.conv(x)))
 
 
+    class Osa(nn.Module):
+        """VoVNet's one-shot aggregation: every successive output concatenated."""
+
+        def __init__(self):
+            super().__init__()
+            self.c1 = nn.Conv2d(4, 4, 3, padding=1)
+            self.c2 = nn.Conv2d(4, 4, 3, padding=1)
+            self.c3 = nn.Conv2d(4, 4, 3, padding=1)
+            self.concat = nn.Conv2d(16, 8, 1)
+
+        def forward(self, x):
+            d1 = self.c1(x)
+            d2 = self.c2(d1)
+            d3 = self.c3(d2)
+            return self.concat(torch.cat([x, d1, d2, d3], 1))
+
+
+    class Fuse(nn.Module):
+        """A map that feeds an add and a concat (DLA, HRNet)."""
+
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Conv2d(4, 4, 1)
+            self.b = nn.Conv2d(4, 4, 1)
+
+        def forward(self, x):
+            y = self.a(x)
+            z = self.b(y) + y
+            return torch.cat([z, y, x], 1)
+
+
     class PlusOne(nn.Module):
         def __init__(self):
             super().__init__()
@@ -208,3 +239,22 @@ def test_the_builder_passes_fields_through_the_declared_settings(monkeypatch):
     assert (off.cls, off.args, off.kwargs) == ("nn.ReLU", (), ())
     # leaky_relu's slope is nn.LeakyReLU's negative_slope, both ways
     assert REGISTRY["leaky_relu"].torch.attribute("slope") == "negative_slope"
+
+
+def test_a_concat_of_successive_outputs_is_nested_branches_computing_each_once(nets):
+    imported = import_model(f"{nets}:Osa", input_volume="8x8x4")
+    report = cnncalc.analyze(cnncalc.load(imported.text))
+    names = [r.name for r in report.layers]
+    assert names == ["c1", "c2", "c3", "concat"]  # each conv once
+    # PyTorch: c1..c3 (4·4·9 + 4) = 148 each, concat 16·8 + 8 = 136: 580; MACs per position
+    # 3·144 + 128 over 8·8 = 35,840
+    assert report.totals.params == sum(p.numel() for p in _model("Osa").parameters()) == 580
+    assert report.totals.macs == 35_840 and report.claims_ok
+    assert report.output_shape.dims() == [8, 8, 8]
+    assert backend.verify(cnncalc.load(imported.text), device="cpu", iters=0).ok
+
+
+def test_a_tensor_merged_in_two_places_is_refused_not_copied(nets):
+    with pytest.raises(ImportFailure) as e:
+        import_model(f"{nets}:Fuse", input_volume="8x8x4")
+    assert "feeds several later layers that merge in different places" in str(e.value)

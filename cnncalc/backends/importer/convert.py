@@ -34,6 +34,7 @@ class _Val:
     param: str | None = None
     const: Any = None
     chunks: tuple | None = None  # (source value, parts)
+    pad: tuple | None = None  # F.pad's zeros still to be added: (H total, W total)
 
 
 class _Unsupported(Exception):
@@ -54,6 +55,20 @@ def _plain(value):
     if hasattr(value, "item") and callable(value.item):
         return value.item()
     return value
+
+
+def _feeds(a: _Op, b: _Op) -> bool:
+    """Whether ``b`` is computed from ``a`` (``a`` is one of its ancestors)."""
+    seen, stack = set(), [b]
+    while stack:
+        o = stack.pop()
+        if o is a:
+            return True
+        if id(o) in seen or o.index < a.index:
+            continue
+        seen.add(id(o))
+        stack.extend(o.inputs)
+    return False
 
 
 def _is_identity(m) -> bool:
@@ -165,6 +180,9 @@ class _Converter:
         return op
 
     def leaf(self, n: _Node, kind: str, hp: dict, x: _Val, layout=None) -> _Val:
+        if x.pad is not None:
+            raise _Unsupported(f"a pad by {x.pad[0]}×{x.pad[1]} before a {kind} (not TF's "
+                               f"'same' before a conv), which", "conv (pad: same)")
         if n.op == "call_module":
             count = self.calls.get(n.target, 0) + 1
             self.calls[n.target] = count
@@ -239,6 +257,7 @@ class _Converter:
         self.expect_nchw(n, x, "Conv2d")
         hp = self.conv_hp(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding,
                           m.dilation, m.groups, m.bias is not None)
+        hp, x = self.same_pad(n, x, hp, shape)
         return self.leaf(n, "conv", hp, x)
 
     @staticmethod
@@ -348,6 +367,43 @@ class _Converter:
         eps = self.arg(n, 7, "eps", 1e-5)
         return self.leaf(n, "bn", self.norm_hp(eps, weight.param is not None, 1e-5), x)
 
+    def f_pad(self, n):
+        """``F.pad`` (TF-style 'same' padding, timm's ``Conv2dSame``): its zeros are held on
+        the value and become the next conv's ``pad: same`` (see :meth:`same_pad`)."""
+        x = self.tensor(n.args[0])
+        before, after = self.shape(n.args[0]), n.shape
+        mode = self.arg(n, 2, "mode", "constant")
+        value = self.arg(n, 3, "value", None)
+        if before is None or after is None or len(before) != 4 or mode != "constant" or \
+                value not in (None, 0, 0.0) or before[:2] != after[:2] or x.pad is not None:
+            raise _Unsupported("a pad that is not zeros around the image, which",
+                               "conv (pad: same)")
+        return _Val(x.op, x.layout, pad=(after[2] - before[2], after[3] - before[3]))
+
+    def same_pad(self, n, x: _Val, hp: dict, shape) -> tuple[dict, _Val]:
+        """A conv without padding after ``F.pad``: ``pad: same`` when the zeros are exactly
+        TF's 'same' (⌈N/S⌉ outputs, the odd pixel after) at the traced size."""
+        if x.pad is None:
+            return hp, x
+        from ...shapes import same_pad_total
+
+        size = hp["size"] if isinstance(hp["size"], list) else [hp["size"]] * 2
+        stride = hp.get("stride", 1)
+        stride = stride if isinstance(stride, list) else [stride] * 2
+        dilation = hp.get("dilation", 1)
+        dilation = dilation if isinstance(dilation, list) else [dilation] * 2
+        same = tuple(same_pad_total(shape[2 + k] - x.pad[k], size[k], stride[k], dilation[k])
+                     for k in range(2))
+        if "pad" in hp or same != x.pad:
+            raise _Unsupported(f"a pad by {x.pad[0]}×{x.pad[1]} before a conv, not its "
+                               f"'same' padding {same[0]}×{same[1]}, which", "conv")
+        out = {}
+        for key, value in hp.items():
+            out[key] = value
+            if key == "stride" or (key == "size" and "stride" not in hp):
+                out["pad"] = "same"
+        return out, _Val(x.op, x.layout)
+
     def function_conv(self, n):
         """``F.conv2d(x, weight, bias, stride, padding, dilation, groups)``: a subclass of
         Conv2d with its own forward (timm's ``StdConv2d``, ``Conv2dSame``)."""
@@ -360,6 +416,7 @@ class _Converter:
         hp = self.conv_hp(per_group * groups, cout, (kh, kw), self.arg(n, 3, "stride", 1),
                           self.arg(n, 4, "padding", 0), self.arg(n, 5, "dilation", 1), groups,
                           bias.param is not None)
+        hp, x = self.same_pad(n, x, hp, self.shape(n.args[0]))
         return self.leaf(n, "conv", hp, x)
 
     def module_flatten(self, n, m, x, shape):
@@ -489,8 +546,10 @@ class _Converter:
         if a.op is None and b.op is None and a.param is None and b.param is None:
             return _Val(const=None)  # arithmetic on sizes
         if a.op is None or b.op is None:
-            if a.op is not None and (b.const is None or b.const == 0) and b.param is None:
-                return a
+            # x + 0 and 0 + x (MobileOne's ``out = 0; out += branch(x)``) are x
+            x, k = (a, b) if a.op is not None else (b, a)
+            if (k.const is None or k.const == 0) and k.param is None:
+                return x
             raise _Unsupported("an add of a constant or a parameter, which")
         return self.merge("add", [a, b])
 
@@ -530,6 +589,9 @@ class _Converter:
         return self.merge("concat", vals)
 
     def merge(self, mode: str, vals: list[_Val]) -> _Val:
+        if any(v.pad is not None for v in vals):
+            raise _Unsupported(f"a pad before a {mode} (not TF's 'same' before a conv), which",
+                               "conv (pad: same)")
         ops = [v.op for v in vals]
         if mode == "concat":
             key = tuple(id(o) for o in ops)
@@ -543,10 +605,27 @@ class _Converter:
                 if tuple(id(o) for o in ops[:cut]) in self.cats:
                     ops = [self.cats[tuple(id(o) for o in ops[:cut])]] + ops[cut:]
                     break
-            op = self.new(None, {}, ops, merge="concat")
+            op = self.nested_cat(ops)
             self.cats[key] = op
             return _Val(op)
         return _Val(self.new(None, {}, ops, merge=mode), vals[0].layout)
+
+    def nested_cat(self, ops: list[_Op]) -> _Op:
+        """A concat whose inputs from some point on are each computed from the one before
+        (VoVNet's ``cat([x, f1(x), f2(f1(x)), …])``) is, concat being associative,
+        ``cat(x, cat(f1, cat(f2, …)))``: nested two-way branches in which every tensor is
+        computed once, where one flat concat would repeat f1 in the paths of f2, f3, …"""
+        start = len(ops) - 1
+        while start > 0 and _feeds(ops[start - 1], ops[start]):
+            start -= 1
+        if len(ops) - start < 3:
+            return self.new(None, {}, ops, merge="concat")
+        inner = ops[-1]
+        for a in reversed(ops[start:-1]):
+            inner = self.new(None, {}, [a, inner], merge="concat")
+        if start == 0:
+            return inner
+        return self.new(None, {}, ops[:start] + [inner], merge="concat")
 
     def function_flatten(self, n):
         x = self.tensor(n.args[0])
@@ -558,6 +637,9 @@ class _Converter:
         return self.flatten(n, x, self.shape(n.args[0]))
 
     def f_view(self, n):
+        v = self.val(n.args[0])
+        if v.param is not None:  # a parameter reshaped to broadcast (ConvNeXt's gamma)
+            return v
         x = self.tensor(n.args[0])
         before, after = self.shape(n.args[0]), n.shape
         if before == after:
@@ -758,7 +840,7 @@ _FUNCTIONS = {
     "transpose": _Converter.f_transpose,
     "contiguous": _Converter.f_contiguous, "clone": _Converter.f_contiguous,
     "permute": _Converter.f_permute,
-    "getitem": _Converter.f_getitem,
+    "getitem": _Converter.f_getitem, "pad": _Converter.f_pad,
     "size": _Converter.f_ignore, "dim": _Converter.f_ignore, "floordiv": _Converter.f_ignore,
     "_assert": _Converter.f_ignore, "getattr": _Converter.f_ignore,
     "detach": _Converter.f_identity, "alias": _Converter.f_identity,

@@ -287,7 +287,10 @@ def import_model(source: str, *, input_volume: str | None = None,
     shape = _parse_volume(input_volume or default_volume)
     traced = _trace(model, shape, meta, source)
     ops, out, side = _Converter(traced, source).run()
-    tree = _Tree(ops, out, side).build()
+    try:
+        tree = _Tree(ops, out, side).build()
+    except ImportFailure as e:
+        raise ImportFailure(f"{source}: {e}") from None
     notes = list(traced.notes)
     text = _Writer(traced, tree, source, title, shape, notes).text()
     return Imported(source, text, tuple(notes))

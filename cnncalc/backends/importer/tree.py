@@ -49,7 +49,7 @@ class _Tree:
         source = self.ops[0]
         out = self.attach_side_outputs(source)
         self.idom = _dominators(self.ops, source)
-        return _sequence(source, out, self.idom)
+        return _sequence(source, out, self.idom, {})
 
     def attach_side_outputs(self, source: _Op) -> _Op:
         """Each side output hangs off the op that dominates it: ``first(a, side)`` takes that
@@ -133,11 +133,27 @@ def _intersect(a, b, idom):
     return a
 
 
-def _sequence(start: _Op, end: _Op, idom: dict) -> list:
-    """The nodes from just after ``start`` up to ``end``, as a tree."""
+class Copied(ImportFailure):
+    """A tensor that feeds several later layers which do not merge where it forks (DLA's and
+    HRNet's fuse layers, a map that feeds both an add and a concat): the spec's residual and
+    branches compute a tensor where one path forks, so it would be computed, and its params
+    counted, once per path.  Refused, rather than a spec whose counts are PyTorch's no more."""
+
+    def __init__(self, op: _Op):
+        name = op.name or f"a {op.merge} of {len(op.inputs)} tensors"
+        super().__init__(f"{name} feeds several later layers that merge in different places, "
+                         f"which a spec cannot say yet (it would compute it once per path)")
+
+
+def _sequence(start: _Op, end: _Op, idom: dict, seen: dict) -> list:
+    """The nodes from just after ``start`` up to ``end``, as a tree.  ``seen``: the ops
+    placed so far, each at most once (see :class:`Copied`)."""
     items = []
     op = end
     while op is not start:
+        if id(op) in seen:
+            raise Copied(op)
+        seen[id(op)] = op
         if op.merge is None:
             if op.kind is None:
                 raise ImportFailure("the model's graph has a second input")
@@ -145,7 +161,7 @@ def _sequence(start: _Op, end: _Op, idom: dict) -> list:
             op = op.inputs[0]
             continue
         fork = idom[op]
-        paths = [_sequence(fork, i, idom) for i in op.inputs]
+        paths = [_sequence(fork, i, idom, seen) for i in op.inputs]
         if op.merge == "mul":  # x · gate(x): the identity first, as one writes it
             paths.sort(key=lambda p: len(p) > 0)
         if op.merge == "add" and len(paths) == 2 and \
