@@ -146,6 +146,22 @@ class ChannelSplit(nn.Module):
         return f"parts={self.parts}, index={self.index}"
 
 
+class ChannelConv(nn.Module):
+    """A 1-D conv along the channels at every position (ECA): ``Conv1d(1, 1, k)`` over the
+    N·H·W sequences of C channels (a vector: over its C values)."""
+
+    def __init__(self, kernel_size: int, padding: int = 0, bias: bool = True):
+        super().__init__()
+        self.conv = nn.Conv1d(1, 1, kernel_size, padding=padding, bias=bias)
+
+    def forward(self, x):
+        if x.dim() == 2:
+            return self.conv(x.unsqueeze(1)).squeeze(1)
+        n, c, h, w = x.shape
+        y = self.conv(x.permute(0, 2, 3, 1).reshape(n * h * w, 1, c))
+        return y.reshape(n, h, w, -1).permute(0, 3, 1, 2)
+
+
 class ChannelLayerNorm(nn.LayerNorm):
     """Layer norm over the channels of an N×C×H×W tensor at every position (ConvNeXt's
     LayerNorm2d): the channels moved last, normalised, moved back."""

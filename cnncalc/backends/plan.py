@@ -242,6 +242,12 @@ def build_shuffle(layer, x: Shape) -> Recipe:
     return call("nn.ChannelShuffle", layer.hp["groups"])
 
 
+@builder("channel_conv")
+def build_channel_conv(layer, x: Shape) -> Recipe:
+    return lean("ChannelConv", layer.hp["size"], padding=layer.hp["pad"], bias=layer.hp["bias"],
+                defaults={"padding": 0, "bias": True})
+
+
 @builder("layer_norm")
 def build_layer_norm(layer, x: Shape) -> Recipe:
     return lean("ChannelLayerNorm" if x.spatial else "nn.LayerNorm", x.c, eps=layer.hp["eps"],

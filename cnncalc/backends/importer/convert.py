@@ -30,7 +30,9 @@ class _Val:
     or the pieces of a chunk."""
 
     op: _Op | None = None
-    layout: Any = "nchw"  # nchw, nhwc, ("grouped", g), ("swapped", g)
+    # nchw, nhwc, ("grouped", g), ("swapped", g), channels (a pooled 1×1×C map viewed as
+    # one sequence of C for a Conv1d)
+    layout: Any = "nchw"
     param: str | None = None
     const: Any = None
     chunks: tuple | None = None  # (source value, parts)
@@ -323,6 +325,20 @@ class _Converter:
             raise _Unsupported(f"{n.target} is a LayerNorm over {tuple(m.normalized_shape)} "
                                f"(not over the {c} channels), which", "layer_norm")
         return self.leaf(n, "layer_norm", self.norm_hp(m.eps, m.elementwise_affine, 1e-5), x)
+
+    def module_channel_conv(self, n, m, x, shape):
+        """``nn.Conv1d(1, 1, k)`` over the channels of a pooled map (ECA's attention)."""
+        if x.layout != "channels" or m.in_channels != 1 or m.out_channels != 1 or \
+                m.groups != 1 or m.stride != (1,) or m.dilation != (1,) or \
+                isinstance(m.padding, str) or m.padding_mode != "zeros":
+            raise _Unsupported(f"{n.target} is a Conv1d that is not one filter along the "
+                               f"channels of a pooled map (ECA), which", "channel_conv")
+        hp = {"size": m.kernel_size[0]}
+        if m.padding[0]:
+            hp["pad"] = m.padding[0]
+        if m.bias is None:
+            hp["bias"] = False
+        return self.leaf(n, "channel_conv", hp if len(hp) > 1 else hp["size"], x)
 
     def module_fc(self, n, m, x, shape):
         return self.linear(n, x, shape, m.out_features, m.bias is not None)
@@ -644,6 +660,13 @@ class _Converter:
         before, after = self.shape(n.args[0]), n.shape
         if before == after:
             return x
+        # ECA: the pooled vector viewed as one sequence of C channels for a Conv1d, and back
+        if before is not None and after is not None and len(before) == 2 and \
+                tuple(after) == (before[0], 1, before[1]) and x.op.kind == "flatten":
+            return _Val(x.op.inputs[0], "channels")  # the flatten is undone: 1×1×C again
+        if x.layout == "channels" and after is not None and len(after) == 4 and \
+                before is not None and tuple(after) == (before[0], before[2], 1, 1):
+            return _Val(x.op, "nchw")
         if after is not None and len(after) == 2 and before is not None and len(before) > 2:
             return self.flatten(n, x, before)
         # ShuffleNet's channel shuffle: view N×C×H×W as N×g×(C/g)×H×W, transpose 1 and 2,
@@ -843,5 +866,6 @@ _FUNCTIONS = {
     "getitem": _Converter.f_getitem, "pad": _Converter.f_pad,
     "size": _Converter.f_ignore, "dim": _Converter.f_ignore, "floordiv": _Converter.f_ignore,
     "_assert": _Converter.f_ignore, "getattr": _Converter.f_ignore,
+    "expand_as": _Converter.f_identity, "expand": _Converter.f_identity,
     "detach": _Converter.f_identity, "alias": _Converter.f_identity,
 }
