@@ -118,6 +118,19 @@ NETS = textwrap.dedent('''
             return torch.cat([z, y, x], 1)
 
 
+    class Slices(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 12, 3, padding=1)
+            self.tail = nn.Conv2d(4, 4, 1)
+
+        def forward(self, x):
+            x = self.conv(x)
+            last = torch.split(x, 4, 1)[-1]          # channels 8..11
+            first = x[:, :6]                           # channels 0..5: half
+            return torch.cat([self.tail(last), first], 1)
+
+
     class PlusOne(nn.Module):
         def __init__(self):
             super().__init__()
@@ -258,3 +271,15 @@ def test_a_tensor_merged_in_two_places_is_refused_not_copied(nets):
     with pytest.raises(ImportFailure) as e:
         import_model(f"{nets}:Fuse", input_volume="8x8x4")
     assert "feeds several later layers that merge in different places" in str(e.value)
+
+
+def test_a_negative_split_index_and_an_equal_channel_slice_are_splits(nets):
+    imported = import_model(f"{nets}:Slices", input_volume="8x8x3")
+    assert "split: {parts: 3, index: 2}" in imported.text  # torch.split(x, 4, 1)[-1]
+    assert "split: {parts: 2, index: 0}" in imported.text  # x[:, :6] of 12
+    spec = cnncalc.load(imported.text)
+    report = cnncalc.analyze(spec)
+    # conv 3·12·9 + 12 = 336, tail 4·4 + 4 = 20; output 4 + 6 = 10 maps
+    assert report.totals.params == sum(p.numel() for p in _model("Slices").parameters()) == 356
+    assert report.output_shape.dims() == [10, 8, 8] and report.claims_ok
+    assert backend.verify(spec, device="cpu", iters=0).ok

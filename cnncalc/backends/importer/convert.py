@@ -774,11 +774,33 @@ class _Converter:
         if source.chunks is not None:
             x, parts = source.chunks
             index = n.args[1]
-            hp = {"parts": parts, "index": index}
+            if not isinstance(index, int) or not -parts <= index < parts:
+                raise _Unsupported(f"piece {index!r} of a split into {parts}, which", "split")
+            hp = {"parts": parts, "index": index % parts}  # [-1] is the last piece
             return self.leaf(n, "split", hp, x)
         if source.op is not None:
-            raise _Unsupported("indexing into an activation, which", "split")
+            return self.channel_slice(n, source)
         return _Val(const=None)
+
+    def channel_slice(self, n, x: _Val) -> _Val:
+        """``x[:, a:b]``: one of equal slices of the channels (``split``) when b − a divides
+        the depth and a is a multiple of it."""
+        key = n.args[1]
+        shape = self.shape(n.args[0])
+        full = slice(None, None, None)
+        if isinstance(key, tuple) and len(key) >= 2 and key[0] == full and \
+                isinstance(key[1], slice) and all(k == full or k is Ellipsis for k in key[2:]) \
+                and x.layout == "nchw" and shape is not None and len(shape) == 4:
+            c = shape[1]
+            start, stop, step = key[1].indices(c)
+            width = stop - start
+            if step == 1 and width > 0 and c % width == 0 and start % width == 0:
+                if width == c:
+                    return x
+                return self.leaf(n, "split", {"parts": c // width, "index": start // width}, x)
+            raise _Unsupported(f"a slice of channels {start} to {stop} of {c} (not one of "
+                               f"equal slices), which", "split")
+        raise _Unsupported("indexing into an activation, which", "split")
 
     def f_identity(self, n):
         return self.tensor(n.args[0])
