@@ -267,10 +267,18 @@ def test_a_concat_of_successive_outputs_is_nested_branches_computing_each_once(n
     assert backend.verify(cnncalc.load(imported.text), device="cpu", iters=0).ok
 
 
-def test_a_tensor_merged_in_two_places_is_refused_not_copied(nets):
-    with pytest.raises(ImportFailure) as e:
-        import_model(f"{nets}:Fuse", input_volume="8x8x4")
-    assert "feeds several later layers that merge in different places" in str(e.value)
+def test_a_tensor_merged_in_two_places_is_read_by_a_tap(nets):
+    imported = import_model(f"{nets}:Fuse", input_volume="8x8x4")
+    assert "- from: a" in imported.text
+    spec = cnncalc.load(imported.text)
+    report = cnncalc.analyze(spec)
+    assert [r.name for r in report.layers] == ["a", "b"]  # a computed once
+    # a and b: 4·4 + 4 = 20 params each, 16 MACs per position each over 8·8; the output
+    # cat([b(y) + y, y, x]) has 12 maps
+    assert report.totals.params == sum(p.numel() for p in _model("Fuse").parameters()) == 40
+    assert report.totals.macs == 2 * 16 * 64
+    assert report.output_shape.dims() == [12, 8, 8] and report.claims_ok
+    assert backend.verify(spec, device="cpu", iters=0).ok
 
 
 def test_a_negative_split_index_and_an_equal_channel_slice_are_splits(nets):

@@ -25,7 +25,8 @@ pytestmark = pytest.mark.torchvision
 # why, is in docs/import.md.
 EXACT = ["resnet18d", "seresnext26d_32x4d", "mobilenetv3_small_100",
          "tf_mobilenetv3_small_100", "cspdarknet53", "convnext_femto", "ese_vovnet19b_dw",
-         "repvgg_a0", "mobileone_s1", "ecaresnet26t"]
+         "repvgg_a0", "mobileone_s1", "ecaresnet26t", "res2next50", "dla46_c",
+         "hrnet_w18_small_v2", "selecsls60"]
 
 
 def _pytorch(name: str):

@@ -20,8 +20,13 @@ class Block(nn.Module):
     lists of steps added (an empty list is the identity); or ``(merge, [path, …])`` with
     merge ``concat`` (channels), ``add``, ``mul`` (a gate: a 1×1 path broadcast over the
     others) or ``first`` (the first path's output; the others are side outputs, run and
-    dropped), each path a list of steps.
+    dropped), each path a list of steps; ``("save", name)`` keeps the flow's tensor under
+    ``name`` and ``("load", name)`` continues from a kept one (the spec's ``from: NAME``, a
+    tensor that feeds several later paths; kept in ``Block.saved``, shared by every block of
+    the network).
     """
+
+    saved: dict = {}
 
     def __init__(self, layers: dict, program: list):
         super().__init__()
@@ -37,6 +42,10 @@ class Block(nn.Module):
             if isinstance(step, str):  # a child, or a dotted path into a container
                 x = self._modules[step](x) if step in self._modules else \
                     self.get_submodule(step)(x)
+            elif step[0] == "save":
+                Block.saved[step[1]] = x
+            elif step[0] == "load":
+                x = Block.saved[step[1]]
             elif step[0] == "residual":
                 x = self.run(step[1], x) + self.run(step[2], x)
             else:

@@ -13,6 +13,13 @@ class _TLeaf:
 
 
 @dataclass(eq=False)
+class _TTap:
+    """``from: NAME``: the path continues from ``op``'s output, placed earlier in the tree."""
+
+    op: _Op
+
+
+@dataclass(eq=False)
 class _TMerge:
     merge: str  # add (a residual), concat, mul, first
     paths: list  # lists of tree nodes; [] is the identity
@@ -49,7 +56,9 @@ class _Tree:
         source = self.ops[0]
         out = self.attach_side_outputs(source)
         self.idom = _dominators(self.ops, source)
-        return _sequence(source, out, self.idom, {})
+        tree = _sequence(source, out, self.idom, {})
+        _taps_after_their_targets(tree)
+        return tree
 
     def attach_side_outputs(self, source: _Op) -> _Op:
         """Each side output hangs off the op that dominates it: ``first(a, side)`` takes that
@@ -152,7 +161,12 @@ def _sequence(start: _Op, end: _Op, idom: dict, seen: dict) -> list:
     op = end
     while op is not start:
         if id(op) in seen:
-            raise Copied(op)
+            # computed in a path placed already: read it there (a tap), when it is a named
+            # layer; a merge's output has no name to read it by
+            if op.merge is not None or op.kind is None or not op.name:
+                raise Copied(op)
+            items.append(_TTap(op))
+            break
         seen[id(op)] = op
         if op.merge is None:
             if op.kind is None:
@@ -164,7 +178,7 @@ def _sequence(start: _Op, end: _Op, idom: dict, seen: dict) -> list:
         paths = [_sequence(fork, i, idom, seen) for i in op.inputs]
         if op.merge == "mul":  # x · gate(x): the identity first, as one writes it
             paths.sort(key=lambda p: len(p) > 0)
-        if op.merge == "add" and len(paths) == 2 and \
+        if op.merge == "add" and len(paths) == 2 and not _tapped(paths) and \
                 len(_leaves(paths[1])) > len(_leaves(paths[0])):
             paths.reverse()  # a residual: the longer path is main, the other the shortcut
         items.append(_TMerge(op.merge, paths))
@@ -172,6 +186,30 @@ def _sequence(start: _Op, end: _Op, idom: dict, seen: dict) -> list:
     items.reverse()
     return items
 
+
+
+def _tapped(paths) -> bool:
+    return any(p and isinstance(p[0], _TTap) for p in paths)
+
+
+def _taps_after_their_targets(tree: list) -> None:
+    """A tap reads an output computed before it, in the spec's order (a sequence in order,
+    paths one after the other); where the walk from the output placed a layer in a path
+    that runs after one that reads it, the graph is refused (:class:`Copied`)."""
+    done: set = set()
+
+    def visit(items):
+        for it in items:
+            if isinstance(it, _TLeaf):
+                done.add(id(it.op))
+            elif isinstance(it, _TTap):
+                if id(it.op) not in done:
+                    raise Copied(it.op)
+            elif isinstance(it, _TMerge):
+                for path in it.paths:
+                    visit(path)
+
+    visit(tree)
 
 
 def _leaves(items) -> list[_Op]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .trace import _Traced
-from .tree import _TGroup, _TLeaf, _TMerge, _TRepeat, _TUse, _leaves
+from .tree import _TGroup, _TLeaf, _TMerge, _TRepeat, _TTap, _TUse, _leaves
 
 def _ratio(column, vec, pname: str) -> str | None:
     """``$p * k`` or ``$p / k`` when ``column`` is ``vec`` times or over one integer k."""
@@ -49,6 +49,7 @@ class _Writer:
         self.skeletons: dict[Any, str] = {}
         self.repeating: set[str] = set()  # blocks with a run of 2 or more somewhere
         self.found_repeating: set[str] = set()
+        self.grouped: set[str] = set()  # modules made a group (a level) already
 
     # -- regrouping by module
     def owner(self, item) -> str:
@@ -84,7 +85,9 @@ class _Writer:
         out: list = []
         run: list = []
         run_key = None
-        used: set = set()
+        # a module met again, anywhere in the tree (DLA's bottleneck adds a shortcut given by
+        # its caller, so its relu follows the caller's residual): its layers stand inline
+        used = self.grouped
 
         def flush():
             nonlocal run, run_key
@@ -182,6 +185,8 @@ class _Writer:
 
                 key = REGISTRY[it.op.kind].primary or it.op.kind
                 out.append(("leaf", it.op.kind, rel(it.op.name), hp_skel(it.op.hp, key)))
+            elif isinstance(it, _TTap):
+                out.append(("tap", rel(it.op.name)))
             elif isinstance(it, _TMerge):
                 out.append(("merge", it.merge, tuple(self.skeleton(p, prefix, values, slots)
                                                      for p in it.paths)))
@@ -364,6 +369,8 @@ class _Writer:
             if settings is None:
                 head += ":"
             return [head, f"{indent}  name: {_scalar(name)}"]
+        if isinstance(it, _TTap):  # read where it was computed: names are looked up inside out
+            return [f"{indent}- from: {_scalar(self.rel(it.op.name, prefix))}"]
         if isinstance(it, _TMerge):
             return self.merge_lines(it, prefix, indent, slots, level)
         if isinstance(it, _TUse):
