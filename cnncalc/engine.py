@@ -15,7 +15,7 @@ from fractions import Fraction
 from .errors import AnalysisError, Issue, Location, SpecError
 from .layers.base import Formula, LayerError, Window, unread_findings, unread_rows
 from .network import (Arm, At, Branches, Claim, Group, Leaf, Merge, Repeat, Residual, Spec,
-                      Visitor, has_row, walk)
+                      TapError, Visitor, has_row, walk)
 from .report import (AxisRF, ClaimResult, Counts, Diagnostic, ReceptiveField, Report, Row,
                      silence)
 from .reads import lost_rows
@@ -525,7 +525,10 @@ def trace(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "fp3
     enabled = gc.isenabled()
     gc.disable()  # rows are acyclic: collector passes over 100k of them only cost time
     try:
-        y, _ = walk(spec.layers, engine, (spec.input_shape, rf))
+        try:
+            y, _ = walk(spec.layers, engine, (spec.input_shape, rf))
+        except TapError as e:
+            engine.fail(e.tap.loc, e.at.name or "from", str(e))
         engine.settle_unread(y)
         report = engine.report(y)
     finally:

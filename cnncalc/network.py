@@ -147,7 +147,25 @@ class Group:
         object.__setattr__(self, "size", _size(self.body))
 
 
-Node = Union[Leaf, Residual, Branches, Repeat, Group]
+@dataclass(frozen=True, slots=True)
+class Tap:
+    """``- from: NAME``: what follows reads the output of the earlier layer (or named block,
+    residual, branches, repeat) NAME instead of the previous item's.  A tensor that feeds
+    several later layers (an add and a concat: DLA, HRNet) is so computed once, where paths
+    that fork from one input would each compute it again.  NAME is looked up as written
+    inside the enclosing named levels first, innermost first, then as a full name (as a
+    block's own names are relative to its use).  0 params, 0 MACs, no row."""
+
+    source: str
+    loc: Location
+    name: None = None
+    frozen: bool = False
+    allow: tuple[str, ...] = ()
+    expect: tuple[Claim, ...] = ()
+    size: int = 0
+
+
+Node = Union[Leaf, Residual, Branches, Repeat, Group, Tap]
 
 # The combinator keys, for `cnncalc layers` and the loader's suggestions.
 COMBINATORS = {
@@ -157,6 +175,8 @@ COMBINATORS = {
                 "outputs); [] is an identity path; flat: true adds no level per path",
     "repeat": "times: n, layers: [layers], start: 0; named NAME.0, NAME.1, …",
     "use": "a block from `blocks:`, with: {param: value}",
+    "from": "NAME: continue from the output of the earlier layer or named level NAME (a tap: "
+            "a tensor that feeds several later paths, computed once)",
 }
 
 
@@ -230,6 +250,11 @@ class Visitor(Generic[X]):
               outs: list[tuple[At, X]]) -> X:
         return outs[0][1]
 
+    def tap(self, at: At, node: Tap, source: str, x: X, y: X) -> X:
+        """``from: NAME``: the flow continues from ``y``, the output of ``source`` (NAME's
+        full name); ``x`` is what reached the tap."""
+        return y
+
     def expand(self, at: At, node: "Group", x: X) -> tuple["Node", ...]:
         """The body of a block that reads its input, which only the engine can give."""
         raise LookupError(f"{at.name or node.block}: the block reads its input ($in); "
@@ -256,10 +281,32 @@ def has_row(node: "Node | Arm") -> bool:
     return isinstance(node, (Repeat, Group, Residual, Branches)) and bool(node.name)
 
 
+class TapError(LookupError):
+    """``from: NAME`` names no earlier output."""
+
+    def __init__(self, tap: Tap, at: At, known: list[str]):
+        self.tap, self.at = tap, at
+        near = [k for k in known if k.rsplit(".", 1)[-1] == tap.source.rsplit(".", 1)[-1]]
+        hint = f"; did you mean {near[-1]}?" if near else ""
+        super().__init__(f"from: {tap.source}: no earlier layer or named level has that name "
+                         f"here (a tap reads an output computed before it){hint}")
+
+
 class _Walker(Generic[X]):
     def __init__(self, visitor: Visitor[X]):
         self.visitor = visitor
         self.index = 0
+        self.outputs: dict[str, X] = {}  # every named output so far, for ``from:``
+
+    def tap(self, node: Tap, scope: At, x: X) -> X:
+        prefix = scope.name
+        while True:
+            full = join(prefix, node.source)
+            if full in self.outputs:
+                return self.visitor.tap(scope, node, full, x, self.outputs[full])
+            if not prefix:
+                raise TapError(node, scope, list(self.outputs))
+            prefix = prefix.rpartition(".")[0]
 
     def sequence(self, nodes, x: X, scope: At) -> X:
         """``scope``: the dotted prefix, depth, and what the enclosing nodes pass down."""
@@ -267,9 +314,12 @@ class _Walker(Generic[X]):
         for node in nodes:
             frozen = scope.frozen or node.frozen
             allow = scope.allow | frozenset(node.allow) if node.allow else scope.allow
-            if isinstance(node, Leaf):
-                x = v.leaf(At(join(scope.name, node.name), scope.depth, frozen, self.index,
-                              allow), node, x)
+            if isinstance(node, Tap):
+                x = self.tap(node, scope, x)
+            elif isinstance(node, Leaf):
+                name = join(scope.name, node.name)
+                x = v.leaf(At(name, scope.depth, frozen, self.index, allow), node, x)
+                self.outputs[name] = x
                 self.index += 1
             elif isinstance(node, Group) and not node.name:  # a repeat's body: transparent
                 at = At(scope.name, scope.depth, frozen, -1, allow)
@@ -281,9 +331,12 @@ class _Walker(Generic[X]):
                                   At(at.name, at.depth + 1, frozen, -1, allow))
                 v.leave(at, node, x, y)
                 x = y
+                self.outputs[at.name] = x
             else:
                 at = At(join(scope.name, node.name), scope.depth, frozen, -1, allow)
                 x = self.combinator(node, x, at)
+                if node.name:
+                    self.outputs[at.name] = x
         return x
 
     def body(self, node: Group, at: At, x: X) -> tuple["Node", ...]:

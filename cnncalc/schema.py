@@ -221,6 +221,8 @@ def _combinators() -> dict[str, dict[str, Any]]:
             ["times", "layers"]),
         "use": {"type": "string", "minLength": 1,
                 "description": f"use: {COMBINATORS['use']}"},
+        "from": {"type": "string", "pattern": r"^[^.]+(\.[^.]+)*$",
+                 "description": f"from: {COMBINATORS['from']}"},
     }
 
 

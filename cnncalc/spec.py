@@ -28,7 +28,7 @@ from .errors import Issue, Location, SpecError
 from .layers import REGISTRY, closest
 from .located import YList, YMap, compose
 from .network import (COMBINATORS, MAX_LAYERS, Branches, Claim, Group, Leaf, Merge, Node,
-                      Repeat, Residual, Spec, count_leaves)
+                      Repeat, Residual, Spec, Tap, count_leaves)
 from .report import CODES
 from .shapes import Shape, parse_input, parse_volume
 from .sources import read_source
@@ -365,6 +365,8 @@ class _Builder:
             return None
         kind = str(kind)
         trail = f"{ctx.trail}.{kind}"
+        if kind == "from":
+            return self.tap(body, siblings, siblings.key_locs.get(kind, loc), trail)
         name, frozen, allow, expect = None, False, (), ()
         if len(siblings) > 1:  # beside the kind: name, frozen, allow, expect (or mistakes)
             name = self.name_of(siblings, ctx, level)
@@ -393,6 +395,19 @@ class _Builder:
         if layer is None:
             return None
         return Leaf(layer, name or level.auto(kind), kloc, expect, frozen, allow)
+
+    def tap(self, body: Any, siblings: YMap, loc: Location, trail: str) -> Tap | None:
+        """``- from: NAME``: the name of an earlier output (see :class:`Tap`)."""
+        if len(siblings) > 1:
+            self.err(loc, trail, "'from:' stands alone: it names an earlier output and has "
+                                 "no name, frozen, allow or expect of its own")
+            return None
+        if not isinstance(body, str) or not body.strip() or any(
+                not part for part in str(body).split(".")):
+            self.err(loc, trail, f"must name an earlier layer or named level, e.g. "
+                                 f"'from: layer1.relu', got {body!r}")
+            return None
+        return Tap(str(body).strip(), loc)
 
     def layer(self, cls, body: Any, siblings: YMap, kind: str, loc: Location, ctx: _Ctx):
         """The layer these settings make; equal settings share one (valid) layer object.

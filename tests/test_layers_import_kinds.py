@@ -220,3 +220,39 @@ layers:
 """)
     assert report.totals.params == 10_048
     assert report.totals.macs == 307_328 + 1_605_632
+
+
+# --- channel_conv: ECA's attention (issue 16) ------------------------------------------------
+
+def test_channel_conv_counts_by_hand_and_as_pytorch():
+    # ECA on a 7×7×256 map: global pool → 1×1×256, a Conv1d(1, 1, 5, padding=2, bias=False)
+    # along the channels: 256 + 2·2 − 5 + 1 = 256 channels; params k = 5; MACs 5 per output
+    # channel, 5·256 = 1,280
+    row, _ = one("channel_conv: {size: 5, pad: 2, bias: false}", "1x1x256")
+    assert row.shape.dims() == [256, 1, 1]
+    assert (row.counts.params, row.counts.macs) == (5, 1_280)
+    assert str(row.formula) == ("channel conv: D = 256 + 2·2 − 5 + 1 = 256 → 1×1×256; "
+                                "params 5 = 5; MACs 5·256 = 1,280")
+    # without padding and with a bias, at every position of a 4×4×8 map: 8 − 3 + 1 = 6
+    # channels; params 3 + 1 = 4; MACs 3·(4·4·6) = 288
+    row, _ = one("channel_conv: 3", "4x4x8")
+    assert row.shape.dims() == [6, 4, 4]
+    assert (row.counts.params, row.counts.macs) == (4, 288)
+    # PyTorch: the module verify builds has the same params and output shape; its MACs from
+    # FlopCounterMode are the same k per output value
+    for text in ("input: 1x1x256\nlayers: [channel_conv: {size: 5, pad: 2, bias: false}]\n",
+                 "input: 4x4x8\nlayers: [channel_conv: 3]\n"):
+        verified(text)
+
+
+def test_channel_conv_gate_is_eca():
+    report = verified(
+        "input: 8x8x16\nlayers:\n  - branches:\n      merge: mul\n      paths:\n"
+        "        - []\n        - [global_pool, channel_conv: {size: 3, pad: 1, bias: false}, "
+        "sigmoid]\n")
+    assert report.totals.params == 3 and report.output_shape.dims() == [16, 8, 8]
+
+
+def test_channel_conv_longer_than_the_depth_is_an_error():
+    with pytest.raises(AnalysisError, match="longer than the padded depth: 2 \\+ 2·0 = 2"):
+        one("channel_conv: 3", "1x1x2")

@@ -20,8 +20,13 @@ class Block(nn.Module):
     lists of steps added (an empty list is the identity); or ``(merge, [path, …])`` with
     merge ``concat`` (channels), ``add``, ``mul`` (a gate: a 1×1 path broadcast over the
     others) or ``first`` (the first path's output; the others are side outputs, run and
-    dropped), each path a list of steps.
+    dropped), each path a list of steps; ``("save", name)`` keeps the flow's tensor under
+    ``name`` and ``("load", name)`` continues from a kept one (the spec's ``from: NAME``, a
+    tensor that feeds several later paths; kept in ``Block.saved``, shared by every block of
+    the network).
     """
+
+    saved: dict = {}
 
     def __init__(self, layers: dict, program: list):
         super().__init__()
@@ -37,6 +42,10 @@ class Block(nn.Module):
             if isinstance(step, str):  # a child, or a dotted path into a container
                 x = self._modules[step](x) if step in self._modules else \
                     self.get_submodule(step)(x)
+            elif step[0] == "save":
+                Block.saved[step[1]] = x
+            elif step[0] == "load":
+                x = Block.saved[step[1]]
             elif step[0] == "residual":
                 x = self.run(step[1], x) + self.run(step[2], x)
             else:
@@ -144,6 +153,22 @@ class ChannelSplit(nn.Module):
 
     def extra_repr(self):
         return f"parts={self.parts}, index={self.index}"
+
+
+class ChannelConv(nn.Module):
+    """A 1-D conv along the channels at every position (ECA): ``Conv1d(1, 1, k)`` over the
+    N·H·W sequences of C channels (a vector: over its C values)."""
+
+    def __init__(self, kernel_size: int, padding: int = 0, bias: bool = True):
+        super().__init__()
+        self.conv = nn.Conv1d(1, 1, kernel_size, padding=padding, bias=bias)
+
+    def forward(self, x):
+        if x.dim() == 2:
+            return self.conv(x.unsqueeze(1)).squeeze(1)
+        n, c, h, w = x.shape
+        y = self.conv(x.permute(0, 2, 3, 1).reshape(n * h * w, 1, c))
+        return y.reshape(n, h, w, -1).permute(0, 3, 1, 2)
 
 
 class ChannelLayerNorm(nn.LayerNorm):

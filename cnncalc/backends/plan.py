@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..layers.base import Layer
-from ..network import Arm, At, Branches, Leaf, Repeat, Residual, Spec, Visitor, walk
+from ..network import Arm, At, Branches, Leaf, Repeat, Residual, Spec, Tap, Visitor, walk
 from ..errors import Issue, Location, SpecError
 from ..report import Report
 from ..shapes import Shape, symbolic_shape, volume_text
@@ -182,8 +182,16 @@ def builder_for(layer: Layer) -> Builder:
 
 
 def build_module(layer: Layer, x: Shape) -> Recipe:
-    """The kind's plain module; ``inplace: true`` passes ``inplace=True``."""
-    return call(layer.module, inplace=True) if layer.in_place else call(layer.module)
+    """The kind's plain module, its fields that differ from their defaults passed as the
+    constructor arguments its class's ``torch.settings`` name (``inplace=True``)."""
+    cls = type(layer)
+    kwargs = {cls.torch.attribute(f.name): _plain(layer.hp[f.name]) for f in cls.fields
+              if layer.hp[f.name] != f.default}
+    return call(layer.module, **kwargs)
+
+
+def _plain(value):
+    return value.value if hasattr(value, "value") and isinstance(value, str) else value
 
 
 @builder("leaky_relu")
@@ -234,6 +242,12 @@ def build_split(layer, x: Shape) -> Recipe:
 @builder("shuffle")
 def build_shuffle(layer, x: Shape) -> Recipe:
     return call("nn.ChannelShuffle", layer.hp["groups"])
+
+
+@builder("channel_conv")
+def build_channel_conv(layer, x: Shape) -> Recipe:
+    return lean("ChannelConv", layer.hp["size"], padding=layer.hp["pad"], bias=layer.hp["bias"],
+                defaults={"padding": 0, "bias": True})
 
 
 @builder("layer_norm")
@@ -331,7 +345,8 @@ class _Planner(Visitor[None]):
     """Builds the module tree with the spec's names: a level per name segment (a named block,
     repeat, residual or branches; a shortcut; a branch; an iteration), a program per level."""
 
-    def __init__(self, report: Report):
+    def __init__(self, report: Report, taps: frozenset[str] = frozenset()):
+        self.taps = taps  # the outputs a ``from:`` reads: saved where they are made
         self.rows = report.layers
         self.leaves: list[tuple[str, str, Recipe]] = []
         self.levels = [_Level()]
@@ -345,6 +360,11 @@ class _Planner(Visitor[None]):
             recipe = Recipe(recipe.cls, recipe.args, recipe.kwargs, True)
         self.leaves.append((at.name, node.kind, recipe))
         self.programs[-1].extend(self.levels[-1].add(node.name, recipe))
+        if at.name in self.taps:
+            self.programs[-1].append(("save", at.name))
+
+    def tap(self, at: At, node: Tap, source: str, x: None, y: None) -> None:
+        self.programs[-1].append(("load", source))
 
     def enter(self, at: At, node, x: None) -> None:
         if isinstance(node, Arm):
@@ -365,7 +385,7 @@ class _Planner(Visitor[None]):
                 level = self.levels.pop()
                 # an empty shortcut or branch is the identity: no module, no step
                 steps = self.levels[-1].add(node.segment, level.module(steps)) \
-                    if level.children else []
+                    if level.children else steps  # [], or a from: alone
             self.arms[-1].append(steps)
             return
         if isinstance(node, (Residual, Branches, Repeat)):
@@ -380,6 +400,21 @@ class _Planner(Visitor[None]):
         if node.name:
             steps, level = self.programs.pop(), self.levels.pop()
             self.programs[-1].extend(self.levels[-1].add(node.name, level.module(steps)))
+        if node.name and at.name in self.taps:
+            self.programs[-1].append(("save", at.name))
+
+
+class _Taps(Visitor[None]):
+    """The full names of the outputs that a ``from:`` reads."""
+
+    def __init__(self):
+        self.found: set[str] = set()
+
+    def leaf(self, at: At, node: Leaf, x: None) -> None:
+        return None
+
+    def tap(self, at: At, node: Tap, source: str, x: None, y: None) -> None:
+        self.found.add(source)
 
 
 def plan(spec: Spec, report: Report) -> Plan:
@@ -389,7 +424,9 @@ def plan(spec: Spec, report: Report) -> Plan:
                                                      f"has symbols: PyTorch needs numbers",
                               hint="give the input in numbers (cnncalc sizes lists the sizes "
                                    "that work)"))
-    planner = _Planner(report)
+    taps = _Taps()
+    walk(spec.layers, taps, None)
+    planner = _Planner(report, frozenset(taps.found))
     walk(spec.layers, planner, None)
     root = planner.levels[0].module(planner.programs[0])
     return Plan(spec.name, spec.input_shape, root, tuple(planner.leaves))

@@ -17,7 +17,7 @@ measured with ``torch.autograd.graph.saved_tensors_hooks``, tests/test_memory.py
 from __future__ import annotations
 
 from . import register
-from .base import Choice, Field, Layer, boolean, choice, number, probability
+from .base import Choice, Field, Layer, Torch, boolean, choice, number, probability
 
 
 def no_connections(self, x, y) -> int:
@@ -40,13 +40,18 @@ def saved_by_activation(self, x, y) -> tuple[str, ...]:
 def elementwise(key: str, summary: str, module: str | None = None,
                 fields: tuple[Field, ...] = (), primary: str | None = None,
                 keeps_features: bool = True, activation: bool = True, reads: str = "self",
-                inplace_reads: str | None = None, **more) -> type[Layer]:
+                inplace_reads: str | None = None, torch: Torch | None = None,
+                **more) -> type[Layer]:
     """An elementwise kind; ``module`` is its PyTorch module when it takes no settings.
     ``reads``: what its derivative reads (module docstring); ``inplace_reads``: given for a
-    kind PyTorch can run in place, which then takes ``inplace: true``."""
+    kind PyTorch can run in place, which then takes ``inplace: true``.  Its PyTorch forms
+    default to that module and the function named as the kind (``nn.ReLU``, ``F.relu``)."""
     if inplace_reads is not None:
         fields = fields + (INPLACE,)
+    if torch is None:
+        torch = Torch((f"torch.{module}",) if module else (), (key,))
     cls = type(key.title().replace("_", ""), (Layer,), {
+        "torch": torch,
         "__slots__": (), "key": key, "family": "activation", "summary": summary,
         "activation": activation,
         "fields": fields, "primary": primary, "__module__": __name__, "module": module,
@@ -64,7 +69,9 @@ Tanh = elementwise("tanh", "tanh(x); LeNet-5's squashing is 1.7159·tanh(2x/3)",
                    reads="result")
 LeakyReLU = elementwise("leaky_relu", "max(αx, x)", None,
                         (Field("slope", number, 0.01, "α, the negative slope"),), "slope",
-                        reads="self", inplace_reads="result")
+                        reads="self", inplace_reads="result",
+                        torch=Torch(("torch.nn.LeakyReLU",), ("leaky_relu",),
+                                    (("negative_slope", "slope"),)))
 GELU = elementwise("gelu", "x·Φ(x)", "nn.GELU", reads="self")
 SiLU = elementwise("silu", "x·sigmoid(x) (swish)", "nn.SiLU", reads="self",
                    inplace_reads="self")
@@ -75,7 +82,8 @@ Hardsigmoid = elementwise("hardsigmoid", "relu6(x + 3)/6 (MobileNetV3's gate)",
 # A softmax turns features into class probabilities: lint does not look past it.  Autocast
 # runs it in fp32 (softmax is on autocast's fp32 list).
 Softmax = elementwise("softmax", "e^x / Σe^x over the channels: a probability per class",
-                      keeps_features=False, reads="result", autocast="fp32")
+                      keeps_features=False, reads="result", autocast="fp32",
+                      torch=Torch(("torch.nn.Softmax",), ("softmax",)))
 
 
 def saved_by_dropout(self, x, y) -> tuple[str, ...]:
@@ -88,7 +96,9 @@ def saved_by_dropout(self, x, y) -> tuple[str, ...]:
 Dropout = elementwise("dropout", "zeroes a fraction p of the outputs while training", None,
                       (Field("p", probability, 0.5, "the fraction dropped"),), "p",
                       activation=False, saved=saved_by_dropout, saves=("mask",),
-                      identity_in_eval=True)
+                      identity_in_eval=True,
+                      torch=Torch(("torch.nn.Dropout", "torch.nn.Dropout2d"),
+                                  ("dropout", "dropout2d"), (("p", "p"),)))
 
 
 class DropMode(Choice):
@@ -109,4 +119,6 @@ StochasticDepth = elementwise(
     "in eval)", None, (Field("p", probability, 0.0, "the probability the path is dropped"),
                        Field("mode", choice(DropMode), "row", "row (per sample) or batch")),
     "p", activation=False, saved=saved_by_stochastic_depth, saves=(), identity_in_eval=True,
-    scratch=("temp",))
+    scratch=("temp",),
+    torch=Torch(("torchvision.ops.StochasticDepth",), ("stochastic_depth",),
+                (("p", "p"), ("mode", "mode"))))

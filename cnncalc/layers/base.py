@@ -28,8 +28,9 @@ and says, as class attributes, what other parts need to know of the kind:
 ``keeps_features``  it leaves the features as they are between two weighted layers
                     (activations, normalisation, pooling, dropout): lint looks past it
 ``activation``      a nonlinearity (relu, softmax, …): lint notes two in a row
-``module``          for a kind with no settings PyTorch needs, the ``nn`` module that
-                    builds it (``"nn.ReLU"``); other kinds have a builder in
+``module``          for a kind whose PyTorch module is built from its settings alone, the
+                    ``nn`` module that builds it (``"nn.ReLU"``; its arguments from
+                    ``torch.settings``); other kinds have a builder in
                     :mod:`cnncalc.backends.plan`, and a test holds the two together
 ``saves``           what autograd keeps of this op for the backward pass, PyTorch's rule
                     (``tools/autograd/derivatives.yaml``): a tuple of :data:`SAVED` words;
@@ -39,6 +40,10 @@ and says, as class attributes, what other parts need to know of the kind:
                     int64 indices on CUDA)
 ``autocast``        under ``torch.autocast``: ``"low"`` (conv, linear run in bf16/fp16),
                     ``"fp32"`` (softmax, layer norm) or ``"keep"`` (the input's type)
+``torch``           its PyTorch forms (a :class:`Torch`): the module classes and functions
+                    that are this kind, and how module attributes map to its fields. The
+                    importer dispatches on it (by the module's class hierarchy), the builder
+                    and the exporter read it; nothing else names a kind's PyTorch classes
 ==================  ========================================================================
 
 An activation PyTorch can run in place takes ``inplace: true`` (``nn.ReLU(inplace=True)``):
@@ -139,6 +144,27 @@ SAVED = {
     "rows": "two fp32 values per position (layer norm's mean and rstd)",
     "padded": "the squares of the input padded along D by size − 1 (local response norm)",
 }
+@dataclass(frozen=True, slots=True)
+class Torch:
+    """A kind's PyTorch forms, declared once on its class (strings: no torch here).
+
+    ``modules``: the classes whose instances are this kind, by qualified name
+    (``"torch.nn.Conv2d"``, ``"torchvision.ops.StochasticDepth"``); a subclass is the kind too
+    unless it overrides ``forward``.  ``functions``: the names of the functional forms
+    (``"relu"`` is ``F.relu``, ``torch.relu``, ``x.relu()`` and ``aten.relu``).
+    ``settings``: ``(attribute, field)`` pairs, the module's attribute (and the function's
+    keyword) that holds a field's value, both ways: the importer reads the attribute into the
+    field, the builder passes the field as that constructor argument.  A field whose name is
+    also the module's attribute (``inplace``) maps to it without being listed.
+    """
+
+    modules: tuple[str, ...] = ()
+    functions: tuple[str, ...] = ()
+    settings: tuple[tuple[str, str], ...] = ()
+
+    def attribute(self, field: str) -> str:
+        """The module attribute (and constructor argument) that holds ``field``."""
+        return next((a for a, f in self.settings if f == field), field)
 
 
 class Layer:
@@ -160,6 +186,7 @@ class Layer:
     autocast: ClassVar[str] = "keep"
     identity_in_eval: ClassVar[bool] = False  # dropout: returns its input in eval mode
     backward_scratch: ClassVar[tuple[str, ...]] = ()  # alive during its backward (lrn)
+    torch: ClassVar[Torch] = Torch()
 
     __slots__ = ("hp", "_memo")
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from ..shapes import DOT, Shape, volume_text
 from . import register
-from .base import Field, Formula, Layer, LayerError, nonneg_int, pos_int
+from .base import Torch, Field, Formula, Layer, LayerError, nonneg_int, pos_int
 
 
 @register
 class Split(Layer):
     key = "split"
+    torch = Torch((), ("chunk", "split", "split_with_sizes"))
     family = "channels"
     summary = "slice `index` of `parts` equal slices of the depth: D/parts maps (x.chunk)"
     saves = ()  # a view (split_backward needs sizes)
@@ -49,6 +50,7 @@ class Split(Layer):
 @register
 class Shuffle(Layer):
     key = "shuffle"
+    torch = Torch(("torch.nn.ChannelShuffle",), ("channel_shuffle",), (("groups", "groups"),))
     family = "channels"
     summary = "channel shuffle: D = g·(D/g) maps regrouped so each group reads every other"
     needs_volume = True

@@ -15,8 +15,8 @@ from ..shapes import (DOT, AxisOut, Shape, axis_formula, effective_kernel, keep_
                       split_pad, transposed_out_len, volume_text, window_out_len)
 from ..symbolic import exceeds, is_symbolic
 from . import register
-from .base import (AxisWindow, Field, Finding, Formula, Layer, LayerError, Window, axes_text,
-                   boolean, connection_table, n, nonneg_pair, optional, padding, pos_int,
+from .base import (Torch, AxisWindow, Field, Finding, Formula, Layer, LayerError, Window, axes_text,
+                   boolean, connection_table, n, nonneg_int, nonneg_pair, optional, padding, pos_int,
                    pos_pair, window_findings)
 from ..wording import plural
 from .slips import Slip, order_slips, window_shape_slips
@@ -24,6 +24,7 @@ from .slips import Slip, order_slips, window_shape_slips
 @register
 class Conv(Layer):
     key = "conv"
+    torch = Torch(("torch.nn.Conv2d",), ("conv2d",))
     # convolution_backward(grad, input, weight, …): the input (the weight is a parameter);
     # autocast runs conv2d in bf16/fp16.
     saves = ("input",)
@@ -268,6 +269,7 @@ class Conv(Layer):
 @register
 class Deconv(Layer):
     key = "deconv"
+    torch = Torch(("torch.nn.ConvTranspose2d",), ("conv_transpose2d",))
     saves = ("input",)  # convolution_backward(grad, input, weight, …, transposed=True)
     autocast = "low"
     family = "conv"
@@ -345,3 +347,45 @@ class Deconv(Layer):
                      f"{n(self.macs(x, y))}")))
 
 
+
+
+@register
+class ChannelConv(Layer):
+    """ECA's attention (ECA-Net; timm's ``EcaModule``): a 1-D convolution of size k sliding
+    along the D channels at each position, one filter shared by every channel."""
+
+    key = "channel_conv"
+    torch = Torch(("torch.nn.Conv1d",), ("conv1d",), (("kernel_size", "size"),
+                                                      ("padding", "pad")))
+    family = "conv"
+    summary = "a 1-D conv of size k along the channels at each position (ECA): k (+1) weights"
+    primary = "size"
+    fields = (
+        Field("size", pos_int, doc="k, the channels each output reads"),
+        Field("pad", nonneg_int, 0, "P, zero channels added at each end"),
+        Field("bias", boolean, True, "one bias"),
+    )
+
+    def output_shape(self, x: Shape) -> Shape:
+        k, p = self.hp["size"], self.hp["pad"]
+        if exceeds(k, x.c + 2 * p):
+            raise LayerError(f"the kernel ({k} channels) is longer than the padded depth: "
+                             f"{x.c} + 2·{p} = {x.c + 2 * p}; use a smaller size or more pad")
+        c = x.c + 2 * p - k + 1
+        return Shape(c, x.h, x.w) if x.spatial else Shape(c)
+
+    def params(self, x: Shape) -> int:
+        return self.hp["size"] + (1 if self.hp["bias"] else 0)
+
+    def macs(self, x: Shape, y: Shape) -> int:
+        return self.hp["size"] * y.numel
+
+    def connections(self, x: Shape, y: Shape) -> int:
+        return self.macs(x, y) + (y.numel if self.hp["bias"] else 0)
+
+    def explain(self, x: Shape, y: Shape) -> Formula:
+        k, p = self.hp["size"], self.hp["pad"]
+        bias = " + 1" if self.hp["bias"] else ""
+        return Formula(f"channel conv: D = {x.c} + 2{DOT}{p} − {k} + 1 = {y.c}", volume_text(y),
+                       (("params", f"{k}{bias} = {n(self.params(x))}"),
+                        ("MACs", f"{k}{DOT}{n(y.numel)} = {n(self.macs(x, y))}")))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from ..shapes import DOT, Shape
 from . import register
-from .base import AxisWindow, Field, Formula, Layer, Window, boolean, n, pos_int
+from .base import Torch, AxisWindow, Field, Formula, Layer, Window, boolean, n, pos_int
 from .slips import Slip
 
 
 @register
 class Flatten(Layer):
     key = "flatten"
+    torch = Torch(("torch.nn.Flatten",), ("flatten",))
     family = "dense"
     summary = "W×H×D → a vector of W·H·D"
     saves = ()  # a view: its backward reshapes the gradient
@@ -59,6 +60,7 @@ class _Dense(Layer):
 class FullyConnected(_Dense):
     __slots__ = ()
     key = "fc"
+    torch = Torch(("torch.nn.Linear",), ("linear",), (("out_features", "units"),))
     family = "dense"
     summary = "fully connected: (in + 1)·units weights"
     fields = (

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from ..shapes import DOT, Shape, volume_text
 from . import register
-from .base import Field, Formula, Layer, boolean, n, number, pos_int, pos_number
+from .base import Torch, Field, Formula, Layer, boolean, n, number, pos_int, pos_number
 from .slips import Slip
 
 
 @register
 class BatchNorm(Layer):
     key = "bn"
+    torch = Torch(("torch.nn.BatchNorm2d", "torch.nn.BatchNorm1d"), ("batch_norm",),
+                  (("eps", "eps"), ("affine", "affine")))
     family = "norm"
     summary = "batch norm: 2·D params (γ, β) and 2·D buffers (running mean, variance)"
     fields = (
@@ -59,6 +61,8 @@ class BatchNorm(Layer):
 @register
 class LocalResponseNorm(Layer):
     key = "lrn"
+    torch = Torch(("torch.nn.LocalResponseNorm",), ("local_response_norm",),
+                  (("size", "size"), ("alpha", "alpha"), ("beta", "beta"), ("k", "k")))
     family = "norm"
     summary = "local response normalisation across `size` neighbouring maps (AlexNet); 0 weights"
     needs_volume = True
@@ -88,6 +92,8 @@ class LocalResponseNorm(Layer):
 @register
 class LayerNorm(Layer):
     key = "layer_norm"
+    torch = Torch(("torch.nn.LayerNorm",), ("layer_norm",),
+                  (("eps", "eps"), ("elementwise_affine", "affine")))
     family = "norm"
     summary = "layer norm over the D channels at each position (ConvNeXt): 2·D params (γ, β)"
     keeps_features = True

@@ -12,7 +12,7 @@ from ..shapes import (DOT, Shape, adaptive_window, axis_formula, volume_text, wi
                       window_out_len)
 from ..symbolic import exceeds
 from . import register
-from .base import (AxisWindow, Choice, Field, Finding, Formula, Layer, LayerError, Window, axes_text,
+from .base import (Torch, AxisWindow, Choice, Field, Finding, Formula, Layer, LayerError, Window, axes_text,
                    boolean, choice, n, nonneg_pair, optional, pos_pair, window_findings)
 from .slips import Slip, order_slips, window_shape_slips
 
@@ -25,6 +25,8 @@ class PoolMode(Choice):
 @register
 class Pool(Layer):
     key = "pool"
+    torch = Torch(("torch.nn.MaxPool2d", "torch.nn.AvgPool2d"),
+                  ("max_pool2d", "max_pool2d_with_indices", "avg_pool2d"))
     family = "pool"
     summary = "max/avg pooling: ((N − F + 2P)/S + 1)², depth kept; 0 weights unless trainable"
     needs_volume = True
@@ -149,6 +151,7 @@ class Pool(Layer):
 @register
 class GlobalPool(Layer):
     key = "global_pool"
+    torch = Torch((), ("mean",))
     # avg: adaptive_avg_pool2d to 1×1 is a mean over H and W, whose backward keeps only sizes
     # (mean_backward); max: adaptive_max_pool2d_backward(grad, self, result1), the input and
     # the indices.
@@ -184,6 +187,8 @@ class GlobalPool(Layer):
 @register
 class AdaptivePool(Layer):
     key = "adaptive_pool"
+    torch = Torch(("torch.nn.AdaptiveAvgPool2d", "torch.nn.AdaptiveMaxPool2d"),
+                  ("adaptive_avg_pool2d", "adaptive_max_pool2d"))
     # as global_pool; an avg to a size other than 1×1: _adaptive_avg_pool2d_backward(grad, self)
     saves = ("input",)
 

@@ -6,7 +6,7 @@ from fractions import Fraction
 
 from ..shapes import DOT, Shape, volume_text
 from . import register
-from .base import AxisWindow, Choice, Field, Formula, Layer, Window, choice, pos_int
+from .base import Torch, AxisWindow, Choice, Field, Formula, Layer, Window, choice, pos_int
 
 
 class UpsampleMode(Choice):
@@ -17,6 +17,7 @@ class UpsampleMode(Choice):
 @register
 class Upsample(Layer):
     key = "upsample"
+    torch = Torch(("torch.nn.Upsample",), ("interpolate", "upsample"))
     family = "resample"
     summary = "W×H×D → (s·W)×(s·H)×D; 0 weights"
     saves = ()  # upsample_nearest2d_backward / upsample_bilinear2d_backward need only sizes
