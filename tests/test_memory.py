@@ -242,3 +242,23 @@ def test_saved_storages_match_torch(layer):
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         model(x)
     assert estimate(net, batch=2).saved_bytes == sum(seen.values()), layer
+
+
+def test_params_size_means_params_only_everywhere(cli, tmp_path):
+    """Issue 17: inspect said "Params size (fp16) 66.86 KiB" (params and BN buffers) where
+    the report said 66.18 KiB and "Buffers size 704 B".  Now both say params × 2 bytes for
+    the params and buffers × 2 for the buffers."""
+    from cnncalc.wording import size_bytes
+
+    report = cnncalc.analyze(cnncalc.load("zoo:resnet_mini"))
+    params, buffers = report.totals.params, report.totals.buffers
+    assert buffers > 0
+    text = cli("inspect", "zoo:resnet_mini", "--dtype", "fp16", "--format", "markdown").stdout
+    assert f"- Params size (fp16): {size_bytes(params * 2)}\n" in text
+    assert f"- Buffers size (fp16): {size_bytes(buffers * 2)}\n" in text
+    out = tmp_path / "r.html"
+    cli("report", "zoo:resnet_mini", "--dtype", "fp16", "-o", str(out))
+    page = out.read_text(encoding="utf-8")
+    assert f'data-total="memory.params_bytes" data-value="{params * 2}"' in page
+    assert f'data-total="memory.buffers_bytes" data-value="{buffers * 2}"' in page
+    assert f">{size_bytes(params * 2)}<" in page
