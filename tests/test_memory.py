@@ -48,12 +48,11 @@ def test_conv_bn_relu_by_hand():
     # relu's output (relu)
     assert e.saved_bytes == 1_536 + 2_048 + 2 * 512 + 2_048
     # training (adam, later step): fixed = weights 1,536 + buffers 1,536 + 2 moments 3,072.
-    # bn's backward is the peak: input 1,536 + conv out 2,048 + stats 1,024 + relu out
-    # (`out`) 2,048 + loss 512 + the loss's gradient 512 + relu's grad 2,048 (bn out's) +
-    # bn's grad_input 2,048 + bn's γ, β grads 1,024
+    # bn's backward is the peak: input 1,536 + conv out 2,048 + stats 1,024 + loss 512 + the
+    # loss's gradient 512 + relu's grad 2,048 (bn out's) + bn's grad_input 2,048 + bn's γ, β
+    # grads 1,024 (relu's output, `out`, was deleted and freed after relu's backward)
     fixed = 1_536 + 1_536 + 3_072
-    assert e.training_peak == fixed + 1_536 + 2_048 + 1_024 + 2_048 + 512 + 512 + 2_048 + \
-        2_048 + 1_024
+    assert e.training_peak == fixed + 1_536 + 2_048 + 1_024 + 512 + 512 + 2_048 + 2_048 + 1_024
     assert e.training_peak_layer == "bn1 (backward)"
     assert [r.saved_bytes for r in e.rows] == [1_536, 2_048 + 1_024, 2_048]
 
