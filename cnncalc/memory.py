@@ -367,8 +367,9 @@ def _weights(report: Report, spec: Spec, item: int, opt: Optimizer, state_item: 
     from .network import leaves
     params = buffers = trainable = 0
     trainable_tensors: list[int] = []
+    rows = report.layers  # a property that makes its tuple: read once
     for at, leaf in leaves(spec.layers):
-        row = report.layers[at.index]
+        row = rows[at.index]
         for numel in leaf.layer.param_tensors(row.input_shape):
             params += rounded(numel * item)
             if not at.frozen:

@@ -48,12 +48,11 @@ def test_conv_bn_relu_by_hand():
     # relu's output (relu)
     assert e.saved_bytes == 1_536 + 2_048 + 2 * 512 + 2_048
     # training (adam, later step): fixed = weights 1,536 + buffers 1,536 + 2 moments 3,072.
-    # bn's backward is the peak: input 1,536 + conv out 2,048 + stats 1,024 + relu out
-    # (`out`) 2,048 + loss 512 + the loss's gradient 512 + relu's grad 2,048 (bn out's) +
-    # bn's grad_input 2,048 + bn's γ, β grads 1,024
+    # bn's backward is the peak: input 1,536 + conv out 2,048 + stats 1,024 + loss 512 + the
+    # loss's gradient 512 + relu's grad 2,048 (bn out's) + bn's grad_input 2,048 + bn's γ, β
+    # grads 1,024 (relu's output, `out`, was deleted and freed after relu's backward)
     fixed = 1_536 + 1_536 + 3_072
-    assert e.training_peak == fixed + 1_536 + 2_048 + 1_024 + 2_048 + 512 + 512 + 2_048 + \
-        2_048 + 1_024
+    assert e.training_peak == fixed + 1_536 + 2_048 + 1_024 + 512 + 512 + 2_048 + 2_048 + 1_024
     assert e.training_peak_layer == "bn1 (backward)"
     assert [r.saved_bytes for r in e.rows] == [1_536, 2_048 + 1_024, 2_048]
 
@@ -242,3 +241,23 @@ def test_saved_storages_match_torch(layer):
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         model(x)
     assert estimate(net, batch=2).saved_bytes == sum(seen.values()), layer
+
+
+def test_params_size_means_params_only_everywhere(cli, tmp_path):
+    """Issue 17: inspect said "Params size (fp16) 66.86 KiB" (params and BN buffers) where
+    the report said 66.18 KiB and "Buffers size 704 B".  Now both say params × 2 bytes for
+    the params and buffers × 2 for the buffers."""
+    from cnncalc.wording import size_bytes
+
+    report = cnncalc.analyze(cnncalc.load("zoo:resnet_mini"))
+    params, buffers = report.totals.params, report.totals.buffers
+    assert buffers > 0
+    text = cli("inspect", "zoo:resnet_mini", "--dtype", "fp16", "--format", "markdown").stdout
+    assert f"- Params size (fp16): {size_bytes(params * 2)}\n" in text
+    assert f"- Buffers size (fp16): {size_bytes(buffers * 2)}\n" in text
+    out = tmp_path / "r.html"
+    cli("report", "zoo:resnet_mini", "--dtype", "fp16", "-o", str(out))
+    page = out.read_text(encoding="utf-8")
+    assert f'data-total="memory.params_bytes" data-value="{params * 2}"' in page
+    assert f'data-total="memory.buffers_bytes" data-value="{buffers * 2}"' in page
+    assert f">{size_bytes(params * 2)}<" in page

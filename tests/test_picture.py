@@ -174,13 +174,16 @@ def test_depth_folds_blocks_as_inspect_does():
     root = tree(draw(spec, report, depth=0))
     folded = [b.get("data-name") for b in find(root, "layer") if b.get("data-name", "")
               .startswith("layer")]
-    assert folded == ["layer1", "layer2", "layer3", "layer4"]
+    # torchvision's layout: each stage's first block, then a repeat of the others
+    assert folded == ["layer1.0", "layer1", "layer2.0", "layer2", "layer3.0", "layer3",
+                      "layer4.0", "layer4"]
     assert not find(root, "shortcut")
     rows = {r.name: i for i, r in enumerate(report.rows)}
-    layer1 = find(root, "layer")[3]
+    layer1 = next(b for b in find(root, "layer") if b.get("data-name") == "layer1")
     covered = [int(i) for i in layer1.get("data-rows").split()]
     assert covered[0] == rows["layer1"]
-    assert len(covered) == sum(1 for r in report.rows if r.name.startswith("layer1"))
+    assert len(covered) == sum(1 for r in report.rows if r.name == "layer1" or (
+        r.name.startswith("layer1.") and not r.name.startswith("layer1.0")))
 
 
 def test_every_row_has_its_box():

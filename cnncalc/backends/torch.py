@@ -445,7 +445,7 @@ def verify(spec: Spec, *, device: str = "auto", batch: int = 1, dtype: str = "fp
     if dtype not in DTYPES:
         raise BackendError(f"--dtype {dtype}: use one of {', '.join(DTYPES)}")
     dev = resolve_device(device)
-    report = analyze(spec, explain=False)
+    report = analyze(spec, explain=False, dtype=dtype)  # its memory, for an OOM message
     tdtype = DTYPES[dtype]
     if memory or train:
         from .memcheck import check_options
