@@ -17,6 +17,7 @@ import click
 from . import __version__
 from .errors import (EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, AnalysisError, CnncalcError,
                      UsageError)
+from .numeric import ACTIVATIONS
 from .report import Dtype
 
 FORMATS = ("table", "json", "markdown", "csv")
@@ -620,7 +621,7 @@ def sizes_cmd(file, exact, want, fmt):
               help="Bias: one for all kernels, or one per kernel.")
 @click.option("--stride", type=click.IntRange(min=1), help="S (conv: 1; pool only: = F).")
 @click.option("--pad", type=click.IntRange(min=0), help="P, zero padding (0).")
-@click.option("--act", type=click.Choice(["relu", "sigmoid", "tanh"]), help="Activation.")
+@click.option("--act", type=click.Choice(list(ACTIVATIONS)), help="Activation.")
 @click.option("--pool", type=click.Choice(["max", "avg"]), help="Pool after the conv.")
 @click.option("--size", "pool_size", type=click.IntRange(min=1), help="F, the pooling window.")
 @click.option("--pool-stride", type=click.IntRange(min=1), help="Pooling stride (= --size).")

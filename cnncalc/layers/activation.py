@@ -17,11 +17,12 @@ def no_connections(self, x, y) -> int:
 
 def elementwise(key: str, summary: str, module: str | None = None,
                 fields: tuple[Field, ...] = (), primary: str | None = None,
-                keeps_features: bool = True, activation: bool = True) -> type[Layer]:
+                keeps_features: bool = True, activation: bool = True,
+                dropout: bool = False) -> type[Layer]:
     """An elementwise kind; ``module`` is its PyTorch module when it takes no settings."""
     cls = type(key.title().replace("_", ""), (Layer,), {
         "__slots__": (), "key": key, "family": "activation", "summary": summary,
-        "activation": activation,
+        "activation": activation, "dropout": dropout,
         "fields": fields, "primary": primary, "__module__": __name__, "module": module,
         "keeps_features": keeps_features, "connections": no_connections})
     return register(cls)
@@ -42,7 +43,7 @@ Softmax = elementwise("softmax", "e^x / Σe^x over the channels: a probability p
                       keeps_features=False)
 Dropout = elementwise("dropout", "zeroes a fraction p of the outputs while training", None,
                       (Field("p", probability, 0.5, "the fraction dropped"),), "p",
-                      activation=False)
+                      activation=False, dropout=True)
 
 
 class DropMode(Choice):

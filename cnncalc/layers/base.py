@@ -28,6 +28,13 @@ and says, as class attributes, what other parts need to know of the kind:
 ``keeps_features``  it leaves the features as they are between two weighted layers
                     (activations, normalisation, pooling, dropout): lint looks past it
 ``activation``      a nonlinearity (relu, softmax, …): lint notes two in a row
+``fully_connected`` every output reads every input, so its weights grow with the input's
+                    volume: lint notes one holding most of the net's params (CN201)
+``convolution``     slides one set of weights over the map: lint notes dropout between two
+                    of them (CN203)
+``dropout``         zeroes single activations at random while training (CN203)
+``cancels_bias``    subtracts each map's mean, so a bias just before it learns nothing (CN202;
+                    whether a layer has such a bias is its ``has_bias()``)
 ``module``          for a kind with no settings PyTorch needs, the ``nn`` module that
                     builds it (``"nn.ReLU"``); other kinds have a builder in
                     :mod:`cnncalc.backends.plan`, and a test holds the two together
@@ -127,6 +134,10 @@ class Layer:
     needs_vector: ClassVar[bool] = False  # True when the input must be a vector (fc)
     keeps_features: ClassVar[bool] = False
     activation: ClassVar[bool] = False
+    fully_connected: ClassVar[bool] = False
+    convolution: ClassVar[bool] = False
+    dropout: ClassVar[bool] = False
+    cancels_bias: ClassVar[bool] = False
     module: ClassVar[str | None] = None
 
     __slots__ = ("hp", "_memo")
@@ -156,6 +167,11 @@ class Layer:
 
     def params(self, x: Shape) -> int:
         return 0
+
+    def has_bias(self) -> bool:
+        """Whether it learns a bias per output map or unit: its ``bias`` setting, where it has
+        one."""
+        return self.hp.get("bias") is True
 
     def buffers(self, x: Shape) -> int:
         return 0

@@ -24,6 +24,7 @@ from .slips import Slip, order_slips, window_shape_slips
 class Conv(Layer):
     key = "conv"
     family = "conv"
+    convolution = True
     summary = "convolution: (F·F·D/g)·K + K weights; depthwise, grouped, LeNet connection table"
     needs_volume = True
     fields = (
@@ -253,6 +254,7 @@ class Conv(Layer):
 class Deconv(Layer):
     key = "deconv"
     family = "conv"
+    convolution = True
     summary = "transposed convolution: (N − 1)·S − 2P + d·(F − 1) + output_pad + 1"
     needs_volume = True
     fields = (

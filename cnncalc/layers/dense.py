@@ -36,6 +36,7 @@ class _Dense(Layer):
     __slots__ = ()
     primary = "units"
     needs_vector = True
+    fully_connected = True
 
     def output_shape(self, x: Shape) -> Shape:
         self.check_input(x)

@@ -19,6 +19,7 @@ class BatchNorm(Layer):
     )
 
     keeps_features = True
+    cancels_bias = True  # it subtracts each map's batch mean
 
     def params(self, x: Shape) -> int:
         return 2 * x.c if self.hp["affine"] else 0

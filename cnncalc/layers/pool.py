@@ -70,6 +70,9 @@ class Pool(Layer):
     def params(self, x: Shape) -> int:
         return 2 * x.c if self.hp["trainable"] else 0
 
+    def has_bias(self) -> bool:
+        return self.hp["trainable"]  # LeNet's subsampling: a coefficient and a bias per map
+
     def macs(self, x: Shape, y: Shape) -> int:
         # Trainable subsampling multiplies each pooled value by its map's coefficient.
         return y.numel if self.hp["trainable"] else 0
