@@ -855,11 +855,13 @@ def report_cmd(file, out, batch, dtype, style, depth, force):
 def load_source(source):
     """A spec (path, zoo:NAME, -) or a model imported in memory (torchvision:NAME,
     file.py:Name, package.module:Name); the import's notes go to stderr."""
-    from .backends.importer import is_model_source, load_model
+    from .sources import is_model_source
     from .spec import load
 
-    if not is_model_source(source):
+    if not is_model_source(source):  # told from the text: a spec never loads the importer
         return load(source)
+    from .backends.importer import load_model
+
     spec, notes = load_model(source)
     for note in notes:
         click.echo(f"cnncalc: note: {note}", err=True)

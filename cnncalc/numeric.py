@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .errors import Param, UsageError
-from .matrix import Matrix, Number, Volume
 from .shapes import window_out_len
 from .wording import decimal, plural
+
+if TYPE_CHECKING:  # the CLI reads ACTIVATIONS at start-up: no matrix parser for that
+    from .matrix import Matrix, Number, Volume
 
 
 class NumericError(UsageError):
