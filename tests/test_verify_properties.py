@@ -152,8 +152,7 @@ def specs(draw) -> str:
     return "\n".join(lines) + "\n"
 
 
-@settings(max_examples=300, deadline=None,
-          suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])  # count: profile
 @given(specs())
 def test_engine_and_pytorch_agree_on_random_specs(text):
     spec = cnncalc.load(text)
