@@ -14,6 +14,11 @@ from hypothesis import settings
 
 from cnncalc.report import Counts
 
+# In a parallel run (pytest-xdist) each worker gets one core's worth of PyTorch threads: two
+# workers of two threads each on two cores would only wait for each other.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "cnncalc" / "specs"
 GOLDEN = Path(__file__).resolve().parent / "golden"

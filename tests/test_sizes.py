@@ -10,6 +10,7 @@ as the issue states them.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 from dataclasses import dataclass, replace
 
@@ -78,13 +79,9 @@ class Columns:
         return None
 
     def rows(self, report):
-        """Per row: its name and, per number, a column (or None for a constant) and the
-        constant."""
-        return [(r.name, [(self.of(v), v) for v in flat(r)]) for r in report.rows]
-
-
-def at(expected, x: int) -> tuple:
-    return tuple(v if col is None else col[x - 1] for col, v in expected)
+        """Per row: its name and its numbers at every x in XS, one tuple per x."""
+        return [(r.name, list(zip(*(self.of(v) or itertools.repeat(v, TOP) for v in flat(r)))))
+                for r in report.rows]
 
 
 def brute_force(spec) -> Brute:
@@ -109,7 +106,7 @@ def brute_force(spec) -> Brute:
         theirs = concrete.rows if ok else concrete.layers
         for (name, expected), row in zip(mine, theirs):
             assert name == row.name
-            got, want = flat(row), at(expected, x)
+            got, want = flat(row), expected[x - 1]
             if len(want) < len(got):  # a field no closed form follows: compare the rest
                 got = got[:len(want)]
             if got != want:
@@ -124,18 +121,24 @@ def brute(name: str) -> Brute:
     return brute_force(cnncalc.load(f"zoo:{name}"))
 
 
+def specs(*names):
+    """The tests that read one spec's brute force are one xdist group: when the suite runs in
+    parallel they share a worker, and the brute force is done once."""
+    return [pytest.param(n, marks=pytest.mark.xdist_group(f"brute-{n}")) for n in names]
+
+
 def members(sizes, which: str) -> dict[int, bool]:
     """x → x is in every axis's set (an x×x input)."""
     return {x: all(x in getattr(a, which) for a in sizes.axes) for x in range(1, TOP + 1)}
 
 
-@pytest.mark.parametrize("name", BUNDLED)
+@pytest.mark.parametrize("name", specs(*BUNDLED))
 def test_every_closed_form_equals_the_engine_from_1_to_512(name):
     found = brute(name)
     assert found.bad_rows == []
 
 
-@pytest.mark.parametrize("name", BUNDLED)
+@pytest.mark.parametrize("name", specs(*BUNDLED))
 def test_the_sets_equal_brute_force_from_1_to_512(name):
     found = brute(name)
     assert members(found.sets, "runs") == found.runs
@@ -144,11 +147,13 @@ def test_the_sets_equal_brute_force_from_1_to_512(name):
 
 # --- the figures the issue names ----------------------------------------------------------
 
-@pytest.mark.parametrize("name, least", [
-    ("alexnet", 63), ("alexnet_2012", 67), ("vgg16", 32), ("googlenet", 31),
-    ("densenet121", 29), ("squeezenet1_0", 29), ("lenet5", 16),
-    ("resnet34", 1), ("resnet50", 1), ("mobilenet_v2", 1)])
-def test_smallest_inputs_of_the_zoo(name, least):
+LEAST = {"alexnet": 63, "alexnet_2012": 67, "vgg16": 32, "googlenet": 31, "densenet121": 29,
+         "squeezenet1_0": 29, "lenet5": 16, "resnet34": 1, "resnet50": 1, "mobilenet_v2": 1}
+
+
+@pytest.mark.parametrize("name", specs(*LEAST))
+def test_smallest_inputs_of_the_zoo(name):
+    least = LEAST[name]
     found = brute(name)
     assert [a.runs.minimum for a in found.sets.axes] == [least, least]
     # and from there on every size runs (the engine tried each one up to 512)
@@ -181,6 +186,7 @@ def test_unet_tiles(cli):
     assert "output 388           from H = 572" in want
 
 
+@pytest.mark.xdist_group("brute-unet")
 def test_unet_sets_and_output_against_the_engine():
     found = brute("unet")
     assert [x for x in range(1, TOP + 1) if found.runs[x]] == list(range(188, TOP + 1, 16))
