@@ -4,11 +4,16 @@ Every figure is a fresh process (parse, engine and output together), as a user r
 
 Part 1, start-up (median of N processes), against the libraries' import in the same run:
   python -c pass                     the interpreter alone
-  import click, rich, yaml           the libraries inspect needs (the baseline)
+  import click, rich, yaml           the libraries inspect needs (the baseline: rich.console
+                                     and rich.table, which the table draws with)
   cnncalc inspect specs/lenet5.yaml  the command people type first
   cnncalc inspect … --format json    without drawing a table
+  bare import click, rich, yaml      the packages alone (rich's __init__, not its console)
+  inspect zoo:lenet5 --format json   issue 16's goal: within 1.5× of the bare import
   import torch                       what inspect must never pay (only if torch is installed)
-Then `python -X importtime` checks that torch is not imported on that path.
+Then `python -X importtime` checks that neither torch nor the importer
+(``cnncalc.backends.importer``: a spec is told from a model by its text) is imported on that
+path, and the goal line gives the ratio of CPU seconds (and of wall seconds).
 
 Part 2, size: a flat stack of ``conv: {filters: 16, size: 3, pad: 1}`` of 1,000 / 10,000 /
 100,000 layers as JSON, Markdown and the table, with ResNet-50 beside them; the 1,000-layer
@@ -45,6 +50,7 @@ LAYER = "  - conv: {filters: 16, size: 3, pad: 1}\n"
 GOALS = {(10_000, "json"): 0.7, (10_000, "table"): 2.0, (100_000, "json"): 6.0}
 MEMORY_GOAL = {(100_000, "json"): 300}
 SLOW = 60.0  # a case whose first run takes longer than this is not repeated
+STARTUP_GOAL = 1.5  # inspect's JSON against a bare import of its libraries (issue 16)
 
 
 def environment(cache: str) -> dict[str, str]:
@@ -85,6 +91,9 @@ def startup(env: dict[str, str], runs: int, console: Console) -> None:
          [PY, "-m", "cnncalc", "inspect", "specs/lenet5.yaml"]),
         ("cnncalc inspect … --format json",
          [PY, "-m", "cnncalc", "inspect", "specs/lenet5.yaml", "--format", "json"]),
+        ("bare import click, rich, yaml", [PY, "-c", "import click, rich, yaml"]),
+        ("inspect zoo:lenet5 --format json",
+         [PY, "-m", "cnncalc", "inspect", "zoo:lenet5", "--format", "json"]),
     ]
     import importlib.util
     if importlib.util.find_spec("torch") is not None:
@@ -101,6 +110,14 @@ def startup(env: dict[str, str], runs: int, console: Console) -> None:
         table.add_row(label, f"{wall:.3f}", f"{wall / base_wall:.2f}", f"{cpu:.3f}",
                       f"{cpu / base_cpu:.2f}")
     console.print(table)
+    by = {label: (wall, cpu) for label, wall, cpu in results}
+    (bare_wall, bare_cpu), (json_wall, json_cpu) = (by["bare import click, rich, yaml"],
+                                                    by["inspect zoo:lenet5 --format json"])
+    ratio = json_cpu / bare_cpu
+    console.print(f"goal (issue 16): inspect zoo:lenet5 --format json within {STARTUP_GOAL}× "
+                  f"of a bare import click, rich, yaml: {ratio:.2f}× in CPU time "
+                  f"({json_wall / bare_wall:.2f}× in wall time): "
+                  f"{'met' if ratio <= STARTUP_GOAL else 'MISSED'}")
     trace = subprocess.run([PY, "-X", "importtime", "-m", "cnncalc", "inspect",
                             "specs/lenet5.yaml"], cwd=ROOT, env=env, capture_output=True,
                            text=True)
@@ -108,7 +125,8 @@ def startup(env: dict[str, str], runs: int, console: Console) -> None:
                if line.startswith("import time:")}
     torchy = sorted(m for m in modules if m == "torch" or m.startswith("torch."))
     console.print(f"modules imported by inspect: {len(modules)}; torch among them: "
-                  f"{'YES: ' + ', '.join(torchy[:5]) if torchy else 'no'}")
+                  f"{'YES: ' + ', '.join(torchy[:5]) if torchy else 'no'}; the importer: "
+                  f"{'YES' if 'cnncalc.backends.importer' in modules else 'no'}")
 
 
 def stack_text(n: int) -> str:

@@ -17,6 +17,7 @@ import click
 from . import __version__
 from .errors import (EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK, AnalysisError, CnncalcError,
                      UsageError)
+from .numeric import ACTIVATIONS
 from .report import Dtype
 
 FORMATS = ("table", "json", "markdown", "csv")
@@ -748,7 +749,7 @@ def sizes_cmd(file, exact, want, fmt):
               help="Bias: one for all kernels, or one per kernel.")
 @click.option("--stride", type=click.IntRange(min=1), help="S (conv: 1; pool only: = F).")
 @click.option("--pad", type=click.IntRange(min=0), help="P, zero padding (0).")
-@click.option("--act", type=click.Choice(["relu", "sigmoid", "tanh"]), help="Activation.")
+@click.option("--act", type=click.Choice(list(ACTIVATIONS)), help="Activation.")
 @click.option("--pool", type=click.Choice(["max", "avg"]), help="Pool after the conv.")
 @click.option("--size", "pool_size", type=click.IntRange(min=1), help="F, the pooling window.")
 @click.option("--pool-stride", type=click.IntRange(min=1), help="Pooling stride (= --size).")
@@ -1047,7 +1048,7 @@ def load_source(source):
     """A spec (path, zoo:NAME, -) or a model imported in memory (torchvision:NAME,
     file.py:Name, package.module:Name) with the command's ``--input`` and ``--arg``; the
     import's notes go to stderr."""
-    from .backends.importer import is_model_source, load_model, parse_args
+    from .sources import is_model_source
     from .spec import load
 
     ctx = click.get_current_context(silent=True)
@@ -1058,7 +1059,9 @@ def load_source(source):
             raise UsageError(f"{given} is for a PyTorch model SOURCE (torchvision:NAME, "
                              f"file.py:Name, package.module:Name); {source} is a spec, whose "
                              f"input is its input: line")
-        return load(source, params=given_params())
+        return load(source, params=given_params())  # a spec never loads the importer
+    from .backends.importer import load_model, parse_args
+
     spec, notes = load_model(source, input_volume=model_input, args=parse_args(model_args))
     for note in notes:
         click.echo(f"cnncalc: note: {note}", err=True)

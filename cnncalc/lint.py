@@ -85,7 +85,7 @@ def fc_dominates(report: Report, flow: Flow) -> Iterable[Diagnostic]:
         return
     for row, leaf in zip(flow.rows, flow.leaves):
         params = row.counts.params
-        if row.kind == "fc" and params > FC_SHARE * total:
+        if leaf.layer.fully_connected and params > FC_SHARE * total:
             yield note("CN201", f"{row.name} holds {params:,} of the net's {total:,} params "
                                 f"({params / total:.0%}); a global pool or a smaller "
                                 f"feature map before it shrinks that", row, leaf)
@@ -94,16 +94,16 @@ def fc_dominates(report: Report, flow: Flow) -> Iterable[Diagnostic]:
 @network_rule
 def bias_before_bn(report: Report, flow: Flow) -> Iterable[Diagnostic]:
     for i, (row, leaf) in enumerate(zip(flow.rows, flow.leaves)):
-        if row.kind not in ("conv", "deconv", "fc") or not leaf.layer.hp.get("bias"):
+        if not leaf.layer.has_bias():
             continue
         for j in flow.after(i):
             nxt = flow.rows[j]
-            if nxt.kind == "bn":
+            if flow.leaves[j].layer.cancels_bias:
                 k = row.shape.c
                 biases = "bias learns" if k == 1 else f"{k:,} biases learn"
-                yield note("CN202", f"{row.name} has a bias and {nxt.name} (batch norm) "
-                                    f"follows: BN subtracts the mean, so the {biases} nothing; "
-                                    f"set bias: false", row, leaf)
+                yield note("CN202", f"{row.name} has a bias and {nxt.name} ({nxt.kind}) "
+                                    f"follows: it subtracts each map's mean, so the {biases} "
+                                    f"nothing; set bias: false", row, leaf)
                 break
 
 
@@ -124,12 +124,12 @@ def dropout_between_convs(report: Report, flow: Flow) -> Iterable[Diagnostic]:
         return nxt[0] if len(nxt) == 1 else None
 
     for i, (row, leaf) in enumerate(zip(flow.rows, flow.leaves)):
-        if row.kind != "dropout" or not row.input_shape.spatial:
+        if not leaf.layer.dropout or not row.input_shape.spatial:
             continue
         before = _past_kept(flow, back(i), back)
         after = _past_kept(flow, ahead(i), ahead)
         if before is not None and after is not None and \
-                flow.rows[before].kind == flow.rows[after].kind == "conv":
+                flow.leaves[before].layer.convolution and flow.leaves[after].layer.convolution:
             yield note("CN203", f"{row.name} sits between two convolutions", row, leaf)
 
 

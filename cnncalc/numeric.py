@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .errors import Param, UsageError
-from .matrix import Matrix, Number, Volume
 from .layers.base import AxisWindow
 from .reads import chain_lost
 from .shapes import unread_image, window_out_len
 from .wording import decimal, plural
+
+if TYPE_CHECKING:  # the CLI reads ACTIVATIONS at start-up: no matrix parser for that
+    from .matrix import Matrix, Number, Volume
 
 
 class NumericError(UsageError):

@@ -1,6 +1,10 @@
 """Where spec text comes from: a file path, ``zoo:NAME`` (a bundled spec) or ``-`` (standard
 input).  Every problem reading it is one located :class:`~cnncalc.errors.SpecError` line.
 
+A SOURCE may also name a PyTorch model to import (``torchvision:NAME``, ``file.py:Name``,
+``package.module:Name``): :func:`is_model_source` tells which from the text alone, so that a
+command given a spec never loads the importer.
+
 The bundled specs live in ``cnncalc/specs/`` (package data; the checkout's top-level
 ``specs/`` is a link to it), one file per architecture; sub-folders hold examples that are not
 architectures.  Both :mod:`cnncalc.spec` (which parses the text) and :mod:`cnncalc.zoo`
@@ -11,6 +15,7 @@ find a file.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -19,6 +24,19 @@ from .layers import closest
 
 SPEC_DIR = Path(__file__).with_name("specs")
 MAX_FILE_BYTES = 20 * 1024 * 1024
+
+PY_SOURCE = re.compile(r"^(?P<path>.+\.py):(?P<name>[A-Za-z_]\w*)$")
+PKG_SOURCE = re.compile(r"^(?P<module>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*):(?P<name>[A-Za-z_]\w*)$")
+
+
+def is_model_source(source: str | os.PathLike) -> bool:
+    """``torchvision:NAME``, ``file.py:Name`` or ``package.module:Name``: a model to import,
+    not a spec (``zoo:NAME``, a path, ``-`` or YAML text)."""
+    text = str(source)
+    if text.startswith("zoo:") or "\n" in text:
+        return False
+    return text.startswith("torchvision:") or bool(PY_SOURCE.match(text)) or bool(
+        PKG_SOURCE.match(text)) and not text.endswith((".yaml", ".yml"))
 
 
 def bundled_names() -> list[str]:

@@ -3,14 +3,21 @@ purpose by `pytest --update-golden`), and the sums every report must keep."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings
 
 from cnncalc.report import Counts
+
+# In a parallel run (pytest-xdist) each worker gets one core's worth of PyTorch threads: two
+# workers of two threads each on two cores would only wait for each other.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "cnncalc" / "specs"
@@ -19,6 +26,16 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 # Every bundled spec by its zoo name, read from the directory so that a new spec is pinned too.
 BUNDLED = ([p.stem for p in sorted(SPECS.glob("*.yaml"))]
            + [f"examples/{p.stem}" for p in sorted((SPECS / "examples").glob("*.yaml"))])
+
+
+# Hypothesis: `ci` (the default) draws 100 examples, Hypothesis' own default, for the property
+# tests that take their count from the profile (the costly ones: a brute force over 512 sizes, a
+# PyTorch build per example); `thorough` draws 1,000, for a change to the engine or the torch
+# backend: HYPOTHESIS_PROFILE=thorough python -m pytest tests/test_sizes.py
+# tests/test_verify_properties.py.  No deadline: a loaded machine is not a slow test.
+settings.register_profile("ci", max_examples=100, deadline=None, print_blob=True)
+settings.register_profile("thorough", max_examples=1_000, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_addoption(parser):
@@ -100,6 +117,20 @@ def write(tmp_path):
         return path
 
     return make
+
+
+def verify_on_meta(spec, **options):
+    """``cnncalc verify``'s checks run on PyTorch's meta device: every shape comes from the
+    forward hooks and every count from the built modules and FlopCounterMode, as on the CPU,
+    but no arithmetic is done and no weight is initialised, so a 15-GMAC net takes a moment.
+    None of the checks depends on the values; the CPU kernels of every kind and merge run in
+    test_every_kind.py and test_verify_properties.py."""
+    import torch
+
+    from cnncalc.backends import torch as backend
+
+    with torch.device("meta"):
+        return backend.verify(spec, device="meta", iters=0, **options)
 
 
 def sum_mismatches(report) -> list[str]:

@@ -142,6 +142,31 @@ def test_inspect_never_imports_torch(python):
     assert json.loads(proc.stdout)["name"] == "LeNet-5"
 
 
+def test_inspect_of_a_spec_loads_only_what_it_uses(python):
+    # A spec is told from a model by its text (sources.is_model_source): the importer, the
+    # other formats' writers and the matrix parser of `apply` stay unloaded (issue 16).
+    unused = ("cnncalc.backends.importer", "cnncalc.render.csv_rows", "cnncalc.render.markdown",
+              "cnncalc.matrix", "csv", "difflib")
+    proc = python("from cnncalc.cli import main\n"
+                  "main(['inspect', 'zoo:lenet5', '--format', 'json'])\n", forbid=unused)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["totals"]["params"] == 61_706
+
+
+def test_a_source_is_told_from_its_text_as_the_importer_tells_it():
+    from cnncalc.sources import is_model_source
+
+    models = ("torchvision:resnet18", "net.py:Net", "dir/net.py:Net", "pkg.mod:Net",
+              "mod:make_net", "C:/nets/net.py:Net")
+    specs = ("net.yaml", "zoo:resnet18", "specs/lenet5.yaml", "-", "a:b.yaml", "pkg.mod:b.yml",
+             "input: 8x8x3\nlayers: [relu]\n", "net.py", "mod:1net", "")
+    assert [is_model_source(s) for s in models] == [True] * len(models)
+    assert [is_model_source(s) for s in specs] == [False] * len(specs)
+    importer = pytest.importorskip("cnncalc.backends.importer")
+    for source in models + specs:
+        assert importer.is_model_source(source) == is_model_source(source), source
+
+
 def test_the_import_check_can_fail(python):
     # main() ends in SystemExit(0): the check must still run and fail
     proc = python("import json\nraise SystemExit(0)\n", forbid=("json",))

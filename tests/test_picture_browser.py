@@ -21,6 +21,8 @@ import pytest
 from cnncalc.zoo import names
 
 BUNDLED = names()
+# In a parallel run these tests share a worker, and so one browser (the session fixture's).
+pytestmark = pytest.mark.xdist_group("browser")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run"]
 

@@ -141,3 +141,71 @@ def test_one_walker_names_and_orders_leaves_as_the_report_does():
     assert visitor.names == [r.name for r in report.layers]
     assert [at.index for at, _ in leaves(spec.layers)] == list(range(61))
     assert [r.index for r in report.layers] == list(range(61))
+
+
+def test_lint_asks_a_kind_what_it_is_never_its_name(scratch_registry):
+    # Four kinds a contributor might add, each saying only what it is: lint's network rules
+    # find them by those attributes (test_no_kind_lists.py checks lint names no kind).
+    elementwise("channel_drop_t", "zeroes activations at random", None, dropout=True,
+                activation=False)
+
+    @register
+    class Dense(Layer):
+        """An fc without the name: 8 inputs × 10 units + 10 biases = 90 params."""
+
+        key = "dense_t"
+        fields = (Field("units", pos_int, doc="units"),)
+        primary = "units"
+        needs_vector = True
+        fully_connected = True
+
+        def output_shape(self, x):
+            self.check_input(x)
+            return Shape(self.hp["units"])
+
+        def params(self, x):
+            return (x.c + 1) * self.hp["units"]
+
+        def macs(self, x, y):
+            return x.c * y.c
+
+    @register
+    class InstanceNorm(Layer):
+        key = "instance_norm_t"
+        keeps_features = True
+        cancels_bias = True
+
+    @register
+    class Dilated(Layer):
+        """A 3×3 conv with pad 1 by another name: it keeps H, W and D; 9·D·D + D params."""
+
+        key = "dilated_t"
+        fields = (Field("bias", lambda v: v, True, "one bias per map"),)
+        needs_volume = True
+        convolution = True
+
+        def params(self, x):
+            return 9 * x.c * x.c + (x.c if self.hp["bias"] else 0)
+
+        def macs(self, x, y):
+            return 9 * x.c * y.numel
+
+    spec = net("input: 8x8x2\nlayers:\n  - dilated_t\n  - instance_norm_t\n  - relu\n"
+               "  - channel_drop_t\n  - dilated_t: {bias: false}\n  - flatten\n"
+               "  - dense_t: 10\n")
+    result = lint.lint(spec)
+    # dilated_t1 (bias) before instance_norm_t1; channel_drop_t1 between two convolutions;
+    # dense_t1's (8·8·2 + 1)·10 = 1,290 of (9·2·2 + 2) + 9·2·2 + 1,290 = 1,364 params
+    assert [(d.code, d.layer) for d in result.notes] == [
+        ("CN201", "dense_t1"), ("CN202", "dilated_t1"), ("CN203", "channel_drop_t1")]
+    assert cnncalc.analyze(spec).totals.params == 38 + 36 + 1290
+
+
+def test_a_trainable_pool_has_a_bias_that_batch_norm_cancels():
+    # LeNet's subsampling: a coefficient and a bias per map (2·D params); BN after it subtracts
+    # each map's mean, bias included.
+    spec = net("input: 8x8x3\nlayers:\n  - pool: {size: 2, trainable: true}\n  - bn\n")
+    notes = lint.lint(spec).notes
+    assert [(d.code, d.layer) for d in notes] == [("CN202", "pool1")]
+    assert "3 biases learn nothing" in notes[0].message
+    assert not lint.lint(net("input: 8x8x3\nlayers:\n  - pool: 2\n  - bn\n")).notes

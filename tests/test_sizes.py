@@ -10,11 +10,12 @@ as the issue states them.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 from dataclasses import dataclass, replace
 
 import pytest
-from conftest import BUNDLED
+from conftest import BUNDLED, verify_on_meta
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
@@ -78,13 +79,9 @@ class Columns:
         return None
 
     def rows(self, report):
-        """Per row: its name and, per number, a column (or None for a constant) and the
-        constant."""
-        return [(r.name, [(self.of(v), v) for v in flat(r)]) for r in report.rows]
-
-
-def at(expected, x: int) -> tuple:
-    return tuple(v if col is None else col[x - 1] for col, v in expected)
+        """Per row: its name and its numbers at every x in XS, one tuple per x."""
+        return [(r.name, list(zip(*(self.of(v) or itertools.repeat(v, TOP) for v in flat(r)))))
+                for r in report.rows]
 
 
 def brute_force(spec) -> Brute:
@@ -109,7 +106,7 @@ def brute_force(spec) -> Brute:
         theirs = concrete.rows if ok else concrete.layers
         for (name, expected), row in zip(mine, theirs):
             assert name == row.name
-            got, want = flat(row), at(expected, x)
+            got, want = flat(row), expected[x - 1]
             if len(want) < len(got):  # a field no closed form follows: compare the rest
                 got = got[:len(want)]
             if got != want:
@@ -124,18 +121,24 @@ def brute(name: str) -> Brute:
     return brute_force(cnncalc.load(f"zoo:{name}"))
 
 
+def specs(*names):
+    """The tests that read one spec's brute force are one xdist group: when the suite runs in
+    parallel they share a worker, and the brute force is done once."""
+    return [pytest.param(n, marks=pytest.mark.xdist_group(f"brute-{n}")) for n in names]
+
+
 def members(sizes, which: str) -> dict[int, bool]:
     """x → x is in every axis's set (an x×x input)."""
     return {x: all(x in getattr(a, which) for a in sizes.axes) for x in range(1, TOP + 1)}
 
 
-@pytest.mark.parametrize("name", BUNDLED)
+@pytest.mark.parametrize("name", specs(*BUNDLED))
 def test_every_closed_form_equals_the_engine_from_1_to_512(name):
     found = brute(name)
     assert found.bad_rows == []
 
 
-@pytest.mark.parametrize("name", BUNDLED)
+@pytest.mark.parametrize("name", specs(*BUNDLED))
 def test_the_sets_equal_brute_force_from_1_to_512(name):
     found = brute(name)
     spec = cnncalc.load(f"zoo:{name}")
@@ -154,14 +157,15 @@ def test_the_sets_equal_brute_force_from_1_to_512(name):
 
 # --- the figures the issue names ----------------------------------------------------------
 
-@pytest.mark.parametrize("name, least", [
-    # googlenet 15 and squeezenet1_0 21: PyTorch's ceil-mode pools keep a last window that
-    # starts inside the input (torchvision's nets run there and not one below:
-    # tests/test_edges_torchvision.py)
-    ("alexnet", 63), ("alexnet_2012", 67), ("vgg16", 32), ("googlenet", 15),
-    ("densenet121", 29), ("squeezenet1_0", 21), ("lenet5", 16),
-    ("resnet34", 1), ("resnet50", 1), ("mobilenet_v2", 1)])
-def test_smallest_inputs_of_the_zoo(name, least):
+LEAST = {"alexnet": 63, "alexnet_2012": 67, "vgg16": 32, "googlenet": 15, "densenet121": 29,
+         "squeezenet1_0": 21, "lenet5": 16, "resnet34": 1, "resnet50": 1, "mobilenet_v2": 1}
+# googlenet 15 and squeezenet1_0 21: PyTorch's ceil-mode pools keep a last window that starts
+# inside the input (torchvision's nets run there and not one below: test_sizes_torchvision.py)
+
+
+@pytest.mark.parametrize("name", specs(*LEAST))
+def test_smallest_inputs_of_the_zoo(name):
+    least = LEAST[name]
     found = brute(name)
     assert [a.runs.minimum for a in found.sets.axes] == [least, least]
     # and from there on every size runs (the engine tried each one up to 512)
@@ -194,6 +198,7 @@ def test_unet_tiles(cli):
     assert "output 388           from H = 572" in want
 
 
+@pytest.mark.xdist_group("brute-unet")
 def test_unet_sets_and_output_against_the_engine():
     found = brute("unet")
     assert [x for x in range(1, TOP + 1) if found.runs[x]] == list(range(188, TOP + 1, 16))
@@ -362,7 +367,7 @@ def test_a_net_that_never_runs(cli, write):
         result.stderr
 
 
-# --- 200 random nets ----------------------------------------------------------------------
+# --- random nets --------------------------------------------------------------------------
 
 conv = st.builds(lambda k, s, p, d: f"conv: {{filters: 4, size: {k}, stride: {s}, pad: {p}, "
                                     f"dilation: {d}}}",
@@ -394,7 +399,7 @@ layer = st.one_of(simple, simple, merged)
 head = st.sampled_from(["", "global_pool", "adaptive_pool: 2", "flatten"])
 
 
-@settings(max_examples=200, deadline=None, derandomize=True,
+@settings(derandomize=True,  # the example count is the profile's (tests/conftest.py)
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(body=st.lists(layer, min_size=1, max_size=5), end=head)
 def test_random_nets_closed_forms_and_sets_equal_brute_force(body, end):
@@ -427,15 +432,16 @@ def test_pytorch_agrees_at_sizes_from_each_set(name):
     picks = axis.runs.first(2) + axis.runs.first(1, above=smallest + 2 * axis.runs.period + 1)
     for x in picks:
         at = replace(spec, input_shape=Shape(spec.input_shape.c, x, x))
-        result = backend.verify(at, device="cpu", iters=0)
+        result = verify_on_meta(at)  # the meta device checks every shape as the CPU does
         assert result.ok, (x, [c for c in result.checks if not c.ok][:2])
     # and PyTorch refuses the largest size below the smallest that runs (ceil-mode pools
     # included: GoogLeNet's and SqueezeNet's keep a window that starts inside the input)
     below = axis.failures[0] if axis.failures else None
     if below is not None:
-        model, _, _ = backend.build(replace(spec, input_shape=Shape(spec.input_shape.c,
-                                                                     smallest, smallest)))
-        x = torch.zeros(1, spec.input_shape.c, below.example, below.example)
+        with torch.device("meta"):
+            model, _, _ = backend.build(replace(spec, input_shape=Shape(spec.input_shape.c,
+                                                                         smallest, smallest)))
+            x = torch.zeros(1, spec.input_shape.c, below.example, below.example)
         with pytest.raises(RuntimeError), torch.no_grad():
             model.eval()(x)
 

@@ -6,8 +6,6 @@ Importing this package imports every family module, whose ``@register`` decorato
 
 from __future__ import annotations
 
-import difflib
-
 from .base import Field, Finding, Layer, LayerError, Window
 
 REGISTRY: dict[str, type[Layer]] = {}
@@ -29,6 +27,8 @@ def register(cls: type[Layer]) -> type[Layer]:
 
 def closest(word: str, known) -> str | None:
     """The nearest known name, for 'did you mean …?' hints."""
+    import difflib  # only when a name is wrong: not at start-up
+
     match = difflib.get_close_matches(str(word).lower(), list(known), n=1, cutoff=0.5)
     return match[0] if match else None
 

@@ -41,7 +41,7 @@ def elementwise(key: str, summary: str, module: str | None = None,
                 fields: tuple[Field, ...] = (), primary: str | None = None,
                 keeps_features: bool = True, activation: bool = True, reads: str = "self",
                 inplace_reads: str | None = None, torch: Torch | None = None,
-                **more) -> type[Layer]:
+                dropout: bool = False, **more) -> type[Layer]:
     """An elementwise kind; ``module`` is its PyTorch module when it takes no settings.
     ``reads``: what its derivative reads (module docstring); ``inplace_reads``: given for a
     kind PyTorch can run in place, which then takes ``inplace: true``.  Its PyTorch forms
@@ -53,7 +53,7 @@ def elementwise(key: str, summary: str, module: str | None = None,
     cls = type(key.title().replace("_", ""), (Layer,), {
         "torch": torch,
         "__slots__": (), "key": key, "family": "activation", "summary": summary,
-        "activation": activation,
+        "activation": activation, "dropout": dropout,
         "fields": fields, "primary": primary, "__module__": __name__, "module": module,
         "keeps_features": keeps_features, "connections": no_connections,
         "reads": reads, "inplace_reads": inplace_reads, "saved": saved_by_activation,
@@ -96,7 +96,7 @@ def saved_by_dropout(self, x, y) -> tuple[str, ...]:
 Dropout = elementwise("dropout", "zeroes a fraction p of the outputs while training", None,
                       (Field("p", probability, 0.5, "the fraction dropped"),), "p",
                       activation=False, saved=saved_by_dropout, saves=("mask",),
-                      identity_in_eval=True,
+                      identity_in_eval=True, dropout=True,
                       torch=Torch(("torch.nn.Dropout", "torch.nn.Dropout2d"),
                                   ("dropout", "dropout2d"), (("p", "p"),)))
 

@@ -31,6 +31,13 @@ and says, as class attributes, what other parts need to know of the kind:
 ``module``          for a kind whose PyTorch module is built from its settings alone, the
                     ``nn`` module that builds it (``"nn.ReLU"``; its arguments from
                     ``torch.settings``); other kinds have a builder in
+``fully_connected`` every output reads every input, so its weights grow with the input's
+                    volume: lint notes one holding most of the net's params (CN201)
+``convolution``     slides one set of weights over the map: lint notes dropout between two
+                    of them (CN203)
+``dropout``         zeroes single activations at random while training (CN203)
+``cancels_bias``    subtracts each map's mean, so a bias just before it learns nothing (CN202;
+                    whether a layer has such a bias is its ``has_bias()``)
                     :mod:`cnncalc.backends.plan`, and a test holds the two together
 ``saves``           what autograd keeps of this op for the backward pass, PyTorch's rule
                     (``tools/autograd/derivatives.yaml``): a tuple of :data:`SAVED` words;
@@ -179,6 +186,10 @@ class Layer:
     needs_vector: ClassVar[bool] = False  # True when the input must be a vector (fc)
     keeps_features: ClassVar[bool] = False
     activation: ClassVar[bool] = False
+    fully_connected: ClassVar[bool] = False
+    convolution: ClassVar[bool] = False
+    dropout: ClassVar[bool] = False
+    cancels_bias: ClassVar[bool] = False
     module: ClassVar[str | None] = None
     saves: ClassVar[tuple[str, ...] | None] = None
     view: ClassVar[bool] = False
@@ -215,6 +226,11 @@ class Layer:
 
     def params(self, x: Shape) -> int:
         return 0
+
+    def has_bias(self) -> bool:
+        """Whether it learns a bias per output map or unit: its ``bias`` setting, where it has
+        one."""
+        return self.hp.get("bias") is True
 
     def buffers(self, x: Shape) -> int:
         return 0

@@ -30,6 +30,7 @@ class Conv(Layer):
     saves = ("input",)
     autocast = "low"
     family = "conv"
+    convolution = True
     summary = "convolution: (F·F·D/g)·K + K weights; depthwise, grouped, LeNet connection table"
     needs_volume = True
     fields = (
@@ -273,6 +274,7 @@ class Deconv(Layer):
     saves = ("input",)  # convolution_backward(grad, input, weight, …, transposed=True)
     autocast = "low"
     family = "conv"
+    convolution = True
     summary = "transposed convolution: (N − 1)·S − 2P + d·(F − 1) + output_pad + 1"
     needs_volume = True
     fields = (

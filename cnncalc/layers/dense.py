@@ -47,6 +47,7 @@ class _Dense(Layer):
     def param_tensors(self, x: Shape) -> tuple[int, ...]:
         p, u = self.params(x), self.hp["units"]
         return (p - u, u) if self.hp.get("bias") else (p,)
+    fully_connected = True
 
     def output_shape(self, x: Shape) -> Shape:
         self.check_input(x)

@@ -25,6 +25,7 @@ class BatchNorm(Layer):
     # save_invstd, …): the input and two fp32 vectors of D (the running statistics and γ
     # are buffers and parameters already).
     saves = ("input", "stats")
+    cancels_bias = True  # it subtracts each map's batch mean
 
     def params(self, x: Shape) -> int:
         return 2 * x.c if self.hp["affine"] else 0

@@ -98,6 +98,8 @@ class Pool(Layer):
     def scratch(self) -> tuple[str, ...]:
         return (("indices",) if self.hp["mode"] == "max" else ()) + \
             (("temp",) if self.hp["trainable"] else ())
+    def has_bias(self) -> bool:
+        return self.hp["trainable"]  # LeNet's subsampling: a coefficient and a bias per map
 
     def macs(self, x: Shape, y: Shape) -> int:
         # Trainable subsampling multiplies each pooled value by its map's coefficient.

@@ -21,10 +21,20 @@ never pay for it.  The report formats are importable from here: ``render.to_json
 
 from __future__ import annotations
 
-from .csv_rows import to_csv
 from .document import SCHEMA_VERSION, dumps, iter_dumps, to_json, to_json_stream
-from .markdown import to_markdown
 from .table import table
+
+
+def __getattr__(name: str):
+    """CSV and Markdown are imported when asked for: ``--format json`` never pays for them."""
+    if name == "to_csv":
+        from .csv_rows import to_csv
+        return to_csv
+    if name == "to_markdown":
+        from .markdown import to_markdown
+        return to_markdown
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["SCHEMA_VERSION", "dumps", "iter_dumps", "table", "to_csv", "to_json",
            "to_json_stream", "to_markdown"]
