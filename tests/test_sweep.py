@@ -18,26 +18,28 @@ pytest.importorskip("numpy")
 from cnncalc import sweep  # noqa: E402
 from cnncalc.engine import analyze  # noqa: E402
 from cnncalc.errors import AnalysisError, SpecError, UsageError  # noqa: E402
-from cnncalc.report import memory  # noqa: E402
+from cnncalc.memory import estimate  # noqa: E402
 from cnncalc.spec import load, parse  # noqa: E402
 
-MEMORY_FIELDS = tuple(sweep.MEMORY)
 
-
-def at_point(source: str, params: dict, text: str | None = None):
+def at_point(source: str, params: dict, text: str | None = None, spec_too: bool = False):
     """The integer engine's figures at one point, as ``inspect --set`` works them out."""
     spec = parse(text, "<t>", params) if text is not None else load(source, params=params)
-    return analyze(spec, explain=False)
+    report = analyze(spec, explain=False)
+    return (spec, report) if spec_too else report
 
 
 def point_params(result, i):
     return {a.name: a.values[int(result.grid[i, k])] for k, a in enumerate(result.axes)}
 
 
-def expected_figures(report, batch=1, dtype="fp32"):
+def expected_figures(report, spec=None, **memory):
+    """The figures of a point; with ``spec``, the memory ones by cnncalc.memory.estimate on
+    the spec loaded at that point (``memory``: its batch, dtype, amp, optimizer)."""
     figures = sweep.figures_of(report)
-    mem = memory(report.totals, report.input_shape.numel, dtype, batch)
-    figures.update({name: getattr(mem, attr) for name, attr in sweep.MEMORY.items()})
+    if spec is not None:
+        mem = estimate(spec, **memory)
+        figures.update({name: getattr(mem, name) for name in sweep.MEMORY})
     figures["flops"] = 2 * figures["macs"]
     figures["rf"] = max(figures["rf_h"], figures["rf_w"])
     figures["non_trainable"] = figures["params"] - figures["trainable"]
@@ -46,15 +48,17 @@ def expected_figures(report, batch=1, dtype="fp32"):
 
 def test_500_random_points_equal_inspect():
     """The parametric ResNet-50 at 500 points drawn from wide ranges: every figure equal to
-    the integer engine's at the same point."""
+    the integer engine's at the same point, and the memory figures (the peaks included) equal
+    to cnncalc.memory.estimate on the spec loaded at that point."""
     axes = (sweep.parse_vary("width=0.25..2.0/0.01"), sweep.parse_vary("depth=0.25..2.0/0.05"),
             sweep.parse_vary("res=32..640/1"), sweep.parse_vary("aspect=0.5..2.0/0.01"))
-    result = sweep.run("zoo:resnet50_scaled", axes, sample=500, seed=18, batch=3, dtype="fp16")
+    result = sweep.run("zoo:resnet50_scaled", axes, sample=500, seed=18, batch=3, dtype="fp16",
+                       figures=sweep.PEAKS)
     assert result.evaluated == 500 and result.possible.all()
     columns = {name: result.field(name) for name in sweep.FIELDS}
     for i in range(result.evaluated):
-        report = at_point("zoo:resnet50_scaled", point_params(result, i))
-        want = expected_figures(report, batch=3, dtype="fp16")
+        spec, report = at_point("zoo:resnet50_scaled", point_params(result, i), spec_too=True)
+        want = expected_figures(report, spec, batch=3, dtype="fp16")
         got = {name: columns[name][i] for name in sweep.FIELDS}
         assert {k: int(v) for k, v in got.items()} == want, point_params(result, i)
 
@@ -142,19 +146,20 @@ def test_random_specs_equal_the_engine_at_every_point(tmp_path_factory, text, sa
     path.write_text(text)
     axes = (sweep.parse_vary("k=1..5"), sweep.parse_vary("s=1,2"), sweep.parse_vary("c=1,3"),
             sweep.parse_vary("res=1..24"))
-    result = sweep.run(str(path), axes, sample=60 if sampled else None, seed=1)
+    result = sweep.run(str(path), axes, sample=60 if sampled else None, seed=1, batch=2,
+                       amp="bf16", optimizer="sgd", figures=sweep.PEAKS)
     columns = {name: result.field(name) for name in sweep.FIELDS}
     for i in range(result.evaluated):
         p = point_params(result, i)
         try:
-            report = at_point(str(path), p)
+            spec, report = at_point(str(path), p, spec_too=True)
         except (AnalysisError, SpecError) as e:
             assert not result.possible[i], (p, text)
             assert sweep.cause_key(result.causes[result.cause[i]]) == \
                 sweep.cause_key(sweep._cause(e))
             continue
         assert result.possible[i], (p, text)
-        want = expected_figures(report)
+        want = expected_figures(report, spec, batch=2, amp="bf16", optimizer="sgd")
         assert {k: int(columns[k][i]) for k in want} == want, (p, text)
 
 
