@@ -221,6 +221,53 @@ def test_jobs_give_the_same_answer():
     assert one.front.tolist() == two.front.tolist()
 
 
+def test_jobs_give_the_same_memory_peaks():
+    axes = (sweep.parse_vary("width=0.5,1"), sweep.parse_vary("depth=0.5,1"),
+            sweep.parse_vary("res=64..128/32"))
+    one = sweep.run("zoo:resnet50_scaled", axes, where="training_peak < 1e12", batch=4)
+    two = sweep.run("zoo:resnet50_scaled", axes, where="training_peak < 1e12", batch=4,
+                    jobs=2)
+    assert one.values["training_peak"].tolist() == two.values["training_peak"].tolist()
+    assert one.values["inference_peak"].tolist() == two.values["inference_peak"].tolist()
+    assert (one.values["inference_peak"] > 0).all()
+
+
+def test_memory_peaks_by_cli_at_batch_amp_and_optimizer(cli):
+    """--where on training_peak at --batch 8 --amp bf16 --optimizer adamw: each variant's
+    peaks are cnncalc.memory.estimate's on the spec at that point, and the points filtered
+    out are those above the budget."""
+    budget = 150 * 2 ** 20
+    args = ("sweep", "zoo:resnet50_scaled", "--vary", "width=0.25..0.75/0.25", "--vary",
+            "res=64..160/48", "--where", f"training_peak < {budget}", "--batch", "8",
+            "--amp", "bf16", "--optimizer", "adamw", "--format", "json", "--limit", "100")
+    doc = json.loads(cli(*args).stdout)
+    assert doc["evaluated"] == 9 and doc["amp"] == "bf16" and doc["optimizer"] == "adamw"
+    assert 0 < doc["passed"] < 9, doc  # the budget cuts the grid
+    seen = 0
+    for w in ("0.25", "0.5", "0.75"):
+        for res in (64, 112, 160):
+            spec = load("zoo:resnet50_scaled", params={"width": Fraction(w), "res": res})
+            e = estimate(spec, batch=8, amp="bf16", optimizer="adamw")
+            match = [v for v in doc["variants"] if Fraction(str(v["width"])) == Fraction(w)
+                     and v["res"] == res]
+            assert bool(match) == (e.training_peak < budget), (w, res)
+            if match:
+                seen += 1
+                assert match[0]["training_peak"] == e.training_peak
+    assert seen == doc["passed"]
+
+
+def test_memory_peaks_only_on_demand():
+    """The peaks cost a replay per point: a sweep that names none does not work them out,
+    and asking for them afterwards is a clear error."""
+    axes = (sweep.parse_vary("width=0.5,1"), sweep.parse_vary("res=64"))
+    result = sweep.run("zoo:resnet50_scaled", axes, where="params_bytes < 1e9")
+    assert "training_peak" not in result.values
+    with pytest.raises(sweep.SweepError, match="training_peak was not worked out"):
+        result.field("training_peak")
+    assert result.field("params_bytes").tolist() == [4 * p for p in result.values["params"]]
+
+
 def test_cli_json_csv_and_table(cli, tmp_path):
     args = ("sweep", "zoo:resnet50_scaled", "--vary", "width=0.5..1/0.25", "--vary",
             "res=64,128", "--where", "params < 20e6", "--pareto", "macs,max:params")
