@@ -506,7 +506,7 @@ class _Evaluator:
             chunk.values[name] = value_array(v, env, n, np)
         chunk.possible = ok
         if self.peaks:
-            self.closed_peaks(chunk, spec, key, hs, ws, ok)
+            self.closed_peaks(chunk, spec, key, hs, ws, ok, (sym, report, env))
         return chunk
 
     # -- memory peaks: one replay (cnncalc.memory.estimate) per distinct network and size
@@ -522,16 +522,35 @@ class _Evaluator:
             raise SweepError(f"memory figures at {spec.input_shape}: {err}") from None
         return e.inference_peak, e.training_peak
 
-    def closed_peaks(self, chunk: Chunk, spec, key, hs, ws, ok) -> None:
-        """The peaks at every possible point of a group: the group's network with its input's
-        height and width set, replayed once per distinct (H, W) (a cache across groups)."""
+    def closed_peaks(self, chunk: Chunk, spec, key, hs, ws, ok, traced) -> None:
+        """The peaks at every possible point of a group: one replay for all of them, sizes as
+        arrays (:mod:`cnncalc.sweep_memory`); where the points disagree on a branch of the
+        replay, the group's network with its input's height and width set, replayed once per
+        distinct (H, W) (a cache across groups)."""
         from dataclasses import replace
 
         from .engine import analyze
         from .shapes import Shape
+        from .sweep_memory import Mixed, peaks
 
         np = self.np
         n = len(hs)
+        rows = np.nonzero(ok)[0]
+        if len(rows) > 1:
+            sym, report, env = traced
+            m = self.mem
+            try:
+                inf, tr = peaks(sym, report, {v: a[rows] for v, a in env.items()}, len(rows),
+                                batch=m.batch, dtype=m.dtype, amp=m.amp, optimizer=m.optimizer)
+            except (Mixed, ArithmeticError, TypeError, ValueError, AttributeError):
+                pass  # one replay per (H, W) below: exact, slower
+            else:
+                for name, arr in (("inference_peak", inf), ("training_peak", tr)):
+                    if name in self.peaks:
+                        full = np.zeros(n, dtype=np.int64)
+                        full[rows] = arr
+                        chunk.values[name] = full
+                return
         out = {name: [0] * n for name in PEAKS}
         c = spec.input_shape.c
         for k in np.nonzero(ok)[0]:

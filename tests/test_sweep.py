@@ -257,6 +257,53 @@ def test_memory_peaks_by_cli_at_batch_amp_and_optimizer(cli):
     assert seen == doc["passed"]
 
 
+def test_memory_peaks_of_a_group_in_one_replay(monkeypatch):
+    """Two networks (width) at 38 sizes each (res, aspect): each network's peaks come from one
+    replay over arrays (cnncalc.sweep_memory), equal to cnncalc.memory.estimate at every
+    point; a group whose points disagree on a branch falls back to one replay per size."""
+    from cnncalc import sweep_memory
+
+    runs = []
+    real = sweep_memory.peaks
+
+    def spy(*args, **kw):
+        runs.append(args[3])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(sweep_memory, "peaks", spy)
+    axes = (sweep.parse_vary("width=0.5,1"), sweep.parse_vary("res=32..320/16"),
+            sweep.parse_vary("aspect=1,1.5"))
+    settings_ = dict(batch=5, amp="fp16", optimizer="momentum")
+    result = sweep.run("zoo:resnet50_scaled", axes, figures=sweep.PEAKS, **settings_)
+    assert runs == [38, 38]
+    for i in range(result.evaluated):
+        e = estimate(load("zoo:resnet50_scaled", params=point_params(result, i)), **settings_)
+        assert result.values["inference_peak"][i] == e.inference_peak
+        assert result.values["training_peak"][i] == e.training_peak
+
+    def mixed(*args, **kw):
+        raise sweep_memory.Mixed("the points disagree")
+
+    monkeypatch.setattr(sweep_memory, "peaks", mixed)
+    again = sweep.run("zoo:resnet50_scaled", axes, figures=sweep.PEAKS, **settings_)
+    for name in sweep.PEAKS:
+        assert again.values[name].tolist() == result.values[name].tolist()
+
+
+def test_vec_answers_only_when_every_point_agrees():
+    from cnncalc.sweep_memory import Mixed, Vec
+
+    np = pytest.importorskip("numpy")
+    v = Vec(np.array([3, 700, 1024]))
+    assert (-(-v // 512) * 512).a.tolist() == [512, 1024, 1024]
+    assert v > 0 and not v <= 0 and (v + 1 - 1 == v)
+    for compare in (lambda: v < 512, lambda: v == 700, lambda: bool(v - 3)):
+        with pytest.raises(Mixed):
+            compare()
+    with pytest.raises(Mixed):
+        v * (1 << 60)
+
+
 def test_memory_peaks_only_on_demand():
     """The peaks cost a replay per point: a sweep that names none does not work them out,
     and asking for them afterwards is a clear error."""
