@@ -506,70 +506,10 @@ class _Evaluator:
             chunk.values[name] = value_array(v, env, n, np)
         chunk.possible = ok
         if self.peaks:
-            self.closed_peaks(chunk, spec, key, hs, ws, ok, (sym, report, env))
+            from .sweep_memory import group_peaks
+
+            group_peaks(self, chunk, spec, key, hs, ws, ok, (sym, report, env))
         return chunk
-
-    # -- memory peaks: one replay (cnncalc.memory.estimate) per distinct network and size
-
-    def estimate(self, spec, report) -> tuple[int, int]:
-        from .memory import estimate
-
-        m = self.mem
-        try:
-            e = estimate(spec, batch=m.batch, dtype=m.dtype, amp=m.amp, optimizer=m.optimizer,
-                         report=report)
-        except ValueError as err:
-            raise SweepError(f"memory figures at {spec.input_shape}: {err}") from None
-        return e.inference_peak, e.training_peak
-
-    def closed_peaks(self, chunk: Chunk, spec, key, hs, ws, ok, traced) -> None:
-        """The peaks at every possible point of a group: one replay for all of them, sizes as
-        arrays (:mod:`cnncalc.sweep_memory`); where the points disagree on a branch of the
-        replay, the group's network with its input's height and width set, replayed once per
-        distinct (H, W) (a cache across groups)."""
-        from dataclasses import replace
-
-        from .engine import analyze
-        from .shapes import Shape
-        from .sweep_memory import Mixed, peaks
-
-        np = self.np
-        n = len(hs)
-        rows = np.nonzero(ok)[0]
-        if len(rows) > 1:
-            sym, report, env = traced
-            m = self.mem
-            try:
-                inf, tr = peaks(sym, report, {v: a[rows] for v, a in env.items()}, len(rows),
-                                batch=m.batch, dtype=m.dtype, amp=m.amp, optimizer=m.optimizer)
-            except (Mixed, ArithmeticError, TypeError, ValueError, AttributeError):
-                pass  # one replay per (H, W) below: exact, slower
-            else:
-                for name, arr in (("inference_peak", inf), ("training_peak", tr)):
-                    if name in self.peaks:
-                        full = np.zeros(n, dtype=np.int64)
-                        full[rows] = arr
-                        chunk.values[name] = full
-                return
-        out = {name: [0] * n for name in PEAKS}
-        c = spec.input_shape.c
-        for k in np.nonzero(ok)[0]:
-            h, w = int(hs[k]), int(ws[k])
-            found = self.estimates.get((key, h, w))
-            if found is None:
-                at = replace(spec, input_shape=Shape(c, h, w))
-                found = self.estimate(at, analyze(at, explain=False, memory=False))
-                if len(self.estimates) > 1 << 16:
-                    self.estimates.clear()
-                self.estimates[(key, h, w)] = found
-            out["inference_peak"][k], out["training_peak"][k] = found
-        self.put_peaks(chunk, out)
-
-    def put_peaks(self, chunk: Chunk, out: dict) -> None:
-        for name in self.peaks:
-            vs = out[name]
-            small = all(abs(v) < INT64_SAFE for v in vs)
-            chunk.values[name] = self.np.array(vs, dtype=self.np.int64 if small else object)
 
     def why(self, indices, layer: str) -> str:
         """The integer engine's message at one point where ``layer`` fails."""
@@ -583,6 +523,7 @@ class _Evaluator:
 
     def pointwise(self, chunk: Chunk, grid) -> Chunk:
         from .engine import analyze
+        from .sweep_memory import estimate_at, put_peaks
 
         np = self.np
         rows = {name: [] for name in BASE}
@@ -601,12 +542,12 @@ class _Evaluator:
                 rows[name].append(v)
             if self.peaks:
                 peaks["inference_peak"][k], peaks["training_peak"][k] = \
-                    self.estimate(spec, report)
+                    estimate_at(self.mem, spec, report)
         for name, vs in rows.items():
             small = all(isinstance(v, int) and abs(v) < INT64_SAFE for v in vs)
             chunk.values[name] = np.array(vs, dtype=np.int64 if small else object)
         if self.peaks:
-            self.put_peaks(chunk, peaks)
+            put_peaks(self, chunk, peaks)
         return chunk
 
 

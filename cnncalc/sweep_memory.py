@@ -172,3 +172,78 @@ def peaks(sym, report, env: dict, n: int, *, batch: int, dtype: str, amp: str | 
     opt_scratch = opt.scratch * (trainable - idle)
     tr_curve, _, _ = m._training(tr, out, params + buffers + state, reach, opt_scratch, False)
     return _peak(inf_curve, n), _peak(tr_curve, n)
+
+
+# --- a sweep group's peaks ------------------------------------------------------------------
+
+SPLIT_MIN = 8  # fewer points than this are replayed one size at a time
+
+
+def estimate_at(mem, spec, report) -> tuple[int, int]:
+    """(inference_peak, training_peak) of one numeric network: ``cnncalc.memory.estimate``."""
+    from .memory import estimate
+    from .sweep import SweepError
+
+    try:
+        e = estimate(spec, batch=mem.batch, dtype=mem.dtype, amp=mem.amp,
+                     optimizer=mem.optimizer, report=report)
+    except ValueError as err:
+        raise SweepError(f"memory figures at {spec.input_shape}: {err}") from None
+    return e.inference_peak, e.training_peak
+
+
+def put_peaks(ev, chunk, out: dict) -> None:
+    from .sweep import INT64_SAFE
+
+    for name in ev.peaks:
+        vs = out[name]
+        small = all(abs(v) < INT64_SAFE for v in vs)
+        chunk.values[name] = np.array(vs, dtype=np.int64 if small else object)
+
+
+def group_peaks(ev, chunk, spec, key, hs, ws, ok, traced) -> None:
+    """The peaks at every possible point (``ok``) of a group of evaluator ``ev``: one replay
+    for all of them (:func:`peaks`).  Where the points disagree on a branch of the replay,
+    the points (in order of H, W) are halved and each half tried again; below
+    :data:`SPLIT_MIN` points, the group's network ``spec`` with its input's height and width
+    set is replayed once per distinct (H, W) (``estimate``, cached across groups by ``key``)."""
+    from .sweep import PEAKS
+
+    n = len(hs)
+    out = {name: [0] * n for name in PEAKS}
+    rows = np.nonzero(ok)[0]
+    rows = rows[np.lexsort((ws[rows], hs[rows]))]
+    _peaks_at(ev, rows, out, spec, key, hs, ws, traced)
+    put_peaks(ev, chunk, out)
+
+
+def _peaks_at(ev, rows, out, spec, key, hs, ws, traced) -> None:
+    from .engine import analyze
+    from .shapes import Shape
+
+    if len(rows) >= SPLIT_MIN and not ((hs[rows] == hs[rows[0]]).all() and
+                                        (ws[rows] == ws[rows[0]]).all()):
+        sym, report, env = traced
+        m = ev.mem
+        try:
+            inf, tr = peaks(sym, report, {v: a[rows] for v, a in env.items()}, len(rows),
+                            batch=m.batch, dtype=m.dtype, amp=m.amp, optimizer=m.optimizer)
+        except (Mixed, ArithmeticError, TypeError, ValueError, AttributeError):
+            half = len(rows) // 2  # the disagreement is often at one end (the tiny sizes)
+            _peaks_at(ev, rows[:half], out, spec, key, hs, ws, traced)
+            _peaks_at(ev, rows[half:], out, spec, key, hs, ws, traced)
+        else:
+            for k, a, b in zip(rows.tolist(), inf.tolist(), tr.tolist()):
+                out["inference_peak"][k], out["training_peak"][k] = a, b
+        return
+    c = spec.input_shape.c
+    for k in rows.tolist():
+        h, w = int(hs[k]), int(ws[k])
+        found = ev.estimates.get((key, h, w))
+        if found is None:
+            at = replace(spec, input_shape=Shape(c, h, w))
+            found = estimate_at(ev.mem, at, analyze(at, explain=False, memory=False))
+            if len(ev.estimates) > 1 << 16:
+                ev.estimates.clear()
+            ev.estimates[(key, h, w)] = found
+        out["inference_peak"][k], out["training_peak"][k] = found

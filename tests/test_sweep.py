@@ -275,7 +275,7 @@ def test_memory_peaks_of_a_group_in_one_replay(monkeypatch):
             sweep.parse_vary("aspect=1,1.5"))
     settings_ = dict(batch=5, amp="fp16", optimizer="momentum")
     result = sweep.run("zoo:resnet50_scaled", axes, figures=sweep.PEAKS, **settings_)
-    assert runs == [38, 38]
+    assert runs == [38, 38]  # one replay per network
     for i in range(result.evaluated):
         e = estimate(load("zoo:resnet50_scaled", params=point_params(result, i)), **settings_)
         assert result.values["inference_peak"][i] == e.inference_peak
@@ -288,6 +288,36 @@ def test_memory_peaks_of_a_group_in_one_replay(monkeypatch):
     again = sweep.run("zoo:resnet50_scaled", axes, figures=sweep.PEAKS, **settings_)
     for name in sweep.PEAKS:
         assert again.values[name].tolist() == result.values[name].tolist()
+
+
+def test_memory_peaks_where_a_group_disagrees(monkeypatch):
+    """EfficientNet from res 16: up to res 32 its last stages are 1×1, where a squeeze-excite
+    product's two factors have one size and its backward takes another branch.  The group is
+    halved until each half agrees (res 88..160 in one replay) and the rest replayed one size
+    at a time: every point equal to cnncalc.memory.estimate."""
+    from cnncalc import sweep_memory
+
+    runs = []
+    real = sweep_memory.peaks
+
+    def spy(*args, **kw):
+        try:
+            found = real(*args, **kw)
+        except sweep_memory.Mixed:
+            runs.append((args[3], "mixed"))
+            raise
+        runs.append((args[3], "ok"))
+        return found
+
+    monkeypatch.setattr(sweep_memory, "peaks", spy)
+    axes = (sweep.parse_vary("width=1.0"), sweep.parse_vary("depth=1.0"),
+            sweep.parse_vary("res=16..160/8"))
+    result = sweep.run("zoo:efficientnet", axes, figures=sweep.PEAKS, batch=2)
+    assert runs == [(19, "mixed"), (9, "mixed"), (10, "ok")]
+    for i in range(result.evaluated):
+        e = estimate(load("zoo:efficientnet", params=point_params(result, i)), batch=2)
+        assert result.values["inference_peak"][i] == e.inference_peak
+        assert result.values["training_peak"][i] == e.training_peak
 
 
 def test_vec_answers_only_when_every_point_agrees():
