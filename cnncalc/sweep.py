@@ -813,7 +813,8 @@ def run(source: str, axes: tuple[Axis, ...], *, where: str | None = None,
     done = 0
     if backend == "dask":
         batches = [groups[i::jobs * 4] for i in range(min(len(groups), jobs * 4))]
-        for chunks in _dask_map([(src, axes, spatial, peaks, mem, b) for b in batches], jobs, scheduler):
+        tasks = [(src, axes, spatial, peaks, mem, b) for b in batches]
+        for chunks in _dask_map(tasks, jobs, scheduler):
             for chunk in chunks:
                 take(chunk)
                 done += len(chunk.index)
