@@ -1005,10 +1005,7 @@ def report_cmd(file, out, batch, dtype, amp, optimizer, style, depth, force):
               help="Keep the points where it holds, e.g. 'params <= 5e6 and macs < 6e8'.")
 @click.option("--pareto", metavar="FIELD,FIELD[,…]",
               help="The front over these figures, each minimised (max:FIELD maximises).")
-@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Batch size for the memory figures.")
-@click.option("--dtype", type=click.Choice([d.value for d in Dtype]), default="fp32",
-              show_default=True, help="Element type for the memory figures.")
+@memory_options
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes (concurrent.futures), or a Dask LocalCluster's workers.")
 @click.option("--backend", type=click.Choice(["local", "dask"]), default="local",
@@ -1022,8 +1019,8 @@ def report_cmd(file, out, batch, dtype, amp, optimizer, style, depth, force):
 @format_option(("table", "json", "csv"))
 @set_option
 @guarded
-def sweep_cmd(file, vary, sample, seed, where, pareto, batch, dtype, jobs, backend, scheduler,
-              limit, plot, fmt):
+def sweep_cmd(file, vary, sample, seed, where, pareto, batch, dtype, amp, optimizer, jobs,
+              backend, scheduler, limit, plot, fmt):
     """Every combination of the spec's params (or a sample), its counts, which meet a budget
     (--where) and which no other beats (--pareto).  FILE is a spec with params:."""
     from . import sweep
@@ -1033,7 +1030,8 @@ def sweep_cmd(file, vary, sample, seed, where, pareto, batch, dtype, jobs, backe
     objectives = sweep.parse_pareto(pareto) if pareto else ()
     with view.progress_bar(console(stderr=True) if sys.stderr.isatty() else None) as progress:
         result = sweep.run(file, axes, where=where, pareto=objectives, sample=sample, seed=seed,
-                           batch=batch, dtype=dtype, jobs=jobs, progress=progress,
+                           batch=batch, dtype=dtype, amp=amp, optimizer=optimizer,
+                           jobs=jobs, progress=progress,
                            fixed=given_params(), backend=backend, scheduler=scheduler)
     if plot is not None:
         from .picture.sweep_plot import plot_svg

@@ -58,16 +58,15 @@ FIELDS: dict[str, str] = {  # name → what it is; BASE are worked out, the rest
     "out_w": "output width (1 for a vector)",
     "rf_h": "the last layer's receptive field, height", "rf_w": "… width",
     "rf": "the larger of rf_h and rf_w",
-    # memory, from cnncalc.report.memory at --batch and --dtype (bytes)
-    "params_bytes": "weights' bytes", "buffers_bytes": "buffers' bytes",
-    "input_bytes": "the input batch's bytes",
-    "activations_bytes": "activations' bytes for the batch",
-    "inference_bytes": "weights + buffers + input + activations",
-    "training_bytes": "inference + gradients + 2 Adam moments",
+    # memory in bytes, cnncalc.memory.estimate's at --batch, --dtype, --amp, --optimizer
+    "params_bytes": "weights' bytes: params × the element size (fp32 under --amp)",
+    "buffers_bytes": "buffers' bytes: buffers × the element size",
+    "input_bytes": "the input batch's bytes, rounded up to 512 as the allocator does",
+    "inference_peak": "the inference peak (weights, buffers, input, live tensors)",
+    "training_peak": "the peak of one training step (forward, backward, optimizer step)",
 }
-MEMORY = {"params_bytes": "params_bytes", "buffers_bytes": "buffers_bytes",
-          "input_bytes": "input_bytes", "activations_bytes": "activations_bytes",
-          "inference_bytes": "inference_bytes", "training_bytes": "training_bytes"}
+MEMORY = ("params_bytes", "buffers_bytes", "input_bytes", "inference_peak", "training_peak")
+PEAKS = ("inference_peak", "training_peak")  # replayed per point (cnncalc.memory), on demand
 DEFAULT_SHOWN = ("params", "macs", "activations")
 
 
@@ -312,11 +311,30 @@ class Chunk:
     causes: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class MemorySettings:
+    """What the memory figures assume (``cnncalc.memory.estimate``'s arguments)."""
+
+    batch: int = 1
+    dtype: str = "fp32"
+    amp: str | None = None
+    optimizer: str = "adam"
+
+    @property
+    def item(self) -> int:
+        from .memory import ITEM
+
+        return 4 if self.amp else ITEM[self.dtype]
+
+
 class _Evaluator:
     """Evaluates groups of points of one spec; made once per process."""
 
-    def __init__(self, source: Source, axes: tuple[Axis, ...], spatial: set[str]):
+    def __init__(self, source: Source, axes: tuple[Axis, ...], spatial: set[str],
+                 peaks: tuple[str, ...] = (), mem: MemorySettings = MemorySettings()):
         self.source, self.axes = source, axes
+        self.peaks, self.mem = peaks, mem
+        self.estimates: dict = {}  # (network, H, W) → (inference_peak, training_peak)
         self.data = compose(source.text, source.file)
         self.spatial = spatial
         self.parts = input_parts(self.data.get("input"))
@@ -487,6 +505,10 @@ class _Evaluator:
         for name, v in figures.items():
             chunk.values[name] = value_array(v, env, n, np)
         chunk.possible = ok
+        if self.peaks:
+            from .sweep_memory import group_peaks
+
+            group_peaks(self, chunk, spec, key, hs, ws, ok, (sym, report, env))
         return chunk
 
     def why(self, indices, layer: str) -> str:
@@ -501,12 +523,15 @@ class _Evaluator:
 
     def pointwise(self, chunk: Chunk, grid) -> Chunk:
         from .engine import analyze
+        from .sweep_memory import estimate_at, put_peaks
 
         np = self.np
         rows = {name: [] for name in BASE}
+        peaks = {name: [0] * len(grid) for name in PEAKS}
         for k, indices in enumerate(grid):
             try:
-                report = analyze(self.build(self.overrides(indices)), explain=False)
+                spec = self.build(self.overrides(indices))
+                report = analyze(spec, explain=False)
             except (AnalysisError, SpecError) as e:
                 self.impossible(chunk, [k], _cause(e))
                 for name in BASE:
@@ -515,9 +540,14 @@ class _Evaluator:
             chunk.possible[k] = True
             for name, v in figures_of(report).items():
                 rows[name].append(v)
+            if self.peaks:
+                peaks["inference_peak"][k], peaks["training_peak"][k] = \
+                    estimate_at(self.mem, spec, report)
         for name, vs in rows.items():
             small = all(isinstance(v, int) and abs(v) < INT64_SAFE for v in vs)
             chunk.values[name] = np.array(vs, dtype=np.int64 if small else object)
+        if self.peaks:
+            put_peaks(self, chunk, peaks)
         return chunk
 
 
@@ -574,12 +604,12 @@ _WORKER: dict = {}
 
 
 def _work(args) -> list[Chunk]:
-    source, axes, spatial, groups = args
-    key = (source, axes)
+    source, axes, spatial, peaks, mem, groups = args
+    key = (source, axes, peaks, mem)
     ev = _WORKER.get(key)
     if ev is None:
         _WORKER.clear()
-        ev = _WORKER[key] = _Evaluator(source, axes, spatial)
+        ev = _WORKER[key] = _Evaluator(source, axes, spatial, peaks, mem)
     return [ev.group(index, grid) for index, grid in groups]
 
 
@@ -601,6 +631,12 @@ class Result:
     batch: int
     dtype: str
     sampled: bool
+    amp: str | None = None
+    optimizer: str = "adam"
+
+    @property
+    def memory(self) -> MemorySettings:
+        return MemorySettings(self.batch, self.dtype, self.amp, self.optimizer)
 
     @property
     def evaluated(self) -> int:
@@ -621,7 +657,7 @@ class Result:
                       key=lambda t: -t[1])
 
     def field(self, name: str):
-        return field_array(name, self.values, self.batch, self.dtype)
+        return field_array(name, self.values, self.memory)
 
     def param(self, axis: int):
         np = _np()
@@ -629,8 +665,8 @@ class Result:
         return table[self.grid[:, axis]]
 
 
-def field_array(name: str, values: dict, batch: int, dtype: str):
-    """A figure over points, from the base figures."""
+def field_array(name: str, values: dict, mem: MemorySettings = MemorySettings()):
+    """A figure over points, from the base figures (and the peaks, when worked out)."""
     np = _np()
     if name in values:
         return values[name]
@@ -640,19 +676,31 @@ def field_array(name: str, values: dict, batch: int, dtype: str):
         return values["params"] - values["trainable"]
     if name == "rf":
         return np.maximum(values["rf_h"], values["rf_w"])
-    if name in MEMORY:
-        from types import SimpleNamespace
+    # as cnncalc.memory.estimate works them out: params and buffers × the element size, the
+    # input rounded up to the allocator's 512 bytes (exact Python integers)
+    if name == "params_bytes":
+        return values["params"].astype(object) * mem.item
+    if name == "buffers_bytes":
+        return values["buffers"].astype(object) * mem.item
+    if name == "input_bytes":
+        from .memory import ALIGN
 
-        from .report import memory
-
-        wide = {k: values[k].astype(object) for k in ("params", "trainable", "buffers",
-                                                       "activations", "in_c", "in_h", "in_w")}
-        totals = SimpleNamespace(params=wide["params"], trainable_params=wide["trainable"],
-                                 buffers=wide["buffers"], activations=wide["activations"],
-                                 macs=values["macs"], connections=values["connections"])
-        mem = memory(totals, wide["in_c"] * wide["in_h"] * wide["in_w"], dtype, batch)
-        return getattr(mem, MEMORY[name])
+        numel = values["in_c"].astype(object) * values["in_h"] * values["in_w"]
+        nbytes = numel * mem.batch * mem.item
+        return -(-nbytes // ALIGN) * ALIGN
+    if name in PEAKS:
+        raise SweepError(f"{name} was not worked out: run the sweep with it among its "
+                         f"figures (--where, --pareto, or run(..., figures=))")
     raise KeyError(name)
+
+
+def peaks_read(where: str | None, pareto: tuple[Objective, ...],
+               figures: Iterable[str] = ()) -> tuple[str, ...]:
+    """The memory peaks a sweep must replay: those ``--where``, ``--pareto`` or ``figures``
+    name (a replay per point costs far more than the closed forms, so only on demand)."""
+    words = set(re.findall(r"[A-Za-z_]\w*", where or "")) | {o.field for o in pareto}
+    words |= set(figures)
+    return PEAKS if words & set(PEAKS) else ()
 
 
 def count_points(axes: tuple[Axis, ...]) -> int:
@@ -699,12 +747,15 @@ def check_axes(axes: tuple[Axis, ...], data: YMap, file: str) -> None:
 
 def run(source: str, axes: tuple[Axis, ...], *, where: str | None = None,
         pareto: tuple[Objective, ...] = (), sample: int | None = None, seed: int = 0,
-        batch: int = 1, dtype: str = "fp32", jobs: int = 1,
+        batch: int = 1, dtype: str = "fp32", amp: str | None = None,
+        optimizer: str = "adam", figures: Iterable[str] = (), jobs: int = 1,
         progress: Callable[[int, int], None] | None = None,
         fixed: dict[str, Any] | None = None, backend: str = "local",
         scheduler: str | None = None) -> Result:
     """Sweep ``source`` over ``axes``; ``fixed``: other params set (``--set``).
 
+    ``batch``, ``dtype``, ``amp``, ``optimizer``: what the memory figures assume; the peaks
+    (:data:`PEAKS`) are replayed only when ``where``, ``pareto`` or ``figures`` name one.
     ``jobs`` > 1 spreads the networks over processes (``concurrent.futures``);
     ``backend="dask"`` over a Dask cluster: ``scheduler``'s address, or a LocalCluster of
     ``jobs`` workers (the ``dask`` extra)."""
@@ -728,6 +779,8 @@ def run(source: str, axes: tuple[Axis, ...], *, where: str | None = None,
                                               dtype=np.int64)], axis=1)
         check_axes(axes, data, src.file)
     spatial, _, _ = split_params(data)
+    mem = MemorySettings(batch, dtype, amp, optimizer)
+    peaks = peaks_read(where, pareto, figures)
     structural_cols = [k for k, a in enumerate(axes) if a.name not in spatial]
     if structural_cols:
         dims = [len(axes[k].values) for k in structural_cols]
@@ -738,7 +791,7 @@ def run(source: str, axes: tuple[Axis, ...], *, where: str | None = None,
     bounds = np.nonzero(np.diff(key[order]))[0] + 1
     groups = [(idx, grid[idx]) for idx in np.split(order, bounds)]
     n = len(grid)
-    values = {name: np.zeros(n, dtype=np.int64) for name in BASE}
+    values = {name: np.zeros(n, dtype=np.int64) for name in BASE + peaks}
     possible = np.zeros(n, dtype=bool)
     cause = np.full(n, -1, dtype=np.int64)
     causes: list[str] = []
@@ -760,7 +813,8 @@ def run(source: str, axes: tuple[Axis, ...], *, where: str | None = None,
     done = 0
     if backend == "dask":
         batches = [groups[i::jobs * 4] for i in range(min(len(groups), jobs * 4))]
-        for chunks in _dask_map([(src, axes, spatial, b) for b in batches], jobs, scheduler):
+        tasks = [(src, axes, spatial, peaks, mem, b) for b in batches]
+        for chunks in _dask_map(tasks, jobs, scheduler):
             for chunk in chunks:
                 take(chunk)
                 done += len(chunk.index)
@@ -769,14 +823,14 @@ def run(source: str, axes: tuple[Axis, ...], *, where: str | None = None,
     elif jobs > 1 and len(groups) > 1:
         batches = [groups[i::jobs * 4] for i in range(min(len(groups), jobs * 4))]
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for chunks in pool.map(_work, [(src, axes, spatial, b) for b in batches]):
+            for chunks in pool.map(_work, [(src, axes, spatial, peaks, mem, b) for b in batches]):
                 for chunk in chunks:
                     take(chunk)
                     done += len(chunk.index)
                 if progress:
                     progress(done, n)
     else:
-        ev = _Evaluator(src, axes, spatial)
+        ev = _Evaluator(src, axes, spatial, peaks, mem)
         for idx, g in groups:
             take(ev.group(idx, g))
             done += len(idx)
@@ -784,7 +838,7 @@ def run(source: str, axes: tuple[Axis, ...], *, where: str | None = None,
                 progress(done, n)
     passed = possible.copy()
     if condition is not None and possible.any():
-        env = _Lazy(values, batch, dtype, axes, grid, possible)
+        env = _Lazy(values, mem, axes, grid, possible)
         try:
             verdict = condition(env)
         except (ValueError, ZeroDivisionError, TypeError) as e:
@@ -793,11 +847,12 @@ def run(source: str, axes: tuple[Axis, ...], *, where: str | None = None,
         if verdict.shape == ():
             verdict = np.full(int(possible.sum()), bool(verdict))
         passed[np.nonzero(possible)[0]] = verdict.astype(bool)
-    front = pareto_front(np.nonzero(passed)[0], [field_array(o.field, values, batch, dtype)
+    front = pareto_front(np.nonzero(passed)[0], [field_array(o.field, values, mem)
                                                  for o in pareto],
                          [o.maximise for o in pareto]) if pareto else np.zeros(0, np.int64)
     return Result(_spec_name(data, src.file), axes, grid, values, possible, cause, causes,
-                  passed, front, pareto, where, batch, dtype, sample is not None)
+                  passed, front, pareto, where, batch, dtype, sample is not None, amp,
+                  optimizer)
 
 
 def _dask_map(tasks: list, jobs: int, scheduler: str | None):
@@ -835,20 +890,20 @@ class _Lazy(dict):
     """The environment of ``--where``: figures (as Python numbers, exact) over the possible
     points, made when first read."""
 
-    def __init__(self, values, batch, dtype, axes, grid, possible):
+    def __init__(self, values, mem, axes, grid, possible):
         super().__init__()
-        self.args = values, batch, dtype, axes, grid
+        self.args = values, mem, axes, grid
         self.rows = _np().nonzero(possible)[0]
 
     def __missing__(self, name):
-        values, batch, dtype, axes, grid = self.args
+        values, mem, axes, grid = self.args
         names = [a.name for a in axes]
         if name in names:
             k = names.index(name)
             table = _np().array(list(axes[k].values) + [None], dtype=object)[:-1]
             arr = table[grid[self.rows, k]]
         else:
-            arr = field_array(name, values, batch, dtype)[self.rows].astype(object)
+            arr = field_array(name, values, mem)[self.rows].astype(object)
         self[name] = arr
         return arr
 

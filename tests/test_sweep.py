@@ -18,26 +18,28 @@ pytest.importorskip("numpy")
 from cnncalc import sweep  # noqa: E402
 from cnncalc.engine import analyze  # noqa: E402
 from cnncalc.errors import AnalysisError, SpecError, UsageError  # noqa: E402
-from cnncalc.report import memory  # noqa: E402
+from cnncalc.memory import estimate  # noqa: E402
 from cnncalc.spec import load, parse  # noqa: E402
 
-MEMORY_FIELDS = tuple(sweep.MEMORY)
 
-
-def at_point(source: str, params: dict, text: str | None = None):
+def at_point(source: str, params: dict, text: str | None = None, spec_too: bool = False):
     """The integer engine's figures at one point, as ``inspect --set`` works them out."""
     spec = parse(text, "<t>", params) if text is not None else load(source, params=params)
-    return analyze(spec, explain=False)
+    report = analyze(spec, explain=False)
+    return (spec, report) if spec_too else report
 
 
 def point_params(result, i):
     return {a.name: a.values[int(result.grid[i, k])] for k, a in enumerate(result.axes)}
 
 
-def expected_figures(report, batch=1, dtype="fp32"):
+def expected_figures(report, spec=None, **memory):
+    """The figures of a point; with ``spec``, the memory ones by cnncalc.memory.estimate on
+    the spec loaded at that point (``memory``: its batch, dtype, amp, optimizer)."""
     figures = sweep.figures_of(report)
-    mem = memory(report.totals, report.input_shape.numel, dtype, batch)
-    figures.update({name: getattr(mem, attr) for name, attr in sweep.MEMORY.items()})
+    if spec is not None:
+        mem = estimate(spec, **memory)
+        figures.update({name: getattr(mem, name) for name in sweep.MEMORY})
     figures["flops"] = 2 * figures["macs"]
     figures["rf"] = max(figures["rf_h"], figures["rf_w"])
     figures["non_trainable"] = figures["params"] - figures["trainable"]
@@ -46,15 +48,17 @@ def expected_figures(report, batch=1, dtype="fp32"):
 
 def test_500_random_points_equal_inspect():
     """The parametric ResNet-50 at 500 points drawn from wide ranges: every figure equal to
-    the integer engine's at the same point."""
+    the integer engine's at the same point, and the memory figures (the peaks included) equal
+    to cnncalc.memory.estimate on the spec loaded at that point."""
     axes = (sweep.parse_vary("width=0.25..2.0/0.01"), sweep.parse_vary("depth=0.25..2.0/0.05"),
             sweep.parse_vary("res=32..640/1"), sweep.parse_vary("aspect=0.5..2.0/0.01"))
-    result = sweep.run("zoo:resnet50_scaled", axes, sample=500, seed=18, batch=3, dtype="fp16")
+    result = sweep.run("zoo:resnet50_scaled", axes, sample=500, seed=18, batch=3, dtype="fp16",
+                       figures=sweep.PEAKS)
     assert result.evaluated == 500 and result.possible.all()
     columns = {name: result.field(name) for name in sweep.FIELDS}
     for i in range(result.evaluated):
-        report = at_point("zoo:resnet50_scaled", point_params(result, i))
-        want = expected_figures(report, batch=3, dtype="fp16")
+        spec, report = at_point("zoo:resnet50_scaled", point_params(result, i), spec_too=True)
+        want = expected_figures(report, spec, batch=3, dtype="fp16")
         got = {name: columns[name][i] for name in sweep.FIELDS}
         assert {k: int(v) for k, v in got.items()} == want, point_params(result, i)
 
@@ -142,19 +146,20 @@ def test_random_specs_equal_the_engine_at_every_point(tmp_path_factory, text, sa
     path.write_text(text)
     axes = (sweep.parse_vary("k=1..5"), sweep.parse_vary("s=1,2"), sweep.parse_vary("c=1,3"),
             sweep.parse_vary("res=1..24"))
-    result = sweep.run(str(path), axes, sample=60 if sampled else None, seed=1)
+    result = sweep.run(str(path), axes, sample=60 if sampled else None, seed=1, batch=2,
+                       amp="bf16", optimizer="sgd", figures=sweep.PEAKS)
     columns = {name: result.field(name) for name in sweep.FIELDS}
     for i in range(result.evaluated):
         p = point_params(result, i)
         try:
-            report = at_point(str(path), p)
+            spec, report = at_point(str(path), p, spec_too=True)
         except (AnalysisError, SpecError) as e:
             assert not result.possible[i], (p, text)
             assert sweep.cause_key(result.causes[result.cause[i]]) == \
                 sweep.cause_key(sweep._cause(e))
             continue
         assert result.possible[i], (p, text)
-        want = expected_figures(report)
+        want = expected_figures(report, spec, batch=2, amp="bf16", optimizer="sgd")
         assert {k: int(columns[k][i]) for k in want} == want, (p, text)
 
 
@@ -214,6 +219,130 @@ def test_jobs_give_the_same_answer():
     for name in sweep.BASE:
         assert one.values[name].tolist() == two.values[name].tolist()
     assert one.front.tolist() == two.front.tolist()
+
+
+def test_jobs_give_the_same_memory_peaks():
+    axes = (sweep.parse_vary("width=0.5,1"), sweep.parse_vary("depth=0.5,1"),
+            sweep.parse_vary("res=64..128/32"))
+    one = sweep.run("zoo:resnet50_scaled", axes, where="training_peak < 1e12", batch=4)
+    two = sweep.run("zoo:resnet50_scaled", axes, where="training_peak < 1e12", batch=4,
+                    jobs=2)
+    assert one.values["training_peak"].tolist() == two.values["training_peak"].tolist()
+    assert one.values["inference_peak"].tolist() == two.values["inference_peak"].tolist()
+    assert (one.values["inference_peak"] > 0).all()
+
+
+def test_memory_peaks_by_cli_at_batch_amp_and_optimizer(cli):
+    """--where on training_peak at --batch 8 --amp bf16 --optimizer adamw: each variant's
+    peaks are cnncalc.memory.estimate's on the spec at that point, and the points filtered
+    out are those above the budget."""
+    budget = 150 * 2 ** 20
+    args = ("sweep", "zoo:resnet50_scaled", "--vary", "width=0.25..0.75/0.25", "--vary",
+            "res=64..160/48", "--where", f"training_peak < {budget}", "--batch", "8",
+            "--amp", "bf16", "--optimizer", "adamw", "--format", "json", "--limit", "100")
+    doc = json.loads(cli(*args).stdout)
+    assert doc["evaluated"] == 9 and doc["amp"] == "bf16" and doc["optimizer"] == "adamw"
+    assert 0 < doc["passed"] < 9, doc  # the budget cuts the grid
+    seen = 0
+    for w in ("0.25", "0.5", "0.75"):
+        for res in (64, 112, 160):
+            spec = load("zoo:resnet50_scaled", params={"width": Fraction(w), "res": res})
+            e = estimate(spec, batch=8, amp="bf16", optimizer="adamw")
+            match = [v for v in doc["variants"] if Fraction(str(v["width"])) == Fraction(w)
+                     and v["res"] == res]
+            assert bool(match) == (e.training_peak < budget), (w, res)
+            if match:
+                seen += 1
+                assert match[0]["training_peak"] == e.training_peak
+    assert seen == doc["passed"]
+
+
+def test_memory_peaks_of_a_group_in_one_replay(monkeypatch):
+    """Two networks (width) at 38 sizes each (res, aspect): each network's peaks come from one
+    replay over arrays (cnncalc.sweep_memory), equal to cnncalc.memory.estimate at every
+    point; a group whose points disagree on a branch falls back to one replay per size."""
+    from cnncalc import sweep_memory
+
+    runs = []
+    real = sweep_memory.peaks
+
+    def spy(*args, **kw):
+        runs.append(args[3])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(sweep_memory, "peaks", spy)
+    axes = (sweep.parse_vary("width=0.5,1"), sweep.parse_vary("res=32..320/16"),
+            sweep.parse_vary("aspect=1,1.5"))
+    settings_ = dict(batch=5, amp="fp16", optimizer="momentum")
+    result = sweep.run("zoo:resnet50_scaled", axes, figures=sweep.PEAKS, **settings_)
+    assert runs == [38, 38]  # one replay per network
+    for i in range(result.evaluated):
+        e = estimate(load("zoo:resnet50_scaled", params=point_params(result, i)), **settings_)
+        assert result.values["inference_peak"][i] == e.inference_peak
+        assert result.values["training_peak"][i] == e.training_peak
+
+    def mixed(*args, **kw):
+        raise sweep_memory.Mixed("the points disagree")
+
+    monkeypatch.setattr(sweep_memory, "peaks", mixed)
+    again = sweep.run("zoo:resnet50_scaled", axes, figures=sweep.PEAKS, **settings_)
+    for name in sweep.PEAKS:
+        assert again.values[name].tolist() == result.values[name].tolist()
+
+
+def test_memory_peaks_where_a_group_disagrees(monkeypatch):
+    """EfficientNet from res 16: up to res 32 its last stages are 1×1, where a squeeze-excite
+    product's two factors have one size and its backward takes another branch.  The group is
+    halved until each half agrees (res 88..160 in one replay) and the rest replayed one size
+    at a time: every point equal to cnncalc.memory.estimate."""
+    from cnncalc import sweep_memory
+
+    runs = []
+    real = sweep_memory.peaks
+
+    def spy(*args, **kw):
+        try:
+            found = real(*args, **kw)
+        except sweep_memory.Mixed:
+            runs.append((args[3], "mixed"))
+            raise
+        runs.append((args[3], "ok"))
+        return found
+
+    monkeypatch.setattr(sweep_memory, "peaks", spy)
+    axes = (sweep.parse_vary("width=1.0"), sweep.parse_vary("depth=1.0"),
+            sweep.parse_vary("res=16..160/8"))
+    result = sweep.run("zoo:efficientnet", axes, figures=sweep.PEAKS, batch=2)
+    assert runs == [(19, "mixed"), (9, "mixed"), (10, "ok")]
+    for i in range(result.evaluated):
+        e = estimate(load("zoo:efficientnet", params=point_params(result, i)), batch=2)
+        assert result.values["inference_peak"][i] == e.inference_peak
+        assert result.values["training_peak"][i] == e.training_peak
+
+
+def test_vec_answers_only_when_every_point_agrees():
+    from cnncalc.sweep_memory import Mixed, Vec
+
+    np = pytest.importorskip("numpy")
+    v = Vec(np.array([3, 700, 1024]))
+    assert (-(-v // 512) * 512).a.tolist() == [512, 1024, 1024]
+    assert v > 0 and not v <= 0 and (v + 1 - 1 == v)
+    for compare in (lambda: v < 512, lambda: v == 700, lambda: bool(v - 3)):
+        with pytest.raises(Mixed):
+            compare()
+    with pytest.raises(Mixed):
+        v * (1 << 60)
+
+
+def test_memory_peaks_only_on_demand():
+    """The peaks cost a replay per point: a sweep that names none does not work them out,
+    and asking for them afterwards is a clear error."""
+    axes = (sweep.parse_vary("width=0.5,1"), sweep.parse_vary("res=64"))
+    result = sweep.run("zoo:resnet50_scaled", axes, where="params_bytes < 1e9")
+    assert "training_peak" not in result.values
+    with pytest.raises(sweep.SweepError, match="training_peak was not worked out"):
+        result.field("training_peak")
+    assert result.field("params_bytes").tolist() == [4 * p for p in result.values["params"]]
 
 
 def test_cli_json_csv_and_table(cli, tmp_path):

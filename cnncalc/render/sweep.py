@@ -77,7 +77,8 @@ def to_json(result: Result, limit: int | None = None) -> Iterator[str]:
         "params": [{"name": a.name, "values": len(a.values)} for a in result.axes],
         "where": result.where,
         "pareto": [o.label for o in result.objectives],
-        "batch": result.batch, "dtype": result.dtype,
+        "batch": result.batch, "dtype": result.dtype, "amp": result.amp,
+        "optimizer": result.optimizer,
         **summary(result),
         "front": [point(result, int(i), fields, columns) for i in result.front],
         "variants": (point(result, int(i), fields, columns) for i in
