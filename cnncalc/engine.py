@@ -15,7 +15,7 @@ from fractions import Fraction
 from .errors import AnalysisError, Issue, Location, SpecError
 from .layers.base import Formula, LayerError, Window, unread_findings, unread_rows
 from .network import (Arm, At, Branches, Claim, Group, Leaf, Merge, Repeat, Residual, Spec,
-                      TapError, Visitor, has_row, walk)
+                      ShareError, TapError, Visitor, has_row, walk)
 from .report import (AxisRF, ClaimResult, Counts, Diagnostic, ReceptiveField, Report, Row,
                      silence)
 from .reads import lost_rows
@@ -142,6 +142,7 @@ class _Engine(Visitor[State]):
         self.silenced: list[Diagnostic] = []
         self.claims: list[ClaimResult] = []
         self.names: set[str] = set()
+        self.leaf_inputs: dict[str, tuple[Leaf, Shape]] = {}  # for ``share:``
         self.open: list[_Open] = []  # combinators (and iterations) entered, not yet left
         self.known: dict[tuple, _Facts] = {}  # (layer, input) → what it gives (study)
         # A symbolic input: the conditions the layers need (cnncalc.symbolic.Requirement),
@@ -194,6 +195,9 @@ class _Engine(Visitor[State]):
             if found and self.strict and finding.code in STRICT_ERRORS:
                 self.fail(node.loc, name, f"{finding.code} {finding.message} (an error under "
                                           f"--strict)")
+        if at.share:
+            counts, formula = self.shared(at, node, x, counts, formula)
+        self.leaf_inputs[name] = (node, x)
         if at.frozen:
             counts = replace(counts, trainable_params=0)
         row = Row(name, node.kind, at.depth, x, y, counts, rf, formula, node.loc.line,
@@ -202,6 +206,35 @@ class _Engine(Visitor[State]):
         for claim in node.expect:
             self.claims.append(check(claim, row))
         return y, rf
+
+    def shared(self, at: At, node: Leaf, x: Shape, counts: Counts, formula):
+        """``share: NAME``: the same kind, settings and input depth as NAME (one module run
+        twice), so its weights and buffers are NAME's: 0 here, its MACs as usual."""
+        other, ox = self.leaf_inputs[at.share]
+        loc = node.share_loc or node.loc
+        if other.kind != node.kind:
+            self.fail(loc, at.name, f"share: {at.share} is a {other.kind}, this layer a "
+                                    f"{node.kind}: only a layer of the same kind can share "
+                                    f"its weights")
+        if other.layer is not node.layer and other.layer.hp != node.layer.hp:
+            diff = [f"{k} {other.layer.hp.get(k)!r} there, {node.layer.hp.get(k)!r} here"
+                    for k in node.layer.hp if other.layer.hp.get(k) != node.layer.hp.get(k)]
+            self.fail(loc, at.name, f"share: {at.share} has other settings ({'; '.join(diff)})"
+                                    f": shared weights need the same settings; give this "
+                                    f"layer the settings of the one it shares")
+        if other.layer.params(ox) != node.layer.params(x) or ox.c != x.c:
+            self.fail(loc, at.name, f"share: {at.share} reads an input of depth {ox.c}, this "
+                                    f"layer {x.c}: its weights do not fit here; share a "
+                                    f"layer that reads the same depth")
+        counts = replace(counts, params=0, trainable_params=0, buffers=0)
+        if formula is not None:
+            f = formula.formula() if isinstance(formula, Explained) else formula
+            text = f"0: shares {at.share}'s weights"
+            parts = [(label, text if label == "params" else t) for label, t in f.parts]
+            if not any(label == "params" for label, _ in f.parts):
+                parts.append(("params", text))
+            formula = replace(f, parts=tuple(parts))
+        return counts, formula
 
     def study(self, node: Leaf, name: str, x: Shape) -> _Facts:
         """What a layer gives on input ``x``: a pure function of the two, so leaves that share
@@ -529,6 +562,8 @@ def trace(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "fp3
             y, _ = walk(spec.layers, engine, (spec.input_shape, rf))
         except TapError as e:
             engine.fail(e.tap.loc, e.at.name or "from", str(e))
+        except ShareError as e:
+            engine.fail(e.leaf.share_loc or e.leaf.loc, e.name, str(e))
         engine.settle_unread(y)
         report = engine.report(y)
     finally:

@@ -154,6 +154,11 @@ class _Tape(Visitor[int]):
         self.o_cached: list[list[int]] = []  # autocast's weight copies (storages)
         self.o_seg: list[int] = []  # the checkpointed block an op is in, or -1
         self.o_bscratch: list[int] = []  # bytes alive only during its backward
+        # ``share:``: a weight used by several ops gets one .grad, made at the backward of
+        # its last use (the first to run backward); an earlier use's gradient is a transient
+        # summed into it.  The op that owns each leaf's weights, and the ops whose are not.
+        self.owner: dict[str, int] = {}
+        self.o_transient: set[int] = set()
         self.segment = -1
         self.segments = 0
         self.frames: list[list] = []  # [input, run frame?, lingering tensors, holds?, level?]
@@ -271,6 +276,10 @@ class _Tape(Visitor[int]):
         if req:
             self.o_grad[i] = "view" if layer.view else "new"
             self.o_params[i] = trainable
+            source = at.share or at.name
+            if at.share and source in self.owner and trainable:
+                self.o_transient.add(self.owner[source])
+            self.owner[source] = i
             if self.training and layer.backward_scratch:
                 pad = (xs.c + layer.hp.get("size", 1) - 1) * (xs.numel // xs.c)
                 self.o_bscratch[i] = sum(rounded({"copy": xs.numel, "temp": ys.numel,
@@ -369,6 +378,8 @@ def _weights(report: Report, spec: Spec, item: int, opt: Optimizer, state_item: 
     trainable_tensors: list[int] = []
     rows = report.layers  # a property that makes its tuple: read once
     for at, leaf in leaves(spec.layers):
+        if at.share:
+            continue  # ``share:``: the weights and buffers of an earlier layer, counted there
         row = rows[at.index]
         for numel in leaf.layer.param_tensors(row.input_shape):
             params += rounded(numel * item)
@@ -632,7 +643,8 @@ def _training(tape: _Tape, out: int, fixed: int, reach: list[bool], opt_scratch:
         if tape.o_bscratch[i]:
             span(tape.o_bscratch[i], tb, tb)
         for numel in tape.o_params[i]:
-            span(rounded(numel * 4 if tape.low else numel * tape.item), tb, end_time)
+            span(rounded(numel * 4 if tape.low else numel * tape.item), tb,
+                 tb if i in tape.o_transient else end_time)
             if tape.low and tape.o_cached[i]:
                 span(rounded(numel * tape.low), tb, tb)  # the low-precision gradient, cast
         if g_out is not None and tape.o_out[i] not in tape.o_ins[i]:

@@ -58,6 +58,10 @@ class Leaf:
     expect: tuple[Claim, ...] = ()
     frozen: bool = False
     allow: tuple[str, ...] = ()  # diagnostic codes silenced here and below
+    # ``share: NAME``: this layer runs with the weights (and buffers) of the earlier leaf
+    # NAME, resolved as a tap's name is; its row counts 0 params, its MACs as usual
+    share: str | None = None
+    share_loc: Location | None = None
 
     @property
     def kind(self) -> str:
@@ -214,6 +218,7 @@ class At:
     frozen: bool
     index: int = -1
     allow: frozenset[str] = frozenset()  # codes silenced by ``allow:`` here or above
+    share: str = ""  # a leaf's ``share: NAME``, resolved to NAME's full name
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,11 +297,27 @@ class TapError(LookupError):
                          f"here (a tap reads an output computed before it){hint}")
 
 
+class ShareError(LookupError):
+    """``share: NAME`` names no earlier layer."""
+
+    def __init__(self, leaf: Leaf, name: str, known: list[str], level: bool = False):
+        self.leaf, self.name = leaf, name
+        near = [k for k in known if k.rsplit(".", 1)[-1] == leaf.share.rsplit(".", 1)[-1]]
+        if level:
+            what = (f"'{leaf.share}' is a block or level, not a layer: a layer shares the "
+                    f"weights of one earlier layer")
+        else:
+            what = (f"no earlier layer has that name here (a layer shares the weights of a "
+                    f"layer computed before it)" + (f"; did you mean {near[-1]}?" if near else ""))
+        super().__init__(f"share: {leaf.share}: {what}")
+
+
 class _Walker(Generic[X]):
     def __init__(self, visitor: Visitor[X]):
         self.visitor = visitor
         self.index = 0
         self.outputs: dict[str, X] = {}  # every named output so far, for ``from:``
+        self.leaf_names: set[str] = set()  # every leaf so far, for ``share:``
 
     def tap(self, node: Tap, scope: At, x: X) -> X:
         prefix = scope.name
@@ -306,6 +327,21 @@ class _Walker(Generic[X]):
                 return self.visitor.tap(scope, node, full, x, self.outputs[full])
             if not prefix:
                 raise TapError(node, scope, list(self.outputs))
+            prefix = prefix.rpartition(".")[0]
+
+    def share(self, node: Leaf, scope: At) -> str:
+        """The full name of the earlier leaf ``share: NAME`` means: NAME inside the enclosing
+        levels, innermost first, then as a full name (as a tap's)."""
+        prefix = scope.name
+        while True:
+            full = join(prefix, node.share)
+            if full in self.leaf_names:
+                return full
+            if not prefix:
+                level = any(join(p, node.share) in self.outputs
+                            for p in _prefixes(scope.name))
+                raise ShareError(node, join(scope.name, node.name), sorted(self.leaf_names),
+                                 level)
             prefix = prefix.rpartition(".")[0]
 
     def sequence(self, nodes, x: X, scope: At) -> X:
@@ -318,8 +354,10 @@ class _Walker(Generic[X]):
                 x = self.tap(node, scope, x)
             elif isinstance(node, Leaf):
                 name = join(scope.name, node.name)
-                x = v.leaf(At(name, scope.depth, frozen, self.index, allow), node, x)
+                shared = self.share(node, scope) if node.share else ""
+                x = v.leaf(At(name, scope.depth, frozen, self.index, allow, shared), node, x)
                 self.outputs[name] = x
+                self.leaf_names.add(name)
                 self.index += 1
             elif isinstance(node, Group) and not node.name:  # a repeat's body: transparent
                 at = At(scope.name, scope.depth, frozen, -1, allow)
@@ -369,6 +407,15 @@ class _Walker(Generic[X]):
             y = v.merge(at, node, x, outs)
         v.leave(at, node, x, y)
         return y
+
+
+def _prefixes(name: str) -> list[str]:
+    """``a.b.c`` → ``a.b.c``, ``a.b``, ``a``, ``""``."""
+    out = [name]
+    while name:
+        name = name.rpartition(".")[0]
+        out.append(name)
+    return out
 
 
 def walk(nodes, visitor: Visitor[X], x: X, prefix: str = "") -> X:

@@ -34,7 +34,7 @@ from .shapes import Shape, parse_input, parse_volume
 from .sources import read_source
 
 TOP_KEYS = ("name", "params", "input", "layers", "blocks", "expect", "description")
-SIBLINGS = ("name", "expect", "frozen", "allow")
+SIBLINGS = ("name", "expect", "frozen", "allow", "share")
 CLAIM_FIELDS = ("output", "params", "trainable_params", "buffers", "macs", "connections",
                 "activations", "rf")
 MAX_BLOCK_DEPTH = 50  # blocks used inside blocks used inside …
@@ -367,11 +367,12 @@ class _Builder:
         trail = f"{ctx.trail}.{kind}"
         if kind == "from":
             return self.tap(body, siblings, siblings.key_locs.get(kind, loc), trail)
-        name, frozen, allow, expect = None, False, (), ()
+        name, frozen, allow, expect, share = None, False, (), (), None
         if len(siblings) > 1:  # beside the kind: name, frozen, allow, expect (or mistakes)
             name = self.name_of(siblings, ctx, level)
             frozen = self.frozen_of(siblings, ctx)
             allow = self.allow_of(siblings, ctx)
+            share = self.share_of(siblings, ctx, kind)
             if "expect" in siblings:
                 expect = self.claims(siblings["expect"], siblings.value_locs["expect"],
                                      f"{ctx.trail}.expect")
@@ -394,7 +395,26 @@ class _Builder:
         layer = self.layer(cls, body, siblings, kind, loc, sub)
         if layer is None:
             return None
-        return Leaf(layer, name or level.auto(kind), kloc, expect, frozen, allow)
+        return Leaf(layer, name or level.auto(kind), kloc, expect, frozen, allow, share,
+                    siblings.value_locs["share"] if share else None)
+
+    def share_of(self, siblings: YMap, ctx: _Ctx, kind: str) -> str | None:
+        """``share: NAME``: the earlier layer whose weights this one uses (resolved by the
+        walk, checked by the engine)."""
+        if "share" not in siblings:
+            return None
+        raw, loc = siblings["share"], siblings.value_locs["share"]
+        if kind in COMBINATORS:
+            self.err(siblings.key_locs["share"], ctx.trail + ".share",
+                     f"'share:' belongs to a layer, not to a {kind}",
+                     "put share: NAME beside each layer that reuses an earlier layer's weights")
+            return None
+        if isinstance(raw, bool) or not isinstance(raw, (str, int)) or not str(raw).strip() \
+                or any(not part for part in str(raw).strip().split(".")):
+            self.err(loc, ctx.trail + ".share", f"must name an earlier layer, e.g. "
+                                                f"'share: conv1', got {raw!r}")
+            return None
+        return str(raw).strip()
 
     def tap(self, body: Any, siblings: YMap, loc: Location, trail: str) -> Tap | None:
         """``- from: NAME``: the name of an earlier output (see :class:`Tap`)."""

@@ -15,7 +15,7 @@ from pathlib import Path
 from .. import __version__
 from ..engine import analyze
 from ..network import Spec
-from .plan import Named, Recipe, plan, used_classes
+from .plan import Named, Recipe, module_paths, plan, used_classes
 
 INDENT = "    "
 WIDTH = 99
@@ -44,6 +44,8 @@ def _children(named: Named, indent: str, ordered: bool) -> str:
 
 
 def _recipe(r: Recipe, indent: str = "") -> str:
+    if r.cls == "Shared":  # bound to its target once the modules are built (see to_python)
+        return f"Shared({r.args[0]!r})"
     if r.cls == "nn.Sequential" and r.args and isinstance(r.args[0], Named):
         text = f"nn.Sequential({_children(r.args[0], indent, True)})"
     elif any(isinstance(a, (Recipe, Named)) for a in r.args):
@@ -111,6 +113,12 @@ def to_python(spec: Spec, source: str = "") -> str:
             lines.append(f"{INDENT * 2}self.{name} = {code}")
         else:
             lines.append(f"{INDENT * 2}self.add_module({name!r}, {code})")
+    paths = module_paths(the_plan.root)
+    for _, _, r in the_plan.leaves:  # share: NAME: the same module instance, called again
+        if r.cls == "Shared":
+            target = paths[id(dict(r.kwargs)["target"])]
+            lines.append(f"{INDENT * 2}self.get_submodule({paths[id(r)]!r})"
+                         f".bind(self.get_submodule({target!r}))")
     if the_plan.root.cls == "Block":  # an unnamed residual or branches at the top level
         program = dict(the_plan.root.kwargs)["program"]
         lines += [f"{INDENT * 2}self.program = {_value(program, INDENT * 2)}",

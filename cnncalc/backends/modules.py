@@ -212,3 +212,24 @@ class StochasticDepth(nn.Module):
 
     def extra_repr(self):
         return f"p={self.p}, mode={self.mode!r}"
+
+
+class Shared(nn.Module):
+    """A layer that runs an earlier layer's module again (the spec's ``share: NAME``): the
+    same instance, so the same weights, called twice.  The module is held outside this one's
+    children, so that ``parameters()`` counts its weights once (where it is first used) and
+    the hooks on it see only its own call; ``bind`` gives it once the model is built."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.name = name
+
+    def bind(self, module: nn.Module) -> "Shared":
+        self.__dict__["shared"] = module  # not a child: its parameters are counted there
+        return self
+
+    def forward(self, x):
+        return self.__dict__["shared"].forward(x)
+
+    def extra_repr(self):
+        return f"shares {self.name!r}"

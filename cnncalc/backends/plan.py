@@ -352,12 +352,19 @@ class _Planner(Visitor[None]):
         self.levels = [_Level()]
         self.programs: list[list] = [[]]  # the steps being written, innermost last
         self.arms: list[list] = []  # per combinator being built, its arms' steps
+        self.recipes: dict[str, Recipe] = {}  # each leaf's module recipe, for ``share:``
 
     def leaf(self, at: At, node: Leaf, x: None) -> None:
         row = self.rows[at.index]
         recipe = builder_for(node.layer)(node.layer, row.input_shape)
         if at.frozen:
             recipe = Recipe(recipe.cls, recipe.args, recipe.kwargs, True)
+        if at.share:  # the module of the layer it shares, called again
+            target = self.recipes[at.share]
+            self.recipes[at.name] = target
+            recipe = call("Shared", at.share, target=target)
+        else:
+            self.recipes[at.name] = recipe
         self.leaves.append((at.name, node.kind, recipe))
         self.programs[-1].extend(self.levels[-1].add(node.name, recipe))
         if at.name in self.taps:
@@ -432,10 +439,23 @@ def plan(spec: Spec, report: Report) -> Plan:
     return Plan(spec.name, spec.input_shape, root, tuple(planner.leaves))
 
 
+def module_paths(recipe: Recipe, prefix: str = "", found: dict | None = None) -> dict:
+    """Each recipe's dotted module path in the built model (``get_submodule``'s), by id."""
+    found = {} if found is None else found
+    found[id(recipe)] = prefix
+    for value in recipe.args:
+        if isinstance(value, Named):
+            for name, child in value.items:
+                module_paths(child, f"{prefix}.{name}" if prefix else name, found)
+    return found
+
+
 def used_classes(recipe: Recipe, found: set[str] | None = None) -> set[str]:
     """Every class name a recipe tree instantiates."""
     found = set() if found is None else found
     found.add(recipe.cls)
+    if recipe.cls == "Shared":
+        return found  # its target is built where it stands
     for value in (*recipe.args, *(v for _, v in recipe.kwargs)):
         if isinstance(value, Recipe):
             used_classes(value, found)

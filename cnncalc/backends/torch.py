@@ -214,7 +214,11 @@ def _resolve_class(name: str):
 
 
 def instantiate(recipe: Recipe, made: dict[int, nn.Module] | None = None) -> nn.Module:
-    """Build the module a recipe names; ``made`` maps each recipe's id to its module."""
+    """Build the module a recipe names; ``made`` maps each recipe's id to its module.  A
+    ``Shared`` recipe is bound to the module its ``target`` recipe made (built before it:
+    children are built in execution order)."""
+    made = {} if made is None else made
+
     def value(v):
         if isinstance(v, Recipe):
             return instantiate(v, made)
@@ -223,12 +227,14 @@ def instantiate(recipe: Recipe, made: dict[int, nn.Module] | None = None) -> nn.
             return OrderedDict(children) if recipe.cls == "nn.Sequential" else dict(children)
         return v
 
-    module = _resolve_class(recipe.cls)(*(value(a) for a in recipe.args),
-                                        **{k: value(v) for k, v in recipe.kwargs})
+    if recipe.cls == "Shared":
+        module = modules.Shared(*recipe.args).bind(made[id(dict(recipe.kwargs)["target"])])
+    else:
+        module = _resolve_class(recipe.cls)(*(value(a) for a in recipe.args),
+                                            **{k: value(v) for k, v in recipe.kwargs})
     if recipe.frozen:
         module.requires_grad_(False)
-    if made is not None:
-        made[id(recipe)] = module
+    made[id(recipe)] = module
     return module
 
 
