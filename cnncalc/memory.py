@@ -155,8 +155,8 @@ class _Tape(Visitor[int]):
         self.o_seg: list[int] = []  # the checkpointed block an op is in, or -1
         self.o_bscratch: list[int] = []  # bytes alive only during its backward
         # ``share:``: a weight used by several ops gets one .grad, made at the backward of
-        # its last use (the first to run backward); an earlier use's gradient is a transient
-        # summed into it.  The op that owns each leaf's weights, and the ops whose are not.
+        # its last use (the first to run backward); at an earlier use's backward its own
+        # gradient and the sum (autograd adds out of place) are alive with it for a moment.  The op that owns each leaf's weights, and the ops whose are not.
         self.owner: dict[str, int] = {}
         self.o_transient: set[int] = set()
         self.segment = -1
@@ -642,9 +642,17 @@ def _training(tape: _Tape, out: int, fixed: int, reach: list[bool], opt_scratch:
                     span(rounded(tape.t_bytes[tape.o_out[i]]), tb, tb)  # grad·x, then summed
         if tape.o_bscratch[i]:
             span(tape.o_bscratch[i], tb, tb)
+        shared_sum = 0
         for numel in tape.o_params[i]:
-            span(rounded(numel * 4 if tape.low else numel * tape.item), tb,
-                 tb if i in tape.o_transient else end_time)
+            size = rounded(numel * 4 if tape.low else numel * tape.item)
+            if i in tape.o_transient:  # an earlier use of a shared weight: its gradient,
+                span(size, tb, tb)  # then (its op done, the output's gradient dropped) the
+                shared_sum = max(shared_sum, size)  # sum with the later uses', out of place
+            else:
+                span(size, tb, end_time)
+        if shared_sum:
+            held = g_size[g_out[0]] if g_out is not None and pending[g_out[0]] == 1 else 0
+            span(max(0, shared_sum - held), tb, tb)
             if tape.low and tape.o_cached[i]:
                 span(rounded(numel * tape.low), tb, tb)  # the low-precision gradient, cast
         if g_out is not None and tape.o_out[i] not in tape.o_ins[i]:

@@ -240,6 +240,10 @@ def _siblings() -> dict[str, dict[str, Any]]:
                             {"type": "array", "items": {"enum": list(CODES)}}],
                   "description": "diagnostic codes silenced on this layer and inside it "
                                  "(a deliberate design): CN101, CN106, …"},
+        "share": {"type": ["string", "integer"], "pattern": r"^[^.\s]+(\.[^.\s]+)*$",
+                  "description": "the name of an earlier layer of the same kind and settings "
+                                 "whose weights this one reuses (one module called twice): "
+                                 "0 params here, its MACs as usual"},
     }
 
 

@@ -22,6 +22,7 @@ class _Op:
     merge: str | None = None  # add, concat, mul, first
     index: int = 0  # creation order: a topological order
     functional: bool = False  # named after its scope and kind, not after a module
+    share: str = ""  # a module with weights called again: the first call's name (share:)
 
 
 @dataclass
@@ -121,13 +122,6 @@ class _Converter:
             except _Unsupported as e:
                 raise self.failure(n, e) from None
         self.name_functional()
-        for target, count in self.calls.items():
-            params = sum(p.numel() for p in self.traced.model.get_submodule(target).parameters())
-            if count > 1 and params:
-                self.traced.notes.append(
-                    f"{target} is called {count} times: PyTorch counts its {params:,} params "
-                    f"once, the spec at each call ({target}@2, …), so its params total is "
-                    f"{(count - 1) * params:,} above the model's and its params claim fails")
         return self.ops, out, side
 
     def failure(self, n: _Node, e: _Unsupported) -> ImportFailure:
@@ -190,6 +184,9 @@ class _Converter:
             self.calls[n.target] = count
             name = n.target if count == 1 else f"{n.target}@{count}"
             op = self.new(kind, hp, [x.op], name=name, module=n.target)
+            m = self.traced.model.get_submodule(n.target)
+            if count > 1 and (any(True for _ in m.parameters()) or any(True for _ in m.buffers())):
+                op.share = n.target  # the same weights again: share: NAME (counted once)
         else:
             op = self.new(kind, hp, [x.op], module=n.scope, functional=True)
         return _Val(op, layout or x.layout)

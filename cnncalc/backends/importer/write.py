@@ -184,7 +184,8 @@ class _Writer:
                 from ...layers import REGISTRY
 
                 key = REGISTRY[it.op.kind].primary or it.op.kind
-                out.append(("leaf", it.op.kind, rel(it.op.name), hp_skel(it.op.hp, key)))
+                out.append(("leaf", it.op.kind, rel(it.op.name), hp_skel(it.op.hp, key),
+                            rel(it.op.share) if it.op.share else ""))
             elif isinstance(it, _TTap):
                 out.append(("tap", rel(it.op.name)))
             elif isinstance(it, _TMerge):
@@ -362,13 +363,17 @@ class _Writer:
             name = self.rel(op.name, prefix)
             auto = level.auto_for(op.kind)
             head = f"{indent}- {op.kind}" + (f": {settings}" if settings is not None else "")
+            share = [f"{indent}  share: {_scalar(self.rel(op.share, prefix))}"] if op.share \
+                else []
+            if settings is None and share:
+                head += ":"
             if name == auto:
                 level.take_auto(op.kind)
-                return [head]
+                return [head] + share
             level.taken.add(name)
-            if settings is None:
+            if settings is None and not share:
                 head += ":"
-            return [head, f"{indent}  name: {_scalar(name)}"]
+            return [head, f"{indent}  name: {_scalar(name)}"] + share
         if isinstance(it, _TTap):  # read where it was computed: names are looked up inside out
             return [f"{indent}- from: {_scalar(self.rel(it.op.name, prefix))}"]
         if isinstance(it, _TMerge):
