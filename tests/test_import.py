@@ -215,10 +215,17 @@ def test_control_flow_on_the_size_falls_back_to_torch_export(nets):
     assert report.layers[3].shape.dims() == [8, 16, 16]
 
 
-def test_a_module_called_twice_is_noted(nets):
+def test_a_module_called_twice_shares_its_weights(nets):
+    """The second call is written with ``share: conv`` (issue 17): params once, MACs twice,
+    as PyTorch counts them; no note is needed any more."""
     imported = import_model(f"{nets}:Shared", input_volume="8x8x4")
-    assert any("conv is called 2 times" in note and "148 params once" in note
-               for note in imported.notes)
+    assert "share: conv" in imported.text
+    assert not any("called 2 times" in note for note in imported.notes)
+    report = cnncalc.analyze(cnncalc.load(imported.text))
+    # conv: (3·3·4)·4 + 4 = 148 params once; 8·8·4·36 = 9,216 MACs per call
+    assert report.totals.params == 148
+    assert report.totals.macs == 2 * 9216
+    assert report.claims_ok
 
 
 def test_a_module_never_called_is_noted(nets):
