@@ -277,3 +277,44 @@ def test_memory_of_a_weight_used_several_times_equals_the_tracker(uses, optimize
     assert est.grads_bytes == est.params_bytes
     assert est.inference_peak == real.inference_peak
     assert est.training_peak == real.training_peak
+
+
+NESTED = """\
+input: 16x16x8
+layers:
+  - conv: {filters: 8, size: 3, pad: same, stride: 2}
+    name: s
+  - bn
+  - repeat:
+      times: 2
+      layers:
+        - residual:
+            main:
+              - conv: {filters: 8, size: 3, pad: 1}
+              - bn:
+                share: bn1
+              - relu
+        - conv: {filters: 8, size: 3, pad: same, stride: 2}
+          share: s
+"""
+
+
+def test_shares_inside_a_repeat_and_a_residual_verify():
+    """Names resolve inside out (share: bn1 inside repeat1.0 finds the top-level bn1, since
+    repeat1.0.bn1 is the layer itself, not an earlier one); a 'same' conv with an odd pad
+    (a Sequential of a pad and a conv) and a batch norm (buffers) are shared too."""
+    _torch()
+    from cnncalc.backends.torch import build, verify
+
+    spec = cnncalc.load(NESTED)
+    report = cnncalc.analyze(spec)
+    # s: 9·8·8 + 8 = 584; bn1: 16 (+ 16 buffers); each repeat's conv: 584; shared: 0
+    assert report.totals.params == 584 + 16 + 2 * 584
+    assert report.totals.buffers == 16  # bn1's running mean and variance, 8 + 8, once
+    model, _, _ = build(spec)
+    assert model.get_submodule("repeat1.0.bn1").shared is model.get_submodule("bn1")
+    v = verify(spec, device="cpu", iters=0)
+    assert v.torch_params == v.params == 1768
+    assert v.torch_buffers == v.buffers
+    assert v.torch_macs == v.macs
+    assert v.ok, [c.mismatches for c in v.layers]
