@@ -135,6 +135,7 @@ class _Open:
 
 
 class _Engine(Visitor[State]):
+    checks_shares = True
     def __init__(self, spec: Spec, strict: bool, explain: bool, ignore: frozenset[str]):
         self.spec, self.strict, self.explain, self.ignore = spec, strict, explain, ignore
         self.rows: list[Row | None] = []

@@ -62,11 +62,11 @@ layers:
     share: bn1
 """)
     report = cnncalc.analyze(spec)
-    # BN on 4 maps: γ, β = 8 params; running mean, var (4 + 4) and the step counter = 9
+    # BN on 4 maps: γ, β = 8 params; running mean and variance 4 + 4 = 8 buffers, once
     assert report.layers[0].counts.params == 8
     assert report.layers[2].counts.params == 0 and report.layers[2].counts.buffers == 0
     assert report.totals.params == 8
-    assert report.totals.buffers == report.layers[0].counts.buffers
+    assert report.totals.buffers == report.layers[0].counts.buffers == 8
 
 
 def _error(text: str) -> str:
@@ -126,10 +126,13 @@ def test_share_beside_a_combinator_or_not_a_name_is_refused():
 def test_cli_exit_2_one_line(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text(SPEC.replace("share: c", "share: nope"))
-    done = subprocess.run([sys.executable, "-m", "cnncalc", "inspect", str(path)],
-                          capture_output=True, text=True)
-    assert done.returncode == 2
-    assert f"{path}:8:12: error:" in done.stderr and "Traceback" not in done.stderr
+    for cmd in (["inspect", str(path)], ["check", str(path)], ["lint", str(path)],
+                ["draw", str(path), "-o", str(tmp_path / "p.svg")],
+                ["report", str(path), "-o", str(tmp_path / "p.html")]):
+        done = subprocess.run([sys.executable, "-m", "cnncalc", *cmd], capture_output=True,
+                              text=True)
+        assert done.returncode == 2, cmd
+        assert f"{path}:8:12: error:" in done.stderr and "Traceback" not in done.stderr, cmd
 
 
 def test_lint_and_picture_do_not_crash(tmp_path):
