@@ -321,3 +321,27 @@ def test_shares_inside_a_repeat_and_a_residual_verify():
     assert v.torch_buffers == v.buffers
     assert v.torch_macs == v.macs
     assert v.ok, [c.mismatches for c in v.layers]
+
+
+def test_import_a_block_that_calls_its_conv_twice_repeated():
+    """A cell whose forward calls one conv twice, stacked three times: the importer's block
+    writes ``share: conv`` relative to the block, resolved inside each use (layer.0.conv…)."""
+    _torch()
+    from pathlib import Path
+
+    from cnncalc.backends.importer import import_model
+    from cnncalc.backends.torch import verify
+
+    source = Path(__file__).with_name("data") / "shared_cell.py"
+    imported = import_model(f"{source}:Rec", input_volume="16x16x3")
+    assert "share: conv" in imported.text and "repeat" in imported.text
+    spec = cnncalc.load(imported.text)
+    report = cnncalc.analyze(spec)
+    # stem 3·8·9 + 8 = 224; per cell conv 8·8·9 + 8 = 584 once, bn 16; fc 8·10 + 10 = 90
+    assert report.totals.params == 224 + 3 * (584 + 16) + 90 == 2114
+    rows = {r.name: r for r in report.layers}
+    assert rows["layer.1.conv@2"].counts.params == 0
+    # each conv call: 16·16·8·(3·3·8) = 147,456 MACs, twice per cell
+    assert rows["layer.1.conv@2"].counts.macs == rows["layer.1.conv"].counts.macs == 147456
+    assert report.claims_ok  # PyTorch's own totals (sum(p.numel()), FlopCounterMode)
+    assert verify(spec, device="cpu", iters=0).ok
