@@ -23,7 +23,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "cnncalc"
 EXEMPT = {
     ("numeric.py", frozenset({"relu", "sigmoid", "tanh"})):
         "numeric.ACTIVATIONS is `cnncalc apply --act`'s own table of scalar functions for "
-        "exercises worked by hand (apply builds no layers); cli.py reads its keys from there",
+        "exercises worked by hand (apply builds no layers); cli_calc.py reads its keys from there",
 }
 
 # The importer is being rebuilt around the kinds (issue 16): its converters and its nearest-kind
