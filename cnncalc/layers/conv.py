@@ -357,8 +357,15 @@ class ChannelConv(Layer):
     along the D channels at each position, one filter shared by every channel."""
 
     key = "channel_conv"
-    torch = Torch(("torch.nn.Conv1d",), ("conv1d",), (("kernel_size", "size"),
-                                                      ("padding", "pad")))
+    # cnncalc's own module (cnncalc/backends/modules.py, what build and export write) first:
+    # its forward is not Conv1d's, and the importer maps it back rather than tracing it.
+    torch = Torch(("cnncalc.backends.modules.ChannelConv", "torch.nn.Conv1d"), ("conv1d",),
+                  (("kernel_size", "size"), ("padding", "pad")))
+    # conv1d's convolution_backward(grad, input, weight, …) keeps its input: on a vector, a
+    # view of x (unsqueeze); on a map, the channels-last copy the module makes of x (a view
+    # only when D = 1 or H·W = 1), as torch's saved_tensors_hooks report (test_memory's RULES).
+    saves = ("input",)
+    autocast = "low"
     family = "conv"
     summary = "a 1-D conv of size k along the channels at each position (ECA): k (+1) weights"
     primary = "size"
@@ -376,8 +383,16 @@ class ChannelConv(Layer):
         c = x.c + 2 * p - k + 1
         return Shape(c, x.h, x.w) if x.spatial else Shape(c)
 
+    def saved(self, x: Shape, y: Shape) -> tuple[str, ...]:
+        if x.spatial and x.c != 1 and x.h * x.w != 1:
+            return ("copy",)
+        return self.saves
+
     def params(self, x: Shape) -> int:
         return self.hp["size"] + (1 if self.hp["bias"] else 0)
+
+    def param_tensors(self, x: Shape) -> tuple[int, ...]:
+        return (self.hp["size"], 1) if self.hp["bias"] else (self.hp["size"],)
 
     def macs(self, x: Shape, y: Shape) -> int:
         return self.hp["size"] * y.numel
