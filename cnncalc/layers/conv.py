@@ -31,6 +31,7 @@ class Conv(Layer):
     autocast = "low"
     family = "conv"
     convolution = True
+    sliding_window = True
     summary = "convolution: (F·F·D/g)·K + K weights; depthwise, grouped, LeNet connection table"
     needs_volume = True
     fields = (
@@ -275,6 +276,7 @@ class Deconv(Layer):
     autocast = "low"
     family = "conv"
     convolution = True
+    sliding_window = True
     summary = "transposed convolution: (N − 1)·S − 2P + d·(F − 1) + output_pad + 1"
     needs_volume = True
     fields = (
