@@ -276,3 +276,20 @@ def test_channel_conv_saves_its_channels_last_copy():
     # the pooled vector (2·4 fp32 = 32 bytes, one 512-byte block), which average pooling
     # does not keep, is what the channel conv keeps: nothing new is made for it
     assert estimate(vec, batch=2).saved_bytes == estimate(without, batch=2).saved_bytes + 512
+
+
+@pytest.mark.parametrize("layers", [
+    "conv: {filters: 16, size: 3, pad: 1}\n  - channel_conv: {size: 3, pad: 1}\n  - relu",
+    "conv: {filters: 16, size: 1}\n  - global_pool: avg\n  - channel_conv: {size: 3, pad: 1}\n"
+    "  - sigmoid"])
+def test_channel_conv_against_the_tracker(layers):
+    """The tracker (torch's own allocations, emulated) agrees: on a map the channels-last copy
+    is made in inference too (a scratch the size of x) and kept in training."""
+    pytest.importorskip("torch")
+    from cnncalc.backends.memtrack import track_spec
+
+    net = spec(f"name: eca\ninput: 8x8x16\nlayers:\n  - {layers}\n")
+    e = estimate(net, batch=4, optimizer="sgd")
+    t = track_spec(net, batch=4, optimizer="sgd")
+    assert (e.saved_bytes, e.inference_peak, e.training_peak) == \
+        (t.saved, t.inference_peak, t.training_peak)

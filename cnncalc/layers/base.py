@@ -255,6 +255,10 @@ class Layer:
         """What autograd keeps for this op (``saves``, or a rule on the settings)."""
         return self.saves
 
+    def scratched(self, x: Shape, y: Shape) -> tuple[str, ...]:
+        """What the forward makes and drops (``scratch``, or a rule on the shapes)."""
+        return self.scratch
+
     @property
     def in_place(self) -> bool:
         return bool(self.hp.get("inplace", False))

@@ -385,10 +385,15 @@ class ChannelConv(Layer):
         c = x.c + 2 * p - k + 1
         return Shape(c, x.h, x.w) if x.spatial else Shape(c)
 
+    def copies(self, x: Shape) -> bool:
+        """Whether the module copies x channels-last (a map of D > 1 and H·W > 1)."""
+        return x.spatial and x.c != 1 and x.h * x.w != 1
+
     def saved(self, x: Shape, y: Shape) -> tuple[str, ...]:
-        if x.spatial and x.c != 1 and x.h * x.w != 1:
-            return ("copy",)
-        return self.saves
+        return ("copy",) if self.copies(x) else self.saves
+
+    def scratched(self, x: Shape, y: Shape) -> tuple[str, ...]:
+        return ("copy",) if self.copies(x) else ()  # made even without autograd
 
     def params(self, x: Shape) -> int:
         return self.hp["size"] + (1 if self.hp["bias"] else 0)
