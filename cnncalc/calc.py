@@ -61,7 +61,7 @@ def one_layer(kind: str, volume: str, settings: dict[str, Any]) -> Report:
     try:
         return analyze(Spec(f"{kind} on {volume}", x, leaves, (), WHERE))
     except AnalysisError as e:  # one layer: the trail would only repeat its kind
-        hint = chw_order_text(x) if kind in ("conv", "pool", "deconv") else ""
+        hint = chw_order_text(x) if cls.sliding_window else ""
         raise UsageError(e.issues[0].message + (f". Perhaps: {hint}" if hint else "")) from None
 
 

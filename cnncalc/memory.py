@@ -267,7 +267,7 @@ class _Tape(Visitor[int]):
             else:
                 raise ValueError(f"layer kind '{layer.key}' saves '{word}', which "
                                  f"cnncalc.memory does not know")
-        for word in layer.scratch:
+        for word in layer.scratched(xs, ys):
             if word in saved:
                 continue
             size = {"indices": ys.numel * b * 8, "copy": xs.numel * b * item,

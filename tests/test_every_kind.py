@@ -142,6 +142,9 @@ COMBINATOR_CASES = {
     "branches-first": f"layers:\n  - branches: {{paths: [[{CONV}], [global_pool, flatten, "
                       f"{{fc: 3}}]], merge: first}}\n",
     "repeat": f"layers:\n  - repeat: {{times: 2, layers: [{CONV}, relu]}}\n    name: stage\n",
+    # a tap: the concat reads a's output again (docs/import.md, "Taps"), computed once
+    "from": "layers:\n  - conv: {filters: 4, size: 1}\n    name: a\n  - residual: {main: "
+            f"[{CONV}]}}\n  - branches: {{paths: [[], [from: a]], merge: concat}}\n",
     "use": "blocks:\n  unit:\n    params: [k]\n    layers:\n      - conv: {filters: $k, size: 3, "
            "pad: 1}\n      - relu\nlayers:\n  - use: unit\n    name: first\n    with: {k: 4}\n"
            "  - use: unit\n    name: second\n    with: {k: 8}\n",

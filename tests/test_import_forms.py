@@ -291,3 +291,56 @@ def test_a_negative_split_index_and_an_equal_channel_slice_are_splits(nets):
     assert report.totals.params == sum(p.numel() for p in _model("Slices").parameters()) == 356
     assert report.output_shape.dims() == [10, 8, 8] and report.claims_ok
     assert backend.verify(spec, device="cpu", iters=0).ok
+
+
+COPIES = textwrap.dedent('''
+    import torch
+    from torch import nn
+
+
+    class ChannelConv(nn.Module):
+        """Not cnncalc's: the same name, another forward."""
+
+        def __init__(self, kernel_size: int, padding: int = 0, bias: bool = True):
+            super().__init__()
+            self.conv = nn.Conv1d(1, 1, kernel_size, padding=padding, bias=bias)
+
+        def forward(self, x):
+            return x
+
+
+    class Identity(nn.Module):
+        """Computes nothing: its output is its input."""
+
+        def __init__(self):
+            super().__init__()
+            self.drop = nn.Identity()
+
+        def forward(self, x):
+            return self.drop(x)
+''')
+
+
+def test_the_exports_copy_of_a_cnncalc_module_is_its_kind_and_nothing_else_is(tmp_path):
+    from cnncalc.backends.export import to_python
+
+    # export copies cnncalc's ChannelConv into the file; import knows the copy by its source:
+    # one channel_conv of 3 + 1 = 4 params (PyTorch's parameters() in the expect: it writes)
+    spec = cnncalc.load("name: eca\ninput: 8x8x4\nlayers:\n  - channel_conv: 3\n")
+    path = tmp_path / "net.py"
+    path.write_text(to_python(spec), encoding="utf-8")
+    text = import_model(f"{path}:Net", input_volume="8x8x4").text
+    back = cnncalc.analyze(cnncalc.load(text))
+    assert [(r.name, r.kind) for r in back.layers] == [("channel_conv1", "channel_conv")]
+    assert back.totals.params == 4 and back.claims_ok and "never called" not in text
+    # a class of the same name with other code is not cnncalc's
+    namespace: dict = {}
+    exec(compile(COPIES, "copies.py", "exec"), namespace)
+    assert kinds.module_kind(namespace["ChannelConv"](3)) == (None, None)
+
+
+def test_a_net_that_computes_nothing_is_refused_not_written_empty(tmp_path):
+    path = tmp_path / "copies.py"
+    path.write_text(COPIES, encoding="utf-8")
+    with pytest.raises(ImportFailure, match="computes nothing cnncalc counts"):
+        import_model(f"{path}:Identity", input_volume="8x8x4")

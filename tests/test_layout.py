@@ -69,13 +69,9 @@ def test_a_folders_children_are_its_modules_and_packages_not_caches(tmp_path):
 def test_no_module_is_over_a_thousand_lines():
     long = {p.relative_to(ROOT).as_posix(): n for p in PACKAGE.rglob("*.py")
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
-    # the importer (2,045 lines) becomes a package of five modules in issue 16's rebuild
-    long.pop("cnncalc/backends/importer.py", None)
     assert long == {}, long
 
 
-@pytest.mark.xfail(strict=True, reason="backends/importer.py holds five programs in 2,045 lines "
-                                       "until issue 16 makes it a package; remove this mark then")
 def test_the_importer_is_under_a_thousand_lines():
     module = PACKAGE / "backends" / "importer.py"
     paths = [module] if module.is_file() else sorted((PACKAGE / "backends" / "importer")

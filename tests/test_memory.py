@@ -213,7 +213,7 @@ RULES = [  # (spec layers, the kinds' saved storages as torch reports them)
     "relu6: {inplace: true}", "silu", "silu: {inplace: true}", "hardswish: {inplace: true}",
     "leaky_relu: {slope: 0.1, inplace: true}", "sigmoid", "tanh", "gelu", "pool: 2",
     "pool: {size: 2, mode: avg}", "global_pool: avg", "global_pool: max", "upsample: 2",
-    "shuffle: 2", "adaptive_pool: 3",
+    "shuffle: 2", "adaptive_pool: 3", "channel_conv: 3", "channel_conv: {size: 3, pad: 1}",
 ]
 
 
@@ -261,3 +261,35 @@ def test_params_size_means_params_only_everywhere(cli, tmp_path):
     assert f'data-total="memory.params_bytes" data-value="{params * 2}"' in page
     assert f'data-total="memory.buffers_bytes" data-value="{buffers * 2}"' in page
     assert f">{size_bytes(params * 2)}<" in page
+
+
+def test_channel_conv_saves_its_channels_last_copy():
+    """ECA's conv1d along D: on a map the module makes x channels-last and contiguous, a copy
+    (2·4·8·8·4 = 2,048 bytes, already a multiple of 512) that conv1d keeps; on a vector it
+    keeps x itself (a view), nothing new: the input needs no grad, so a 1×1 conv feeds it."""
+    net = spec("name: eca\ninput: 8x8x4\nlayers:\n  - channel_conv: 3\n")
+    assert estimate(net, batch=2).saved_bytes == 2 * 4 * 8 * 8 * 4
+    vec = spec("name: eca\ninput: 8x8x4\nlayers:\n  - conv: {filters: 4, size: 1}\n"
+               "  - global_pool: avg\n  - channel_conv: {size: 3, pad: 1}\n")
+    without = spec("name: eca\ninput: 8x8x4\nlayers:\n  - conv: {filters: 4, size: 1}\n"
+                   "  - global_pool: avg\n")
+    # the pooled vector (2·4 fp32 = 32 bytes, one 512-byte block), which average pooling
+    # does not keep, is what the channel conv keeps: nothing new is made for it
+    assert estimate(vec, batch=2).saved_bytes == estimate(without, batch=2).saved_bytes + 512
+
+
+@pytest.mark.parametrize("layers", [
+    "conv: {filters: 16, size: 3, pad: 1}\n  - channel_conv: {size: 3, pad: 1}\n  - relu",
+    "conv: {filters: 16, size: 1}\n  - global_pool: avg\n  - channel_conv: {size: 3, pad: 1}\n"
+    "  - sigmoid"])
+def test_channel_conv_against_the_tracker(layers):
+    """The tracker (torch's own allocations, emulated) agrees: on a map the channels-last copy
+    is made in inference too (a scratch the size of x) and kept in training."""
+    pytest.importorskip("torch")
+    from cnncalc.backends.memtrack import track_spec
+
+    net = spec(f"name: eca\ninput: 8x8x16\nlayers:\n  - {layers}\n")
+    e = estimate(net, batch=4, optimizer="sgd")
+    t = track_spec(net, batch=4, optimizer="sgd")
+    assert (e.saved_bytes, e.inference_peak, e.training_peak) == \
+        (t.saved, t.inference_peak, t.training_peak)

@@ -23,7 +23,16 @@ PACKAGE = Path(__file__).resolve().parent.parent / "cnncalc"
 EXEMPT = {
     ("numeric.py", frozenset({"relu", "sigmoid", "tanh"})):
         "numeric.ACTIVATIONS is `cnncalc apply --act`'s own table of scalar functions for "
-        "exercises worked by hand (apply builds no layers); cli.py reads its keys from there",
+        "exercises worked by hand (apply builds no layers); cli_calc.py reads its keys from there",
+    ("exercises/topics.py", frozenset({"conv", "pool", "flatten", "fc"})):
+        "each question writes the net it asks about in the spec's own language, one mapping "
+        "per layer ({'conv': {'filters': k, 'size': f}}, LeNet-5's layer list), which it "
+        "parses as a spec: that is a net, data the engine reads through the registry, not a "
+        "table of what kinds are or do; where topics.py asks something of a kind (which "
+        "layers have a bias, how to word one) it asks the class (has_bias(), Conv.key)",
+    ("exercises/topics.py", frozenset({"relu"})):
+        "the numeric exercise's 'act': 'relu' is numeric.ACTIVATIONS' scalar function, "
+        "the `cnncalc apply --act` argument the question records (see numeric.py above)",
 }
 
 # The importer is being rebuilt around the kinds (issue 16): its converters and its nearest-kind

@@ -145,7 +145,8 @@ def test_one_walker_names_and_orders_leaves_as_the_report_does():
 
 def test_lint_asks_a_kind_what_it_is_never_its_name(scratch_registry):
     # Four kinds a contributor might add, each saying only what it is: lint's network rules
-    # find them by those attributes (test_no_kind_lists.py checks lint names no kind).
+    # find them by those attributes (test_no_kind_lists.py checks lint names no kind).  Each
+    # also states what autograd saves, as every kind must (lint weighs the memory, CN205).
     elementwise("channel_drop_t", "zeroes activations at random", None, dropout=True,
                 activation=False)
 
@@ -158,6 +159,7 @@ def test_lint_asks_a_kind_what_it_is_never_its_name(scratch_registry):
         primary = "units"
         needs_vector = True
         fully_connected = True
+        saves = ("input",)
 
         def output_shape(self, x):
             self.check_input(x)
@@ -174,6 +176,7 @@ def test_lint_asks_a_kind_what_it_is_never_its_name(scratch_registry):
         key = "instance_norm_t"
         keeps_features = True
         cancels_bias = True
+        saves = ("input", "stats")
 
     @register
     class Dilated(Layer):
@@ -183,6 +186,7 @@ def test_lint_asks_a_kind_what_it_is_never_its_name(scratch_registry):
         fields = (Field("bias", lambda v: v, True, "one bias per map"),)
         needs_volume = True
         convolution = True
+        saves = ("input",)
 
         def params(self, x):
             return 9 * x.c * x.c + (x.c if self.hp["bias"] else 0)

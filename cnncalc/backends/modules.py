@@ -167,7 +167,9 @@ class ChannelConv(nn.Module):
         if x.dim() == 2:
             return self.conv(x.unsqueeze(1)).squeeze(1)
         n, c, h, w = x.shape
-        y = self.conv(x.permute(0, 2, 3, 1).reshape(n * h * w, 1, c))
+        # channels last, made contiguous: a copy unless C = 1 or H·W = 1, whatever the batch
+        # (reshape alone would view a batch of 1), so what conv1d saves is the kind's rule
+        y = self.conv(x.permute(0, 2, 3, 1).contiguous().view(n * h * w, 1, c))
         return y.reshape(n, h, w, -1).permute(0, 3, 1, 2)
 
 

@@ -22,6 +22,9 @@ from .. import numeric
 from ..calc import same_pad, solve
 from ..engine import analyze
 from ..hints import leaf_rows
+from ..layers.conv import Conv
+from ..layers.dense import Flatten
+from ..layers.pool import Pool
 from ..shapes import DOT, MINUS, window_out_len
 from ..spec import parse
 from .answers import Kind, key_value
@@ -327,7 +330,7 @@ def network_total(rng: random.Random, level: str) -> Question:
     actual = getattr(t, ask)
     biases = k1 + (k2 if level != "easy" else 0) + units
     bias_macs = sum(row.shape.c * (row.shape.h or 1) * (row.shape.w or 1)
-                    for row, leaf in pairs if leaf.kind in ("conv", "fc"))
+                    for row, leaf in pairs if leaf.layer.has_bias())
     parts = [f"{row.name} {getattr(row.counts, ask):,}" for row, _ in pairs
              if getattr(row.counts, ask)]
     formula = " + ".join(parts) + f" = {actual:,}; " + "; ".join(
@@ -349,15 +352,15 @@ def network_total(rng: random.Random, level: str) -> Question:
 
 def _describe(layer: dict, lang: str) -> str:
     kind, hp = next((k, v) for k, v in layer.items() if k != "name")
-    if kind == "conv":
+    if kind == Conv.key:
         p = hp.get("pad", 0)
         return (f"conv, {hp['filters']} filters {hp['size']}×{hp['size']}, padding {p}"
                 if lang == "en" else
                 f"卷积层，{hp['filters']} 个 {hp['size']}×{hp['size']} 过滤器，填充 {p}")
-    if kind == "pool":
+    if kind == Pool.key:
         return (f"{hp['size']}×{hp['size']} max pool, stride {hp['stride']}" if lang == "en"
                 else f"{hp['size']}×{hp['size']} 最大池化，步长 {hp['stride']}")
-    if kind == "flatten":
+    if kind == Flatten.key:
         return "flatten" if lang == "en" else "展平"
     return f"fully connected, {hp} units" if lang == "en" else f"全连接层 {hp}"
 

@@ -35,6 +35,9 @@ and says, as class attributes, what other parts need to know of the kind:
                     volume: lint notes one holding most of the net's params (CN201)
 ``convolution``     slides one set of weights over the map: lint notes dropout between two
                     of them (CN203)
+``sliding_window``  its output size comes from an F×F window sliding over H and W (conv,
+                    deconv, pool): ``cnncalc calc`` hints when its input looks typed in
+                    PyTorch's C×H×W order
 ``dropout``         zeroes single activations at random while training (CN203)
 ``cancels_bias``    subtracts each map's mean, so a bias just before it learns nothing (CN202;
                     whether a layer has such a bias is its ``has_bias()``)
@@ -188,6 +191,7 @@ class Layer:
     activation: ClassVar[bool] = False
     fully_connected: ClassVar[bool] = False
     convolution: ClassVar[bool] = False
+    sliding_window: ClassVar[bool] = False
     dropout: ClassVar[bool] = False
     cancels_bias: ClassVar[bool] = False
     module: ClassVar[str | None] = None
@@ -250,6 +254,10 @@ class Layer:
     def saved(self, x: Shape, y: Shape) -> tuple[str, ...] | None:
         """What autograd keeps for this op (``saves``, or a rule on the settings)."""
         return self.saves
+
+    def scratched(self, x: Shape, y: Shape) -> tuple[str, ...]:
+        """What the forward makes and drops (``scratch``, or a rule on the shapes)."""
+        return self.scratch
 
     @property
     def in_place(self) -> bool:

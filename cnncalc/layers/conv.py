@@ -31,6 +31,7 @@ class Conv(Layer):
     autocast = "low"
     family = "conv"
     convolution = True
+    sliding_window = True
     summary = "convolution: (F·F·D/g)·K + K weights; depthwise, grouped, LeNet connection table"
     needs_volume = True
     fields = (
@@ -275,6 +276,7 @@ class Deconv(Layer):
     autocast = "low"
     family = "conv"
     convolution = True
+    sliding_window = True
     summary = "transposed convolution: (N − 1)·S − 2P + d·(F − 1) + output_pad + 1"
     needs_volume = True
     fields = (
@@ -357,8 +359,15 @@ class ChannelConv(Layer):
     along the D channels at each position, one filter shared by every channel."""
 
     key = "channel_conv"
-    torch = Torch(("torch.nn.Conv1d",), ("conv1d",), (("kernel_size", "size"),
-                                                      ("padding", "pad")))
+    # cnncalc's own module (cnncalc/backends/modules.py, what build and export write) first:
+    # its forward is not Conv1d's, and the importer maps it back rather than tracing it.
+    torch = Torch(("cnncalc.backends.modules.ChannelConv", "torch.nn.Conv1d"), ("conv1d",),
+                  (("kernel_size", "size"), ("padding", "pad")))
+    # conv1d's convolution_backward(grad, input, weight, …) keeps its input: on a vector, a
+    # view of x (unsqueeze); on a map, the channels-last copy the module makes of x (a view
+    # only when D = 1 or H·W = 1), as torch's saved_tensors_hooks report (test_memory's RULES).
+    saves = ("input",)
+    autocast = "low"
     family = "conv"
     summary = "a 1-D conv of size k along the channels at each position (ECA): k (+1) weights"
     primary = "size"
@@ -376,8 +385,21 @@ class ChannelConv(Layer):
         c = x.c + 2 * p - k + 1
         return Shape(c, x.h, x.w) if x.spatial else Shape(c)
 
+    def copies(self, x: Shape) -> bool:
+        """Whether the module copies x channels-last (a map of D > 1 and H·W > 1)."""
+        return x.spatial and x.c != 1 and x.h * x.w != 1
+
+    def saved(self, x: Shape, y: Shape) -> tuple[str, ...]:
+        return ("copy",) if self.copies(x) else self.saves
+
+    def scratched(self, x: Shape, y: Shape) -> tuple[str, ...]:
+        return ("copy",) if self.copies(x) else ()  # made even without autograd
+
     def params(self, x: Shape) -> int:
         return self.hp["size"] + (1 if self.hp["bias"] else 0)
+
+    def param_tensors(self, x: Shape) -> tuple[int, ...]:
+        return (self.hp["size"], 1) if self.hp["bias"] else (self.hp["size"],)
 
     def macs(self, x: Shape, y: Shape) -> int:
         return self.hp["size"] * y.numel

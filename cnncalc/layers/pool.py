@@ -27,6 +27,7 @@ class Pool(Layer):
     key = "pool"
     torch = Torch(("torch.nn.MaxPool2d", "torch.nn.AvgPool2d"),
                   ("max_pool2d", "max_pool2d_with_indices", "avg_pool2d"))
+    sliding_window = True
     family = "pool"
     summary = "max/avg pooling: ((N − F + 2P)/S + 1)², depth kept; 0 weights unless trainable"
     needs_volume = True

@@ -25,9 +25,11 @@ def calc_json(report: Report) -> dict[str, Any]:
 
 def input_hint(report: Report) -> str:
     """A window's input that looks typed in PyTorch's C×H×W order (``conv 3x224x224``)."""
+    from ..layers import REGISTRY
     from ..layers.slips import chw_order_text
 
-    if report.layers[-1].kind not in ("conv", "pool", "deconv"):
+    cls = REGISTRY.get(report.layers[-1].kind)
+    if cls is None or not cls.sliding_window:
         return ""
     return chw_order_text(report.input_shape)
 

@@ -324,8 +324,15 @@ class _Converter:
         return self.leaf(n, "layer_norm", self.norm_hp(m.eps, m.elementwise_affine, 1e-5), x)
 
     def module_channel_conv(self, n, m, x, shape):
-        """``nn.Conv1d(1, 1, k)`` over the channels of a pooled map (ECA's attention)."""
-        if x.layout != "channels" or m.in_channels != 1 or m.out_channels != 1 or \
+        """``nn.Conv1d(1, 1, k)`` over the channels of a pooled map (ECA's attention), or
+        cnncalc's own ``ChannelConv`` (what the export writes), whose ``conv`` is that Conv1d
+        and whose input is the map itself."""
+        inner = getattr(m, "conv", None)
+        if inner is not None and not hasattr(m, "in_channels"):
+            m, layout = inner, "nchw"
+        else:
+            layout = "channels"
+        if x.layout != layout or m.in_channels != 1 or m.out_channels != 1 or \
                 m.groups != 1 or m.stride != (1,) or m.dilation != (1,) or \
                 isinstance(m.padding, str) or m.padding_mode != "zeros":
             raise _Unsupported(f"{n.target} is a Conv1d that is not one filter along the "

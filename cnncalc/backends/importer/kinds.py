@@ -4,13 +4,20 @@ attribute (:class:`cnncalc.layers.base.Torch`): nothing here names a kind.
 A module is the kind of the first class in its class hierarchy (its MRO) that a kind
 declares, so ``class MyConv(nn.Conv2d)`` is a conv; unless the module's class overrides
 ``forward``, when what it computes is no longer that class's: then it is traced through.
+
+cnncalc's export copies its own modules (:mod:`cnncalc.backends.modules`) into the file it
+writes, so a class there that a kind declares is also recognised by its copy: a class of the
+same name whose methods have the same source text.
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib
+import inspect
 from functools import lru_cache
+
+CNNCALC_MODULES = "cnncalc.backends.modules"
 
 
 @lru_cache(maxsize=1)
@@ -54,7 +61,30 @@ def module_kind(m) -> tuple[str | None, type | None]:
             if getattr(type(m), "forward", None) is not getattr(base, "forward", None):
                 return None, base
             return kind, base
+    return _copied(type(m))
+
+
+@lru_cache(maxsize=256)
+def _copied(cls: type) -> tuple[str | None, type | None]:
+    """``(kind, cnncalc's class)`` when ``cls`` is the export's copy of a module of
+    :mod:`cnncalc.backends.modules` that a kind declares (same name, same source text)."""
+    for declared, kind in _module_table().items():
+        if declared.__module__ != CNNCALC_MODULES or declared.__name__ != cls.__name__ \
+                or declared is cls:
+            continue
+        if _methods(cls) == _methods(declared):
+            return kind, declared
     return None, None
+
+
+def _methods(cls: type) -> dict[str, str] | None:
+    """The source of each function ``cls`` defines (a class's own source needs its module in
+    ``sys.modules``, which a file the importer loads is not), or ``None``."""
+    try:
+        return {name: inspect.getsource(f) for name, f in vars(cls).items()
+                if inspect.isfunction(f)}
+    except (OSError, TypeError):  # no source to compare (a class made in a string)
+        return None
 
 
 def function_kind(name: str) -> str | None:

@@ -291,6 +291,10 @@ def import_model(source: str, *, input_volume: str | None = None,
         tree = _Tree(ops, out, side).build()
     except ImportFailure as e:
         raise ImportFailure(f"{source}: {e}") from None
+    if not tree:  # a spec lists at least one layer: an empty `layers:` would not load
+        raise ImportFailure(f"{source}: forward() computes nothing cnncalc counts (its output "
+                            f"is its input, or only identities run in eval mode): there is "
+                            f"no layer to write")
     notes = list(traced.notes)
     text = _Writer(traced, tree, source, title, shape, notes).text()
     return Imported(source, text, tuple(notes))

@@ -151,9 +151,12 @@ def _uncalled(model, nodes) -> list[tuple[str, int]]:
         parts = name.split(".")
         reached.update(".".join(parts[:k]) for k in range(1, len(parts) + 1))
     out: list[tuple[str, int]] = []
+    called = {str(n.target) for n in nodes if n.op == "call_module"}
     for name, module in model.named_modules():
         if not name or name in reached or any(name.startswith(o + ".") for o, _ in out):
             continue
+        if any(name.startswith(c + ".") for c in called):
+            continue  # inside a module called whole (a kind's, e.g. ChannelConv's Conv1d)
         count = sum(p.numel() for p in module.parameters())
         if count:
             out.append((name, count))

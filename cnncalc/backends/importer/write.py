@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .kinds import module_kind
 from .trace import _Traced
 from .tree import _TGroup, _TLeaf, _TMerge, _TRepeat, _TTap, _TUse, _leaves
 
@@ -94,8 +95,10 @@ class _Writer:
             if not run:
                 return
             module = self.modules.get(run_key)
-            # a module without children (a leaf, or one a function stands for) is no group
-            bare = module is not None and not any(True for _ in module.children())
+            # a module without children (a leaf, or one a function stands for) is no group,
+            # nor is a kind's module that holds others (ChannelConv's Conv1d): one layer
+            bare = module is not None and (not any(True for _ in module.children())
+                                           or module_kind(module)[0] is not None)
             if run_key is None or bare or run_key in used:
                 out.extend(self.regroup_inside(it, prefix) for it in run)
             else:
