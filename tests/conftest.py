@@ -4,6 +4,7 @@ purpose by `pytest --update-golden`), and the sums every report must keep."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -162,3 +163,47 @@ def sum_mismatches(report) -> list[str]:
         if under != group.counts:
             wrong.append(f"group {group.name}: {group.counts} ≠ its leaf rows' sum {under}")
     return wrong
+
+
+# --- a real browser for the pictures and the worksheets: Debian's chromium-headless-shell,
+# driven by playwright (no browser is downloaded; CNNCALC_CHROMIUM names another binary) -------
+
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def chromium() -> str | None:
+    found = os.environ.get("CNNCALC_CHROMIUM") or shutil.which("chromium-headless-shell")
+    return found if found and os.access(found, os.X_OK) else None
+
+
+def browser_unavailable() -> str | None:
+    """Why the browser tests cannot run here, or None."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (pip install -e '.[test]')"
+    named = os.environ.get("CNNCALC_CHROMIUM")
+    if named and chromium() is None:
+        return f"CNNCALC_CHROMIUM={named} is not an executable file"
+    if chromium() is None:
+        return ("chromium-headless-shell is not installed "
+                "(apt-get install -y chromium-headless-shell, or set CNNCALC_CHROMIUM)")
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One Chromium for the session; without one the tests skip with the reason, except under
+    CI=true, where a missing browser fails the run."""
+    why = browser_unavailable()
+    if why is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true and the browser tests cannot run: {why}")
+        pytest.skip(why)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
+        yield b
+        b.close()

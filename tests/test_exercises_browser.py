@@ -14,7 +14,6 @@ import re
 
 import pytest
 from click.testing import CliRunner
-from test_picture_browser import FLAGS, chromium, unavailable
 
 from cnncalc.cli import main
 
@@ -45,23 +44,6 @@ OVERLAPS = """() => {
                        .map(r => r[5]);
   return {texts: rects.length, overlaps: overlaps.slice(0, 5), outside: outside.slice(0, 5)};
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    why = unavailable()
-    if why is not None:
-        import os
-
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true and the browser tests cannot run: {why}")
-        pytest.skip(why)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium(), args=FLAGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,6 @@ with the reason, except under ``CI=true``, where a missing browser fails the run
 from __future__ import annotations
 
 import json
-import os
-import shutil
 
 import pytest
 
@@ -23,9 +21,6 @@ from cnncalc.zoo import names
 BUNDLED = names()
 # In a parallel run these tests share a worker, and so one browser (the session fixture's).
 pytestmark = pytest.mark.xdist_group("browser")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
-
 MEASURE = """() => {
   const svg = document.querySelector('svg');
   const vb = svg.viewBox.baseVal;
@@ -57,41 +52,6 @@ MEASURE = """() => {
   return {texts: texts.length, overlaps: overlaps.slice(0, 5), outside: outside.slice(0, 5),
           wider: wider.slice(0, 5)};
 }"""
-
-
-def chromium() -> str | None:
-    found = os.environ.get("CNNCALC_CHROMIUM") or shutil.which("chromium-headless-shell")
-    return found if found and os.access(found, os.X_OK) else None
-
-
-def unavailable() -> str | None:
-    """Why the browser tests cannot run here, or None."""
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "playwright is not installed (pip install -e '.[test]')"
-    named = os.environ.get("CNNCALC_CHROMIUM")
-    if named and chromium() is None:
-        return f"CNNCALC_CHROMIUM={named} is not an executable file"
-    if chromium() is None:
-        return ("chromium-headless-shell is not installed "
-                "(apt-get install -y chromium-headless-shell, or set CNNCALC_CHROMIUM)")
-    return None
-
-
-@pytest.fixture(scope="session")
-def browser():
-    why = unavailable()
-    if why is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true and the browser tests cannot run: {why}")
-        pytest.skip(why)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium(), args=FLAGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="session")
