@@ -25,12 +25,8 @@ SIZES = range(1, 65)
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny ops: a thread pool costs 100× the op on a busy machine (0.7 ms against 5 µs)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def one_thread(one_torch_thread):
+    """PyTorch on one thread for these tiny ops (conftest.py's one_torch_thread)."""
 
 
 def layer(kind: str, **settings):

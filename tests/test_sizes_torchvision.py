@@ -32,11 +32,8 @@ BUNDLED = sorted(n for n in zoo_names() if n in SPECIAL or n in tvm.list_models(
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def one_thread(one_torch_thread):
+    """PyTorch on one thread for these tiny ops (conftest.py's one_torch_thread)."""
 
 
 def build(name: str):
