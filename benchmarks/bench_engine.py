@@ -25,7 +25,7 @@ from cnncalc.engine import analyze
 from cnncalc.errors import Location
 from cnncalc.layers import REGISTRY
 from cnncalc.network import Leaf, Spec
-from cnncalc.shapes import Shape
+from cnncalc.formulas import Shape
 
 
 def conv_stack(n: int) -> Spec:

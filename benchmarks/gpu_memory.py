@@ -67,7 +67,7 @@ def gpu(out: str, batch: int, names: list[str]) -> None:
 
 
 def _size(n) -> str:
-    from cnncalc.wording import size_bytes
+    from cnncalc.formatting import size_bytes
 
     return "—" if n is None else size_bytes(n)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .engine import analyze
 from .errors import AnalysisError, CnncalcError, SpecError
-from .policy import inspect_status as exit_status
+from .exit_codes import inspect_status as exit_status
 from .report import Report
 from .spec import load
 

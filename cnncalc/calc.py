@@ -18,7 +18,7 @@ from .layers.base import PAD_WORDS
 from .layers.slips import chw_order_text
 from .network import Leaf, Spec
 from .report import Report
-from .shapes import (DOT, MINUS, axis_formula, effective_kernel, keep_pad_total, parse_volume,
+from .formulas import (DOT, MINUS, axis_formula, effective_kernel, keep_pad_total, parse_volume,
                      same_pad_total, split_pad, window_out_len)
 
 

@@ -1,7 +1,7 @@
 """The command line: click commands only.  Each parses options, calls one core function and
 hands the result to :mod:`cnncalc.render`.
 
-Exit codes are :mod:`cnncalc.policy`'s: 0 all good; 1 a check failed (a wrong ``expect``, a
+Exit codes are :mod:`cnncalc.exit_codes`'s: 0 all good; 1 a check failed (a wrong ``expect``, a
 verify mismatch, a warning under ``--strict``); 2 bad input or usage.  A traceback only with
 ``--debug``.  Over several files, the worst.
 

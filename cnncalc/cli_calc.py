@@ -147,7 +147,7 @@ def solve_cmd(unknown, input, output, size, stride, pad, dilation, ceil, span, f
     With --output, the values that give it (PyTorch floors (N − F + 2P)/S + 1); without,
     those that make it whole.  Example: cnncalc solve P -N 224 -O 112 -F 7 -S 2
     """
-    from .render import sizes as render_sizes
+    from .render import input_sizes as render_sizes
     from .render.document import dumps
     from .calc import parse_range, solve
 
@@ -175,9 +175,9 @@ def sizes_cmd(file, exact, want, fmt):
     The input's height and width become symbols H and W; the answer is exact (it repeats
     with the product of the strides) and confirmed by the engine.  FILE is a spec or zoo:NAME.
     """
-    from .render import sizes as render_sizes
+    from .render import input_sizes as render_sizes
     from .render.document import dumps
-    from .sizes import find_sizes
+    from .input_sizes import find_sizes
     from .spec import load
 
     result = find_sizes(load(file), want=want, exact=exact)

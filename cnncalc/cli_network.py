@@ -45,8 +45,8 @@ def inspect(files, fmt, formulas, batch, dtype, amp, optimizer, memory_columns, 
     """
     from . import render
     from .engine import analyze
-    from .policy import inspect_status
-    from .shapes import symbolic_shape
+    from .exit_codes import inspect_status
+    from .formulas import symbolic_shape
     load = load_source  # a spec, or a model to import (issue 12)
 
     depth = None if expand else depth
@@ -115,8 +115,8 @@ def inspect_symbolic(spec, sizes, fmt, formulas, batch, dtype, depth, ignore=())
     """inspect with H and W as symbols: the closed forms, and every count at ``sizes``.
 
     Returns (exit code, the JSON document or None)."""
-    from .render import sizes as render_sizes
-    from .sizes import inspect_symbolic as run
+    from .render import input_sizes as render_sizes
+    from .input_sizes import inspect_symbolic as run
 
     if fmt in ("csv", "markdown"):  # one number a cell: no closed forms, no row per size
         raise UsageError(f"{fmt} writes one number a cell: with symbols or --at, use table "
@@ -200,7 +200,7 @@ def fit_cmd(source, memory, gpu, train, dtype, amp, optimizer, checkpoint, fmt):
     from .memory import estimate
     from .render import fit as view
     from .render.document import dumps
-    from .wording import size_bytes
+    from .formatting import size_bytes
 
     if (memory is None) == (gpu is None):
         raise UsageError("give the card's memory (--memory 24GiB) or a card (--gpu a100-80)",
@@ -266,7 +266,7 @@ def verify_cmd(file, device, batch, dtype, channels_last, compile_, warmup, iter
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from .render import verify as view
-    from .policy import verify_status
+    from .exit_codes import verify_status
     load = load_source  # a spec, or a model to import (issue 12)
 
     spec = load(file)
@@ -338,7 +338,7 @@ def check(files, fmt):
     """
     from .engine import analyze
     from .hints import annotate
-    from .policy import check_status
+    from .exit_codes import check_status
     from .render import check as view
     from .render.document import dumps
     load = load_source  # a spec, or a model to import (issue 12)
@@ -381,7 +381,7 @@ def check(files, fmt):
 def lint(files, strict, batch, dtype, ignore, fmt):
     """Design notes with stable codes (CN1xx per layer, CN2xx network), tied to the notes."""
     from .lint import lint as run_lint
-    from .policy import lint_status
+    from .exit_codes import lint_status
     from .render import lint as view
     from .render.document import dumps
     load = load_source  # a spec, or a model to import (issue 12)

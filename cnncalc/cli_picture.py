@@ -55,7 +55,7 @@ def write_picture(file: str, out: str | None, force: bool, suffix: str, make, *,
         if exists and not force:
             fail([f"cnncalc: error: {out} exists; nothing was written (--force overwrites it)"])
     spec = load_source(file)
-    from .shapes import symbolic_shape, volume_text
+    from .formulas import symbolic_shape, volume_text
 
     if symbolic_shape(spec.input_shape):  # a drawing has sizes: numbers, not closed forms
         from .errors import Issue, Location, SpecError

@@ -19,8 +19,8 @@ from .network import (Arm, At, Branches, Claim, Group, Leaf, Merge, Repeat, Resi
 from .report import (AxisRF, ClaimResult, Counts, Diagnostic, ReceptiveField, Report, Row,
                      silence)
 from .reads import lost_rows
-from .shapes import Shape, symbolic_shape, volume_text
-from .symbolic import Requirement, SymbolicError, collecting, require_equal
+from .formulas import Shape, symbolic_shape, volume_text
+from .closed_forms import Requirement, SymbolicError, collecting, require_equal
 
 STRICT_ERRORS = {"CN101"}  # --strict turns these warnings into errors (exit 2)
 UNREAD = "CN101"  # decided over the whole net once it is walked (cnncalc.reads)
@@ -146,7 +146,7 @@ class _Engine(Visitor[State]):
         self.leaf_inputs: dict[str, tuple[Leaf, Shape]] = {}  # for ``share:``
         self.open: list[_Open] = []  # combinators (and iterations) entered, not yet left
         self.known: dict[tuple, _Facts] = {}  # (layer, input) → what it gives (study)
-        # A symbolic input: the conditions the layers need (cnncalc.symbolic.Requirement),
+        # A symbolic input: the conditions the layers need (cnncalc.closed_forms.Requirement),
         # and each window's remainder (layer, axis 0 = H or 1 = W, (N − F + 2P) mod S)
         self.symbolic = symbolic_shape(spec.input_shape)
         self.requirements: list[Requirement] = []

@@ -36,7 +36,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any, Callable, Mapping
 
-from .symbolic import is_symbolic
+from .closed_forms import is_symbolic
 
 _TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)"
                     r"|\$\{\s*([A-Za-z_]\w*)\s*\}|\$([A-Za-z_]\w*(?:\.\w+)?)"

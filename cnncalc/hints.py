@@ -15,7 +15,7 @@ from .layers.base import Layer
 from .layers.slips import Slip, order_slips
 from .network import Leaf, leaves
 from .report import ClaimResult, Report, Row
-from .shapes import DOT, Shape
+from .formulas import DOT, Shape
 
 
 def first_match(candidates: Iterable[Slip], claimed: Any, actual: Any) -> str:

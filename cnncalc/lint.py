@@ -16,7 +16,7 @@ from .engine import analyze
 from .errors import AnalysisError, Issue, Location, SpecError
 from .network import At, Leaf, Spec, Visitor, walk
 from .report import Diagnostic, Report, Row, silence
-from .shapes import symbolic_shape, volume_text
+from .formulas import symbolic_shape, volume_text
 
 FC_SHARE = 0.5  # one fc layer holding more than this share of all params is flagged
 MAX_PLAUSIBLE_PARAMS = 10 ** 10  # GPT-3 has 1.75·10¹¹; no CNN comes near 10¹⁰

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Union
 
 from .errors import CnncalcError, Issue, Location, UsageError
-from .wording import plural
+from .formatting import plural
 
 Number = Union[int, float]
 Matrix = list[list[Number]]

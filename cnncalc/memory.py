@@ -1,6 +1,6 @@
 """Memory a PyTorch run of a spec needs on a GPU: the inference peak and one training step.
 
-Torch-free.  The spec is replayed as PyTorch runs the module that ``cnncalc.backends.plan``
+Torch-free.  The spec is replayed as PyTorch runs the module that ``cnncalc.backends.recipes``
 builds from it, one op at a time in execution order, following each tensor's storage:
 
 * **Inference** (``model.eval()``, ``torch.inference_mode()``): weights + buffers + the input
@@ -43,7 +43,7 @@ from .engine import analyze
 from .layers.base import Layer
 from .network import Arm, At, Branches, Group, Leaf, Merge, Repeat, Residual, Spec, Visitor, walk
 from .report import Report
-from .shapes import Shape, symbolic_shape
+from .formulas import Shape, symbolic_shape
 
 ALIGN = 512  # the CUDA caching allocator's granularity (c10/cuda/CUDACachingAllocator.cpp)
 
@@ -326,7 +326,7 @@ class _Tape(Visitor[int]):
         # unnamed residual or branches is a step of the enclosing run, which holds its input
         # until the merge.  A repeat named as a container that dotted names made (a repeat
         # `layer1` after a block `layer1.0`) has its iterations joined to that container,
-        # each called on its own (cnncalc.backends.plan): nothing holds the repeat's input.
+        # each called on its own (cnncalc.backends.recipes): nothing holds the repeat's input.
         named = bool(getattr(node, "name", None))
         top = len(self.frames) == 0 or (len(self.frames) == 1 and isinstance(node, Arm) and
                                         node.role == "iteration")

@@ -18,7 +18,7 @@ from typing import Callable, Generic, Iterator, TypeVar, Union
 
 from .errors import Location
 from .layers.base import Layer
-from .shapes import Shape
+from .formulas import Shape
 
 MAX_LAYERS = 1_000_000  # more leaves than this is refused before any work is done
 

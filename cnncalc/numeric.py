@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Callable
 from .errors import Param, UsageError
 from .layers.base import AxisWindow
 from .reads import chain_lost
-from .shapes import unread_image, window_out_len
-from .wording import decimal, plural
+from .formulas import unread_image, window_out_len
+from .formatting import decimal, plural
 
 if TYPE_CHECKING:  # the CLI reads ACTIVATIONS at start-up: no matrix parser for that
     from .matrix import Matrix, Number, Volume

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from . import expr
 from .errors import Location, UsageError
-from .located import YMap
+from .located_yaml import YMap
 
 _NAME = re.compile(r"[A-Za-z_]\w*$")
 _ASSIGN = re.compile(r"\s*([A-Za-z_]\w*)\s*=\s*([^,=]*?)\s*(?:,|$)")

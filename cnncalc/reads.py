@@ -28,7 +28,7 @@ from fractions import Fraction
 
 from .layers.base import AxisWindow
 from .network import Branches, Merge, Residual, Spec, Visitor, walk
-from .shapes import Shape
+from .formulas import Shape
 
 Span = tuple[int, int] | None  # positions lo..hi along one axis; None: none of them
 

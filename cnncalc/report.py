@@ -27,7 +27,7 @@ from fractions import Fraction
 from typing import Any
 
 from .errors import Location
-from .shapes import Shape
+from .formulas import Shape
 
 
 class Severity(str, Enum):

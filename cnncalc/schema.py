@@ -27,7 +27,7 @@ from .report import CODES
 from .layers import REGISTRY
 from .layers.base import Field, Layer, pos_int
 from .network import COMBINATORS, MAX_LAYERS, Merge
-from .shapes import _VOLUME
+from .formulas import _VOLUME
 from .spec import CLAIM_FIELDS, SIBLINGS, TOP_KEYS
 
 DIALECT = "http://json-schema.org/draft-07/schema#"

@@ -1,7 +1,7 @@
 """YAML → network tree, with a location on every node, blocks expanded and names given.
 
 The text comes from :mod:`cnncalc.sources` (a path, ``zoo:NAME`` or standard input), is read
-into located maps and lists by :mod:`cnncalc.located`, then validated in one pass:
+into located maps and lists by :mod:`cnncalc.located_yaml`, then validated in one pass:
 independent problems are all reported together, each as
 ``FILE:LINE:COL: error: <trail> → message; hint``.
 
@@ -26,11 +26,11 @@ from . import expr
 from . import params as toplevel
 from .errors import Issue, Location, SpecError
 from .layers import REGISTRY, closest
-from .located import YList, YMap, compose
+from .located_yaml import YList, YMap, compose
 from .network import (COMBINATORS, MAX_LAYERS, Branches, Claim, Group, Leaf, Merge, Node,
                       Repeat, Residual, Spec, Tap, count_leaves)
 from .report import CODES
-from .shapes import Shape, parse_input, parse_volume
+from .formulas import Shape, parse_input, parse_volume
 from .sources import read_source
 
 TOP_KEYS = ("name", "params", "input", "layers", "blocks", "expect", "description")

@@ -10,7 +10,7 @@ The params split in two (:func:`split_params`): the *spatial* ones, read only by
 height and width (``input: $res x $res x 3``), and the *structural* ones (everything else:
 channels, depths, kernels).  Points are grouped by their structural values; each group is one
 network, built once.  Its input's height and width become the symbols H and W and the
-symbolic engine (:mod:`cnncalc.symbolic`) works every count once, as a closed form in H and
+symbolic engine (:mod:`cnncalc.closed_forms`) works every count once, as a closed form in H and
 W — a sum of products of quasi-linear sizes ``values[x mod P] + K·⌊x/P⌋``, exact by
 construction — together with the requirements under which each layer works.  The group's
 points are then evaluated from those forms with numpy, all at once: a few array operations
@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterable
 from . import expr
 from . import params as toplevel
 from .errors import AnalysisError, CnncalcError, SpecError, UsageError
-from .located import YMap, compose
+from .located_yaml import YMap, compose
 from .sources import read_source
 
 MAX_POINTS = 10 ** 8  # a grid larger than this needs --sample
@@ -236,7 +236,7 @@ def _all_int(values) -> bool:
 
 def size_array(s, x, np):
     """A quasi-linear size (or a number) at every x of an int64 array."""
-    from .symbolic import Size
+    from .closed_forms import Size
 
     if not isinstance(s, Size):
         return s
@@ -252,7 +252,7 @@ def size_array(s, x, np):
 
 
 def _magnitude(s, xmax: int) -> int:
-    from .symbolic import Poly, Size
+    from .closed_forms import Poly, Size
 
     if isinstance(s, Size):
         return max(abs(v) for v in s.values) + abs(s.step) * (xmax // s.period + 1)
@@ -270,7 +270,7 @@ def _magnitude(s, xmax: int) -> int:
 def value_array(v, env: dict, n: int, np):
     """A count (a number, a Size or a Poly in H and W) at every point: an int64 array where
     no value can leave its range, else an array of Python numbers."""
-    from .symbolic import Poly, Size
+    from .closed_forms import Poly, Size
 
     if isinstance(v, (Size, Poly)):
         xmax = max(int(a.max()) for a in env.values()) if env else 0
@@ -443,8 +443,8 @@ class _Evaluator:
 
     def traced(self, spec, key):
         from .engine import trace
-        from .sizes import symbolize
-        from .symbolic import SymbolicError
+        from .input_sizes import symbolize
+        from .closed_forms import SymbolicError
 
         found = self.forms.get(key)
         if found is None:

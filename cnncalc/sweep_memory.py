@@ -129,7 +129,7 @@ def _vec(v, env, n):
 
 
 def _shape(shape, env, n):
-    from .shapes import Shape
+    from .formulas import Shape
 
     if not shape.spatial:
         return Shape(_vec(shape.c, env, n))
@@ -219,7 +219,7 @@ def group_peaks(ev, chunk, spec, key, hs, ws, ok, traced) -> None:
 
 def _peaks_at(ev, rows, out, spec, key, hs, ws, traced) -> None:
     from .engine import analyze
-    from .shapes import Shape
+    from .formulas import Shape
 
     if len(rows) >= SPLIT_MIN and not ((hs[rows] == hs[rows[0]]).all() and
                                         (ws[rows] == ws[rows[0]]).all()):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .engine import analyze
-from .shapes import volume_text
+from .formulas import volume_text
 from .sources import SPEC_DIR, bundled_names as names, bundled_path as path
 from .spec import load
 

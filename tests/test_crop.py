@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import cnncalc
-from cnncalc.shapes import Shape
+from cnncalc.formulas import Shape
 
 
 def net(layers: str, volume: str = "10x8x3"):

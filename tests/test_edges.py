@@ -19,7 +19,7 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 from cnncalc.layers import REGISTRY, LayerError  # noqa: E402
-from cnncalc.shapes import Shape, split_pad, window_out_len  # noqa: E402
+from cnncalc.formulas import Shape, split_pad, window_out_len  # noqa: E402
 
 SIZES = range(1, 65)
 
@@ -174,7 +174,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 import cnncalc  # noqa: E402
 from cnncalc.errors import AnalysisError, SpecError  # noqa: E402
-from cnncalc.sizes import find_sizes  # noqa: E402
+from cnncalc.input_sizes import find_sizes  # noqa: E402
 
 TOP = 40
 conv_ = st.builds(lambda k, s, p, d: f"conv: {{filters: 2, size: {k}, stride: {s}, pad: {p}, "

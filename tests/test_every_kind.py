@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 import cnncalc
-from cnncalc.backends.plan import plan
+from cnncalc.backends.recipes import plan
 from cnncalc.layers import REGISTRY, register
 from cnncalc.layers.activation import DropMode, elementwise
 from cnncalc.layers.base import Field, Layer, choice

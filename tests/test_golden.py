@@ -13,7 +13,7 @@ from conftest import BUNDLED, sum_mismatches
 
 import cnncalc
 from cnncalc.report import Counts, Report, Row
-from cnncalc.shapes import Shape
+from cnncalc.formulas import Shape
 
 
 @pytest.mark.parametrize("fmt, suffix", [("json", "json"), ("table", "table.out")])

@@ -44,7 +44,7 @@ def test_split_keeps_one_slice_of_the_depth():
 
 
 def test_split_module_takes_the_same_slice_as_chunk():
-    from cnncalc.backends.modules import ChannelSplit
+    from cnncalc.backends.extra_modules import ChannelSplit
 
     x = torch.arange(2 * 6 * 2 * 2, dtype=torch.float32).view(2, 6, 2, 2)
     for index in range(3):
@@ -83,7 +83,7 @@ def test_layer_norm_over_channels():
 
 
 def test_channel_layer_norm_normalises_each_position_over_the_channels():
-    from cnncalc.backends.modules import ChannelLayerNorm
+    from cnncalc.backends.extra_modules import ChannelLayerNorm
 
     x = torch.randn(2, 8, 3, 5)
     ln = ChannelLayerNorm(8, eps=1e-6)
@@ -101,7 +101,7 @@ def test_layer_scale_counts_one_weight_per_channel_and_no_macs():
 
 
 def test_stochastic_depth_is_the_identity_in_eval():
-    from cnncalc.backends.modules import StochasticDepth
+    from cnncalc.backends.extra_modules import StochasticDepth
 
     row, _ = one("stochastic_depth: {p: 0.2, mode: batch}", "8x8x4")
     assert row.shape.dims() == [4, 8, 8] and row.counts.params == 0

@@ -247,7 +247,7 @@ def test_params_size_means_params_only_everywhere(cli, tmp_path):
     """Issue 17: inspect said "Params size (fp16) 66.86 KiB" (params and BN buffers) where
     the report said 66.18 KiB and "Buffers size 704 B".  Now both say params × 2 bytes for
     the params and buffers × 2 for the buffers."""
-    from cnncalc.wording import size_bytes
+    from cnncalc.formatting import size_bytes
 
     report = cnncalc.analyze(cnncalc.load("zoo:resnet_mini"))
     params, buffers = report.totals.params, report.totals.buffers

@@ -195,7 +195,7 @@ def test_rounding_up_a_fractional_size_is_named(cli, tmp_path, layer, right, cla
 
 def test_rounded_up_is_a_shared_size_slip():
     from cnncalc.layers.slips import axis_slips
-    from cnncalc.shapes import AxisOut
+    from cnncalc.formulas import AxisOut
 
     # 15 pixels, F = 2, S = 2: (15 − 2)/2 + 1 = 7.5, floored 7, remainder 1
     assert axis_slips(AxisOut(15, 2, 2, (0, 0), 7, 1), 2)["rounded_up"] == 8
@@ -252,7 +252,7 @@ def test_a_number_with_no_shorter_form_is_written_once(cli, tmp_path):
     lines = cli("inspect", spec).stdout.splitlines()
     assert any(line.split() == ["Total", "params", "510"] for line in lines)
     assert any(line.split()[:2] == ["MACs", "500;"] for line in lines)
-    from cnncalc.wording import with_short
+    from cnncalc.formatting import with_short
 
     assert with_short(510) == "510" and with_short(61706) == "61,706 (61.71 k)"
 

@@ -16,7 +16,7 @@ import pytest
 from cnncalc.engine import analyze
 from cnncalc.picture import draw, page
 from cnncalc.picture.layout import (ASCENT, DESCENT, Group, Label, Style, lay_out, text_width)
-from cnncalc.picture.plan import make_plan
+from cnncalc.picture.scene import make_plan
 from cnncalc.spec import load
 from cnncalc.zoo import names
 

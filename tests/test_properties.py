@@ -8,7 +8,7 @@ from conftest import sum_mismatches
 import cnncalc
 from cnncalc.network import Spec
 from cnncalc.report import Counts
-from cnncalc.shapes import Shape
+from cnncalc.formulas import Shape
 
 sizes = st.integers(min_value=1, max_value=64)
 kernels = st.integers(min_value=1, max_value=7)

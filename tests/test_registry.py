@@ -15,7 +15,7 @@ from cnncalc.layers import REGISTRY, register
 from cnncalc.layers.activation import elementwise
 from cnncalc.layers.base import Field, Formula, Layer, pos_int
 from cnncalc.network import COMBINATORS, leaves, walk, Visitor
-from cnncalc.shapes import Shape
+from cnncalc.formulas import Shape
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from cnncalc.layers import REGISTRY
 from cnncalc.layers.base import Field, Layer
 from cnncalc.network import COMBINATORS
 from cnncalc.schema import build_schema
-from cnncalc.shapes import MAX_SIZE
+from cnncalc.formulas import MAX_SIZE
 from cnncalc.spec import parse
 
 BUNDLED = sorted(SPECS.glob("*.yaml")) + [SPECS / "examples" / "homework.yaml"]

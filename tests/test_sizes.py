@@ -23,9 +23,9 @@ import cnncalc
 from cnncalc.engine import trace
 from cnncalc.errors import AnalysisError, SpecError
 from cnncalc.network import has_side_outputs, leaves, without_side_outputs
-from cnncalc.sizes import evaluate, find_sizes, symbolize
-from cnncalc.shapes import Shape, parse_input
-from cnncalc.symbolic import Poly, Size
+from cnncalc.input_sizes import evaluate, find_sizes, symbolize
+from cnncalc.formulas import Shape, parse_input
+from cnncalc.closed_forms import Poly, Size
 
 TOP = 512
 H, W = Size.variable("H"), Size.variable("W")
@@ -257,7 +257,7 @@ def test_symbolic_resnet50_at_224_equals_the_numeric_report_field_by_field():
         assert replace(mine, formula=None) == replace(theirs, formula=None), mine.name
     assert at.totals == numeric.totals
     # the memory model replays the net at numbers: evaluate leaves it to with_memory
-    from cnncalc.sizes import with_memory
+    from cnncalc.input_sizes import with_memory
     assert at.memory is None
     sym = replace(spec, input_shape=parse_input("HxWx3"))
     assert with_memory(at, sym, {"H": 224, "W": 224}, 1, "fp32").memory == numeric.memory

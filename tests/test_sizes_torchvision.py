@@ -20,7 +20,7 @@ pytestmark = pytest.mark.torchvision
 
 import cnncalc  # noqa: E402
 from cnncalc.backends.importer import import_model  # noqa: E402
-from cnncalc.sizes import find_sizes  # noqa: E402
+from cnncalc.input_sizes import find_sizes  # noqa: E402
 from cnncalc.zoo import names as zoo_names  # noqa: E402
 
 # every bundled spec that is a torchvision model, built as its spec describes it

@@ -19,10 +19,10 @@ from rich.text import Text
 
 import cnncalc
 from cnncalc.cli import main
-from cnncalc.render.pieces import formula_text, rf_text, shows_connections, visible
+from cnncalc.render.common import formula_text, rf_text, shows_connections, visible
 from cnncalc.render.table import LayerTable, wrap
-from cnncalc.shapes import volume_text
-from cnncalc.wording import thousands
+from cnncalc.formulas import volume_text
+from cnncalc.formatting import thousands
 
 WIDTHS = (60, 80, 100, 120, 200)
 

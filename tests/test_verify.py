@@ -16,7 +16,7 @@ F = torch.nn.functional
 import cnncalc  # noqa: E402
 from cnncalc.backends import plan as planmod  # noqa: E402
 from cnncalc.backends import torch as backend  # noqa: E402
-from cnncalc.backends.modules import RBF, ConnectionConv2d, Subsampling  # noqa: E402
+from cnncalc.backends.extra_modules import RBF, ConnectionConv2d, Subsampling  # noqa: E402
 from cnncalc.layers import REGISTRY  # noqa: E402
 from conftest import verify_on_meta  # noqa: E402
 

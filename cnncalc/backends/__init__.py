@@ -1,5 +1,5 @@
-"""Verification backends.  Only :mod:`cnncalc.backends.torch` (and :mod:`.modules`, which it
-uses) import torch; :mod:`.plan` and :mod:`.export` work without it.
+"""Verification backends.  Only :mod:`cnncalc.backends.torch` (and :mod:`.extra_modules`, which it
+uses) import torch; :mod:`.recipes` and :mod:`.export` work without it.
 """
 
 from __future__ import annotations

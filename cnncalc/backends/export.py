@@ -15,7 +15,7 @@ from pathlib import Path
 from .. import __version__
 from ..engine import analyze
 from ..network import Spec
-from .plan import Named, Recipe, module_paths, plan, used_classes
+from .recipes import Named, Recipe, module_paths, plan, used_classes
 
 INDENT = "    "
 WIDTH = 99
@@ -68,9 +68,9 @@ def _recipe(r: Recipe, indent: str = "") -> str:
 
 
 def _class_sources(names: set[str]) -> list[str]:
-    """The definitions of the custom modules used, copied from ``modules.py`` (every class a
+    """The definitions of the custom modules used, copied from ``extra_modules.py`` (every class a
     recipe names without ``nn.`` is defined there), in their order there."""
-    source = Path(__file__).with_name("modules.py").read_text(encoding="utf-8")
+    source = Path(__file__).with_name("extra_modules.py").read_text(encoding="utf-8")
     tree = ast.parse(source)
     return [ast.get_source_segment(source, node) for node in tree.body
             if isinstance(node, ast.ClassDef) and node.name in names]

@@ -545,7 +545,7 @@ def track_spec(spec, *, batch: int = 1, dtype: str = "fp32", amp: str | None = N
     """:func:`track` of the module the torch backend builds from ``spec`` (the same plan
     ``verify`` and ``export`` use); per-layer rows carry the spec's layer names."""
     from ..engine import analyze
-    from .plan import plan
+    from .recipes import plan
     from .torch import instantiate
 
     report = report if report is not None else analyze(spec, explain=False)

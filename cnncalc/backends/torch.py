@@ -1,7 +1,7 @@
 """The PyTorch backend: build a spec as an ``nn.Module``, compare every leaf with the engine,
 and time forward passes.
 
-The only module of cnncalc that imports torch (with :mod:`.modules`, which export copies).
+The only module of cnncalc that imports torch (with :mod:`.extra_modules`, which export copies).
 ``verify`` returns check records; ``time_forward`` is its own function; neither prints.
 
 What is compared, per leaf and for the whole net (the README's verify section says the same):
@@ -46,8 +46,8 @@ except ImportError as e:  # pragma: no cover - exercised by a test that hides to
 from ..engine import analyze
 from ..network import Spec
 from ..report import Report
-from . import modules
-from .plan import BUILDERS, Named, Plan, Recipe, plan
+from . import extra_modules as modules
+from .recipes import BUILDERS, Named, Plan, Recipe, plan
 
 NOISY_SPREAD = 1.5  # p90/p10 above this: the median is not to be trusted without more runs
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -283,7 +283,7 @@ def oom_error(batch: int, device, report: Report | None = None,
     need = ""
     m = report.memory if report is not None else None
     if m is not None and m.batch == 1:
-        from ..wording import size_bytes
+        from ..formatting import size_bytes
 
         need = f" (cnncalc estimates {size_bytes(m.inference_peak)} for one image in {m.precision})"
     return BackendError(f"the network does not fit in memory on {device} even at batch 1{need}; "

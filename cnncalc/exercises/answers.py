@@ -19,7 +19,7 @@ import re
 from enum import Enum
 from typing import Any
 
-from ..shapes import Shape, parse_volume, volume_text
+from ..formulas import Shape, parse_volume, volume_text
 
 
 class Kind(str, Enum):

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..hints import generic_slips, rf_slips
 from ..layers.slips import Slip
-from ..shapes import DOT, MINUS, AxisOut, Shape
+from ..formulas import DOT, MINUS, AxisOut, Shape
 
 
 def engine_slips(layer, row, field: str, actual: Any) -> list[Slip]:

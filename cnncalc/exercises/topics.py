@@ -25,7 +25,7 @@ from ..hints import leaf_rows
 from ..layers.conv import Conv
 from ..layers.dense import Flatten
 from ..layers.pool import Pool
-from ..shapes import DOT, MINUS, window_out_len
+from ..formulas import DOT, MINUS, window_out_len
 from ..spec import parse
 from .answers import Kind, key_value
 from .slips import (engine_slips, one_side_pad_slips, rf_stack_slips, rounded_up_slip,

@@ -120,9 +120,9 @@ StochasticDepth = elementwise(
                        Field("mode", choice(DropMode), "row", "row (per sample) or batch")),
     "p", activation=False, saved=saved_by_stochastic_depth, saves=(), identity_in_eval=True,
     scratch=("temp",),
-    # torchvision's module, and cnncalc's own (cnncalc/backends/modules.py, what export
+    # torchvision's module, and cnncalc's own (cnncalc/backends/extra_modules.py, what export
     # writes: its forward is not torchvision's, so it is named too, and the importer knows
     # the copy export puts in its file)
-    torch=Torch(("torchvision.ops.StochasticDepth", "cnncalc.backends.modules.StochasticDepth"),
+    torch=Torch(("torchvision.ops.StochasticDepth", "cnncalc.backends.extra_modules.StochasticDepth"),
                 ("stochastic_depth",),
                 (("p", "p"), ("mode", "mode"))))

@@ -41,7 +41,7 @@ and says, as class attributes, what other parts need to know of the kind:
 ``dropout``         zeroes single activations at random while training (CN203)
 ``cancels_bias``    subtracts each map's mean, so a bias just before it learns nothing (CN202;
                     whether a layer has such a bias is its ``has_bias()``)
-                    :mod:`cnncalc.backends.plan`, and a test holds the two together
+                    :mod:`cnncalc.backends.recipes`, and a test holds the two together
 ``saves``           what autograd keeps of this op for the backward pass, PyTorch's rule
                     (``tools/autograd/derivatives.yaml``): a tuple of :data:`SAVED` words;
                     ``None`` means not stated, which :mod:`cnncalc.memory` refuses
@@ -74,9 +74,9 @@ from enum import Enum
 from fractions import Fraction
 from typing import Any, Callable, ClassVar, Iterable
 
-from ..shapes import (MAX_SIZE, AxisOut, Shape, axis_formula, symbolic_shape, unread_image,
+from ..formulas import (MAX_SIZE, AxisOut, Shape, axis_formula, symbolic_shape, unread_image,
                       volume_text)
-from ..symbolic import is_symbolic
+from ..closed_forms import is_symbolic
 
 REQUIRED = object()
 

@@ -4,7 +4,7 @@ both only move values, so they count no connections either (like ``flatten``).""
 
 from __future__ import annotations
 
-from ..shapes import DOT, Shape, volume_text
+from ..formulas import DOT, Shape, volume_text
 from . import register
 from .base import Torch, Field, Formula, Layer, LayerError, nonneg_int, pos_int
 

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from ..shapes import (DOT, AxisOut, Shape, axis_formula, effective_kernel, keep_pad_total,
+from ..formulas import (DOT, AxisOut, Shape, axis_formula, effective_kernel, keep_pad_total,
                       same_pad_total,
                       split_pad, transposed_out_len, volume_text, window_out_len)
-from ..symbolic import exceeds, is_symbolic
+from ..closed_forms import exceeds, is_symbolic
 from . import register
 from .base import (Torch, AxisWindow, Field, Finding, Formula, Layer, LayerError, Window, axes_text,
                    boolean, connection_table, n, nonneg_int, nonneg_pair, optional, padding, pos_int,
                    pos_pair, window_findings)
-from ..wording import plural
+from ..formatting import plural
 from .slips import Slip, order_slips, window_shape_slips
 
 @register
@@ -359,9 +359,9 @@ class ChannelConv(Layer):
     along the D channels at each position, one filter shared by every channel."""
 
     key = "channel_conv"
-    # cnncalc's own module (cnncalc/backends/modules.py, what build and export write) first:
+    # cnncalc's own module (cnncalc/backends/extra_modules.py, what build and export write) first:
     # its forward is not Conv1d's, and the importer maps it back rather than tracing it.
-    torch = Torch(("cnncalc.backends.modules.ChannelConv", "torch.nn.Conv1d"), ("conv1d",),
+    torch = Torch(("cnncalc.backends.extra_modules.ChannelConv", "torch.nn.Conv1d"), ("conv1d",),
                   (("kernel_size", "size"), ("padding", "pad")))
     # conv1d's convolution_backward(grad, input, weight, …) keeps its input: on a vector, a
     # view of x (unsqueeze); on a map, the channels-last copy the module makes of x (a view

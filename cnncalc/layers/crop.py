@@ -8,8 +8,8 @@ the output is that size.  An odd total leaves the extra pixel after (bottom/righ
 
 from __future__ import annotations
 
-from ..shapes import MINUS, Shape, split_pad, volume_text
-from ..symbolic import exceeds, text_of
+from ..formulas import MINUS, Shape, split_pad, volume_text
+from ..closed_forms import exceeds, text_of
 from . import register
 from .base import AxisWindow, Field, Formula, Layer, LayerError, Window, axes_text, \
     nonneg_pair, optional, pos_pair

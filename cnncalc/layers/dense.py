@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..shapes import DOT, Shape
+from ..formulas import DOT, Shape
 from . import register
 from .base import Torch, AxisWindow, Field, Formula, Layer, Window, boolean, n, pos_int
 from .slips import Slip

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..shapes import DOT, Shape, volume_text
+from ..formulas import DOT, Shape, volume_text
 from . import register
 from .base import Torch, Field, Formula, Layer, boolean, n, number, pos_int, pos_number
 from .slips import Slip

@@ -8,9 +8,9 @@ one coefficient and adds one bias (2 parameters per map).
 
 from __future__ import annotations
 
-from ..shapes import (DOT, Shape, adaptive_window, axis_formula, volume_text, window_need,
+from ..formulas import (DOT, Shape, adaptive_window, axis_formula, volume_text, window_need,
                       window_out_len)
-from ..symbolic import exceeds
+from ..closed_forms import exceeds
 from . import register
 from .base import (Torch, AxisWindow, Choice, Field, Finding, Formula, Layer, LayerError, Window, axes_text,
                    boolean, choice, n, nonneg_pair, optional, pos_pair, window_findings)

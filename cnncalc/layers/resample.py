@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from ..shapes import DOT, Shape, volume_text
+from ..formulas import DOT, Shape, volume_text
 from . import register
 from .base import Torch, AxisWindow, Choice, Field, Formula, Layer, Window, choice, pos_int
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from ..shapes import DOT, MINUS, AxisOut, Shape, volume_text
-from ..wording import plural
+from ..formulas import DOT, MINUS, AxisOut, Shape, volume_text
+from ..formatting import plural
 
 ARROW = "→"
 

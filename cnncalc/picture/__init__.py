@@ -1,13 +1,13 @@
 """Pictures of a network: an SVG of its volumes or its graph, and a one-page HTML report.
 
-``plan`` pairs the report's rows with the tree (the one walk); ``layout`` places them;
+``scene`` pairs the report's rows with the tree (the one walk); ``layout`` places them;
 ``svg`` writes the picture; ``html`` the report page.  Nothing here computes a count.
 """
 
 from __future__ import annotations
 
 from .layout import Style, lay_out
-from .plan import make_plan
+from .scene import make_plan
 from .svg import to_svg
 
 

@@ -12,11 +12,11 @@ from html import escape
 
 from ..hints import annotate
 from ..render.check import claim_text
-from ..render.pieces import CONVENTION, formula_text, grouped, layer_list, output_text, rf_text
-from ..wording import short, size_bytes
-from ..wording import thousands as count
+from ..render.common import CONVENTION, formula_text, grouped, layer_list, output_text, rf_text
+from ..formatting import short, size_bytes
+from ..formatting import thousands as count
 from ..report import Report
-from ..shapes import volume_text
+from ..formulas import volume_text
 from .layout import Picture
 from .memplot import memory_svg
 from .svg import FONT_FAMILY, to_svg

@@ -27,11 +27,11 @@ from enum import Enum
 
 from ..layers.base import Window
 from ..network import Merge
-from ..render.pieces import output_text
-from ..wording import short
-from ..wording import thousands as count
-from ..shapes import Shape, volume_text
-from .plan import Box, Frame, Plan, Split
+from ..render.common import output_text
+from ..formatting import short
+from ..formatting import thousands as count
+from ..formulas import Shape, volume_text
+from .scene import Box, Frame, Plan, Split
 
 FONT = 11.0  # px
 EM = 0.602  # DejaVu Sans Mono's advance, in em

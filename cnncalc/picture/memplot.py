@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from html import escape
 
-from ..wording import size_bytes
+from ..formatting import size_bytes
 from .svg import FONT_FAMILY
 
 FONT = 11

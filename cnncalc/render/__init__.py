@@ -7,13 +7,13 @@ The report formats, one report for four readers:
                   ``iter_dumps`` write it (and every command's JSON), one layer a line
     markdown.py   Markdown, for notes and READMEs
     csv_rows.py   CSV, one row per leaf, for spreadsheets
-    pieces.py     what they share: the totals lines, grouped diagnostics, RF and formula text
+    common.py     what they share: the totals lines, grouped diagnostics, RF and formula text
 
 The command views, one command each: ``check.py``, ``calc.py`` (conv, pool, pad), ``apply.py``,
 ``lint.py``, ``zoo.py``, ``layers.py``, ``verify.py`` (verify's table, summary and JSON), and
-``sizes.py`` (symbolic reports, ``--at``, ``sizes`` and ``solve``).  ``terminal.py`` is
+``input_sizes.py`` (symbolic reports, ``--at``, ``sizes`` and ``solve``).  ``terminal.py`` is
 the console they print on (no padding spaces in a pipe).  How a number or a counted noun is written is
-:mod:`cnncalc.wording`, shared with the core's formula text and error messages.
+:mod:`cnncalc.formatting`, shared with the core's formula text and error messages.
 
 rich is imported inside the functions that draw with it, so that ``--format json`` and the API
 never pay for it.  The report formats are importable from here: ``render.to_json(report)``.

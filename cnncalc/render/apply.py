@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..wording import decimal
+from ..formatting import decimal
 
 
 def matrix_table(m: list, title: str = "") -> Any:

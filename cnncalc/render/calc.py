@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..report import Report
-from ..shapes import effective_kernel, split_pad, volume_text
-from ..wording import json_number, thousands
+from ..formulas import effective_kernel, split_pad, volume_text
+from ..formatting import json_number, thousands
 from .document import diagnostic_json, row_json
-from .pieces import color_of, formula_text, rf_text
+from .common import color_of, formula_text, rf_text
 
 
 def calc_json(report: Report) -> dict[str, Any]:

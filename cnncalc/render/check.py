@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import EXIT_OK, CnncalcError
-from ..policy import check_status
-from ..shapes import volume_text
-from ..wording import MISSING, json_number, plural, thousands
+from ..exit_codes import check_status
+from ..formulas import volume_text
+from ..formatting import MISSING, json_number, plural, thousands
 from . import document
 
 

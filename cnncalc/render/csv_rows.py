@@ -7,9 +7,9 @@ import csv
 import io
 
 from ..report import COUNT_FIELDS, Report
-from ..shapes import volume_text
+from ..formulas import volume_text
 from .document import rf_json
-from .pieces import formula_text
+from .common import formula_text
 
 CSV_FIELDS = ("name", "kind", "volume_whd", "shape_chw", "params", "trainable_params", "buffers", "macs",
               "connections", "activations", "saved_bytes", "live_bytes", "rf_size", "rf_jump",

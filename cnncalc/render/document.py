@@ -7,9 +7,9 @@ from typing import Any, Iterator
 
 from ..report import (COUNT_FIELDS, ClaimResult, Counts, Diagnostic, ReceptiveField, Report,
                       Row)
-from ..shapes import volume_text
-from ..wording import json_number
-from .pieces import formula_text
+from ..formulas import volume_text
+from ..formatting import json_number
+from .common import formula_text
 
 SCHEMA_VERSION = 1
 

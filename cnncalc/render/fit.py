@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..memory import LEFT_OUT, RESERVE_FOR
-from ..wording import size_bytes, thousands
+from ..formatting import size_bytes, thousands
 
 
 def _peak(result, e) -> tuple[int, str]:

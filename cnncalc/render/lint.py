@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import EXIT_OK
-from ..policy import lint_status
+from ..exit_codes import lint_status
 from .document import diagnostic_json, silenced_json
-from .pieces import color_of, silenced_line
+from .common import color_of, silenced_line
 
 
 def lint_json(source: str, result, strict: bool = False) -> dict[str, Any]:

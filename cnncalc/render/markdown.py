@@ -4,9 +4,9 @@ READMEs)."""
 from __future__ import annotations
 
 from ..report import Report
-from ..shapes import volume_text
-from ..wording import size_bytes, thousands
-from .pieces import (CONVENTION, formula_text, memory_cells, rf_text, shows_connections,
+from ..formulas import volume_text
+from ..formatting import size_bytes, thousands
+from .common import (CONVENTION, formula_text, memory_cells, rf_text, shows_connections,
                      summary_lines, visible)
 
 

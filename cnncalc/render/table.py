@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..report import Report
-from ..shapes import volume_text
-from ..wording import plural, size_bytes, thousands
-from .pieces import (CONVENTION, color_of, formula_text, grouped, layer_list, memory_cells,
+from ..formulas import volume_text
+from ..formatting import plural, size_bytes, thousands
+from .common import (CONVENTION, color_of, formula_text, grouped, layer_list, memory_cells,
                      rf_text, shows_connections, silenced_line, summary_lines, visible)
 
 FORMULA_MIN = 40  # the narrowest formula column; with less room the formulas go below

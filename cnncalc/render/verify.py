@@ -5,10 +5,10 @@ Torch-free: it reads the records :mod:`cnncalc.backends.torch` returns.
 
 from __future__ import annotations
 
-from ..wording import plural as _count
-from ..wording import size_bytes
-from ..wording import thousands as _num
-from .pieces import layer_list
+from ..formatting import plural as _count
+from ..formatting import size_bytes
+from ..formatting import thousands as _num
+from .common import layer_list
 
 
 def _dims(d) -> str:

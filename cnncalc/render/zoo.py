@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..wording import thousands
-from .pieces import CONVENTION
+from ..formatting import thousands
+from .common import CONVENTION
 
 
 def zoo_json(entries) -> list[dict[str, Any]]:

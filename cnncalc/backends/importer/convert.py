@@ -405,7 +405,7 @@ class _Converter:
         TF's 'same' (⌈N/S⌉ outputs, the odd pixel after) at the traced size."""
         if x.pad is None:
             return hp, x
-        from ...shapes import same_pad_total
+        from ...formulas import same_pad_total
 
         size = hp["size"] if isinstance(hp["size"], list) else [hp["size"]] * 2
         stride = hp.get("stride", 1)

@@ -5,7 +5,7 @@ A module is the kind of the first class in its class hierarchy (its MRO) that a 
 declares, so ``class MyConv(nn.Conv2d)`` is a conv; unless the module's class overrides
 ``forward``, when what it computes is no longer that class's: then it is traced through.
 
-cnncalc's export copies its own modules (:mod:`cnncalc.backends.modules`) into the file it
+cnncalc's export copies its own modules (:mod:`cnncalc.backends.extra_modules`) into the file it
 writes, so a class there that a kind declares is also recognised by its copy: a class of the
 same name whose methods have the same source text.
 """
@@ -17,7 +17,7 @@ import importlib
 import inspect
 from functools import lru_cache
 
-CNNCALC_MODULES = "cnncalc.backends.modules"
+CNNCALC_MODULES = "cnncalc.backends.extra_modules"
 
 
 @lru_cache(maxsize=1)
@@ -67,7 +67,7 @@ def module_kind(m) -> tuple[str | None, type | None]:
 @lru_cache(maxsize=256)
 def _copied(cls: type) -> tuple[str | None, type | None]:
     """``(kind, cnncalc's class)`` when ``cls`` is the export's copy of a module of
-    :mod:`cnncalc.backends.modules` that a kind declares (same name, same source text)."""
+    :mod:`cnncalc.backends.extra_modules` that a kind declares (same name, same source text)."""
     for declared, kind in _module_table().items():
         if declared.__module__ != CNNCALC_MODULES or declared.__name__ != cls.__name__ \
                 or declared is cls:

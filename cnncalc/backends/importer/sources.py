@@ -263,7 +263,7 @@ def _where(e: BaseException) -> str:
 
 
 def _parse_volume(text: str):
-    from ...shapes import parse_volume
+    from ...formulas import parse_volume
 
     try:
         shape = parse_volume(text)

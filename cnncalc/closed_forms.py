@@ -541,7 +541,7 @@ def jsonable(obj):
     return obj
 
 
-# --- helpers for the size arithmetic (cnncalc.shapes) ---------------------------------------
+# --- helpers for the size arithmetic (cnncalc.formulas) ---------------------------------------
 
 def at_least(v, low: Number):
     """``max(v, low)``; for a size, value by value (it must be periodic)."""

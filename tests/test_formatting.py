@@ -1,4 +1,4 @@
-"""The number and plural formatters (cnncalc/wording.py), worked by hand."""
+"""The number and plural formatters (cnncalc/formatting.py), worked by hand."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import pytest
 
-from cnncalc.wording import decimal, json_number, plural, short, size_bytes, thousands
+from cnncalc.formatting import decimal, json_number, plural, short, size_bytes, thousands
 
 
 @pytest.mark.parametrize("fn, value, text", [

@@ -25,7 +25,7 @@ from ..layers.base import Window
 from ..network import (Arm, At, Branches, Leaf, Merge, Repeat, Residual, Visitor, has_row,
                        walk)
 from ..report import Report, Row
-from ..shapes import Shape
+from ..formulas import Shape
 
 
 @dataclass(slots=True)

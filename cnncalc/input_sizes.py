@@ -4,13 +4,13 @@ at numbers (``inspect --at``).
 Why the answer is exact
 -----------------------
 With the input's height a symbol H, every layer's size is a quasi-linear function of H
-(:class:`cnncalc.symbolic.Size`: ``f(H + P) = f(H) + K``, P dividing the product of the
+(:class:`cnncalc.closed_forms.Size`: ``f(H + P) = f(H) + K``, P dividing the product of the
 strides on its path).  Whether the net runs at H is a conjunction of requirements, each one
 such function compared with 0 (a kernel within the padded input: ``f(H) ≥ 0``; merged paths
 of the same size: ``f(H) − g(H) = 0``); whether no layer floors adds ``(N − F + 2P) mod S =
 0``, a periodic function.  In each residue class of H modulo the common period P, a
 requirement's value moves by the same step K at every period, so it changes its truth at
-most once, at a point computed exactly (:meth:`~cnncalc.symbolic.Requirement.threshold`);
+most once, at a point computed exactly (:meth:`~cnncalc.closed_forms.Requirement.threshold`);
 above the largest such point T every requirement, and so the whole answer, repeats with
 period P.  The sets are therefore the members of ``[1, T + P)`` (evaluated from the closed
 forms) and, above T, the residues mod P found in ``[T, T + P)``: exact, not sampled.  The
@@ -28,8 +28,8 @@ from .engine import Conditions, analyze, trace
 from .errors import AnalysisError, CnncalcError, Issue, Location, SpecError
 from .network import Spec, has_side_outputs, without_side_outputs
 from .report import AxisRF, Counts, ReceptiveField, Report
-from .shapes import Shape, symbolic_shape
-from .symbolic import Size, SymbolicError, text_of, value_at
+from .formulas import Shape, symbolic_shape
+from .closed_forms import Size, SymbolicError, text_of, value_at
 
 MAX_SPAN = 200_000  # inputs tabulated before the answer repeats; beyond, refuse
 SHOWN = 5  # first members listed

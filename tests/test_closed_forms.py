@@ -1,4 +1,4 @@
-"""Symbolic sizes (cnncalc.symbolic): every operation against the same arithmetic done on
+"""Symbolic sizes (cnncalc.closed_forms): every operation against the same arithmetic done on
 numbers, input by input, and the closed forms' text against forms worked by hand."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cnncalc.shapes import (Shape, adaptive_window, keep_pad_total, parse_input,
+from cnncalc.formulas import (Shape, adaptive_window, keep_pad_total, parse_input,
                             same_pad_total, split_pad, unread_image, volume_text,
                             window_out_len)
-from cnncalc.symbolic import (Poly, Requirement, Size, SymbolicError, collecting, exceeds,
+from cnncalc.closed_forms import (Poly, Requirement, Size, SymbolicError, collecting, exceeds,
                               jsonable, largest, parse_dims, require_equal)
 
 H, W = Size.variable("H"), Size.variable("W")

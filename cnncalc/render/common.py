@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from ..layers.base import Formula
 from ..report import Diagnostic, ReceptiveField, Report, Row, Severity
-from ..shapes import volume_text
-from ..wording import MISSING, decimal, plural, short, size_bytes, thousands, with_short
+from ..formulas import volume_text
+from ..formatting import MISSING, decimal, plural, short, size_bytes, thousands, with_short
 
 CONVENTION = ("params = PyTorch parameters(); buffers = BN running stats; "
               "MACs = conv/fc multiply-adds, no bias; FLOPs = 2·MACs")

@@ -1,9 +1,9 @@
 """Pure size arithmetic: the notes' formulas, and PyTorch's rules where the notes stop.
 
 Every function here takes and returns plain numbers (no torch, no I/O), or a symbolic size
-(:class:`cnncalc.symbolic.Size`, from ``input: HxWx3``) where a size is expected.  Sizes are
+(:class:`cnncalc.closed_forms.Size`, from ``input: HxWx3``) where a size is expected.  Sizes are
 combined with ``+ - * // %``; what needs more (a ``max``, a condition) goes through the
-helpers of :mod:`cnncalc.symbolic`, which decide numbers at once and keep sizes exact.
+helpers of :mod:`cnncalc.closed_forms`, which decide numbers at once and keep sizes exact.
 
 Conventions
 -----------
@@ -20,9 +20,9 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .symbolic import (Size, at_least, flag, is_symbolic, largest, parse_dims, ratio,
+from .closed_forms import (Size, at_least, flag, is_symbolic, largest, parse_dims, ratio,
                        text_of)
-from .wording import decimal
+from .formatting import decimal
 
 MAX_SIZE = 10 ** 9  # no real layer has a billion filters, nor an input a billion pixels wide
 TIMES = "×"
@@ -86,7 +86,7 @@ def parse_volume(text: str) -> Shape:
 
 def parse_input(text: str, by_name: bool = True) -> Shape:
     """A spec's ``input:``: a volume as :func:`parse_volume` reads it, or with a letter for a
-    spatial size (``HxWx3``: see :func:`cnncalc.symbolic.parse_dims`)."""
+    spatial size (``HxWx3``: see :func:`cnncalc.closed_forms.parse_dims`)."""
     dims = parse_dims(text, by_name) if len(str(text)) <= 64 else None
     if dims is None:
         return parse_volume(text)

@@ -1,7 +1,7 @@
 """How symbolic sizes look: a symbolic report (``inspect`` of ``input: HxWx3``), its counts at
 given sizes (``inspect --at``), the answers of ``cnncalc sizes`` and of ``cnncalc solve``.
 
-JSON: a symbolic value is an object (:meth:`cnncalc.symbolic.Size.json`): its ``expr`` text
+JSON: a symbolic value is an object (:meth:`cnncalc.closed_forms.Size.json`): its ``expr`` text
 and the parts that define it; numeric values stay numbers.  rich is imported inside the
 functions that draw.
 """
@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..report import Report
-from ..shapes import volume_text
-from ..symbolic import is_symbolic, jsonable, text_of
-from ..wording import short, size_bytes, thousands, with_short
+from ..formulas import volume_text
+from ..closed_forms import is_symbolic, jsonable, text_of
+from ..formatting import short, size_bytes, thousands, with_short
 from .document import memory_json, to_json
-from .pieces import CONVENTION, formula_text, grouped, layer_list, visible
+from .common import CONVENTION, formula_text, grouped, layer_list, visible
 
 
 def _count(v) -> str:

@@ -8,7 +8,7 @@ import yaml
 from conftest import BUNDLED, SPECS
 
 from cnncalc.errors import Location, SpecError
-from cnncalc.located import MAX_ALIAS_NODES, MAX_YAML_DEPTH, YList, YMap, compose
+from cnncalc.located_yaml import MAX_ALIAS_NODES, MAX_YAML_DEPTH, YList, YMap, compose
 
 
 def reference(node: yaml.Node):

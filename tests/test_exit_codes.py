@@ -1,4 +1,4 @@
-"""The exit-status policy (cnncalc/policy.py): the Python API and the CLI give the same codes."""
+"""The exit-status policy (cnncalc/exit_codes.py): the Python API and the CLI give the same codes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import cnncalc
 from cnncalc.errors import AnalysisError, UsageError
 from cnncalc.lint import lint
 from cnncalc.numeric import apply
-from cnncalc.policy import check_status, lint_status
+from cnncalc.exit_codes import check_status, lint_status
 
 # conv 5×5×3 ×6 on 32×32×3: (5·5·3 + 1)·6 = 456 params
 CLAIM = """input: 32x32x3

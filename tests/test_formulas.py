@@ -2,7 +2,7 @@
 
 import pytest
 
-from cnncalc.shapes import (Shape, adaptive_window, axis_formula, effective_kernel, parse_volume,
+from cnncalc.formulas import (Shape, adaptive_window, axis_formula, effective_kernel, parse_volume,
                             same_pad_total, keep_pad_total, unread_image,
                             split_pad, transposed_out_len, volume_text,
                             window_out_len)

@@ -26,7 +26,7 @@ from ..layers.base import Layer
 from ..network import Arm, At, Branches, Leaf, Repeat, Residual, Spec, Tap, Visitor, walk
 from ..errors import Issue, Location, SpecError
 from ..report import Report
-from ..shapes import Shape, symbolic_shape, volume_text
+from ..formulas import Shape, symbolic_shape, volume_text
 
 
 @dataclass(frozen=True, eq=False)
