@@ -50,7 +50,7 @@ def test_each_use_expands_for_the_volume_it_receives():
 
 
 def test_the_analysed_tree_is_what_later_walks_see():
-    from cnncalc.backends import plan as planmod
+    from cnncalc.backends import recipes as planmod
 
     spec = cnncalc.load(INVERTED)
     report = cnncalc.analyze(spec)

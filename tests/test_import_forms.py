@@ -239,7 +239,7 @@ def test_a_kind_declared_once_imports_as_module_and_function_and_verifies(nets, 
 
 
 def test_the_builder_passes_fields_through_the_declared_settings(monkeypatch):
-    from cnncalc.backends import plan as planmod
+    from cnncalc.backends import recipes as planmod
     from cnncalc.layers.base import Field, boolean
 
     # a field named as its module's attribute (mem-model's `inplace`) needs no mapping

@@ -10,7 +10,7 @@ import pytest
 
 import cnncalc
 from cnncalc import hints, lint
-from cnncalc.backends import plan as planmod
+from cnncalc.backends import recipes as planmod
 from cnncalc.layers import REGISTRY, register
 from cnncalc.layers.activation import elementwise
 from cnncalc.layers.base import Field, Formula, Layer, pos_int

@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 import cnncalc  # noqa: E402
-from cnncalc.backends import plan as planmod  # noqa: E402
+from cnncalc.backends import recipes as planmod  # noqa: E402
 from cnncalc.backends import torch as backend  # noqa: E402
 from cnncalc.backends.extra_modules import RBF, ConnectionConv2d, Subsampling  # noqa: E402
 from cnncalc.layers import REGISTRY  # noqa: E402
