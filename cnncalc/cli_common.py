@@ -80,7 +80,7 @@ def guarded(fn):
 def parse_codes(ctx, param, value: str | None) -> frozenset[str]:
     """``--ignore CN101,CN104``: known diagnostic codes, any case; a near miss is suggested."""
     from .layers import closest
-    from .report import CODES
+    from .codes import CODES
 
     codes = set()
     for word in (value or "").replace(" ", ",").split(","):

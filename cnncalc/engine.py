@@ -16,8 +16,8 @@ from .errors import AnalysisError, Issue, Location, SpecError
 from .layers.base import Formula, LayerError, Window, unread_findings, unread_rows
 from .network import (Arm, At, Branches, Claim, Group, Leaf, Merge, Repeat, Residual, Spec,
                       ShareError, TapError, Visitor, has_row, walk)
-from .report import (AxisRF, ClaimResult, Counts, Diagnostic, ReceptiveField, Report, Row,
-                     silence)
+from .codes import silence
+from .report import AxisRF, ClaimResult, Counts, Diagnostic, ReceptiveField, Report, Row
 from .reads import lost_rows
 from .formulas import Shape, symbolic_shape, volume_text
 from .closed_forms import Requirement, SymbolicError, collecting, require_equal

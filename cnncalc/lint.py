@@ -4,7 +4,7 @@ rules (CN2xx) tied to the course notes.
 Each network rule is a pure function of a :class:`Flow` (the analysed rows, each with the
 spec leaf that made it and the leaves it feeds) that yields
 :class:`~cnncalc.report.Diagnostic`\\ s.  The codes are stable; each is registered in
-:data:`cnncalc.report.CODES` with its one-line reason.
+:data:`cnncalc.codes.CODES` with its one-line reason.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import Callable, Iterable
 from .engine import analyze
 from .errors import AnalysisError, Issue, Location, SpecError
 from .network import At, Leaf, Spec, Visitor, walk
-from .report import Diagnostic, Report, Row, silence
+from .codes import silence
+from .report import Diagnostic, Report, Row
 from .formulas import symbolic_shape, volume_text
 
 FC_SHARE = 0.5  # one fc layer holding more than this share of all params is flagged

@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .report import CODES
+from .codes import CODES
 from .layers import REGISTRY
 from .layers.base import Field, Layer, pos_int
 from .network import COMBINATORS, MAX_LAYERS, Merge

@@ -29,7 +29,7 @@ from .layers import REGISTRY, closest
 from .located_yaml import YList, YMap, compose
 from .network import (COMBINATORS, MAX_LAYERS, Branches, Claim, Group, Leaf, Merge, Node,
                       Repeat, Residual, Spec, Tap, count_leaves)
-from .report import CODES
+from .codes import CODES
 from .formulas import Shape, parse_input, parse_volume
 from .sources import read_source
 

@@ -65,7 +65,7 @@ def test_every_kind_has_fields_documented():
 
 
 def test_readme_lint_table_lists_every_code():
-    from cnncalc.report import CODES
+    from cnncalc.codes import CODES
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     rows = re.findall(r"^\| (CN\d{3}) \| ([a-z-]+) \|", readme, flags=re.M)

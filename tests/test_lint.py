@@ -5,7 +5,7 @@ import json
 import pytest
 
 from cnncalc.lint import RULES, lint
-from cnncalc.report import CODES
+from cnncalc.codes import CODES
 from cnncalc.spec import load
 
 CLEAN = """\
