@@ -155,6 +155,51 @@ class ChannelSplit(nn.Module):
         return f"parts={self.parts}, index={self.index}"
 
 
+class ChannelSlice(nn.Module):
+    """Channels ``start`` to ``end`` − 1 (``x[:, start:end]``; ``end`` None: to the last)."""
+
+    def __init__(self, start: int = 0, end=None):
+        super().__init__()
+        self.start, self.end = start, end
+
+    def forward(self, x):
+        return x[:, self.start:self.end]
+
+    def extra_repr(self):
+        return f"start={self.start}, end={self.end}"
+
+
+class RadixSum(nn.Module):
+    """The sum of ``radix`` equal slices of the channels, map by map (split attention's
+    ``x.view(N, r, C/r, H, W).sum(1)``)."""
+
+    def __init__(self, radix: int):
+        super().__init__()
+        self.radix = radix
+
+    def forward(self, x):
+        return x.view(x.size(0), self.radix, -1, x.size(2), x.size(3)).sum(1)
+
+    def extra_repr(self):
+        return f"radix={self.radix}"
+
+
+class RadixSoftmax(nn.Module):
+    """A softmax across ``radix`` equal slices of the channels, map by map (split attention's
+    weights): ``x.view(N, r, C/r, H, W).softmax(1)``, viewed back as N×C×H×W."""
+
+    def __init__(self, radix: int):
+        super().__init__()
+        self.radix = radix
+
+    def forward(self, x):
+        y = x.view(x.size(0), self.radix, -1, x.size(2), x.size(3)).softmax(1)
+        return y.view(x.shape)
+
+    def extra_repr(self):
+        return f"radix={self.radix}"
+
+
 class ChannelConv(nn.Module):
     """A 1-D conv along the channels at every position (ECA): ``Conv1d(1, 1, k)`` over the
     N·H·W sequences of C channels (a vector: over its C values)."""
