@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .attention import RadixConversions
 from .kinds import function_kind, module_kind, nearest_kind
 from .sources import ImportFailure
 from .trace import _FxTracer, _Node, _Traced
@@ -91,7 +92,7 @@ def _short(pair):
     return pair[0] if pair[0] == pair[1] else list(pair)
 
 
-class _Converter:
+class _Converter(RadixConversions):
     def __init__(self, traced: _Traced, source: str):
         self.traced = traced
         self.source = source
@@ -664,6 +665,9 @@ class _Converter:
         before, after = self.shape(n.args[0]), n.shape
         if before == after:
             return x
+        radix = self.radix_view(n, x, before, after)  # split attention (.attention)
+        if radix is not None:
+            return radix
         # ECA: the pooled vector viewed as one sequence of C channels for a Conv1d, and back
         if before is not None and after is not None and len(before) == 2 and \
                 tuple(after) == (before[0], 1, before[1]) and x.op.kind == "flatten":
@@ -686,6 +690,9 @@ class _Converter:
     def f_transpose(self, n):
         x = self.tensor(n.args[0])
         dims = sorted(d % 5 for d in (self.arg(n, 1, "dim0"), self.arg(n, 2, "dim1")))
+        radix = self.radix_transpose(x, dims)  # split attention (.attention)
+        if radix is not None:
+            return radix
         if isinstance(x.layout, tuple) and x.layout[0] == "grouped" and dims == [1, 2]:
             return _Val(x.op, ("swapped", x.layout[1]))
         raise _Unsupported("a transpose outside a channel shuffle, which", "shuffle")
@@ -802,8 +809,13 @@ class _Converter:
                 if width == c:
                     return x
                 return self.leaf(n, "split", {"parts": c // width, "index": start // width}, x)
-            raise _Unsupported(f"a slice of channels {start} to {stop} of {c} (not one of "
-                               f"equal slices), which", "split")
+            if step == 1 and width > 0:  # any other run of maps (DPN's two paths)
+                hp = {"start": start} if start else {}
+                if stop != c:
+                    hp["end"] = stop
+                return self.leaf(n, "slice", hp, x)
+            raise _Unsupported(f"a slice of channels {start} to {stop} of {c} in steps of "
+                               f"{step}, which", "slice")
         raise _Unsupported("indexing into an activation, which", "split")
 
     def f_identity(self, n):
@@ -888,7 +900,7 @@ _FUNCTIONS = {
     "view": _Converter.f_view, "reshape": _Converter.f_view, "_unsafe_view": _Converter.f_view,
     "transpose": _Converter.f_transpose,
     "contiguous": _Converter.f_contiguous, "clone": _Converter.f_contiguous,
-    "permute": _Converter.f_permute,
+    "permute": _Converter.f_permute, "stack": _Converter.f_stack,
     "getitem": _Converter.f_getitem, "pad": _Converter.f_pad,
     "size": _Converter.f_ignore, "dim": _Converter.f_ignore, "floordiv": _Converter.f_ignore,
     "_assert": _Converter.f_ignore, "getattr": _Converter.f_ignore,
