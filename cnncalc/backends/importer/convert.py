@@ -768,6 +768,9 @@ class _Converter(RadixConversions):
         shape = self.shape(n.args[0])
         c = shape[dim] if shape else None
         sizes = list(size) if isinstance(size, (tuple, list)) else None
+        if not isinstance(size, int) and isinstance(n.shape, tuple) and \
+                all(isinstance(s, tuple) for s in n.shape):
+            sizes = [s[dim] for s in n.shape]  # sizes computed from a traced shape: as run
         if sizes is not None and len(set(sizes)) == 1:
             size = sizes[0]
         if sizes is not None and len(set(sizes)) > 1 or c is None or c % size:
