@@ -233,6 +233,19 @@ NETS = textwrap.dedent('''
             return torch.cat([x_s1 + self.c1(x), x_s2, self.c2(x)], dim=1)
 
 
+    class PartialConv(nn.Module):
+        """FasterNet's partial conv: a 3×3 conv on the first 4 of 16 maps, the rest untouched
+        (torch.split into unequal parts)."""
+
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(4, 4, 3, padding=1, bias=False)
+
+        def forward(self, x):
+            x1, x2 = torch.split(x, [4, 12], dim=1)
+            return torch.cat((self.conv(x1), x2), 1)
+
+
     class SumOverSpace(nn.Module):
         def forward(self, x):
             return x.sum(dim=2, keepdim=True)
@@ -266,6 +279,7 @@ def _truth(path, name):
     ("SplitAttn", {"radix_sum": 2, "radix_softmax": 1}),
     ("SelectiveKernel", {"radix_sum": 2, "radix_softmax": 1, "split": 2}),
     ("DualPath", {"slice": 1, "split": 1}),
+    ("PartialConv", {"split": 1, "slice": 1}),  # maps 0–3 are one of 4 equal slices
 ])
 def test_imports_exactly_and_verifies(nets, name, kinds):
     imported = import_model(f"{nets}:{name}", input_volume="8x8x16")

@@ -1,5 +1,7 @@
 """Converting split attention (ResNeSt's ``SplitAttn``, SKNet's ``SelectiveKernel``): the
-views, sums and softmaxes over the *radix*, the r branches a split-attention unit weighs.
+views, sums and softmaxes over the *radix*, the r branches a split-attention unit weighs; and
+the runs of channels that are not equal slices (DPN's ``x[:, :a]``, FasterNet's
+``torch.split(x, [a, b], 1)``), a ``slice`` each.
 
 Both read a tensor of N×(r·C)×H×W as r equal slices of the channels, one per branch, through
 a view that puts the radix in dim 1:
@@ -130,3 +132,27 @@ class RadixConversions:
         if isinstance(x.layout, tuple) and x.layout[0] == "cardinal" and dims == [1, 2]:
             return convert._Val(x.op, ("radix",) + x.layout[1:])
         return None
+
+    # -- runs of channels
+
+    def channel_run(self, n, x: "convert._Val", start: int, stop: int, c: int):
+        """Channels ``start`` to ``stop`` − 1 of ``c``: the whole tensor, one of equal slices
+        (``split``), or any other run (``slice``)."""
+        width = stop - start
+        if width == c:
+            return x
+        if c % width == 0 and start % width == 0:
+            return self.leaf(n, "split", {"parts": c // width, "index": start // width}, x)
+        hp = {"start": start} if start else {}
+        if stop != c:
+            hp["end"] = stop
+        return self.leaf(n, "slice", hp, x)
+
+    def piece(self, n, x: "convert._Val", sizes: tuple, index):
+        """Piece ``index`` of ``torch.split(x, sizes, 1)`` with unequal ``sizes``."""
+        if not isinstance(index, int) or not -len(sizes) <= index < len(sizes):
+            raise convert._Unsupported(f"piece {index!r} of a split into {list(sizes)}, which",
+                                       "slice")
+        index %= len(sizes)
+        start = sum(sizes[:index])
+        return self.channel_run(n, x, start, start + sizes[index], sum(sizes))

@@ -773,6 +773,9 @@ class _Converter(RadixConversions):
             sizes = [s[dim] for s in n.shape]  # sizes computed from a traced shape: as run
         if sizes is not None and len(set(sizes)) == 1:
             size = sizes[0]
+        if sizes is not None and len(set(sizes)) > 1 and sum(sizes) == c:
+            self.chunks(n, x, 1, dim)  # along the channels, or refused
+            return _Val(chunks=(x, tuple(sizes)), const=n.name)  # unequal: runs (.attention)
         if sizes is not None and len(set(sizes)) > 1 or c is None or c % size:
             raise _Unsupported("a split into unequal parts, which", "split (equal parts)")
         return self.chunks(n, x, c // size, dim)
@@ -788,6 +791,8 @@ class _Converter(RadixConversions):
         if source.chunks is not None:
             x, parts = source.chunks
             index = n.args[1]
+            if isinstance(parts, tuple):  # pieces of unequal sizes (.attention)
+                return self.piece(n, x, parts, index)
             if not isinstance(index, int) or not -parts <= index < parts:
                 raise _Unsupported(f"piece {index!r} of a split into {parts}, which", "split")
             hp = {"parts": parts, "index": index % parts}  # [-1] is the last piece
@@ -813,10 +818,7 @@ class _Converter(RadixConversions):
                     return x
                 return self.leaf(n, "split", {"parts": c // width, "index": start // width}, x)
             if step == 1 and width > 0:  # any other run of maps (DPN's two paths)
-                hp = {"start": start} if start else {}
-                if stop != c:
-                    hp["end"] = stop
-                return self.leaf(n, "slice", hp, x)
+                return self.channel_run(n, x, start, stop, c)
             raise _Unsupported(f"a slice of channels {start} to {stop} of {c} in steps of "
                                f"{step}, which", "slice")
         raise _Unsupported("indexing into an activation, which", "split")
