@@ -91,6 +91,21 @@ def test_radix_modules_compute_what_split_attention_does():
     assert w.shape == x.shape
     assert torch.allclose(w[:, :4] + w[:, 4:8] + w[:, 8:], torch.ones(2, 4, 3, 3))
     assert torch.allclose(w, torch.softmax(x.view(2, 3, 4, 3, 3), dim=1).reshape(2, 12, 3, 3))
+    # cardinality 2 (ResNeSt's rSoftMax): read as 2 groups × 3 slices × 2, written 3 × 2 × 2
+    v = torch.randn(2, 12, 1, 1)
+    w = RadixSoftmax(3, groups=2)(v)
+    rsoftmax = torch.softmax(v.view(2, 2, 3, -1).transpose(1, 2), dim=1).reshape(2, -1)
+    assert torch.allclose(w.view(2, -1), rsoftmax)
+    assert torch.allclose(w[:, :4] + w[:, 4:8] + w[:, 8:], torch.ones(2, 4, 1, 1))
+
+
+def test_radix_softmax_over_groups():
+    row = one("radix_softmax: {radix: 2, groups: 2}", "1x1x128")
+    assert row.shape.dims() == [128, 1, 1]
+    assert str(row.formula) == "radix softmax: D = 2·2·32 read as 2 groups of 2 slices, " \
+                               "written as 2·2·32; each map's 2 values weigh to 1 → 1×1×128"
+    with pytest.raises(AnalysisError, match="groups=4 × radix=2"):
+        one("radix_softmax: {radix: 2, groups: 4}", "1x1x12")
 
 
 # A split-attention unit, worked by hand: a 3×3 conv of 16 maps into r = 2 groups of 16
@@ -126,12 +141,26 @@ def test_a_split_attention_unit_by_hand_and_in_pytorch():
     assert report.output_shape.dims() == [12, 8, 8]  # 16 maps after the sum, 4 sliced off
 
 
+CARDINAL = UNIT.replace("{radix_softmax: 2}", "{radix_softmax: {radix: 2, groups: 2}}") \
+    .replace("{conv: {filters: 8, size: 1}}", "{conv: {filters: 8, size: 1, groups: 2}}") \
+    .replace("{conv: {filters: 32, size: 1}}", "{conv: {filters: 32, size: 1, groups: 2}}")
+
+
+def test_a_split_attention_unit_over_two_groups_in_pytorch():
+    assert CARDINAL.count("groups: 2") == 4  # the conv, fc1, fc2 and the softmax
+    result = backend.verify(cnncalc.load(CARDINAL), device="cpu", iters=0)
+    assert result.ok, [c for c in result.layers if not c.ok]
+    fc1, fc2 = 16 // 2 * 8 + 8, 8 // 2 * 32 + 32
+    assert result.report.totals.params == 2304 + 64 + fc1 + 16 + fc2
+
+
+@pytest.mark.parametrize("text", [UNIT, CARDINAL], ids=["one group", "two groups"])
 @pytest.mark.parametrize("dtype", ["fp32", "bf16"])
-def test_split_attention_memory_as_the_tracker_measures(dtype):
+def test_split_attention_memory_as_the_tracker_measures(dtype, text):
     from cnncalc.backends.memtrack import track_spec
     from cnncalc.memory import estimate
 
-    spec = cnncalc.load(UNIT)
+    spec = cnncalc.load(text)
     est = estimate(spec, batch=64, dtype=dtype, optimizer="adam")
     real = track_spec(spec, batch=64, dtype=dtype, optimizer="adam", device="cuda")
     assert est.inference_peak == pytest.approx(real.inference_peak, rel=0.01)
@@ -278,6 +307,7 @@ def _truth(path, name):
 @pytest.mark.parametrize("name, kinds", [
     ("SplitAttn", {"radix_sum": 2, "radix_softmax": 1}),
     ("SelectiveKernel", {"radix_sum": 2, "radix_softmax": 1, "split": 2}),
+    ("Cardinal", {"radix_sum": 2, "radix_softmax": 1}),
     ("DualPath", {"slice": 1, "split": 1}),
     ("PartialConv", {"split": 1, "slice": 1}),  # maps 0–3 are one of 4 equal slices
 ])
@@ -301,13 +331,29 @@ def test_split_attention_imports_as_the_unit_a_student_writes(nets):
     assert "radix_softmax: 2" in text and "radix_sum: 2" in text
 
 
-def test_a_radix_over_several_groups_is_refused_saying_so(nets):
-    with pytest.raises(ImportFailure, match=r"a radix softmax over 2 groups \(cardinality > 1\)"
-                                            r".*radix_softmax \(one group\)"):
-        import_model(f"{nets}:Cardinal", input_volume="8x8x16")
+def test_a_radix_over_several_groups_imports_with_its_cardinality(nets):
+    text = import_model(f"{nets}:Cardinal", input_volume="8x8x16").text
+    assert "radix_softmax: {radix: 2, groups: 2}" in text
 
 
 def test_a_sum_that_is_not_across_a_radix_is_refused(nets):
     with pytest.raises(ImportFailure, match=r"a sum over dims 2 \(not across the radix.*"
                                             r"nearest kind is radix_sum"):
         import_model(f"{nets}:SumOverSpace", input_volume="8x8x16")
+
+
+@pytest.mark.parametrize("text", [UNIT, CARDINAL], ids=["one group", "two groups"])
+def test_the_export_imports_back_as_the_same_spec(text, tmp_path):
+    from cnncalc.backends.export import to_python
+
+    spec = cnncalc.load(text)
+    report = cnncalc.analyze(spec)
+    path = tmp_path / "net.py"
+    path.write_text(to_python(spec), encoding="utf-8")
+    back = cnncalc.analyze(cnncalc.load(import_model(f"{path}:Net",
+                                                     input_volume="8x8x16").text))
+    assert back.claims_ok
+    assert [(r.name, r.kind, r.shape.dims(), r.counts.params, r.counts.macs)
+            for r in back.layers] == \
+        [(r.name, r.kind, r.shape.dims(), r.counts.params, r.counts.macs)
+         for r in report.layers]

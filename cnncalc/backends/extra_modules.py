@@ -186,18 +186,23 @@ class RadixSum(nn.Module):
 
 class RadixSoftmax(nn.Module):
     """A softmax across ``radix`` equal slices of the channels, map by map (split attention's
-    weights): ``x.view(N, r, C/r, H, W).softmax(1)``, viewed back as N×C×H×W."""
+    weights): ``x.view(N, r, C/r, H, W).softmax(1)``, viewed back as N×C×H×W.  With ``groups``
+    g > 1 (ResNeSt's cardinality) the channels are read as g × r × C/(g·r) and written
+    r × g × C/(g·r), as ResNeSt's rSoftMax does."""
 
-    def __init__(self, radix: int):
+    def __init__(self, radix: int, groups: int = 1):
         super().__init__()
-        self.radix = radix
+        self.radix, self.groups = radix, groups
 
     def forward(self, x):
-        y = x.view(x.size(0), self.radix, -1, x.size(2), x.size(3)).softmax(1)
-        return y.view(x.shape)
+        if self.groups == 1:
+            y = x.view(x.size(0), self.radix, -1, x.size(2), x.size(3)).softmax(1)
+            return y.view(x.shape)
+        y = x.view(x.size(0), self.groups, self.radix, -1).transpose(1, 2).softmax(1)
+        return y.reshape(x.shape)
 
     def extra_repr(self):
-        return f"radix={self.radix}"
+        return f"radix={self.radix}, groups={self.groups}"
 
 
 class ChannelConv(nn.Module):

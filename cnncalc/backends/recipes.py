@@ -252,7 +252,8 @@ def build_radix_sum(layer, x: Shape) -> Recipe:
 
 @builder("radix_softmax")
 def build_radix_softmax(layer, x: Shape) -> Recipe:
-    return call("RadixSoftmax", layer.hp["radix"])
+    return lean("RadixSoftmax", layer.hp["radix"], groups=layer.hp["groups"],
+                defaults={"groups": 1})
 
 
 @builder("shuffle")

@@ -185,16 +185,29 @@ class RadixSoftmax(Layer):
     saves = ("output",)  # _softmax_backward_data(grad, result, dim, …)
     autocast = "fp32"  # softmax is on autocast's fp32 list
     fields = (Field("radix", pos_int, 2, "r, the equal slices (branches) weighed against "
-                                         "each other"),)
+                                         "each other"),
+              Field("groups", pos_int, 1,
+                    "g, the cardinality (ResNeSt's rSoftMax): the depth read as g groups of "
+                    "r slices and written slice by slice, r × g × D/(g·r)"))
 
     def output_shape(self, x: Shape) -> Shape:
         radix_depth(self, x)
+        g, r = self.hp["groups"], self.hp["radix"]
+        if x.c % (g * r):
+            raise LayerError(f"the depth D={x.c} does not split into groups={g} × radix={r} "
+                             f"equal slices; give a depth that is a multiple of {g * r}")
         return x
 
     def connections(self, x: Shape, y: Shape) -> int:
         return y.numel * self.hp["radix"]  # each weight reads its map in every slice
 
     def explain(self, x: Shape, y: Shape) -> Formula:
-        r, d = self.hp["radix"], x.c // self.hp["radix"]
-        return Formula(f"radix softmax: D = {r}·{d}; maps i, {d} + i, … weigh to 1",
+        g, r = self.hp["groups"], self.hp["radix"]
+        if g == 1:
+            d = x.c // r
+            return Formula(f"radix softmax: D = {r}·{d}; maps i, {d} + i, … weigh to 1",
+                           volume_text(y))
+        d = x.c // (g * r)
+        return Formula(f"radix softmax: D = {g}·{r}·{d} read as {g} groups of {r} slices, "
+                       f"written as {r}·{g}·{d}; each map's {r} values weigh to 1",
                        volume_text(y))

@@ -8,10 +8,10 @@ a view that puts the radix in dim 1:
 
 * ``x.view(N, r, C, H, W)`` (or ``torch.stack(branches, 1)``): a *grouped* value, the layout
   the channel shuffle's view already has (``("grouped", r)``);
-* ResNeSt's ``RadixSoftmax``: ``x.view(N, 1, r, -1).transpose(1, 2)`` of a pooled map (the
-  ``1`` is the cardinality; more than one group is refused), layouts ``("cardinal", r, H,
-  W)`` and then ``("radix", r, H, W)``, viewed back by ``reshape(N, -1)`` (``"flat"``: a
-  1×1×D map held as N×D) and ``view(N, -1, 1, 1)``.
+* ResNeSt's ``RadixSoftmax``: ``x.view(N, g, r, -1).transpose(1, 2)`` of a pooled map (g is
+  the cardinality), layouts ``("cardinal", r, H, W, g)`` and then ``("radix", r, H, W, g)``,
+  viewed back by ``reshape(N, -1)`` (``"flat"``: a 1×1×D map held as N×D) and
+  ``view(N, -1, 1, 1)``.
 
 On such a value ``sum(dim=1)`` is a ``radix_sum``, ``softmax(dim=1)`` a ``radix_softmax``, and
 a product of two is the ``mul`` merge (the gate) it already is; a view back to N×(r·C)×H×W
@@ -80,7 +80,9 @@ class RadixConversions:
             raise convert._Unsupported(f"a softmax over dim {dim} of a split-attention view "
                                        f"(not across its radix, dim 1), which",
                                        "radix_softmax")
-        return self.leaf(n, "radix_softmax", radix, x)
+        groups = x.layout[4] if len(x.layout) > 4 else 1
+        return self.leaf(n, "radix_softmax", {"radix": radix, "groups": groups}
+                         if groups > 1 else radix, x)
 
     def f_stack(self, n):
         """``torch.stack(branches, dim=1)``: the branches' channels side by side (a concat),
@@ -119,16 +121,12 @@ class RadixConversions:
             return None
         if x.layout == "nchw" and len(before) == 4 and len(after) == 4 and after[2] > 1 and \
                 before[1] % (after[1] * after[2]) == 0 and prod(after[1:]) == prod(before[1:]):
-            # ResNeSt's RadixSoftmax: N×(g·r·C)×H×W viewed as N×g×r×(C·H·W)
-            if after[1] != 1:
-                raise convert._Unsupported(f"a radix softmax over {after[1]} groups "
-                                           f"(cardinality > 1), which",
-                                           "radix_softmax (one group)")
-            return convert._Val(x.op, ("cardinal", after[2], before[2], before[3]))
+            # ResNeSt's RadixSoftmax: N×(g·r·C)×H×W viewed as N×g×r×(C·H·W), g the cardinality
+            return convert._Val(x.op, ("cardinal", after[2], before[2], before[3], after[1]))
         return None
 
     def radix_transpose(self, x: "convert._Val", dims: list) -> "convert._Val | None":
-        """``transpose(1, 2)`` of RadixSoftmax's N×1×r×(C·H·W) view: the radix in dim 1."""
+        """``transpose(1, 2)`` of RadixSoftmax's N×g×r×(C·H·W) view: the radix in dim 1."""
         if isinstance(x.layout, tuple) and x.layout[0] == "cardinal" and dims == [1, 2]:
             return convert._Val(x.op, ("radix",) + x.layout[1:])
         return None
