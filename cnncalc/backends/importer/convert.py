@@ -803,7 +803,7 @@ class _Converter(RadixConversions):
 
     def channel_slice(self, n, x: _Val) -> _Val:
         """``x[:, a:b]``: one of equal slices of the channels (``split``) when b − a divides
-        the depth and a is a multiple of it."""
+        the depth and a is a multiple of it, else a ``slice``."""
         key = n.args[1]
         shape = self.shape(n.args[0])
         full = slice(None, None, None)
@@ -819,8 +819,9 @@ class _Converter(RadixConversions):
                 return self.leaf(n, "split", {"parts": c // width, "index": start // width}, x)
             if step == 1 and width > 0:  # any other run of maps (DPN's two paths)
                 return self.channel_run(n, x, start, stop, c)
-            raise _Unsupported(f"a slice of channels {start} to {stop} of {c} in steps of "
-                               f"{step}, which", "slice")
+            how = f"in steps of {step}" if step != 1 else "(empty)"
+            raise _Unsupported(f"a slice of channels {start} to {stop} of {c} {how}, which",
+                               "slice")
         raise _Unsupported("indexing into an activation, which", "split")
 
     def f_identity(self, n):
