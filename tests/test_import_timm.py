@@ -21,12 +21,12 @@ from cnncalc.backends.importer import import_model  # noqa: E402
 
 pytestmark = pytest.mark.torchvision
 
-# The models of the acceptance list that import exactly today; the rest of the list, and
-# why, is in docs/import.md.
+# The whole acceptance list: each imports exactly (docs/import.md).  ResNeSt and SKNet are
+# split attention (radix_sum, radix_softmax), DPN its two paths cut by unequal slices.
 EXACT = ["resnet18d", "seresnext26d_32x4d", "mobilenetv3_small_100",
          "tf_mobilenetv3_small_100", "cspdarknet53", "convnext_femto", "ese_vovnet19b_dw",
          "repvgg_a0", "mobileone_s1", "ecaresnet26t", "res2next50", "dla46_c",
-         "hrnet_w18_small_v2", "selecsls60"]
+         "hrnet_w18_small_v2", "selecsls60", "resnest26d", "skresnet34", "dpn48b"]
 
 
 def _pytorch(name: str):

@@ -88,10 +88,26 @@ def indent(lines: list[str], by: int) -> list[str]:
 
 
 @st.composite
+def channels(draw, c: int):
+    """A slice of the depth, or split attention's radix sum or softmax where r divides it."""
+    radices = [r for r in (2, 3, 4) if c % r == 0]
+    kind = draw(st.sampled_from(["slice"] + (["radix_sum", "radix_softmax"] if radices else [])))
+    if kind == "slice":
+        start = draw(st.integers(0, c - 1))
+        end = draw(st.integers(start + 1, c))
+        return [f"- slice: {flow({'start': start, 'end': end})}"], end - start
+    r = draw(st.sampled_from(radices))
+    return [f"- {kind}: {r}"], c // r if kind == "radix_sum" else c
+
+
+@st.composite
 def layer(draw, c: int, depth: int = 0):
     """One layer (or combinator) on an input of ``c`` channels: (YAML lines, output channels)."""
-    kinds = ["conv", "conv", "pool", "bn", "act"] + (["residual", "branches"] if depth < 1 else [])
+    kinds = ["conv", "conv", "pool", "bn", "act", "channels"] + \
+        (["residual", "branches"] if depth < 1 else [])
     kind = draw(st.sampled_from(kinds))
+    if kind == "channels":
+        return draw(channels(c))
     if kind == "conv":
         text, out = draw(conv(c))
         return [text] + draw(frozen()), out

@@ -155,6 +155,56 @@ class ChannelSplit(nn.Module):
         return f"parts={self.parts}, index={self.index}"
 
 
+class ChannelSlice(nn.Module):
+    """Channels ``start`` to ``end`` − 1 (``x[:, start:end]``; ``end`` None: to the last)."""
+
+    def __init__(self, start: int = 0, end=None):
+        super().__init__()
+        self.start, self.end = start, end
+
+    def forward(self, x):
+        return x[:, self.start:self.end]
+
+    def extra_repr(self):
+        return f"start={self.start}, end={self.end}"
+
+
+class RadixSum(nn.Module):
+    """The sum of ``radix`` equal slices of the channels, map by map (split attention's
+    ``x.view(N, r, C/r, H, W).sum(1)``)."""
+
+    def __init__(self, radix: int):
+        super().__init__()
+        self.radix = radix
+
+    def forward(self, x):
+        return x.view(x.size(0), self.radix, -1, x.size(2), x.size(3)).sum(1)
+
+    def extra_repr(self):
+        return f"radix={self.radix}"
+
+
+class RadixSoftmax(nn.Module):
+    """A softmax across ``radix`` equal slices of the channels, map by map (split attention's
+    weights): ``x.view(N, r, C/r, H, W).softmax(1)``, viewed back as N×C×H×W.  With ``groups``
+    g > 1 (ResNeSt's cardinality) the channels are read as g × r × C/(g·r) and written
+    r × g × C/(g·r), as ResNeSt's rSoftMax does."""
+
+    def __init__(self, radix: int, groups: int = 1):
+        super().__init__()
+        self.radix, self.groups = radix, groups
+
+    def forward(self, x):
+        if self.groups == 1:
+            y = x.view(x.size(0), self.radix, -1, x.size(2), x.size(3)).softmax(1)
+            return y.view(x.shape)
+        y = x.view(x.size(0), self.groups, self.radix, -1).transpose(1, 2).softmax(1)
+        return y.reshape(x.shape)
+
+    def extra_repr(self):
+        return f"radix={self.radix}, groups={self.groups}"
+
+
 class ChannelConv(nn.Module):
     """A 1-D conv along the channels at every position (ECA): ``Conv1d(1, 1, k)`` over the
     N·H·W sequences of C channels (a vector: over its C values)."""

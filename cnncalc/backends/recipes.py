@@ -239,6 +239,23 @@ def build_split(layer, x: Shape) -> Recipe:
     return call("ChannelSplit", layer.hp["parts"], layer.hp["index"])
 
 
+@builder("slice")
+def build_slice(layer, x: Shape) -> Recipe:
+    return lean("ChannelSlice", start=layer.hp["start"], end=layer.hp["end"],
+                defaults={"start": 0, "end": None})
+
+
+@builder("radix_sum")
+def build_radix_sum(layer, x: Shape) -> Recipe:
+    return call("RadixSum", layer.hp["radix"])
+
+
+@builder("radix_softmax")
+def build_radix_softmax(layer, x: Shape) -> Recipe:
+    return lean("RadixSoftmax", layer.hp["radix"], groups=layer.hp["groups"],
+                defaults={"groups": 1})
+
+
 @builder("shuffle")
 def build_shuffle(layer, x: Shape) -> Recipe:
     return call("nn.ChannelShuffle", layer.hp["groups"])

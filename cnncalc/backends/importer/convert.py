@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .attention import RadixConversions
 from .kinds import function_kind, module_kind, nearest_kind
 from .sources import ImportFailure
 from .trace import _FxTracer, _Node, _Traced
@@ -91,7 +92,7 @@ def _short(pair):
     return pair[0] if pair[0] == pair[1] else list(pair)
 
 
-class _Converter:
+class _Converter(RadixConversions):
     def __init__(self, traced: _Traced, source: str):
         self.traced = traced
         self.source = source
@@ -664,6 +665,9 @@ class _Converter:
         before, after = self.shape(n.args[0]), n.shape
         if before == after:
             return x
+        radix = self.radix_view(n, x, before, after)  # split attention (.attention)
+        if radix is not None:
+            return radix
         # ECA: the pooled vector viewed as one sequence of C channels for a Conv1d, and back
         if before is not None and after is not None and len(before) == 2 and \
                 tuple(after) == (before[0], 1, before[1]) and x.op.kind == "flatten":
@@ -686,6 +690,9 @@ class _Converter:
     def f_transpose(self, n):
         x = self.tensor(n.args[0])
         dims = sorted(d % 5 for d in (self.arg(n, 1, "dim0"), self.arg(n, 2, "dim1")))
+        radix = self.radix_transpose(x, dims)  # split attention (.attention)
+        if radix is not None:
+            return radix
         if isinstance(x.layout, tuple) and x.layout[0] == "grouped" and dims == [1, 2]:
             return _Val(x.op, ("swapped", x.layout[1]))
         raise _Unsupported("a transpose outside a channel shuffle, which", "shuffle")
@@ -761,8 +768,14 @@ class _Converter:
         shape = self.shape(n.args[0])
         c = shape[dim] if shape else None
         sizes = list(size) if isinstance(size, (tuple, list)) else None
+        if not isinstance(size, int) and isinstance(n.shape, tuple) and \
+                all(isinstance(s, tuple) for s in n.shape):
+            sizes = [s[dim] for s in n.shape]  # sizes computed from a traced shape: as run
         if sizes is not None and len(set(sizes)) == 1:
             size = sizes[0]
+        if sizes is not None and len(set(sizes)) > 1 and sum(sizes) == c:
+            self.chunks(n, x, 1, dim)  # along the channels, or refused
+            return _Val(chunks=(x, tuple(sizes)), const=n.name)  # unequal: runs (.attention)
         if sizes is not None and len(set(sizes)) > 1 or c is None or c % size:
             raise _Unsupported("a split into unequal parts, which", "split (equal parts)")
         return self.chunks(n, x, c // size, dim)
@@ -778,6 +791,8 @@ class _Converter:
         if source.chunks is not None:
             x, parts = source.chunks
             index = n.args[1]
+            if isinstance(parts, tuple):  # pieces of unequal sizes (.attention)
+                return self.piece(n, x, parts, index)
             if not isinstance(index, int) or not -parts <= index < parts:
                 raise _Unsupported(f"piece {index!r} of a split into {parts}, which", "split")
             hp = {"parts": parts, "index": index % parts}  # [-1] is the last piece
@@ -788,7 +803,7 @@ class _Converter:
 
     def channel_slice(self, n, x: _Val) -> _Val:
         """``x[:, a:b]``: one of equal slices of the channels (``split``) when b − a divides
-        the depth and a is a multiple of it."""
+        the depth and a is a multiple of it, else a ``slice``."""
         key = n.args[1]
         shape = self.shape(n.args[0])
         full = slice(None, None, None)
@@ -802,8 +817,11 @@ class _Converter:
                 if width == c:
                     return x
                 return self.leaf(n, "split", {"parts": c // width, "index": start // width}, x)
-            raise _Unsupported(f"a slice of channels {start} to {stop} of {c} (not one of "
-                               f"equal slices), which", "split")
+            if step == 1 and width > 0:  # any other run of maps (DPN's two paths)
+                return self.channel_run(n, x, start, stop, c)
+            how = f"in steps of {step}" if step != 1 else "(empty)"
+            raise _Unsupported(f"a slice of channels {start} to {stop} of {c} {how}, which",
+                               "slice")
         raise _Unsupported("indexing into an activation, which", "split")
 
     def f_identity(self, n):
@@ -888,7 +906,7 @@ _FUNCTIONS = {
     "view": _Converter.f_view, "reshape": _Converter.f_view, "_unsafe_view": _Converter.f_view,
     "transpose": _Converter.f_transpose,
     "contiguous": _Converter.f_contiguous, "clone": _Converter.f_contiguous,
-    "permute": _Converter.f_permute,
+    "permute": _Converter.f_permute, "stack": _Converter.f_stack,
     "getitem": _Converter.f_getitem, "pad": _Converter.f_pad,
     "size": _Converter.f_ignore, "dim": _Converter.f_ignore, "floordiv": _Converter.f_ignore,
     "_assert": _Converter.f_ignore, "getattr": _Converter.f_ignore,
