@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .exported import _Exported
 from .kinds import function_kind, module_kind, nearest_kind
 from .sources import ImportFailure
 from .trace import _FxTracer, _Node, _Traced
@@ -91,7 +92,7 @@ def _short(pair):
     return pair[0] if pair[0] == pair[1] else list(pair)
 
 
-class _Converter:
+class _Converter(_Exported):
     def __init__(self, traced: _Traced, source: str):
         self.traced = traced
         self.source = source
@@ -121,6 +122,7 @@ class _Converter:
                     self.vals[n.name] = self.node(n)
             except _Unsupported as e:
                 raise self.failure(n, e) from None
+        side = side + self.unused(out, side)  # run, never read: a merge: first's side path
         self.name_functional()
         return self.ops, out, side
 
@@ -446,6 +448,8 @@ class _Converter:
         return self.flatten(n, x, shape)
 
     def module_pool(self, n, m, x, shape):
+        if any(True for _ in m.parameters()):
+            return self.subsampling(n, m, x)  # LeNet's trainable subsampling
         mode = "max" if hasattr(m, "dilation") else "avg"  # MaxPool2d has one, AvgPool2d not
         return self.pool(n, x, mode, m.kernel_size, m.stride, m.padding,
                          getattr(m, "dilation", 1), m.ceil_mode)
@@ -596,7 +600,7 @@ class _Converter:
         if p.dim() not in (1, 3) or any(s != 1 for s in p.shape[1:]):
             raise _Unsupported(f"a product with the parameter {param} of shape "
                                f"{tuple(p.shape)}, which", "layer_scale (one per channel)")
-        op = self.new("layer_scale", None, [x.op], name=param, module=owner)
+        op = self.new("layer_scale", None, [x.op], name=self.scale_name(param), module=owner)
         return _Val(op, x.layout)
 
     def f_cat(self, n):
@@ -665,8 +669,10 @@ class _Converter:
         if before == after:
             return x
         # ECA: the pooled vector viewed as one sequence of C channels for a Conv1d, and back
+        from ...layers.dense import Flatten
+
         if before is not None and after is not None and len(before) == 2 and \
-                tuple(after) == (before[0], 1, before[1]) and x.op.kind == "flatten":
+                tuple(after) == (before[0], 1, before[1]) and x.op.kind == Flatten.key:
             return _Val(x.op.inputs[0], "channels")  # the flatten is undone: 1×1×C again
         if x.layout == "channels" and after is not None and len(after) == 4 and \
                 before is not None and tuple(after) == (before[0], before[2], 1, 1):
