@@ -49,11 +49,7 @@ HAND_PICKED: dict[str, dict] = {"conv": {"filters": 4}}
 
 # Where today's importer cannot bring a case back: the case id's start → (what it raises, why).
 # Each is a strict xfail, so it fails (and must be removed here) once the importer handles it.
-IMPORT_GAPS = {
-    "rbf": (AssertionError, "FlopCounterMode does not count the RBF's Σ(x − w)²"),
-    "pool-trainable=true": (AssertionError, "FlopCounterMode does not count the subsampling's "
-                                            "product with its coefficient"),
-}
+IMPORT_GAPS: dict = {}
 
 
 def sample(schema: dict):

@@ -122,7 +122,7 @@ class _Converter(_Exported):
                     self.vals[n.name] = self.node(n)
             except _Unsupported as e:
                 raise self.failure(n, e) from None
-        side = side + self.unused(out, side)  # run, never read: a merge: first's side path
+        side = self.finish(out, side)  # unread layers kept; MACs the counter cannot see
         self.name_functional()
         return self.ops, out, side
 

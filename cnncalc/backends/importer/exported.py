@@ -11,7 +11,11 @@ need beyond the kind's declared attributes is read here:
 - a product with a parameter that its module holds alone (a layer-scale module, timm's
   ``LayerScale2d``) is named after that module, as a module call is;
 - layers whose output no later op reads (a ``merge: first`` block's side path, run and
-  dropped) are side outputs: PyTorch runs them, so their params and MACs stay counted.
+  dropped) are side outputs: PyTorch runs them, so their params and MACs stay counted;
+- where a module's MACs are operations FlopCounterMode does not count (LeNet's RBF and
+  trainable subsampling: verify's ``UNCOUNTED``), the ``expect: macs`` adds cnncalc's MACs
+  of that layer to the counter's total, and a note says so: the claim then compares the
+  rest, as verify does.
 
 :class:`_Exported` is a mixin of :class:`.convert._Converter`; it reads that module's values
 (``_Val``, ``_Unsupported``) when called, as the two modules import each other.
@@ -75,6 +79,42 @@ class _Exported:
                 any(op.name == owner for op in self.ops):
             return param
         return owner
+
+    def finish(self, out, side: list) -> list:
+        """After the last node: the side outputs with the unread layers added
+        (:meth:`unused`), and the MACs FlopCounterMode missed added to the traced total
+        (:meth:`uncounted`)."""
+        self.uncounted()
+        return side + self.unused(out, side)
+
+    def uncounted(self) -> None:
+        """Each call of a module whose MACs FlopCounterMode cannot see (verify's
+        ``UNCOUNTED``): cnncalc's MACs for its layer, worked out by the engine on the
+        layer alone at its traced input, added to ``traced.macs`` with a note."""
+        import json
+
+        from ... import analyze, load
+        from ..torch import UNCOUNTED
+        from .kinds import module_kind
+
+        for n in self.traced.nodes:
+            if n.op != "call_module":
+                continue
+            declared = module_kind(self.traced.model.get_submodule(n.target))[1]
+            v = self.vals.get(n.name)
+            shape = self.shape(n.args[0])
+            if declared not in UNCOUNTED or v is None or v.op is None or v.op.kind is None \
+                    or shape is None:
+                continue
+            volume = "x".join(str(d) for d in (*reversed(shape[2:]), shape[1]))
+            layer = v.op.kind if v.op.hp is None else {v.op.kind: v.op.hp}
+            macs = analyze(load(json.dumps({"name": "one", "input": volume,
+                                            "layers": [layer]}))).totals.macs
+            self.traced.macs += macs
+            self.traced.notes.append(
+                f"{n.target}'s MACs are {UNCOUNTED[declared]}: the expect: macs adds "
+                f"cnncalc's {macs:,} for it to the counter's total (verify leaves that layer "
+                f"out of its comparison too)")
 
     def unused(self, out, side: list) -> list:
         """The layers no later op reads and the model does not return (a ``merge: first``
