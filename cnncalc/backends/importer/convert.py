@@ -24,6 +24,7 @@ class _Op:
     index: int = 0  # creation order: a topological order
     functional: bool = False  # named after its scope and kind, not after a module
     share: str = ""  # a module with weights called again: the first call's name (share:)
+    frozen: bool = False  # a module whose weights all have requires_grad off (frozen: true)
 
 
 @dataclass
@@ -189,6 +190,7 @@ class _Converter(_Exported):
             m = self.traced.model.get_submodule(n.target)
             if count > 1 and (any(True for _ in m.parameters()) or any(True for _ in m.buffers())):
                 op.share = n.target  # the same weights again: share: NAME (counted once)
+            op.frozen = self.frozen(m)
         else:
             op = self.new(kind, hp, [x.op], module=n.scope, functional=True)
         return _Val(op, layout or x.layout)
@@ -252,6 +254,10 @@ class _Converter(_Exported):
 
     # nn modules → kinds
     def module_conv(self, n, m, x, shape):
+        import torch
+
+        if not isinstance(m, torch.nn.Conv2d):  # the conv kind's other module: LeNet's C3
+            return self.connection_conv(n, m, x, shape)
         if m.padding_mode != "zeros":
             raise _Unsupported(f"{n.target} is a Conv2d with padding_mode={m.padding_mode!r}, "
                                f"which", "conv (zero padding only)")

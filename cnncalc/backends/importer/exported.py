@@ -12,10 +12,11 @@ need beyond the kind's declared attributes is read here:
   ``LayerScale2d``) is named after that module, as a module call is;
 - layers whose output no later op reads (a ``merge: first`` block's side path, run and
   dropped) are side outputs: PyTorch runs them, so their params and MACs stay counted;
-- where a module's MACs are operations FlopCounterMode does not count (LeNet's RBF and
-  trainable subsampling: verify's ``UNCOUNTED``), the ``expect: macs`` adds cnncalc's MACs
-  of that layer to the counter's total, and a note says so: the claim then compares the
-  rest, as verify does.
+- where FlopCounterMode's MACs for one of cnncalc's modules are not cnncalc's, the
+  ``expect: macs`` is set right as verify does it (:func:`cnncalc.backends.torch.counted_macs`),
+  with a note: LeNet's C3 is counted with its dense kernel, zeros too (scaled to the
+  table's kernels); the RBF's and the trainable subsampling's elementwise arithmetic is not
+  counted at all (cnncalc's MACs of that layer are taken: the claim compares the rest).
 
 :class:`_Exported` is a mixin of :class:`.convert._Converter`; it reads that module's values
 (``_Val``, ``_Unsupported``) when called, as the two modules import each other.
@@ -54,6 +55,33 @@ class _Exported:
                            f"neither a centre crop nor a conv's 'same' padding), which",
                            "crop or conv (pad: same)")
 
+    def connection_conv(self, n, m, x, shape):
+        """LeNet-5's C3, a conv whose output maps read only the input maps of its connection
+        table (:class:`cnncalc.backends.extra_modules.ConnectionConv2d`); its padding is
+        ``(left, right, top, bottom)``, an odd 'same' total with the extra pixel after."""
+        from .convert import _pair, _short, _Unsupported, _Val
+
+        self.expect_nchw(n, x, type(m).__name__)
+        hp = self.conv_hp(m.in_channels, m.out_channels, m.kernel_size, m.stride, 0,
+                          m.dilation, 1, m.bias is not None)
+        hp = {**{k: v for k, v in hp.items() if k != "bias"},
+              "connections": [list(row) for row in m.table], **{k: v for k, v in hp.items()
+                                                                 if k == "bias"}}
+        left, right, top, bottom = (int(p) for p in m.padding)
+        if (left, top) == (right, bottom):
+            if (top, left) != (0, 0):
+                hp = {**{k: v for k, v in hp.items() if k in ("filters", "size", "stride")},
+                      "pad": _short(_pair((top, left))), **hp}
+            return self.leaf(n, "conv", hp, x)
+        if split_pad(top + bottom) != (top, bottom) or split_pad(left + right) != (left, right):
+            raise _Unsupported(f"{n.target} is a {type(m).__name__} padded by "
+                               f"{(left, right, top, bottom)} (neither even nor 'same'), which",
+                               "conv")
+        padded = (*shape[:2], shape[2] + top + bottom, shape[3] + left + right)
+        hp, x = self.same_pad(n, _Val(x.op, x.layout, pad=(top + bottom, left + right)), hp,
+                              padded)
+        return self.leaf(n, "conv", hp, x)
+
     def subsampling(self, n, m, x):
         """LeNet-5's trainable subsampling (a pool module with weights: one coefficient and
         one bias per map, :class:`cnncalc.backends.extra_modules.Subsampling`)."""
@@ -68,6 +96,13 @@ class _Exported:
         hp = y.op.hp if isinstance(y.op.hp, dict) else {"size": y.op.hp}
         y.op.hp = {**hp, "trainable": True}
         return y
+
+    @staticmethod
+    def frozen(m) -> bool:
+        """Whether module ``m`` has weights and none is trained (``requires_grad`` off: the
+        export's ``frozen: true``, LeNet's hand-chosen RBF vectors)."""
+        params = list(m.parameters())
+        return bool(params) and not any(p.requires_grad for p in params)
 
     def scale_name(self, param: str) -> str:
         """A layer scale's name: its module's when the module holds that parameter and nothing
@@ -88,33 +123,33 @@ class _Exported:
         return side + self.unused(out, side)
 
     def uncounted(self) -> None:
-        """Each call of a module whose MACs FlopCounterMode cannot see (verify's
-        ``UNCOUNTED``): cnncalc's MACs for its layer, worked out by the engine on the
-        layer alone at its traced input, added to ``traced.macs`` with a note."""
-        import json
-
-        from ... import analyze, load
-        from ..torch import UNCOUNTED
-        from .kinds import module_kind
+        """Where FlopCounterMode's figure for one of cnncalc's own modules is not cnncalc's
+        MACs, the traced total is set right as verify sets it (:func:`counted_macs`): the
+        counter counts the dense kernel of LeNet's C3, zeros too (scaled to the table's
+        kernels), and nothing of the RBF's Σ(x − w)² or the subsampling's coefficient (then
+        cnncalc's MACs for that layer, worked out by the engine on the layer alone at its
+        traced input, are taken), each with a note."""
+        from ..torch import counted_macs
+        from .kinds import CNNCALC_MODULES, module_kind
 
         for n in self.traced.nodes:
             if n.op != "call_module":
                 continue
-            declared = module_kind(self.traced.model.get_submodule(n.target))[1]
-            v = self.vals.get(n.name)
-            shape = self.shape(n.args[0])
-            if declared not in UNCOUNTED or v is None or v.op is None or v.op.kind is None \
-                    or shape is None:
+            m = self.traced.model.get_submodule(n.target)
+            declared = module_kind(m)[1]
+            v, shape = self.vals.get(n.name), self.shape(n.args[0])
+            if declared is None or declared.__module__ != CNNCALC_MODULES or v is None or \
+                    v.op is None or v.op.kind is None or shape is None:
                 continue
-            volume = "x".join(str(d) for d in (*reversed(shape[2:]), shape[1]))
-            layer = v.op.kind if v.op.hp is None else {v.op.kind: v.op.hp}
-            macs = analyze(load(json.dumps({"name": "one", "input": volume,
-                                            "layers": [layer]}))).totals.macs
-            self.traced.macs += macs
-            self.traced.notes.append(
-                f"{n.target}'s MACs are {UNCOUNTED[declared]}: the expect: macs adds "
-                f"cnncalc's {macs:,} for it to the counter's total (verify leaves that layer "
-                f"out of its comparison too)")
+            flops = _flops(m, shape)
+            figure, compared, note = counted_macs(m, flops, 1, declared)
+            if compared and figure == flops // 2:
+                continue
+            if not compared:
+                figure, note = _engine_macs(v.op, shape), note.removeprefix("not comparable: ")
+                note = f"{note}: cnncalc's {figure:,} MACs are taken for it"
+            self.traced.macs += int(figure) - flops // 2
+            self.traced.notes.append(f"expect: macs, {n.target}: {note}")
 
     def unused(self, out, side: list) -> list:
         """The layers no later op reads and the model does not return (a ``merge: first``
@@ -145,6 +180,29 @@ class _Exported:
             found.append(v.op)
             live |= _ancestors([v.op])
         return found
+
+
+def _flops(m, shape) -> int:
+    """FlopCounterMode's FLOPs for module ``m`` alone on zeros of ``shape``."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    device = next((p.device for p in m.parameters()), torch.device("cpu"))
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        m(torch.zeros(shape, device=device))
+    return counter.get_total_flops()
+
+
+def _engine_macs(op, shape) -> int:
+    """cnncalc's MACs for ``op``'s layer alone at input ``shape`` (N×C×H×W or N×C)."""
+    import json
+
+    from ... import analyze, load
+
+    volume = "x".join(str(d) for d in (*reversed(shape[2:]), shape[1]))
+    layer = op.kind if op.hp is None else {op.kind: op.hp}
+    return analyze(load(json.dumps({"name": op.name or op.kind, "input": volume,
+                                    "layers": [layer]}))).totals.macs
 
 
 def _ancestors(ops) -> set:
