@@ -49,21 +49,7 @@ HAND_PICKED: dict[str, dict] = {"conv": {"filters": 4}}
 
 # Where today's importer cannot bring a case back: the case id's start → (what it raises, why).
 # Each is a strict xfail, so it fails (and must be removed here) once the importer handles it.
-IMPORT_GAPS = {
-    "crop": (ImportFailure, "export writes nn.ZeroPad2d (negative padding) and the importer "
-                            "has no converter for ZeroPad2d"),
-    "rbf": (ImportFailure, "export writes the RBF module (a sum of squared differences) and "
-                           "the importer has no converter for its unsqueeze"),
-    "pool-trainable=true": (ImportFailure, "export writes LeNet's trainable subsampling (a "
-                                           "scaled and biased average) and the importer has no "
-                                           "converter for its product with a weight"),
-    "branches-first": (AssertionError, "the side path's output is never used, so the trace "
-                                       "drops its layers as dead code: their params and MACs "
-                                       "are lost (PyTorch's expect: totals then disagree)"),
-    "layer_scale": (AssertionError, "the importer names the layer after its parameter "
-                                    "('layer_scale1.weight', a get_attr node) instead of its "
-                                    "module ('layer_scale1')"),
-}
+IMPORT_GAPS: dict = {}
 
 
 def sample(schema: dict):

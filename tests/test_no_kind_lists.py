@@ -35,9 +35,9 @@ EXEMPT = {
         "the `cnncalc apply --act` argument the question records (see numeric.py above)",
 }
 
-# The importer is being rebuilt around the kinds (issue 16): its converters and its nearest-kind
-# table name kinds today, and move onto the kinds' classes in that work.  Until it lands its files
-# are an expected failure; strict, so the mark must go (and the test holds) once they are clean.
+# The importer (rebuilt around the kinds in issue 16: it dispatches on the classes the kinds
+# declare and computes its nearest-kind suggestion) is held in a test of its own, over its files
+# together.
 IMPORTER = "backends/importer"
 
 
@@ -99,9 +99,6 @@ def test_no_module_outside_layers_lists_kinds(path):
     assert offences([path]) == []
 
 
-@pytest.mark.xfail(strict=True, reason="the importer names kinds in its converters and its "
-                                       "nearest-kind table until it reads them from the kinds' "
-                                       "classes (issue 16); remove this mark when it does")
 def test_the_importer_lists_no_kinds():
     paths = [p for p in MODULES if p.relative_to(PACKAGE).as_posix().startswith(IMPORTER)]
     assert paths, "no importer module found"

@@ -328,16 +328,18 @@ def per_image(flops: int, batch: int) -> int | float:
     return _plain(Fraction(flops, 2 * batch))
 
 
-def counted_macs(module: nn.Module, flops: int | None, batch: int,
+def counted_macs(module: nn.Module, flops: int | None, batch: int, cls: type | None = None,
                  ) -> tuple[int | float | None, bool, str]:
     """PyTorch's MACs per image for one leaf from the counter's ``flops`` (None: the pass
-    never reached it): (figure, compared, note)."""
-    if type(module) in UNCOUNTED:
-        return None, False, f"not comparable: {UNCOUNTED[type(module)]}"
+    never reached it): (figure, compared, note).  ``cls``: the module's class as cnncalc
+    declares it, where the module is a copy of it (an exported file, imported)."""
+    cls = cls or type(module)
+    if cls in UNCOUNTED:
+        return None, False, f"not comparable: {UNCOUNTED[cls]}"
     if flops is None:
         return None, True, ""
     macs = per_image(flops, batch)
-    if isinstance(module, modules.ConnectionConv2d):
+    if issubclass(cls, modules.ConnectionConv2d):
         # The forward pass convolves with the dense K×D kernel, zeros included; cnncalc counts
         # only the table's kernels, which hold weight.shape[0] of the K·D.
         dense = module.out_channels * module.in_channels

@@ -24,7 +24,9 @@ from .slips import Slip, order_slips, window_shape_slips
 @register
 class Conv(Layer):
     key = "conv"
-    torch = Torch(("torch.nn.Conv2d",), ("conv2d",))
+    # ConnectionConv2d: LeNet-5's C3 (``connections:``), as the export writes it
+    torch = Torch(("torch.nn.Conv2d", "cnncalc.backends.extra_modules.ConnectionConv2d"),
+                  ("conv2d",))
     # convolution_backward(grad, input, weight, …): the input (the weight is a parameter);
     # autocast runs conv2d in bf16/fp16.
     saves = ("input",)

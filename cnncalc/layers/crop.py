@@ -11,13 +11,16 @@ from __future__ import annotations
 from ..formulas import MINUS, Shape, split_pad, volume_text
 from ..closed_forms import exceeds, text_of
 from . import register
-from .base import AxisWindow, Field, Formula, Layer, LayerError, Window, axes_text, \
+from .base import Torch, AxisWindow, Field, Formula, Layer, LayerError, Window, axes_text, \
     nonneg_pair, optional, pos_pair
 
 
 @register
 class Crop(Layer):
     key = "crop"
+    # what the export writes: ZeroPad2d with negative pads (positive ones, zeros before a
+    # conv, are read as that conv's padding)
+    torch = Torch(("torch.nn.ZeroPad2d",))
     family = "crop"
     summary = "centre crop by a total (N − t) or to a size; U-Net's copy and crop; 0 weights"
     needs_volume = True

@@ -105,6 +105,7 @@ class FullyConnected(_Dense):
 class RBF(_Dense):
     __slots__ = ()
     key = "rbf"
+    torch = Torch(("cnncalc.backends.extra_modules.RBF",), (), (("out_features", "units"),))
     family = "dense"
     autocast = "keep"  # sub, pow and sum: no autocast list names them
     summary = "LeNet-5's Euclidean RBF output: in·units weights, no bias; y_i = Σ(x_j − w_ij)²"

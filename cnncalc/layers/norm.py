@@ -132,6 +132,7 @@ class LayerNorm(Layer):
 @register
 class LayerScale(Layer):
     key = "layer_scale"
+    torch = Torch(("cnncalc.backends.extra_modules.LayerScale",))
     family = "norm"
     summary = "a learned scale per channel, γ·x (ConvNeXt): D params, 0 MACs"
     keeps_features = True

@@ -25,7 +25,9 @@ class PoolMode(Choice):
 @register
 class Pool(Layer):
     key = "pool"
-    torch = Torch(("torch.nn.MaxPool2d", "torch.nn.AvgPool2d"),
+    # Subsampling: LeNet's trainable pool (``trainable: true``), as the export writes it
+    torch = Torch(("torch.nn.MaxPool2d", "torch.nn.AvgPool2d",
+                   "cnncalc.backends.extra_modules.Subsampling"),
                   ("max_pool2d", "max_pool2d_with_indices", "avg_pool2d"))
     sliding_window = True
     family = "pool"

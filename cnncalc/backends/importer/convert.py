@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .attention import RadixConversions
+from .exported import _Exported
 from .kinds import function_kind, module_kind, nearest_kind
 from .sources import ImportFailure
 from .trace import _FxTracer, _Node, _Traced
@@ -24,6 +25,7 @@ class _Op:
     index: int = 0  # creation order: a topological order
     functional: bool = False  # named after its scope and kind, not after a module
     share: str = ""  # a module with weights called again: the first call's name (share:)
+    frozen: bool = False  # a module whose weights all have requires_grad off (frozen: true)
 
 
 @dataclass
@@ -92,7 +94,7 @@ def _short(pair):
     return pair[0] if pair[0] == pair[1] else list(pair)
 
 
-class _Converter(RadixConversions):
+class _Converter(RadixConversions, _Exported):
     def __init__(self, traced: _Traced, source: str):
         self.traced = traced
         self.source = source
@@ -122,6 +124,7 @@ class _Converter(RadixConversions):
                     self.vals[n.name] = self.node(n)
             except _Unsupported as e:
                 raise self.failure(n, e) from None
+        side = self.finish(out, side)  # unread layers kept; MACs the counter cannot see
         self.name_functional()
         return self.ops, out, side
 
@@ -188,6 +191,7 @@ class _Converter(RadixConversions):
             m = self.traced.model.get_submodule(n.target)
             if count > 1 and (any(True for _ in m.parameters()) or any(True for _ in m.buffers())):
                 op.share = n.target  # the same weights again: share: NAME (counted once)
+            op.frozen = self.frozen(m)
         else:
             op = self.new(kind, hp, [x.op], module=n.scope, functional=True)
         return _Val(op, layout or x.layout)
@@ -251,6 +255,10 @@ class _Converter(RadixConversions):
 
     # nn modules → kinds
     def module_conv(self, n, m, x, shape):
+        import torch
+
+        if not isinstance(m, torch.nn.Conv2d):  # the conv kind's other module: LeNet's C3
+            return self.connection_conv(n, m, x, shape)
         if m.padding_mode != "zeros":
             raise _Unsupported(f"{n.target} is a Conv2d with padding_mode={m.padding_mode!r}, "
                                f"which", "conv (zero padding only)")
@@ -447,6 +455,8 @@ class _Converter(RadixConversions):
         return self.flatten(n, x, shape)
 
     def module_pool(self, n, m, x, shape):
+        if any(True for _ in m.parameters()):
+            return self.subsampling(n, m, x)  # LeNet's trainable subsampling
         mode = "max" if hasattr(m, "dilation") else "avg"  # MaxPool2d has one, AvgPool2d not
         return self.pool(n, x, mode, m.kernel_size, m.stride, m.padding,
                          getattr(m, "dilation", 1), m.ceil_mode)
@@ -597,7 +607,7 @@ class _Converter(RadixConversions):
         if p.dim() not in (1, 3) or any(s != 1 for s in p.shape[1:]):
             raise _Unsupported(f"a product with the parameter {param} of shape "
                                f"{tuple(p.shape)}, which", "layer_scale (one per channel)")
-        op = self.new("layer_scale", None, [x.op], name=param, module=owner)
+        op = self.new("layer_scale", None, [x.op], name=self.scale_name(param), module=owner)
         return _Val(op, x.layout)
 
     def f_cat(self, n):
@@ -669,8 +679,10 @@ class _Converter(RadixConversions):
         if radix is not None:
             return radix
         # ECA: the pooled vector viewed as one sequence of C channels for a Conv1d, and back
+        from ...layers.dense import Flatten
+
         if before is not None and after is not None and len(before) == 2 and \
-                tuple(after) == (before[0], 1, before[1]) and x.op.kind == "flatten":
+                tuple(after) == (before[0], 1, before[1]) and x.op.kind == Flatten.key:
             return _Val(x.op.inputs[0], "channels")  # the flatten is undone: 1×1×C again
         if x.layout == "channels" and after is not None and len(after) == 4 and \
                 before is not None and tuple(after) == (before[0], before[2], 1, 1):

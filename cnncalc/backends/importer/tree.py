@@ -62,14 +62,18 @@ class _Tree:
 
     def attach_side_outputs(self, source: _Op) -> _Op:
         """Each side output hangs off the op that dominates it: ``first(a, side)`` takes that
-        op's place on the main path."""
+        op's place on the main path; or a later op's, where the main path goes on from there
+        as one chain computed before the side path (a ``merge: first`` block's first path,
+        whose side path the model runs after it)."""
         out = self.out
+        made = {op: i for i, op in enumerate(self.ops)}  # the trace's order
         for s in self.side:
             idom = _dominators(self.ops, source)
             on_main = _ancestors(out)
             a = s
             while a not in on_main:
                 a = idom[a]
+            a = _chain_end(a, _ancestors(s) - on_main, on_main, self.ops, made)
             merge = _Op(None, {}, "", "", [a, s], "first", 0)
             for op in self.ops:
                 if op is not merge and op in on_main:
@@ -79,6 +83,18 @@ class _Tree:
                 out = merge
             self.ops = _topological(self.ops, source)
         return out
+
+
+def _chain_end(a: _Op, side: set, on_main: set, ops: list, made: dict) -> _Op:
+    """The last op of the chain that goes on from ``a`` on the main path (each op read by one
+    layer only) while the trace computes it before the first op of ``side``."""
+    start = min((made.get(o, len(made)) for o in side), default=len(made))
+    while True:
+        readers = [o for o in ops if o in on_main and a in o.inputs]
+        if len(readers) != 1 or readers[0].inputs != [a] or readers[0].merge is not None or \
+                made.get(readers[0], len(made)) > start:
+            return a
+        a = readers[0]
 
 
 def _ancestors(op: _Op) -> set:

@@ -188,7 +188,7 @@ class _Writer:
 
                 key = REGISTRY[it.op.kind].primary or it.op.kind
                 out.append(("leaf", it.op.kind, rel(it.op.name), hp_skel(it.op.hp, key),
-                            rel(it.op.share) if it.op.share else ""))
+                            rel(it.op.share) if it.op.share else "", it.op.frozen))
             elif isinstance(it, _TTap):
                 out.append(("tap", rel(it.op.name)))
             elif isinstance(it, _TMerge):
@@ -368,6 +368,7 @@ class _Writer:
             head = f"{indent}- {op.kind}" + (f": {settings}" if settings is not None else "")
             share = [f"{indent}  share: {_scalar(self.rel(op.share, prefix))}"] if op.share \
                 else []
+            share += [f"{indent}  frozen: true"] if op.frozen else []
             if settings is None and share:
                 head += ":"
             if name == auto:
