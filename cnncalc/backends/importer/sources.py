@@ -274,10 +274,26 @@ def _parse_volume(text: str):
     return shape
 
 
+def traced_notes(ops, shape) -> list[str]:
+    """A note naming the layers written as ``traced`` (:mod:`.fallback`), when there are any."""
+    from ...layers.traced import Traced
+
+    names = [op.name for op in ops if op.kind == Traced.key]
+    if not names:
+        return []
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    one = len(names) == 1
+    return [f"{len(names)} op{'' if one else 's'} with no cnncalc kind "
+            f"{'is written as a traced layer' if one else 'are written as traced layers'} "
+            f"({shown}): {'its' if one else 'their'} shapes, params and MACs are this trace's "
+            f"at {shape.w}×{shape.h}×{shape.c}; sizes, verify and export cannot reason "
+            f"through {'it' if one else 'them'}"]
+
+
 def import_model(source: str, *, input_volume: str | None = None,
                  args: dict[str, Any] | None = None) -> Imported:
     """Import ``source`` and return the spec's YAML text; errors are :class:`ImportFailure`."""
-    from .convert import _Converter
+    from .fallback import convert
     from .trace import _trace
     from .tree import _Tree
     from .write import _Writer
@@ -286,7 +302,7 @@ def import_model(source: str, *, input_volume: str | None = None,
     model.eval()  # BN uses its running statistics: a batch of one works
     shape = _parse_volume(input_volume or default_volume)
     traced = _trace(model, shape, meta, source)
-    ops, out, side = _Converter(traced, source).run()
+    ops, out, side = convert(traced, source)
     try:
         tree = _Tree(ops, out, side).build()
     except ImportFailure as e:
@@ -295,6 +311,6 @@ def import_model(source: str, *, input_volume: str | None = None,
         raise ImportFailure(f"{source}: forward() computes nothing cnncalc counts (its output "
                             f"is its input, or only identities run in eval mode): there is "
                             f"no layer to write")
-    notes = list(traced.notes)
+    notes = list(traced.notes) + traced_notes(ops, shape)
     text = _Writer(traced, tree, source, title, shape, notes).text()
     return Imported(source, text, tuple(notes))
