@@ -291,8 +291,11 @@ def traced_notes(ops, shape) -> list[str]:
 
 
 def import_model(source: str, *, input_volume: str | None = None,
-                 args: dict[str, Any] | None = None) -> Imported:
-    """Import ``source`` and return the spec's YAML text; errors are :class:`ImportFailure`."""
+                 args: dict[str, Any] | None = None, traced: bool = True) -> Imported:
+    """Import ``source`` and return the spec's YAML text; errors are :class:`ImportFailure`.
+    An op with no kind becomes a ``traced`` layer (:mod:`.fallback`); ``traced=False``
+    refuses it instead (``cnncalc import --exact``)."""
+    from .convert import _Converter
     from .fallback import convert
     from .trace import _trace
     from .tree import _Tree
@@ -301,8 +304,8 @@ def import_model(source: str, *, input_volume: str | None = None,
     model, title, default_volume, meta = _build(source, dict(args or {}))
     model.eval()  # BN uses its running statistics: a batch of one works
     shape = _parse_volume(input_volume or default_volume)
-    traced = _trace(model, shape, meta, source)
-    ops, out, side = convert(traced, source)
+    found = _trace(model, shape, meta, source)
+    ops, out, side = convert(found, source) if traced else _Converter(found, source).run()
     try:
         tree = _Tree(ops, out, side).build()
     except ImportFailure as e:
@@ -311,6 +314,6 @@ def import_model(source: str, *, input_volume: str | None = None,
         raise ImportFailure(f"{source}: forward() computes nothing cnncalc counts (its output "
                             f"is its input, or only identities run in eval mode): there is "
                             f"no layer to write")
-    notes = list(traced.notes) + traced_notes(ops, shape)
-    text = _Writer(traced, tree, source, title, shape, notes).text()
+    notes = list(found.notes) + traced_notes(ops, shape)
+    text = _Writer(found, tree, source, title, shape, notes).text()
     return Imported(source, text, tuple(notes))
