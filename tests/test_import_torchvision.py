@@ -189,7 +189,7 @@ def test_a_vision_transformer_imports_with_its_encoder_traced(cli):
     assert (traced.input_shape.dims(), traced.shape.dims()) == ([768, 14, 14], [768])
     # params: all but the patch embedding's conv and the head's fc
     assert traced.counts.params == 86_567_656 - (768 * 3 * 16 * 16 + 768) - (768 * 1000 + 1000)
-    assert "written as a traced layer" in result.stderr
+    assert "1 traced layer (traced) stands for ops with no cnncalc kind" in result.stderr
     refused = cli("import", "torchvision:vit_b_16", "--exact")
     assert refused.exit_code == 2
     line, = refused.stderr.strip().splitlines()

@@ -283,11 +283,11 @@ def traced_notes(ops, shape) -> list[str]:
         return []
     shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
     one = len(names) == 1
-    return [f"{len(names)} op{'' if one else 's'} with no cnncalc kind "
-            f"{'is written as a traced layer' if one else 'are written as traced layers'} "
-            f"({shown}): {'its' if one else 'their'} shapes, params and MACs are this trace's "
-            f"at {shape.w}×{shape.h}×{shape.c}; sizes, verify and export cannot reason "
-            f"through {'it' if one else 'them'}"]
+    return [f"{len(names)} traced layer{'' if one else 's'} ({shown}) stand"
+            f"{'s' if one else ''} for ops with no cnncalc kind: {'its' if one else 'their'} "
+            f"shapes, params and MACs are this trace's at {shape.w}×{shape.h}×{shape.c}; "
+            f"sizes, verify and export cannot reason through {'it' if one else 'them'} "
+            f"(--exact refuses instead)"]
 
 
 def import_model(source: str, *, input_volume: str | None = None,
