@@ -204,10 +204,18 @@ class _Graph:
                 if name in comp:
                     continue
                 comp.add(name)
-                stack += [r for r in self.inputs[name] + self.users[name] if r in members]
+                stack += [r for r in self.inputs[name] if r in members and self.joined(r, name)]
+                stack += [u for u in self.users[name] if u in members and self.joined(name, u)]
             seen |= comp
             out.append(comp)
         return out
+
+    def joined(self, a: str, b: str) -> bool:
+        """Whether opaque ``a`` and its reader ``b`` are one region: when the value between
+        them is no volume, or both are ops of one module (an unknown module's ops stay one
+        layer; an unknown op after it, in another module, is a layer of its own)."""
+        na, nb = self.by_name[a], self.by_name[b]
+        return not _expressible(na.shape) or (na.scope or "") == (nb.scope or "")
 
     def reach(self, start: set[str], step) -> set[str]:
         seen: set[str] = set()
@@ -298,7 +306,7 @@ class _Graph:
             node = self.by_name[out[0]]
             if not _expressible(node.shape) or len(ext) != 1:
                 raise _GiveUp()
-            region = self.region(comp, ext[0], node, claimed, given, names)
+            region = self.region(comp, ext[0], node, claimed, given, names, set(member_of))
             stand_ins[node.name] = _Node("call_function", region, (self.by_name[ext[0]],), {},
                                          node.name, node.shape, region.module)
         return [stand_ins.get(n.name, n) for n in self.nodes
@@ -341,7 +349,7 @@ class _Graph:
         return found
 
     def region(self, comp: set[str], source: str, out: _Node, claimed: set[int],
-               given: set[int], names: set[str]) -> _Region:
+               given: set[int], names: set[str], members_all: set[str]) -> _Region:
         members = sorted(comp, key=self.order.get)
         params = buffers = flops = 0
         reads = set(members) | {r for m in members for r in self.inputs[m]
@@ -357,7 +365,7 @@ class _Graph:
                     buffers += numel
         for m in members:
             flops += self.by_name[m].flops or 0
-        scope, whole = self.scope(comp)
+        scope, whole = self.scope(comp, members_all)
         if whole:
             name, module = scope, scope.rpartition(".")[0]
         else:
@@ -375,9 +383,10 @@ class _Graph:
         hp["macs"] = flops // 2
         return _Region(name, module, hp, source)
 
-    def scope(self, comp: set[str]) -> tuple[str, bool]:
-        """The innermost module holding every op of ``comp``, and whether ``comp`` is all that
-        module computes (then the traced layer takes the module's name)."""
+    def scope(self, comp: set[str], opaque: set[str]) -> tuple[str, bool]:
+        """The innermost module holding every op of ``comp``, and whether it is the whole of
+        what that module computes (no op of it is converted: then the traced layer takes the
+        module's name; a module called twice gives two such regions)."""
         scopes = [self.by_name[m].scope or "" for m in comp]
         common = scopes[0].split(".") if scopes[0] else []
         for s in scopes[1:]:
@@ -394,7 +403,7 @@ class _Graph:
         inside = [n for n in self.nodes if n.op in ("call_module", "call_function", "call_method")
                   and _tensor(n.shape) and ((n.scope or "") == scope or
                                             (n.scope or "").startswith(scope + "."))]
-        return scope, all(n.name in comp for n in inside)
+        return scope, all(n.name in opaque for n in inside)
 
     def op_text(self, members: list[str], whole: str) -> str:
         """What ran: the module's class, or the ops' names (the first few, then a count)."""
@@ -403,6 +412,8 @@ class _Graph:
             package = cls.__module__
             if package.startswith("torch.nn."):
                 package = "torch.nn"
+            if package.startswith("cnncalc_import_"):  # a file the import loaded
+                return cls.__qualname__
             return f"{package}.{cls.__qualname__}"
 
         model = self.traced.model
