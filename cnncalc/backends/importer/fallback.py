@@ -153,6 +153,7 @@ class _Graph:
                 live.add(n.name)
         self.derived = live  # with sizes and tuples: the graph the dominators are taken on
         self.live = {name for name in live if _tensor(self.by_name[name].shape)}
+        self.read_by: dict[str, set[str]] = {}  # weight → the ops that read it (consumers)
         self.output = next((n.name for n in self.nodes if n.op == "output"), None)
         self.idom = self.dominators(self.nodes, lambda name: self.inputs[name])
         self.ipdom = self.dominators(list(reversed(self.nodes)), lambda name: self.users[name])
@@ -344,16 +345,35 @@ class _Graph:
                 continue
             if n.op == "call_module":
                 found |= {id(t) for t, _, _ in self.tensors_of(n.name)}
-            elif n.op == "get_attr" and any(u not in members for u in self.users[n.name]):
+            elif n.op == "get_attr" and any(u not in members for u in self.consumers(n.name)):
                 found |= {id(t) for t, _, _ in self.tensors_of(n.name)}
+        return found
+
+    def consumers(self, name: str) -> set[str]:
+        """The ops on activations that read weight ``name``, through what only reshapes or
+        combines weights (``self.bias.view(1, -1, 1, 1)``)."""
+        if name in self.read_by:
+            return self.read_by[name]
+        found: set[str] = set()
+        self.read_by[name] = found
+        stack, seen = [name], {name}
+        while stack:
+            for u in self.users[stack.pop()]:
+                if u in seen:
+                    continue
+                seen.add(u)
+                if u in self.derived or self.by_name[u].op == "output":
+                    found.add(u)
+                else:
+                    stack.append(u)
         return found
 
     def region(self, comp: set[str], source: str, out: _Node, claimed: set[int],
                given: set[int], names: set[str], members_all: set[str]) -> _Region:
         members = sorted(comp, key=self.order.get)
         params = buffers = flops = 0
-        reads = set(members) | {r for m in members for r in self.inputs[m]
-                                if self.by_name[r].op == "get_attr"}
+        reads = set(members) | {n.name for n in self.nodes if n.op == "get_attr" and
+                                self.consumers(n.name) & comp}
         for name in sorted(reads, key=self.order.get):
             for t, numel, is_param in self.tensors_of(name):
                 if id(t) in claimed or id(t) in given:
