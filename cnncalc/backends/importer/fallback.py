@@ -79,6 +79,8 @@ class _FallbackConverter(_Converter):
 def convert(traced: _Traced, source: str):
     """``_Converter(traced, source).run()``, with ``traced`` layers where no kind stands for
     an op: ``(ops, output, side outputs)``; an :class:`ImportFailure` where none can."""
+    if traced.by != "torch.fx":  # no FLOPs per op to give a traced layer its MACs
+        return _Converter(traced, source).run()
     graph = _Graph(traced)
     opaque = {n.name for n in traced.nodes if n.op == "call_module" and
               module_kind(traced.model.get_submodule(n.target))[0] is None and
@@ -92,7 +94,7 @@ def convert(traced: _Traced, source: str):
         except _Seed as seed:
             n = seed.node
             grow = n.target.input if isinstance(n.target, _Region) else n.name
-            if traced.by != "torch.fx" or grow in opaque or not graph.absorbable(grow):
+            if grow in opaque or not graph.absorbable(grow):
                 break
             opaque.add(grow)
     return _Converter(traced, source).run()  # refuses, naming the op as it always has
