@@ -8,7 +8,9 @@ For each model (``timm.create_model(name, pretrained=False)``, at its ``pretrain
 input size): ``exact`` when the spec's own counts (cnncalc's formulas) equal PyTorch's params
 (``sum(p.numel())``), MACs (``FlopCounterMode`` / 2) and output shape with no note; ``noted``
 when they agree but the import says something (a ``torch.export`` trace fixed for that size);
-``wrong`` when a count differs; ``refused`` with the reason, the error's first words grouped.
+``traced`` when ``import --exact`` refuses it but the import with traced layers (an op with
+no kind, its numbers the trace's) agrees, with the reason ``--exact`` gives; ``wrong`` when a
+count differs; ``refused`` with the reason, the error's first words grouped.
 A family is a timm model module (``resnet``, ``efficientnet``, …); by default N models of each
 (the first, the middle and the last name), since the whole list takes long on two cores.
 Prints a markdown summary (by family, then by reason) and one line per model.
@@ -68,6 +70,7 @@ def run(name: str, timeout: int):
     import cnncalc
     import timm
     from cnncalc.backends.importer import import_model
+    from cnncalc.layers import REGISTRY
 
     def alarm(*_):
         raise Timeout()
@@ -85,11 +88,22 @@ def run(name: str, timeout: int):
             truth = (sum(p.numel() for p in model.parameters()),
                      counter.get_total_flops() // 2, list(out.shape[1:]))
             del model
-            imported = import_model(f"timm:{name}")
+            traced = ""
+            try:
+                imported = import_model(f"timm:{name}", traced=False)
+            except Exception as e:  # noqa: BLE001 - no kind for an op: try with traced layers
+                traced = reason(str(e).splitlines()[0] if str(e) else type(e).__name__)
+                try:
+                    imported = import_model(f"timm:{name}")
+                except Exception:  # noqa: BLE001 - refused with traced layers too
+                    raise e from None
             report = cnncalc.analyze(cnncalc.load(imported.text))
             got = (report.totals.params, report.totals.macs, report.output_shape.dims())
         if got != truth:
             return "wrong", f"spec {got} vs PyTorch {truth}", time.process_time() - start
+        if traced:
+            count = sum(REGISTRY[r.kind].from_trace for r in report.layers)
+            return "traced", f"{traced} ({count} traced)", time.process_time() - start
         if imported.notes:
             return "noted", imported.notes[0][:100], time.process_time() - start
         return "exact", "", time.process_time() - start
@@ -142,18 +156,24 @@ def main(argv=None) -> None:
     print("| outcome | models |\n|---|---:|")
     for outcome, count in Counter(r[2] for r in results).most_common():
         print(f"| {outcome} | {count} |")
-    print("\n| why refused | models | e.g. |\n|---|---:|---|")
-    why = defaultdict(list)
-    for r in results:
-        if r[2] in ("refused", "wrong"):
-            why[r[3] if r[2] == "refused" else "a count differs"].append(r[1])
-    for text, names in sorted(why.items(), key=lambda kv: -len(kv[1])):
-        print(f"| {text} | {len(names)} | {', '.join(names[:3])} |")
-    print("\n| family | tried | exact | noted | refused |\n|---|---:|---:|---:|---:|")
+    for title, outcomes in (("why traced (what --exact refuses)", ("traced",)),
+                            ("why refused", ("refused", "wrong"))):
+        why = defaultdict(list)
+        for r in results:
+            if r[2] in outcomes:
+                text = r[3] if r[2] != "wrong" else "a count differs"
+                why[re.sub(r" \(\d+ traced\)$", "", text)].append(r[1])
+        if not why:
+            continue
+        print(f"\n| {title} | models | e.g. |\n|---|---:|---|")
+        for text, names in sorted(why.items(), key=lambda kv: -len(kv[1])):
+            print(f"| {text} | {len(names)} | {', '.join(names[:3])} |")
+    print("\n| family | tried | exact | noted | traced | refused |\n"
+          "|---|---:|---:|---:|---:|---:|")
     for family in chosen:
         rows = [r for r in results if r[0] == family]
         c = Counter(r[2] for r in rows)
-        print(f"| {family} | {len(rows)} | {c['exact']} | {c['noted']} | "
+        print(f"| {family} | {len(rows)} | {c['exact']} | {c['noted']} | {c['traced']} | "
               f"{c['refused'] + c['wrong']} |")
 
 

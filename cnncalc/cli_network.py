@@ -486,8 +486,10 @@ def sweep_cmd(file, vary, sample, seed, where, pareto, batch, dtype, amp, optimi
               help="An argument for the model's class or factory (repeatable), e.g. "
                    "--arg num_classes=10.")
 @click.option("--force", is_flag=True, help="Overwrite an existing OUTPUT.")
+@click.option("--exact", is_flag=True,
+              help="Refuse an op with no kind instead of writing a traced layer for it.")
 @guarded
-def import_cmd(source, out, input_, args, force):
+def import_cmd(source, out, input_, args, force, exact):
     """Turn a PyTorch model into a spec: SOURCE is torchvision:NAME (weights=None),
     path/to/file.py:Name or package.module:Name (a class or a factory).
 
@@ -500,7 +502,8 @@ def import_cmd(source, out, input_, args, force):
     from .spec import parse
 
     path = output_path(out, force) if out is not None else None
-    imported = import_model(source, input_volume=input_, args=parse_args(args))
+    imported = import_model(source, input_volume=input_, args=parse_args(args),
+                            traced=not exact)
     report = analyze(parse(imported.text, source), explain=False)
     for note in imported.notes:
         click.echo(f"cnncalc: note: {note}", err=True)

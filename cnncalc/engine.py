@@ -182,7 +182,9 @@ class _Engine(Visitor[State]):
         if facts is None:
             facts = self.study(node, name, x)
         y, counts, win, findings, formula = facts
-        if win is not None and rf is not None:
+        if node.layer.from_trace:
+            rf = None  # what an op known only by its trace reads is not known
+        elif win is not None and rf is not None:
             try:
                 rf = step_rf(rf, win)
             except SymbolicError:  # a field that no closed form here can follow

@@ -275,7 +275,7 @@ BAD = {
     "untraceable": ("{nets}:Data", ["--input", "32x32x3"],
                     "cnncalc: error: {nets}:Data: neither torch.fx nor torch.export can trace "
                     "its forward at {nets}:{data_line} (if x.sum() > 0:)"),
-    "no kind": ("{nets}:Grouped", [], "cnncalc: error: {nets}:Grouped: norm is a GroupNorm, "
+    "no kind": ("{nets}:Grouped", ["--exact"], "cnncalc: error: {nets}:Grouped: norm is a GroupNorm, "
                                       "which has no cnncalc kind; the nearest kind is "
                                       "layer_norm (at {nets}:{norm_line}: return self.norm(self.conv(x)))"),
     "bad input": ("{nets}:Small", ["--input", "100"], "cnncalc: error: --input 100: give an "

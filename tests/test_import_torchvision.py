@@ -171,10 +171,28 @@ def test_command_writes_a_spec_that_checks(cli, tmp_path):
     assert cli("check", out).exit_code == 0
 
 
-def test_a_vision_transformer_has_no_kind(cli):
+def test_a_vision_transformer_imports_with_its_encoder_traced(cli):
+    # Its tokens (N×197×768) are no volume: from the patch embedding's output to the class
+    # token the import writes one traced layer whose numbers are the trace's; torchvision's
+    # documented params and GFLOPS still hold for the whole spec.
     result = cli("import", "torchvision:vit_b_16")
-    assert result.exit_code == 2
-    line, = result.stderr.strip().splitlines()
+    assert result.exit_code == 0, result.stderr
+    spec = cnncalc.load(result.stdout)
+    report = cnncalc.analyze(spec)
+    meta, crop = documented("vit_b_16")
+    assert crop == 224 and report.claims_ok
+    assert report.totals.params == meta["num_params"] == 86_567_656
+    assert round(report.totals.macs / 1e9, 3) == meta["_ops"]  # 17.564 GMACs
+    kinds = [r.kind for r in report.layers]
+    assert kinds == ["conv", "traced", "fc"]
+    traced = report.layers[1]
+    assert (traced.input_shape.dims(), traced.shape.dims()) == ([768, 14, 14], [768])
+    # params: all but the patch embedding's conv and the head's fc
+    assert traced.counts.params == 86_567_656 - (768 * 3 * 16 * 16 + 768) - (768 * 1000 + 1000)
+    assert "1 traced layer (traced) stands for ops with no cnncalc kind" in result.stderr
+    refused = cli("import", "torchvision:vit_b_16", "--exact")
+    assert refused.exit_code == 2
+    line, = refused.stderr.strip().splitlines()
     assert line.startswith("cnncalc: error: torchvision:vit_b_16: ")
     assert "has no cnncalc kind" in line
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..layers.base import Layer
+from ..layers.traced import Traced
 from ..network import Arm, At, Branches, Leaf, Repeat, Residual, Spec, Tap, Visitor, walk
 from ..errors import Issue, Location, SpecError
 from ..report import Report
@@ -441,6 +442,33 @@ class _Taps(Visitor[None]):
         self.found.add(source)
 
 
+def refuse_traced(spec: Spec) -> None:
+    """A ``traced`` layer (from import) stands for code cnncalc has no kind for: no module can
+    be built for it, so verify and export refuse the spec, naming every traced layer."""
+    from ..network import leaves
+
+    traced = [(at.name, leaf) for at, leaf in leaves(spec.layers) if leaf.layer.from_trace]
+    if not traced:
+        return
+    names = [name for name, _ in traced]
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    raise SpecError(Issue(traced[0][1].loc, f"{len(names)} traced layer"
+                                            f"{'s' if len(names) != 1 else ''} ({shown}): "
+                                            f"{'its' if len(names) == 1 else 'their'} numbers "
+                                            f"were taken from a PyTorch trace of "
+                                            f"code cnncalc has no kind for, so no module can be "
+                                            f"built for them",
+                          hint="check the model itself instead: its import's expect: totals "
+                               "are PyTorch's own (cnncalc check); docs/import.md#traced-layers"))
+
+
+@builder(Traced.key)
+def build_traced(layer: Layer, x: Shape) -> Recipe:
+    """Never reached: :func:`plan` refuses a spec with a traced layer first."""
+    raise SpecError(Issue(Location("<spec>"), f"a traced layer ({layer.hp['op']}) cannot be "
+                                              f"rebuilt in PyTorch"))
+
+
 def plan(spec: Spec, report: Report) -> Plan:
     """The module plan of ``spec``; ``report`` (the engine's) gives each leaf's input shape."""
     if symbolic_shape(spec.input_shape):
@@ -448,6 +476,7 @@ def plan(spec: Spec, report: Report) -> Plan:
                                                      f"has symbols: PyTorch needs numbers",
                               hint="give the input in numbers (cnncalc sizes lists the sizes "
                                    "that work)"))
+    refuse_traced(spec)
     taps = _Taps()
     walk(spec.layers, taps, None)
     planner = _Planner(report, frozenset(taps.found))

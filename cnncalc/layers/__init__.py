@@ -33,7 +33,7 @@ def closest(word: str, known) -> str | None:
     return match[0] if match else None
 
 
-from . import activation, channels, conv, crop, dense, norm, pool, resample# noqa: E402,F401  (registers)
+from . import activation, channels, conv, crop, dense, norm, pool, resample, traced  # noqa: E402,F401  (registers)
 
 __all__ = ["REGISTRY", "register", "closest", "Field", "Finding", "Layer", "LayerError",
            "Window"]

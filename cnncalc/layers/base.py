@@ -50,6 +50,9 @@ and says, as class attributes, what other parts need to know of the kind:
                     int64 indices on CUDA)
 ``autocast``        under ``torch.autocast``: ``"low"`` (conv, linear run in bf16/fp16),
                     ``"fp32"`` (softmax, layer norm) or ``"keep"`` (the input's type)
+``from_trace``      its numbers are a PyTorch trace's, not a formula's (``traced``): it knows
+                    one input only, so sizes and symbolic inputs stop at it, verify and
+                    export cannot rebuild it, and the receptive field after it is unknown
 ``torch``           its PyTorch forms (a :class:`Torch`): the module classes and functions
                     that are this kind, and how module attributes map to its fields. The
                     importer dispatches on it (by the module's class hierarchy), the builder
@@ -201,6 +204,7 @@ class Layer:
     autocast: ClassVar[str] = "keep"
     identity_in_eval: ClassVar[bool] = False  # dropout: returns its input in eval mode
     backward_scratch: ClassVar[tuple[str, ...]] = ()  # alive during its backward (lrn)
+    from_trace: ClassVar[bool] = False
     torch: ClassVar[Torch] = Torch()
 
     __slots__ = ("hp", "_memo")

@@ -64,8 +64,11 @@ def summary_lines(report: Report) -> list[tuple[str, str]]:
     if shows_connections(report):
         lines.append(("Connections", f"{thousands(t.connections)} (LeCun's count: per output, its "
                                      f"inputs + its bias)"))
+    traced = traced_rows(report)
+    if traced:
+        lines.append(("Traced", traced_note(traced)))
     if m is not None:
-        lines += memory_lines(m)
+        lines += memory_lines(m, len(traced))
     if report.claims:
         bad = sum(not c.ok for c in report.claims)
         lines.append(("expect", f"{len(report.claims)} claims, all ✓" if not bad else
@@ -73,7 +76,29 @@ def summary_lines(report: Report) -> list[tuple[str, str]]:
     return lines
 
 
-def memory_lines(m) -> list[tuple[str, str]]:
+def traced_rows(report: Report) -> list[Row]:
+    """The rows of layers whose numbers a PyTorch trace gave (``traced``, from import)."""
+    from ..layers import REGISTRY
+
+    return [r for r in report.layers if getattr(REGISTRY.get(r.kind), "from_trace", False)]
+
+
+def traced_note(rows: list[Row]) -> str:
+    """What the table's traced rows are, and what cannot reason through them."""
+    return (f"{plural(len(rows), 'layer')} ({layer_list([r.name for r in rows])}) with numbers "
+            f"taken from the PyTorch trace at this input, not computed: sizes, a symbolic "
+            f"input, verify and export cannot reason through them, and the receptive field "
+            f"after them is unknown")
+
+
+def traced_left_out(count: int) -> str:
+    """The memory estimate's caveat for a net with traced layers."""
+    return (f"what the {plural(count, 'traced layer')} save{'s' if count == 1 else ''} for "
+            f"backward (unknown: only {'its output is' if count == 1 else 'their outputs are'} "
+            f"counted)")
+
+
+def memory_lines(m, traced: int = 0) -> list[tuple[str, str]]:
     """The memory totals (a :class:`cnncalc.memory.MemoryEstimate`), each peak with the layer
     where it happens and what it leaves out."""
     weights = "fp32" if m.amp else m.dtype
@@ -88,7 +113,8 @@ def memory_lines(m) -> list[tuple[str, str]]:
          f"{size_bytes(m.grads_bytes)} + {m.optimizer} state {size_bytes(m.optimizer_bytes)} + "
          f"saved for backward {size_bytes(m.saved_bytes)})"),
         ("Memory leaves out", "the CUDA context, cuDNN workspaces, allocator fragmentation "
-                              "(cnncalc fit keeps a reserve)"),
+                              "(cnncalc fit keeps a reserve)" +
+         (f"; {traced_left_out(traced)}" if traced else "")),
     ]
 
 

@@ -9,7 +9,8 @@ from ..report import (COUNT_FIELDS, ClaimResult, Counts, Diagnostic, ReceptiveFi
                       Row)
 from ..formulas import volume_text
 from ..formatting import json_number
-from .common import formula_text
+from ..layers import REGISTRY
+from .common import formula_text, traced_left_out, traced_rows
 
 SCHEMA_VERSION = 1
 
@@ -31,14 +32,18 @@ def counts_json(c: Counts) -> dict[str, int]:
 
 def row_json(row: Row, mem=None) -> dict[str, Any]:
     """A leaf's row; ``mem``: its :class:`cnncalc.memory.LayerMemory` (``saved_bytes``,
-    ``live_bytes``: null without an estimate)."""
-    return {
+    ``live_bytes``: null without an estimate).  A layer whose numbers a PyTorch trace gave
+    (``traced``) has ``"traced": true`` too."""
+    out = {
         "name": row.name, "kind": row.kind, "shape": row.shape.dims(),
         "volume": volume_text(row.shape), **counts_json(row.counts),
         "saved_bytes": mem.saved_bytes if mem is not None else None,
         "live_bytes": mem.live_bytes if mem is not None else None,
         "receptive_field": rf_json(row.rf), "formula": formula_text(row.formula), "line": row.line,
     }
+    if getattr(REGISTRY.get(row.kind), "from_trace", False):
+        out["traced"] = True
+    return out
 
 
 def _rows(report: Report):
@@ -59,7 +64,7 @@ def silenced_json(d: Diagnostic) -> dict[str, Any]:
     return dict(diagnostic_json(d), by=d.silenced_by)
 
 
-def memory_json(m) -> dict[str, Any]:
+def memory_json(m, traced: int = 0) -> dict[str, Any]:
     """A :class:`cnncalc.memory.MemoryEstimate`: the two peaks and where they happen, what
     they count, the reserve ``cnncalc fit`` keeps and what the figures leave out."""
     from ..memory import LEFT_OUT, RESERVE, RESERVE_FOR
@@ -74,7 +79,7 @@ def memory_json(m) -> dict[str, Any]:
             "training_peak_bytes": m.training_peak,
             "training_peak_layer": m.training_peak_layer,
             "reserve_bytes": RESERVE, "reserve_for": RESERVE_FOR,
-            "left_out": list(LEFT_OUT)}
+            "left_out": list(LEFT_OUT) + ([traced_left_out(traced)] if traced else [])}
 
 
 def to_json(report: Report, error: str | None = None) -> dict[str, Any]:
@@ -108,7 +113,8 @@ def _document(report: Report, layers, error: str | None) -> dict[str, Any]:
                    "non_trainable_params": t.non_trainable_params,
                    "buffers": t.buffers, "macs": t.macs, "flops": t.flops,
                    "connections": t.connections, "activations": t.activations,
-                   "memory": memory_json(report.memory) if report.memory else None},
+                   "memory": memory_json(report.memory, len(traced_rows(report)))
+                   if report.memory else None},
         "warnings": [diagnostic_json(d) for d in report.diagnostics],
         "silenced": [silenced_json(d) for d in report.silenced],
         "expect": [claim_json(c) for c in report.claims],

@@ -274,10 +274,29 @@ def _parse_volume(text: str):
     return shape
 
 
+def traced_notes(ops, shape) -> list[str]:
+    """A note naming the layers written as ``traced`` (:mod:`.fallback`), when there are any."""
+    from ...layers.traced import Traced
+
+    names = [op.name for op in ops if op.kind == Traced.key]
+    if not names:
+        return []
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    one = len(names) == 1
+    return [f"{len(names)} traced layer{'' if one else 's'} ({shown}) stand"
+            f"{'s' if one else ''} for ops with no cnncalc kind: {'its' if one else 'their'} "
+            f"shapes, params and MACs are this trace's at {shape.w}×{shape.h}×{shape.c}; "
+            f"sizes, verify and export cannot reason through {'it' if one else 'them'} "
+            f"(--exact refuses instead)"]
+
+
 def import_model(source: str, *, input_volume: str | None = None,
-                 args: dict[str, Any] | None = None) -> Imported:
-    """Import ``source`` and return the spec's YAML text; errors are :class:`ImportFailure`."""
+                 args: dict[str, Any] | None = None, traced: bool = True) -> Imported:
+    """Import ``source`` and return the spec's YAML text; errors are :class:`ImportFailure`.
+    An op with no kind becomes a ``traced`` layer (:mod:`.fallback`); ``traced=False``
+    refuses it instead (``cnncalc import --exact``)."""
     from .convert import _Converter
+    from .fallback import convert
     from .trace import _trace
     from .tree import _Tree
     from .write import _Writer
@@ -285,8 +304,8 @@ def import_model(source: str, *, input_volume: str | None = None,
     model, title, default_volume, meta = _build(source, dict(args or {}))
     model.eval()  # BN uses its running statistics: a batch of one works
     shape = _parse_volume(input_volume or default_volume)
-    traced = _trace(model, shape, meta, source)
-    ops, out, side = _Converter(traced, source).run()
+    found = _trace(model, shape, meta, source)
+    ops, out, side = convert(found, source) if traced else _Converter(found, source).run()
     try:
         tree = _Tree(ops, out, side).build()
     except ImportFailure as e:
@@ -295,6 +314,6 @@ def import_model(source: str, *, input_volume: str | None = None,
         raise ImportFailure(f"{source}: forward() computes nothing cnncalc counts (its output "
                             f"is its input, or only identities run in eval mode): there is "
                             f"no layer to write")
-    notes = list(traced.notes)
-    text = _Writer(traced, tree, source, title, shape, notes).text()
+    notes = list(found.notes) + traced_notes(ops, shape)
+    text = _Writer(found, tree, source, title, shape, notes).text()
     return Imported(source, text, tuple(notes))

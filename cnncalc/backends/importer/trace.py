@@ -24,6 +24,7 @@ class _Node:
     shape: Any  # torch shape with batch, a tuple of them (chunk), or None (not a tensor)
     scope: str  # the innermost module's qualified name ('' for the model itself)
     where: str = ""  # the model's source line, when known
+    flops: int | None = None  # FlopCounterMode's FLOPs for this op (torch.fx traces only)
 
 
 @dataclass
@@ -63,7 +64,7 @@ def _trace(model, shape, meta: bool, source: str) -> _Traced:
     else:
         try:
             with FlopCounterMode(display=False) as counter, torch.no_grad():
-                out = _ShapeRecorder(gm).run(x)
+                out = _ShapeRecorder(gm, counter).run(x)
         except Exception as e:  # noqa: BLE001 - the model refuses this input size
             raise ImportFailure(f"{source}: PyTorch cannot run it on {shape.w}×{shape.h}×"
                                 f"{shape.c}: {_one_line(e)}; give another --input") from None
@@ -181,20 +182,25 @@ def _node_from_fx(n) -> _Node:
     else:
         shape = None
     scope = n.target if n.op == "call_module" else _scope_of(n)
-    return _Node(n.op, n.target, n.args, dict(n.kwargs), n.name, shape, scope)
+    return _Node(n.op, n.target, n.args, dict(n.kwargs), n.name, shape, scope,
+                 flops=n.meta.get("flops"))
 
 
 class _ShapeRecorder:
     """Run a GraphModule node by node, keeping each tensor's shape in ``node.meta``
-    (torch.fx's ShapeProp, without its per-node metadata we do not need)."""
+    (torch.fx's ShapeProp, without its per-node metadata we do not need), and each node's
+    share of ``counter``'s FLOPs (what a traced layer counts: :mod:`.fallback`)."""
 
-    def __new__(cls, gm):
+    def __new__(cls, gm, counter=None):
         import torch
         import torch.fx
 
         class Recorder(torch.fx.Interpreter):
             def run_node(self, n):
+                before = counter.get_total_flops() if counter is not None else 0
                 result = super().run_node(n)
+                if counter is not None:
+                    n.meta["flops"] = counter.get_total_flops() - before
                 if isinstance(result, torch.Tensor):
                     n.meta["tensor_meta"] = _Shape(tuple(result.shape))
                 elif isinstance(result, (tuple, list)) and result and all(
