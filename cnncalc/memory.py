@@ -469,6 +469,20 @@ def estimate(spec: Spec, *, batch: int = 1, dtype: str = "fp32", amp: str | None
                   ["optimizer step"], tr_curve)), checkpoint, recomputed)
 
 
+def checkpointed_blocks(spec: Spec, report: Report | None = None) -> tuple[tuple[str, ...], ...]:
+    """What ``checkpoint=True`` runs under ``torch.utils.checkpoint``: each top-level block
+    (each round of a top-level repeat), as the names of its layers in execution order."""
+    if report is None:
+        report = analyze(spec, explain=False, memory=False)
+    tape, _ = _replay(spec, report, 1, "fp32", None, training=True)
+    rows = report.layers
+    blocks: dict[int, list[str]] = {}
+    for row, seg in zip(tape.o_row, tape.o_seg):
+        if seg >= 0 and row >= 0:
+            blocks.setdefault(seg, []).append(rows[row].name)
+    return tuple(tuple(names) for _, names in sorted(blocks.items()))
+
+
 def _inference(tape: _Tape, fixed: int, out: int) -> tuple[list[int], list[int]]:
     """Bytes alive while each op runs, and right after it."""
     n = len(tape.o_name)
@@ -544,6 +558,7 @@ def _training(tape: _Tape, out: int, fixed: int, reach: list[bool], opt_scratch:
         for t in tape.o_ins[i]:
             if graph_end.get(t, 0) < held:
                 graph_end[t] = held
+    recomputed: dict[int, tuple[int, int]] = {}  # storage → (made again, last read)
     for i in range(n):
         if not reach[i]:
             continue
@@ -551,19 +566,28 @@ def _training(tape: _Tape, out: int, fixed: int, reach: list[bool], opt_scratch:
         g = seg[i]
         for s in tape.o_saved[i]:
             first_saver.setdefault(s, i)
-            if g >= 0 and tape.s_born[s] >= seg_first[g]:
+            if g >= 0 and tape.s_born[s] >= seg_first[g] and s != tape.t_store[0]:
                 # made inside a checkpointed block: dropped in the forward, made again when
-                # the block reruns at the start of its backward, kept to this op's backward
-                span(tape.s_bytes[s], 2 * n - 1 - seg_last[g], tb)
+                # the block reruns at the start of its backward, kept to the backward of the
+                # last op that reads it (one storage however many ops save it)
+                start = 2 * n - 1 - seg_last[g]
+                recomputed[s] = (start, max(recomputed.get(s, (start, tb))[1], tb))
                 continue
-            if g >= 0:  # the block's input: kept until the whole block's backward is done
-                tb = 2 * n - 1 - seg_first[g]
-            if end[s] < tb:
-                end[s] = tb
+            # the block's input: kept until the whole block's backward is done
+            keep = 2 * n - 1 - seg_first[g] if g >= 0 else tb
+            if end[s] < keep:
+                end[s] = keep
         for s in tape.o_cached[i]:
             keep = tb if any(tape.t_req[t] for t in tape.o_ins[i]) else n - 1
+            if g >= 0:  # checkpointed: the forward's copy goes with autocast's cache; the
+                # rerun casts again, a copy its op saves when its input needs a gradient
+                if keep == tb:
+                    span(tape.s_bytes[s], 2 * n - 1 - seg_last[g], tb)
+                keep = n - 1
             if end[s] < max(keep, n - 1):
                 end[s] = max(keep, n - 1)
+    for s, (start, stop) in recomputed.items():
+        span(tape.s_bytes[s], start, stop)
     for i in range(n):
         for s in tape.o_cached[i]:
             if end[s] < n - 1:

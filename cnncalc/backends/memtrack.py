@@ -380,7 +380,8 @@ def _check(dtype: str, amp: str | None, optimizer: str | None, device: str) -> s
 
 def track(model, input_shape, *, batch: int = 1, dtype: str = "fp32", amp: str | None = None,
           optimizer: str | None = None, device: str = "cuda",
-          names: dict | None = None, emulate: bool | None = None) -> Tracked:
+          names: dict | None = None, emulate: bool | None = None,
+          checkpoint=None) -> Tracked:
     """Peak memory of one inference pass and (with ``optimizer``) of one training step.
 
     ``model`` is an ``nn.Module``, or a callable returning one (or a ``(module, names)``
@@ -390,6 +391,9 @@ def track(model, input_shape, *, batch: int = 1, dtype: str = "fp32", amp: str |
     ``names`` maps leaf modules to the names the per-layer rows carry (default: the module
     names of every leaf).  ``emulate`` (default: where torch has no CUDA) runs fake CPU
     tensors and emulates CUDA's behaviours; False with CUDA present makes fake CUDA tensors.
+    ``checkpoint``: dotted module paths (``model.get_submodule``'s), or a function of the
+    built model giving them: each of those modules runs under ``torch.utils.checkpoint``
+    (non-reentrant) in the training step, as ``cnncalc fit --checkpoint`` assumes.
 
     The protocol: weights, buffers and the input already on the device; inference is
     ``eval()`` under ``inference_mode``; training is ``train()``, loss ``out.float().sum()``,
@@ -434,6 +438,13 @@ def track(model, input_shape, *, batch: int = 1, dtype: str = "fp32", amp: str |
                 regions = lambda: torch.autocast(device, dtype=DTYPES[amp])  # noqa: E731
             else:
                 regions = nullcontext
+            if checkpoint is not None:
+                paths = checkpoint(model) if callable(checkpoint) else checkpoint
+                for path in paths:
+                    _checkpointed(model.get_submodule(path),
+                                  regions if emulate else nullcontext)
+                notes.append(f"{len(paths)} modules under torch.utils.checkpoint "
+                             f"(non-reentrant) in training")
             inf_peak, inf_raw, inf_rows, inf_layer, inf_curve = _inference(model, x, live, names,
                                                                            regions)
             result = dict(batch=batch, dtype=dtype, amp=amp, optimizer=optimizer, device=device,
@@ -463,6 +474,26 @@ def _convert(model: nn.Module, device: str, dtype: torch.dtype,
             if b is not None:
                 m._buffers[k] = convert(b)
     return model
+
+
+def _checkpointed(module: nn.Module, recompute) -> None:
+    """Run ``module`` under ``torch.utils.checkpoint`` (non-reentrant) when grad is on.
+
+    ``recompute`` makes the context its backward reruns it in: checkpoint restores a real
+    ``torch.autocast`` itself, but not the function mode that emulates CUDA's (autocast's
+    lists, fused dropout), which must be entered again.  The RNG state is not preserved: it
+    lives on the host (and fake tensors carry no values to reproduce)."""
+    from torch.utils.checkpoint import checkpoint
+
+    forward = module.forward
+
+    def run(*args, **kwargs):
+        if not torch.is_grad_enabled():
+            return forward(*args, **kwargs)
+        return checkpoint(forward, *args, use_reentrant=False, preserve_rng_state=False,
+                          context_fn=lambda: (nullcontext(), recompute()), **kwargs)
+
+    module.forward = run
 
 
 def _inference(model, x, live: _Live, names, regions):
@@ -541,9 +572,11 @@ def _training(model, x, live: _Live, names, regions, *, optimizer, device, emula
 
 def track_spec(spec, *, batch: int = 1, dtype: str = "fp32", amp: str | None = None,
                optimizer: str | None = None, device: str = "cuda", report=None,
-               emulate: bool | None = None) -> Tracked:
+               emulate: bool | None = None, checkpoint: bool = False) -> Tracked:
     """:func:`track` of the module the torch backend builds from ``spec`` (the same plan
-    ``verify`` and ``export`` use); per-layer rows carry the spec's layer names."""
+    ``verify`` and ``export`` use); per-layer rows carry the spec's layer names.
+    ``checkpoint``: each block ``cnncalc.memory.checkpointed_blocks`` names (each top-level
+    block, each round of a top-level repeat) runs under ``torch.utils.checkpoint``."""
     from ..engine import analyze
     from .recipes import plan
     from .torch import instantiate
@@ -556,5 +589,36 @@ def track_spec(spec, *, batch: int = 1, dtype: str = "fp32", amp: str | None = N
         model = instantiate(the_plan.root, made)
         return model, {made[id(r)]: name for name, _, r in the_plan.leaves}
 
+    blocks = None
+    if checkpoint:
+        from ..memory import checkpointed_blocks
+
+        wanted = checkpointed_blocks(spec, report)
+        blocks = lambda model: _block_paths(model, wanted, the_plan)  # noqa: E731
     return track(make, spec.input_shape.dims(), batch=batch, dtype=dtype, amp=amp,
-                 optimizer=optimizer, device=device, emulate=emulate)
+                 optimizer=optimizer, device=device, emulate=emulate, checkpoint=blocks)
+
+
+def _block_paths(model: nn.Module, blocks, the_plan) -> list[str]:
+    """The module path of each block, given as the spec names of its leaves: the module whose
+    leaves are exactly those (a block that is no single module cannot be checkpointed)."""
+    from .recipes import module_paths
+
+    paths = module_paths(the_plan.root)
+    leaf_path = {name: paths[id(recipe)] for name, _, recipe in the_plan.leaves
+                 if recipe.cls != "Shared"}
+    under: dict[str, set[str]] = {}
+    for name, path in leaf_path.items():
+        parts = path.split(".")
+        for k in range(len(parts) + 1):
+            under.setdefault(".".join(parts[:k]), set()).add(name)
+    found = []
+    for leaves in blocks:
+        want = {n for n in leaves if n in leaf_path}
+        fits = [p for p, got in under.items() if got == want]
+        if not fits:
+            raise BackendError(f"the block of {leaves[0]}…{leaves[-1]} is not one module: "
+                               f"it cannot be checkpointed")
+        calls = [p for p in fits if not isinstance(model.get_submodule(p), nn.ModuleDict)]
+        found.append(min(calls or fits, key=lambda p: p.count(".")))
+    return found
