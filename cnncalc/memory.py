@@ -531,20 +531,24 @@ def _training(tape: _Tape, out: int, fixed: int, reach: list[bool], opt_scratch:
     end_time = 2 * n  # the optimizer step
     delta = [0] * (end_time + 2)
 
+    born = [0] * (end_time + 2)  # bytes of the spans that start at each time
+
     def span(size: int, a: int, b: int) -> None:
         delta[a] += size
         delta[b + 1] -= size
+        born[a] += size
 
     first_saver: dict[int, int] = {}
     end = list(tape.s_last)
     end[tape.t_store[0]] = end_time  # the input
     seg = tape.o_seg if checkpoint else [-1] * n
     seg_first: dict[int, int] = {}
-    seg_last: dict[int, int] = {}
+    seg_last: dict[int, int] = {}  # its last op with saved tensors: the rerun's trigger
     for i, g in enumerate(seg):
         if g >= 0:
             seg_first.setdefault(g, i)
-            seg_last[g] = i
+            if reach[i] and tape.o_saved[i]:
+                seg_last[g] = i
     # A side output's graph (its ops' saved tensors) lives as long as the side output does.
     graph_end: dict[int, int] = {}
     for i in range(n - 1, -1, -1):
@@ -582,7 +586,7 @@ def _training(tape: _Tape, out: int, fixed: int, reach: list[bool], opt_scratch:
             if g >= 0:  # checkpointed: the forward's copy goes with autocast's cache; the
                 # rerun casts again, a copy its op saves when its input needs a gradient
                 if keep == tb:
-                    span(tape.s_bytes[s], 2 * n - 1 - seg_last[g], tb)
+                    span(tape.s_bytes[s], 2 * n - 1 - seg_last.get(g, i), tb)
                 keep = n - 1
             if end[s] < max(keep, n - 1):
                 end[s] = max(keep, n - 1)
@@ -691,7 +695,44 @@ def _training(tape: _Tape, out: int, fixed: int, reach: list[bool], opt_scratch:
     for k in range(end_time + 1):
         run += delta[k]
         curve.append(run)
+    # A checkpointed block reruns its forward just before its last op's backward: what was
+    # alive then (all but what starts at that moment) plus the rerun's own working set.
+    by_op: list[list[int]] = [[] for _ in range(n)]  # the storages each op makes
+    if seg_first:
+        for st, k in enumerate(tape.s_born):
+            if st != tape.t_store[0]:
+                by_op[k].append(st)
+    for g in seg_last:
+        start = 2 * n - 1 - seg_last[g]
+        rerun = _rerun_peak(tape, reach, recomputed, seg_first[g], seg_last[g], by_op)
+        curve[start] = max(curve[start], curve[start] - born[start] + rerun)
     return curve, saved_total, first_saver
+
+
+def _rerun_peak(tape: _Tape, reach: list[bool], kept, first: int, last: int,
+                by_op: list[list[int]]) -> int:
+    """The peak of a checkpointed block's forward run again in the backward (non-reentrant
+    ``torch.utils.checkpoint``) from its op ``first``: the tensors its ops save are kept, the
+    others freed after their last use as in the forward, autocast's weight copies kept to the
+    end; it stops at ``last``, once the last tensor a backward needs is made (its early
+    stop)."""
+    stop = last
+    held = set(kept) | {s for k in range(first, stop + 1) for s in tape.o_cached[k]}
+    made = [0] * (stop - first + 1)  # bytes made by each op of the rerun
+    gone = [0] * (stop - first + 1)  # bytes freed after each (their last use)
+    for k in range(first, stop + 1):
+        for st in by_op[k]:
+            if k == stop and st not in held:
+                continue  # saving its input stops the rerun before the op's own kernel
+            made[k - first] += tape.s_bytes[st]
+            if st not in held and tape.s_last[st] <= stop:
+                gone[max(tape.s_last[st], k) - first] += tape.s_bytes[st]
+    live = peak = 0
+    for k in range(stop - first + 1):
+        live += made[k]
+        peak = max(peak, live)
+        live -= gone[k]
+    return peak
 
 
 # What `cnncalc fit` keeps free beside the estimate: the CUDA context that every process
