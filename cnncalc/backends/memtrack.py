@@ -518,7 +518,9 @@ def _training(model, x, live: _Live, names, regions, *, optimizer, device, emula
     opt = make_optimizer(optimizer, params, True if device == "cuda" else None)
     # Step 1 only creates the optimizer's state (zeros_like each parameter, as its first
     # step does), from zero gradients: the same tensors as a real first step, without its
-    # forward and backward (every parameter is assumed to get a gradient, as in every spec).
+    # forward and backward.  A parameter the loss does not reach (a dropped side output's
+    # head) gets no gradient, so a real step makes it no state: found in step 2's graph and
+    # taken out of the count there (its state is constant through step 2).
     for p in params:
         p.grad = torch.zeros_like(p)
     opt.step()
@@ -549,6 +551,12 @@ def _training(model, x, live: _Live, names, regions, *, optimizer, device, emula
         out = model(x)
         loss = out.float().sum()
     del out
+    # The pack hook returns each tensor as is: a saved output then holds its own grad_fn, a
+    # reference cycle that keeps a dropped side output's graph (an auxiliary head's) alive
+    # until the collector runs, where PyTorch (which saves an output without its grad_fn)
+    # frees it in the forward.  Collected here, before the backward.
+    gc.collect()
+    state -= _drop_idle_state(live, opt, _unreached(loss, params), curve, layers)
     saved = layers.saved_bytes()
     phase[0] = "backward"
     marks["bwd"] = len(curve)
@@ -568,6 +576,43 @@ def _training(model, x, live: _Live, names, regions, *, optimizer, device, emula
                 training_peak_op=peak_op[0], training_curve=training_curve,
                 gradients=grads, optimizer_state=state, saved=saved,
                 training_layers=layers.result())
+
+
+def _unreached(loss, params) -> list:
+    """The parameters whose gradient the backward of ``loss`` does not make."""
+    seen, reached, todo = set(), set(), [loss.grad_fn]
+    while todo:
+        node = todo.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        if hasattr(node, "variable"):  # AccumulateGrad
+            reached.add(id(node.variable))
+        todo.extend(n for n, _ in node.next_functions)
+    return [p for p in params if id(p) not in reached]
+
+
+def _drop_idle_state(live: _Live, opt, idle, curve, layers) -> int:
+    """Stop counting the optimizer state of ``idle`` parameters, from the start of step 2
+    (the peak so far, the curve and the rows included); returns its rounded bytes."""
+    keys, tensors = set(), []
+    for p in idle:
+        for t in opt.state.get(p, {}).values():
+            if isinstance(t, torch.Tensor) and live.key(t) not in live.host \
+                    and live.key(t) not in keys:
+                keys.add(live.key(t))
+                tensors.append(t)
+    if not tensors:
+        return 0
+    size = sum(live.sizes[k][1] for k in keys)
+    raw = sum(live.sizes[k][0] for k in keys)
+    live.move_to_host(tensors)
+    live.peak -= size
+    live.peak_raw -= raw
+    curve[:] = [(op, b - size) for op, b in curve]
+    for row in layers.rows:
+        row[2] -= size
+    return size
 
 
 def track_spec(spec, *, batch: int = 1, dtype: str = "fp32", amp: str | None = None,
