@@ -110,16 +110,28 @@ class MemoryEstimate:
     inference_peak: int
     inference_peak_layer: str
     training_peak: int
-    training_peak_layer: str  # "NAME" (forward), "NAME (backward)" or "optimizer step"
+    training_peak_layer: str | None  # the layer running (its forward or its backward); None
+    # when the optimizer's step peaks (no layer runs then)
     rows: tuple[LayerMemory, ...]  # per leaf, in report.layers order
     inference_curve: tuple[tuple[str, int], ...]  # (op, bytes alive while it runs)
     training_curve: tuple[tuple[str, int], ...]  # forward ops, backward ops, optimizer step
     checkpoint: bool = False  # each top-level block checkpointed (torch.utils.checkpoint)
     recomputed_macs: int = 0  # what the checkpointed blocks run again in backward, per batch
+    training_peak_phase: str = "forward"  # "forward", "backward" or "step"
 
     @property
     def precision(self) -> str:
         return f"amp {self.amp}" if self.amp else self.dtype
+
+    @property
+    def training_peak_at(self) -> str:
+        """Where the training peak happens, in words: "NAME", "NAME (backward)" or "the
+        optimizer step"."""
+        if self.training_peak_phase == "step":
+            return "the optimizer step"
+        if self.training_peak_phase == "backward":
+            return f"{self.training_peak_layer} (backward)"
+        return str(self.training_peak_layer)
 
 
 # --- the replay -----------------------------------------------------------------------------
@@ -440,11 +452,11 @@ def estimate(spec: Spec, *, batch: int = 1, dtype: str = "fp32", amp: str | None
     peak_t = max(range(len(tr_curve)), key=tr_curve.__getitem__)
     n = len(tr.o_name)
     if peak_t < n:
-        tr_peak_name = tr.o_name[peak_t]
+        tr_peak_name, tr_phase = tr.o_name[peak_t], "forward"
     elif peak_t < 2 * n:
-        tr_peak_name = f"{tr.o_name[2 * n - 1 - peak_t]} (backward)"
+        tr_peak_name, tr_phase = tr.o_name[2 * n - 1 - peak_t], "backward"
     else:
-        tr_peak_name = "optimizer step"
+        tr_peak_name, tr_phase = None, "step"
 
     rows = []
     by_row = {r: i for i, r in enumerate(inf.o_row) if r >= 0}
@@ -466,7 +478,7 @@ def estimate(spec: Spec, *, batch: int = 1, dtype: str = "fp32", amp: str | None
         tr_curve[peak_t], tr_peak_name, tuple(rows),
         tuple(zip(inf.o_name, inf_curve)),
         tuple(zip(tr.o_name + [f"{m} (backward)" for m in reversed(tr.o_name)] +
-                  ["optimizer step"], tr_curve)), checkpoint, recomputed)
+                  ["optimizer step"], tr_curve)), checkpoint, recomputed, tr_phase)
 
 
 def checkpointed_blocks(spec: Spec, report: Report | None = None) -> tuple[tuple[str, ...], ...]:
