@@ -88,3 +88,14 @@ def test_the_checkpointed_blocks_are_the_top_level_blocks():
 def test_the_tracker_checkpoints_one_module_per_block():
     _, real = figures("vgg11", None, True)
     assert "5 modules under torch.utils.checkpoint (non-reentrant) in training" in real.notes
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c[1] is None],
+                         ids=[_ids(c) for c in CASES if c[1] is None])
+def test_the_backward_peak_names_the_same_layer_as_the_tracker(case):
+    # the tracker names the layer whose autograd node runs at its peak (a forward hook marks
+    # each leaf's output node); under autocast the node can be a cast's, which names none
+    est, real = figures(*case)
+    assert (est.training_peak_phase, est.training_peak_layer) == \
+        (real.training_peak_phase, real.training_peak_layer) == ("backward", est.training_peak_layer)
+    assert est.training_peak_layer

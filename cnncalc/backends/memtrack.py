@@ -93,7 +93,8 @@ class Tracked:
     training_peak: int | None = None
     training_peak_raw: int | None = None
     training_peak_phase: str = ""  # forward, backward or step: where the peak happened
-    training_peak_layer: str = ""  # a forward peak: the leaf that was running; else ""
+    training_peak_layer: str = ""  # the leaf running: its forward, or its backward; "" in the
+    # step (or in a backward node no leaf made: a merge's, the loss's)
     training_peak_op: str = ""  # the operator whose outputs made the peak (e.g. convolution_backward)
     gradients: int | None = None
     optimizer_state: int | None = None
@@ -311,6 +312,9 @@ class _Layers:
         self.stack.pop()
         row = next(r for r in reversed(self.rows) if r[0] == self.names[module])
         row[2] = self.live.live
+        node = getattr(out, "grad_fn", None)
+        if node is not None:  # its backward then names the layer (see ``backward_layer``)
+            node.metadata.setdefault(LAYER_KEY, self.names[module])
 
     def pack(self, t):
         k = self.live.key(t)
@@ -340,6 +344,17 @@ class _Layers:
 
     def result(self) -> tuple[LayerMemory, ...]:
         return tuple(LayerMemory(*r) for r in self.rows)
+
+
+LAYER_KEY = "cnncalc.layer"  # a leaf module's name, on the autograd node of its output
+
+
+def backward_layer() -> str:
+    """The layer whose backward is running: the name the forward hook put on the autograd
+    node that runs now (a layer's last op's node), or "" (a merge's, the loss's, or an inner
+    op of a layer made of several)."""
+    node = torch._C._current_autograd_node()
+    return "" if node is None else node.metadata.get(LAYER_KEY, "")
 
 
 # --- the protocol ---------------------------------------------------------------------------
@@ -539,7 +554,9 @@ def _training(model, x, live: _Live, names, regions, *, optimizer, device, emula
         peak_op[0] = live.op
         if phase[0] == "forward":
             layers.mark_peak()
-        else:  # no layer is named inside backward or the step
+        elif phase[0] == "backward":
+            layers.peak_layer = backward_layer()
+        else:  # no layer runs in the optimizer's step
             layers.peak_layer = ""
 
     live.reset_peak()
