@@ -324,7 +324,11 @@ class _Layers:
                 target = self.stack[-1] if self.stack else self.rows[-1][0]
                 row = next(r for r in reversed(self.rows) if r[0] == target)
                 row[1] += self.live.sizes[k][1]
-        return t
+        # Detached, the same storage: a saved output packed with its own grad_fn would make a
+        # cycle through autograd's C++ nodes (no collector frees it) that keeps a dropped side
+        # output's graph (an auxiliary head's) alive, where PyTorch, which saves an output
+        # without its grad_fn, frees that graph in the forward.
+        return t.detach()
 
     def mark_peak(self):
         self.peak_layer = self.last_started
@@ -568,11 +572,6 @@ def _training(model, x, live: _Live, names, regions, *, optimizer, device, emula
         out = model(x)
         loss = out.float().sum()
     del out
-    # The pack hook returns each tensor as is: a saved output then holds its own grad_fn, a
-    # reference cycle that keeps a dropped side output's graph (an auxiliary head's) alive
-    # until the collector runs, where PyTorch (which saves an output without its grad_fn)
-    # frees it in the forward.  Collected here, before the backward.
-    gc.collect()
     state -= _drop_idle_state(live, opt, _unreached(loss, params), curve, layers)
     saved = layers.saved_bytes()
     phase[0] = "backward"
