@@ -3,7 +3,8 @@
 # ResNet-50 at batch 256 in fp32, in bf16 + channels-last, and compiled (when that works),
 # then the memory of every bundled spec at batch 64, fp32 (inference and the second Adam step,
 # torch.cuda.max_memory_allocated) beside the fake-tensor tracker and the estimate: a table
-# in memory.md (the tracker runs on the CPU in the background meanwhile).
+# in memory.md (the tracker runs on the CPU in the background meanwhile); then what each
+# operator of ResNet-50 b256 allocates beyond its outputs (memory_gap.json: the bf16 gap).
 # Results go to a folder it prints (default: results/gpu_check_<time>; or set RESULTS=DIR).
 # Finishes in well under 5 minutes on an H100.
 #
@@ -123,6 +124,11 @@ if [ "$DEVICE" = cuda ]; then
   wait "$TRACKER_PID"
   "$RUN" -W ignore benchmarks/gpu_memory.py table "$RESULTS/memory_gpu.json" \
     "$RESULTS/memory_tracker.json" --batch "$MEM_BATCH" | tee "$RESULTS/memory.md" | tee -a "$LOG"
+  # issue 15's bf16 gap: what each operator of ResNet-50 b256 allocates beyond its outputs
+  # (cuDNN workspaces), bf16 / fp32 / cuDNN off / channels-last (docs/memory.md)
+  say "memory beyond the tensors, ResNet-50 b256 inference, per operator:"
+  timeout "${GAP_TIMEOUT:-120}" "$RUN" -W ignore benchmarks/gpu_memory_gap.py \
+    "$RESULTS/memory_gap.json" --batch 256 2>"$RESULTS/memory_gap.err" | tee -a "$LOG"
 else
   wait "$TRACKER_PID"
   say "memory: no GPU, the tracker's figures only: $RESULTS/memory_tracker.json"

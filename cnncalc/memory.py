@@ -110,16 +110,28 @@ class MemoryEstimate:
     inference_peak: int
     inference_peak_layer: str
     training_peak: int
-    training_peak_layer: str  # "NAME" (forward), "NAME (backward)" or "optimizer step"
+    training_peak_layer: str | None  # the layer running (its forward or its backward); None
+    # when the optimizer's step peaks (no layer runs then)
     rows: tuple[LayerMemory, ...]  # per leaf, in report.layers order
     inference_curve: tuple[tuple[str, int], ...]  # (op, bytes alive while it runs)
     training_curve: tuple[tuple[str, int], ...]  # forward ops, backward ops, optimizer step
     checkpoint: bool = False  # each top-level block checkpointed (torch.utils.checkpoint)
     recomputed_macs: int = 0  # what the checkpointed blocks run again in backward, per batch
+    training_peak_phase: str = "forward"  # "forward", "backward" or "step"
 
     @property
     def precision(self) -> str:
         return f"amp {self.amp}" if self.amp else self.dtype
+
+    @property
+    def training_peak_at(self) -> str:
+        """Where the training peak happens, in words: "NAME", "NAME (backward)" or "the
+        optimizer step"."""
+        if self.training_peak_phase == "step":
+            return "the optimizer step"
+        if self.training_peak_phase == "backward":
+            return f"{self.training_peak_layer} (backward)"
+        return str(self.training_peak_layer)
 
 
 # --- the replay -----------------------------------------------------------------------------
@@ -440,11 +452,11 @@ def estimate(spec: Spec, *, batch: int = 1, dtype: str = "fp32", amp: str | None
     peak_t = max(range(len(tr_curve)), key=tr_curve.__getitem__)
     n = len(tr.o_name)
     if peak_t < n:
-        tr_peak_name = tr.o_name[peak_t]
+        tr_peak_name, tr_phase = tr.o_name[peak_t], "forward"
     elif peak_t < 2 * n:
-        tr_peak_name = f"{tr.o_name[2 * n - 1 - peak_t]} (backward)"
+        tr_peak_name, tr_phase = tr.o_name[2 * n - 1 - peak_t], "backward"
     else:
-        tr_peak_name = "optimizer step"
+        tr_peak_name, tr_phase = None, "step"
 
     rows = []
     by_row = {r: i for i, r in enumerate(inf.o_row) if r >= 0}
@@ -466,7 +478,21 @@ def estimate(spec: Spec, *, batch: int = 1, dtype: str = "fp32", amp: str | None
         tr_curve[peak_t], tr_peak_name, tuple(rows),
         tuple(zip(inf.o_name, inf_curve)),
         tuple(zip(tr.o_name + [f"{m} (backward)" for m in reversed(tr.o_name)] +
-                  ["optimizer step"], tr_curve)), checkpoint, recomputed)
+                  ["optimizer step"], tr_curve)), checkpoint, recomputed, tr_phase)
+
+
+def checkpointed_blocks(spec: Spec, report: Report | None = None) -> tuple[tuple[str, ...], ...]:
+    """What ``checkpoint=True`` runs under ``torch.utils.checkpoint``: each top-level block
+    (each round of a top-level repeat), as the names of its layers in execution order."""
+    if report is None:
+        report = analyze(spec, explain=False, memory=False)
+    tape, _ = _replay(spec, report, 1, "fp32", None, training=True)
+    rows = report.layers
+    blocks: dict[int, list[str]] = {}
+    for row, seg in zip(tape.o_row, tape.o_seg):
+        if seg >= 0 and row >= 0:
+            blocks.setdefault(seg, []).append(rows[row].name)
+    return tuple(tuple(names) for _, names in sorted(blocks.items()))
 
 
 def _inference(tape: _Tape, fixed: int, out: int) -> tuple[list[int], list[int]]:
@@ -517,20 +543,24 @@ def _training(tape: _Tape, out: int, fixed: int, reach: list[bool], opt_scratch:
     end_time = 2 * n  # the optimizer step
     delta = [0] * (end_time + 2)
 
+    born = [0] * (end_time + 2)  # bytes of the spans that start at each time
+
     def span(size: int, a: int, b: int) -> None:
         delta[a] += size
         delta[b + 1] -= size
+        born[a] += size
 
     first_saver: dict[int, int] = {}
     end = list(tape.s_last)
     end[tape.t_store[0]] = end_time  # the input
     seg = tape.o_seg if checkpoint else [-1] * n
     seg_first: dict[int, int] = {}
-    seg_last: dict[int, int] = {}
+    seg_last: dict[int, int] = {}  # its last op with saved tensors: the rerun's trigger
     for i, g in enumerate(seg):
         if g >= 0:
             seg_first.setdefault(g, i)
-            seg_last[g] = i
+            if reach[i] and tape.o_saved[i]:
+                seg_last[g] = i
     # A side output's graph (its ops' saved tensors) lives as long as the side output does.
     graph_end: dict[int, int] = {}
     for i in range(n - 1, -1, -1):
@@ -544,6 +574,7 @@ def _training(tape: _Tape, out: int, fixed: int, reach: list[bool], opt_scratch:
         for t in tape.o_ins[i]:
             if graph_end.get(t, 0) < held:
                 graph_end[t] = held
+    recomputed: dict[int, tuple[int, int]] = {}  # storage → (made again, last read)
     for i in range(n):
         if not reach[i]:
             continue
@@ -551,19 +582,28 @@ def _training(tape: _Tape, out: int, fixed: int, reach: list[bool], opt_scratch:
         g = seg[i]
         for s in tape.o_saved[i]:
             first_saver.setdefault(s, i)
-            if g >= 0 and tape.s_born[s] >= seg_first[g]:
+            if g >= 0 and tape.s_born[s] >= seg_first[g] and s != tape.t_store[0]:
                 # made inside a checkpointed block: dropped in the forward, made again when
-                # the block reruns at the start of its backward, kept to this op's backward
-                span(tape.s_bytes[s], 2 * n - 1 - seg_last[g], tb)
+                # the block reruns at the start of its backward, kept to the backward of the
+                # last op that reads it (one storage however many ops save it)
+                start = 2 * n - 1 - seg_last[g]
+                recomputed[s] = (start, max(recomputed.get(s, (start, tb))[1], tb))
                 continue
-            if g >= 0:  # the block's input: kept until the whole block's backward is done
-                tb = 2 * n - 1 - seg_first[g]
-            if end[s] < tb:
-                end[s] = tb
+            # the block's input: kept until the whole block's backward is done
+            keep = 2 * n - 1 - seg_first[g] if g >= 0 else tb
+            if end[s] < keep:
+                end[s] = keep
         for s in tape.o_cached[i]:
             keep = tb if any(tape.t_req[t] for t in tape.o_ins[i]) else n - 1
+            if g >= 0:  # checkpointed: the forward's copy goes with autocast's cache; the
+                # rerun casts again, a copy its op saves when its input needs a gradient
+                if keep == tb:
+                    span(tape.s_bytes[s], 2 * n - 1 - seg_last.get(g, i), tb)
+                keep = n - 1
             if end[s] < max(keep, n - 1):
                 end[s] = max(keep, n - 1)
+    for s, (start, stop) in recomputed.items():
+        span(tape.s_bytes[s], start, stop)
     for i in range(n):
         for s in tape.o_cached[i]:
             if end[s] < n - 1:
@@ -667,7 +707,44 @@ def _training(tape: _Tape, out: int, fixed: int, reach: list[bool], opt_scratch:
     for k in range(end_time + 1):
         run += delta[k]
         curve.append(run)
+    # A checkpointed block reruns its forward just before its last op's backward: what was
+    # alive then (all but what starts at that moment) plus the rerun's own working set.
+    by_op: list[list[int]] = [[] for _ in range(n)]  # the storages each op makes
+    if seg_first:
+        for st, k in enumerate(tape.s_born):
+            if st != tape.t_store[0]:
+                by_op[k].append(st)
+    for g in seg_last:
+        start = 2 * n - 1 - seg_last[g]
+        rerun = _rerun_peak(tape, reach, recomputed, seg_first[g], seg_last[g], by_op)
+        curve[start] = max(curve[start], curve[start] - born[start] + rerun)
     return curve, saved_total, first_saver
+
+
+def _rerun_peak(tape: _Tape, reach: list[bool], kept, first: int, last: int,
+                by_op: list[list[int]]) -> int:
+    """The peak of a checkpointed block's forward run again in the backward (non-reentrant
+    ``torch.utils.checkpoint``) from its op ``first``: the tensors its ops save are kept, the
+    others freed after their last use as in the forward, autocast's weight copies kept to the
+    end; it stops at ``last``, once the last tensor a backward needs is made (its early
+    stop)."""
+    stop = last
+    held = set(kept) | {s for k in range(first, stop + 1) for s in tape.o_cached[k]}
+    made = [0] * (stop - first + 1)  # bytes made by each op of the rerun
+    gone = [0] * (stop - first + 1)  # bytes freed after each (their last use)
+    for k in range(first, stop + 1):
+        for st in by_op[k]:
+            if k == stop and st not in held:
+                continue  # saving its input stops the rerun before the op's own kernel
+            made[k - first] += tape.s_bytes[st]
+            if st not in held and tape.s_last[st] <= stop:
+                gone[max(tape.s_last[st], k) - first] += tape.s_bytes[st]
+    live = peak = 0
+    for k in range(stop - first + 1):
+        live += made[k]
+        peak = max(peak, live)
+        live -= gone[k]
+    return peak
 
 
 # What `cnncalc fit` keeps free beside the estimate: the CUDA context that every process

@@ -82,8 +82,8 @@ def test_memory_figures_by_hand(cli):
     e = cnncalc.memory.estimate(cnncalc.load(LENET), batch=64, dtype="fp16")
     assert (m["inference_peak_bytes"], m["inference_peak_layer"]) == \
         (e.inference_peak, e.inference_peak_layer)
-    assert (m["training_peak_bytes"], m["training_peak_layer"]) == \
-        (e.training_peak, e.training_peak_layer)
+    assert (m["training_peak_bytes"], m["training_peak_layer"], m["training_peak_phase"]) == \
+        (e.training_peak, e.training_peak_layer, e.training_peak_phase)
     # rows: what each layer first saves sums to what autograd keeps (no merges here)
     assert sum(r["saved_bytes"] for r in doc["layers"]) == m["saved_bytes"]
     assert m["reserve_bytes"] == 2 ** 30 and len(m["left_out"]) == 3

@@ -53,7 +53,8 @@ def test_conv_bn_relu_by_hand():
     # grads 1,024 (relu's output, `out`, was deleted and freed after relu's backward)
     fixed = 1_536 + 1_536 + 3_072
     assert e.training_peak == fixed + 1_536 + 2_048 + 1_024 + 512 + 512 + 2_048 + 2_048 + 1_024
-    assert e.training_peak_layer == "bn1 (backward)"
+    assert (e.training_peak_layer, e.training_peak_phase) == ("bn1", "backward")
+    assert e.training_peak_at == "bn1 (backward)"
     assert [r.saved_bytes for r in e.rows] == [1_536, 2_048 + 1_024, 2_048]
 
 

@@ -162,7 +162,9 @@ def test_memory_plot_in_the_browser(page, pictures, name, cli):
     assert page.eval_on_selector_all("#memory circle", "els => els.length") == 2
     legend = page.eval_on_selector_all("#memory text", "els => els.map(e => e.textContent)")
     assert any(t.endswith(f"at {memory['inference_peak_layer']}") for t in legend)
-    assert any(t.endswith(f"at {memory['training_peak_layer']}") for t in legend)
+    where = {"forward": memory["training_peak_layer"], "step": "the optimizer step",
+             "backward": f"{memory['training_peak_layer']} (backward)"}
+    assert any(t.endswith(f"at {where[memory['training_peak_phase']]}") for t in legend)
 
 
 def test_sweep_plot_in_the_browser(page, tmp_path, cli):

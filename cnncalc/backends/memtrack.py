@@ -93,7 +93,8 @@ class Tracked:
     training_peak: int | None = None
     training_peak_raw: int | None = None
     training_peak_phase: str = ""  # forward, backward or step: where the peak happened
-    training_peak_layer: str = ""  # a forward peak: the leaf that was running; else ""
+    training_peak_layer: str = ""  # the leaf running: its forward, or its backward; "" in the
+    # step (or in a backward node no leaf made: a merge's, the loss's)
     training_peak_op: str = ""  # the operator whose outputs made the peak (e.g. convolution_backward)
     gradients: int | None = None
     optimizer_state: int | None = None
@@ -311,6 +312,9 @@ class _Layers:
         self.stack.pop()
         row = next(r for r in reversed(self.rows) if r[0] == self.names[module])
         row[2] = self.live.live
+        node = getattr(out, "grad_fn", None)
+        if node is not None:  # its backward then names the layer (see ``backward_layer``)
+            node.metadata.setdefault(LAYER_KEY, self.names[module])
 
     def pack(self, t):
         k = self.live.key(t)
@@ -320,7 +324,11 @@ class _Layers:
                 target = self.stack[-1] if self.stack else self.rows[-1][0]
                 row = next(r for r in reversed(self.rows) if r[0] == target)
                 row[1] += self.live.sizes[k][1]
-        return t
+        # Detached, the same storage: a saved output packed with its own grad_fn would make a
+        # cycle through autograd's C++ nodes (no collector frees it) that keeps a dropped side
+        # output's graph (an auxiliary head's) alive, where PyTorch, which saves an output
+        # without its grad_fn, frees that graph in the forward.
+        return t.detach()
 
     def mark_peak(self):
         self.peak_layer = self.last_started
@@ -340,6 +348,17 @@ class _Layers:
 
     def result(self) -> tuple[LayerMemory, ...]:
         return tuple(LayerMemory(*r) for r in self.rows)
+
+
+LAYER_KEY = "cnncalc.layer"  # a leaf module's name, on the autograd node of its output
+
+
+def backward_layer() -> str:
+    """The layer whose backward is running: the name the forward hook put on the autograd
+    node that runs now (a layer's last op's node), or "" (a merge's, the loss's, or an inner
+    op of a layer made of several)."""
+    node = torch._C._current_autograd_node()
+    return "" if node is None else node.metadata.get(LAYER_KEY, "")
 
 
 # --- the protocol ---------------------------------------------------------------------------
@@ -380,7 +399,8 @@ def _check(dtype: str, amp: str | None, optimizer: str | None, device: str) -> s
 
 def track(model, input_shape, *, batch: int = 1, dtype: str = "fp32", amp: str | None = None,
           optimizer: str | None = None, device: str = "cuda",
-          names: dict | None = None, emulate: bool | None = None) -> Tracked:
+          names: dict | None = None, emulate: bool | None = None,
+          checkpoint=None) -> Tracked:
     """Peak memory of one inference pass and (with ``optimizer``) of one training step.
 
     ``model`` is an ``nn.Module``, or a callable returning one (or a ``(module, names)``
@@ -390,6 +410,9 @@ def track(model, input_shape, *, batch: int = 1, dtype: str = "fp32", amp: str |
     ``names`` maps leaf modules to the names the per-layer rows carry (default: the module
     names of every leaf).  ``emulate`` (default: where torch has no CUDA) runs fake CPU
     tensors and emulates CUDA's behaviours; False with CUDA present makes fake CUDA tensors.
+    ``checkpoint``: dotted module paths (``model.get_submodule``'s), or a function of the
+    built model giving them: each of those modules runs under ``torch.utils.checkpoint``
+    (non-reentrant) in the training step, as ``cnncalc fit --checkpoint`` assumes.
 
     The protocol: weights, buffers and the input already on the device; inference is
     ``eval()`` under ``inference_mode``; training is ``train()``, loss ``out.float().sum()``,
@@ -434,6 +457,13 @@ def track(model, input_shape, *, batch: int = 1, dtype: str = "fp32", amp: str |
                 regions = lambda: torch.autocast(device, dtype=DTYPES[amp])  # noqa: E731
             else:
                 regions = nullcontext
+            if checkpoint is not None:
+                paths = checkpoint(model) if callable(checkpoint) else checkpoint
+                for path in paths:
+                    _checkpointed(model.get_submodule(path),
+                                  regions if emulate else nullcontext)
+                notes.append(f"{len(paths)} modules under torch.utils.checkpoint "
+                             f"(non-reentrant) in training")
             inf_peak, inf_raw, inf_rows, inf_layer, inf_curve = _inference(model, x, live, names,
                                                                            regions)
             result = dict(batch=batch, dtype=dtype, amp=amp, optimizer=optimizer, device=device,
@@ -465,6 +495,26 @@ def _convert(model: nn.Module, device: str, dtype: torch.dtype,
     return model
 
 
+def _checkpointed(module: nn.Module, recompute) -> None:
+    """Run ``module`` under ``torch.utils.checkpoint`` (non-reentrant) when grad is on.
+
+    ``recompute`` makes the context its backward reruns it in: checkpoint restores a real
+    ``torch.autocast`` itself, but not the function mode that emulates CUDA's (autocast's
+    lists, fused dropout), which must be entered again.  The RNG state is not preserved: it
+    lives on the host (and fake tensors carry no values to reproduce)."""
+    from torch.utils.checkpoint import checkpoint
+
+    forward = module.forward
+
+    def run(*args, **kwargs):
+        if not torch.is_grad_enabled():
+            return forward(*args, **kwargs)
+        return checkpoint(forward, *args, use_reentrant=False, preserve_rng_state=False,
+                          context_fn=lambda: (nullcontext(), recompute()), **kwargs)
+
+    module.forward = run
+
+
 def _inference(model, x, live: _Live, names, regions):
     model.eval()
     layers = _Layers(live, names)
@@ -487,7 +537,9 @@ def _training(model, x, live: _Live, names, regions, *, optimizer, device, emula
     opt = make_optimizer(optimizer, params, True if device == "cuda" else None)
     # Step 1 only creates the optimizer's state (zeros_like each parameter, as its first
     # step does), from zero gradients: the same tensors as a real first step, without its
-    # forward and backward (every parameter is assumed to get a gradient, as in every spec).
+    # forward and backward.  A parameter the loss does not reach (a dropped side output's
+    # head) gets no gradient, so a real step makes it no state: found in step 2's graph and
+    # taken out of the count there (its state is constant through step 2).
     for p in params:
         p.grad = torch.zeros_like(p)
     opt.step()
@@ -506,7 +558,9 @@ def _training(model, x, live: _Live, names, regions, *, optimizer, device, emula
         peak_op[0] = live.op
         if phase[0] == "forward":
             layers.mark_peak()
-        else:  # no layer is named inside backward or the step
+        elif phase[0] == "backward":
+            layers.peak_layer = backward_layer()
+        else:  # no layer runs in the optimizer's step
             layers.peak_layer = ""
 
     live.reset_peak()
@@ -518,6 +572,7 @@ def _training(model, x, live: _Live, names, regions, *, optimizer, device, emula
         out = model(x)
         loss = out.float().sum()
     del out
+    state -= _drop_idle_state(live, opt, _unreached(loss, params), curve, layers)
     saved = layers.saved_bytes()
     phase[0] = "backward"
     marks["bwd"] = len(curve)
@@ -539,11 +594,50 @@ def _training(model, x, live: _Live, names, regions, *, optimizer, device, emula
                 training_layers=layers.result())
 
 
+def _unreached(loss, params) -> list:
+    """The parameters whose gradient the backward of ``loss`` does not make."""
+    seen, reached, todo = set(), set(), [loss.grad_fn]
+    while todo:
+        node = todo.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        if hasattr(node, "variable"):  # AccumulateGrad
+            reached.add(id(node.variable))
+        todo.extend(n for n, _ in node.next_functions)
+    return [p for p in params if id(p) not in reached]
+
+
+def _drop_idle_state(live: _Live, opt, idle, curve, layers) -> int:
+    """Stop counting the optimizer state of ``idle`` parameters, from the start of step 2
+    (the peak so far, the curve and the rows included); returns its rounded bytes."""
+    keys, tensors = set(), []
+    for p in idle:
+        for t in opt.state.get(p, {}).values():
+            if isinstance(t, torch.Tensor) and live.key(t) not in live.host \
+                    and live.key(t) not in keys:
+                keys.add(live.key(t))
+                tensors.append(t)
+    if not tensors:
+        return 0
+    size = sum(live.sizes[k][1] for k in keys)
+    raw = sum(live.sizes[k][0] for k in keys)
+    live.move_to_host(tensors)
+    live.peak -= size
+    live.peak_raw -= raw
+    curve[:] = [(op, b - size) for op, b in curve]
+    for row in layers.rows:
+        row[2] -= size
+    return size
+
+
 def track_spec(spec, *, batch: int = 1, dtype: str = "fp32", amp: str | None = None,
                optimizer: str | None = None, device: str = "cuda", report=None,
-               emulate: bool | None = None) -> Tracked:
+               emulate: bool | None = None, checkpoint: bool = False) -> Tracked:
     """:func:`track` of the module the torch backend builds from ``spec`` (the same plan
-    ``verify`` and ``export`` use); per-layer rows carry the spec's layer names."""
+    ``verify`` and ``export`` use); per-layer rows carry the spec's layer names.
+    ``checkpoint``: each block ``cnncalc.memory.checkpointed_blocks`` names (each top-level
+    block, each round of a top-level repeat) runs under ``torch.utils.checkpoint``."""
     from ..engine import analyze
     from .recipes import plan
     from .torch import instantiate
@@ -556,5 +650,36 @@ def track_spec(spec, *, batch: int = 1, dtype: str = "fp32", amp: str | None = N
         model = instantiate(the_plan.root, made)
         return model, {made[id(r)]: name for name, _, r in the_plan.leaves}
 
+    blocks = None
+    if checkpoint:
+        from ..memory import checkpointed_blocks
+
+        wanted = checkpointed_blocks(spec, report)
+        blocks = lambda model: _block_paths(model, wanted, the_plan)  # noqa: E731
     return track(make, spec.input_shape.dims(), batch=batch, dtype=dtype, amp=amp,
-                 optimizer=optimizer, device=device, emulate=emulate)
+                 optimizer=optimizer, device=device, emulate=emulate, checkpoint=blocks)
+
+
+def _block_paths(model: nn.Module, blocks, the_plan) -> list[str]:
+    """The module path of each block, given as the spec names of its leaves: the module whose
+    leaves are exactly those (a block that is no single module cannot be checkpointed)."""
+    from .recipes import module_paths
+
+    paths = module_paths(the_plan.root)
+    leaf_path = {name: paths[id(recipe)] for name, _, recipe in the_plan.leaves
+                 if recipe.cls != "Shared"}
+    under: dict[str, set[str]] = {}
+    for name, path in leaf_path.items():
+        parts = path.split(".")
+        for k in range(len(parts) + 1):
+            under.setdefault(".".join(parts[:k]), set()).add(name)
+    found = []
+    for leaves in blocks:
+        want = {n for n in leaves if n in leaf_path}
+        fits = [p for p, got in under.items() if got == want]
+        if not fits:
+            raise BackendError(f"the block of {leaves[0]}…{leaves[-1]} is not one module: "
+                               f"it cannot be checkpointed")
+        calls = [p for p in fits if not isinstance(model.get_submodule(p), nn.ModuleDict)]
+        found.append(min(calls or fits, key=lambda p: p.count(".")))
+    return found

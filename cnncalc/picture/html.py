@@ -122,7 +122,7 @@ def total_rows(report: Report) -> list[tuple[str, str, int, str]]:
              m.inference_peak, f"{size_bytes(m.inference_peak)} at {m.inference_peak_layer}"),
             ("memory.training_peak_bytes",
              f"Training peak (batch {m.batch}, {m.precision}, {m.optimizer})",
-             m.training_peak, f"{size_bytes(m.training_peak)} at {m.training_peak_layer} (a "
+             m.training_peak, f"{size_bytes(m.training_peak)} at {m.training_peak_at} (a "
                               f"later step: grads, {m.optimizer} state, saved for backward)"),
         ]
     return rows

@@ -44,7 +44,7 @@ def memory_svg(m) -> str:
         (INFERENCE, f"inference: peak {size_bytes(m.inference_peak)} at "
                     f"{m.inference_peak_layer}"),
         (TRAINING, f"one training step ({m.optimizer}, {m.precision}): peak "
-                   f"{size_bytes(m.training_peak)} at {m.training_peak_layer}"),
+                   f"{size_bytes(m.training_peak)} at {m.training_peak_at}"),
     ]
     top = max(m.training_peak, m.inference_peak, 1)
     label_top = size_bytes(top)

@@ -109,7 +109,7 @@ def memory_lines(m, traced: int = 0) -> list[tuple[str, str]]:
          f"{size_bytes(m.inference_peak)} at {m.inference_peak_layer} (weights + buffers + "
          f"input + the tensors alive at once)"),
         (f"Training peak (batch {m.batch}, {m.precision}, {m.optimizer})",
-         f"{size_bytes(m.training_peak)} at {m.training_peak_layer} (a later step: + grads "
+         f"{size_bytes(m.training_peak)} at {m.training_peak_at} (a later step: + grads "
          f"{size_bytes(m.grads_bytes)} + {m.optimizer} state {size_bytes(m.optimizer_bytes)} + "
          f"saved for backward {size_bytes(m.saved_bytes)})"),
         ("Memory leaves out", "the CUDA context, cuDNN workspaces, allocator fragmentation "

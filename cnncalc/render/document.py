@@ -78,6 +78,7 @@ def memory_json(m, traced: int = 0) -> dict[str, Any]:
             "inference_peak_layer": m.inference_peak_layer,
             "training_peak_bytes": m.training_peak,
             "training_peak_layer": m.training_peak_layer,
+            "training_peak_phase": m.training_peak_phase,
             "reserve_bytes": RESERVE, "reserve_for": RESERVE_FOR,
             "left_out": list(LEFT_OUT) + ([traced_left_out(traced)] if traced else [])}
 

@@ -10,7 +10,7 @@ from ..formatting import size_bytes, thousands
 
 def _peak(result, e) -> tuple[int, str]:
     if result.train:
-        return e.training_peak, e.training_peak_layer
+        return e.training_peak, e.training_peak_at
     return e.inference_peak, e.inference_peak_layer
 
 

@@ -1,0 +1,101 @@
+"""The memory model's mixed precision (``amp``) and activation checkpointing (``checkpoint``)
+held to the fake-tensor tracker, which runs the module ``verify`` builds under CUDA's autocast
+lists and with ``torch.utils.checkpoint`` (non-reentrant) on each block the model
+checkpoints.  One tracker run per (spec, mode) gives both figures, inference and one Adam step.
+
+The specs cover what checkpointing has to get right: a residual whose rerun holds two
+tensors at its add (resnet18), a block whose in-place ReLU and max pool save one storage
+twice and that starts at the network's input (vgg11), depthwise blocks (mobilenet_v2) and a
+U-Net whose skip block's rerun stops early, at the last tensor a backward needs (unet).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import cnncalc  # noqa: E402
+from cnncalc.backends.memtrack import track_spec  # noqa: E402
+from cnncalc.memory import checkpointed_blocks, estimate  # noqa: E402
+
+BATCH = 32  # free for fake tensors, and large enough that activations, not the step, peak
+TOLERANCE = 0.01
+
+CASES = [  # (spec, amp, checkpoint)
+    ("resnet18", "bf16", False),
+    ("mobilenet_v2", "bf16", False),
+    ("vgg11", "fp16", False),
+    ("resnet18", None, True),
+    ("vgg11", None, True),
+    ("mobilenet_v2", None, True),
+    ("unet", None, True),
+    ("resnet18", "bf16", True),
+    ("vgg11", "bf16", True),
+]
+
+
+@functools.lru_cache(maxsize=None)
+def figures(name: str, amp: str | None, checkpoint: bool):
+    spec = cnncalc.load(f"zoo:{name}")
+    real = track_spec(spec, batch=BATCH, amp=amp, optimizer="adam", checkpoint=checkpoint)
+    est = estimate(spec, batch=BATCH, amp=amp, optimizer="adam", checkpoint=checkpoint)
+    return est, real
+
+
+def _ids(case):
+    name, amp, checkpoint = case
+    return f"{name}-{amp or 'fp32'}{'-checkpoint' if checkpoint else ''}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_ids(c) for c in CASES])
+def test_training_step_within_1_percent_of_the_tracker(case):
+    est, real = figures(*case)
+    assert est.training_peak == pytest.approx(real.training_peak, rel=TOLERANCE), \
+        f"estimate {est.training_peak:,} B at {est.training_peak_at}, tracker " \
+        f"{real.training_peak:,} B ({real.training_peak_phase}, {real.training_peak_op})"
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if not c[2]],
+                         ids=[_ids(c) for c in CASES if not c[2]])
+def test_amp_inference_within_1_percent_of_the_tracker(case):
+    est, real = figures(*case)
+    assert est.inference_peak == pytest.approx(real.inference_peak, rel=TOLERANCE)
+
+
+def test_checkpointing_lowers_the_step_by_what_the_tracker_finds():
+    # resnet18 at batch 32: the saving itself agrees, not only the two figures
+    plain_est, plain_real = figures("resnet18", None, False)
+    ckpt_est, ckpt_real = figures("resnet18", None, True)
+    saved_est = plain_est.training_peak - ckpt_est.training_peak
+    saved_real = plain_real.training_peak - ckpt_real.training_peak
+    assert saved_real > 0
+    assert saved_est == pytest.approx(saved_real, rel=0.05)
+
+
+def test_the_checkpointed_blocks_are_the_top_level_blocks():
+    # ResNet-50: the stem's layers and the head are top-level layers, not blocks; each of
+    # the 3 + 4 + 6 + 3 bottlenecks (a round of a top-level repeat) is one
+    blocks = checkpointed_blocks(cnncalc.load("zoo:resnet50"))
+    heads = [b[0].rsplit(".", 1)[0] for b in blocks]
+    assert heads == [f"layer{s}.{i}" for s, n in ((1, 3), (2, 4), (3, 6), (4, 3))
+                     for i in range(n)]
+    assert all(all(name.startswith(h + ".") for name in b) for h, b in zip(heads, blocks))
+
+
+def test_the_tracker_checkpoints_one_module_per_block():
+    _, real = figures("vgg11", None, True)
+    assert "5 modules under torch.utils.checkpoint (non-reentrant) in training" in real.notes
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c[1] is None],
+                         ids=[_ids(c) for c in CASES if c[1] is None])
+def test_the_backward_peak_names_the_same_layer_as_the_tracker(case):
+    # the tracker names the layer whose autograd node runs at its peak (a forward hook marks
+    # each leaf's output node); under autocast the node can be a cast's, which names none
+    est, real = figures(*case)
+    assert (est.training_peak_phase, est.training_peak_layer) == \
+        (real.training_peak_phase, real.training_peak_layer) == ("backward", est.training_peak_layer)
+    assert est.training_peak_layer
