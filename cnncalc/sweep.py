@@ -117,7 +117,11 @@ def parse_vary(text: str) -> Axis:
             count = int((Fraction(hi) - lo) // step) + 1
             if count > MAX_POINTS:
                 raise UsageError(f"{name}={rest} has {count:,} values", param="vary")
-            values = tuple(expr._tidy(Fraction(lo) + i * Fraction(step)) for i in range(count))
+            if isinstance(lo, int) and isinstance(step, int):  # the same numbers, at once
+                values = tuple(range(lo, lo + count * step, step))
+            else:
+                values = tuple(expr._tidy(Fraction(lo) + i * Fraction(step))
+                               for i in range(count))
         else:
             values = tuple(toplevel.signed_number(v) for v in rest.split(",") if v.strip())
             if len(set(values)) != len(values):

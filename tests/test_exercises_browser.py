@@ -17,6 +17,8 @@ from click.testing import CliRunner
 
 from cnncalc.cli import main
 
+pytestmark = pytest.mark.xdist_group("browser")  # one Chromium, shared with the pictures' tests
+
 OVERLAPS = """() => {
   const rects = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);

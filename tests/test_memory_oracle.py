@@ -23,6 +23,11 @@ from cnncalc.sources import bundled_names  # noqa: E402
 BATCH = 64
 TOLERANCE = 0.01
 ZOO = bundled_names()
+# Each (spec, dtype) tracked once and read by both tests: in a parallel run (pytest-xdist,
+# --dist loadgroup) the two share a worker, so the tracking is not done twice.
+CASES = [pytest.param(name, dtype, id=f"{name}-{dtype}",
+                      marks=pytest.mark.xdist_group(f"track-{name}-{dtype}"))
+         for dtype in ("fp32", "bf16") for name in ZOO]
 
 
 def _estimate():
@@ -50,8 +55,7 @@ def _close(ours: int, theirs: int) -> str:
     return f"estimate {ours:,} B, tracker {theirs:,} B, ratio {ours / theirs:.4f}"
 
 
-@pytest.mark.parametrize("dtype", ["fp32", "bf16"])
-@pytest.mark.parametrize("name", ZOO)
+@pytest.mark.parametrize("name, dtype", CASES)
 def test_inference_peak_within_1_percent(name, dtype):
     est = estimated(name, dtype)
     real = tracked(name, dtype)
@@ -59,8 +63,7 @@ def test_inference_peak_within_1_percent(name, dtype):
         _close(est.inference_peak, real.inference_peak)
 
 
-@pytest.mark.parametrize("dtype", ["fp32", "bf16"])
-@pytest.mark.parametrize("name", ZOO)
+@pytest.mark.parametrize("name, dtype", CASES)
 def test_adam_step_within_1_percent(name, dtype):
     est = estimated(name, dtype)
     real = tracked(name, dtype)

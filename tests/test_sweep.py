@@ -35,10 +35,11 @@ def point_params(result, i):
 
 def expected_figures(report, spec=None, **memory):
     """The figures of a point; with ``spec``, the memory ones by cnncalc.memory.estimate on
-    the spec loaded at that point (``memory``: its batch, dtype, amp, optimizer)."""
+    the spec loaded at that point (``memory``: its batch, dtype, amp, optimizer), given the
+    engine's report at that point as the engine itself gives it (not analysed twice)."""
     figures = sweep.figures_of(report)
     if spec is not None:
-        mem = estimate(spec, **memory)
+        mem = estimate(spec, report=report, **memory)
         figures.update({name: getattr(mem, name) for name in sweep.MEMORY})
     figures["flops"] = 2 * figures["macs"]
     figures["rf"] = max(figures["rf_h"], figures["rf_w"])
