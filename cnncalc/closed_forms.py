@@ -36,10 +36,10 @@ from __future__ import annotations
 import math
 import re
 from contextlib import contextmanager
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Iterable
 
+from .records import record
 from .errors import CnncalcError
 
 MAX_PERIOD = 1 << 16  # a size repeating over more inputs than this is refused
@@ -584,7 +584,7 @@ def ratio(n, d: int):
 
 # --- conditions on the input ---------------------------------------------------------------
 
-@dataclass(frozen=True)
+@record(slots=False)
 class Requirement:
     """A condition on one input size under which a layer works: ``fits`` holds where
     ``expr ≥ 0`` (a kernel within the padded input, an output of at least one pixel),
