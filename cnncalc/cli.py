@@ -9,26 +9,49 @@ This module is the group, :func:`main` (the ``cnncalc`` entry point).  The comma
 family in ``cli_network`` (one network: inspect, fit, verify, check, lint, sweep, import, …),
 ``cli_calc`` (the one-off calculators and ``apply``), ``cli_picture`` (``draw``, ``report``) and
 ``cli_exercises`` (``exercises``, ``grade``); what they share (options, error handling, ``-o``
-files, loading a SOURCE) in ``cli_common``.  They are added here, in ``--help``'s order.
+files, loading a SOURCE) in ``cli_common``.  :data:`COMMANDS` names them; a command's module
+is imported when it runs, or when ``--help`` lists them all.
 """
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from . import __version__
-from .cli_calc import apply, conv, deconv, fc, pad, pool, sizes_cmd, solve_cmd
-from .cli_common import (FORMATS, MODEL_OPTIONS, console, echo_error, fail, format_option,
-                         given_params, guarded, ignore_option, load_source, memory_options,
-                         option_name, output_path, parse_codes, read_text, set_option,
-                         source_options, write_output)
-from .cli_exercises import exercises_cmd, grade_cmd
-from .cli_network import (check, export_cmd, fit_cmd, import_cmd, inspect, inspect_symbolic,
-                          layers, lint, parse_at, schema_cmd, sweep_cmd, verify_cmd, zoo)
-from .cli_picture import STYLES, draw_cmd, picture_path, report_cmd, write_picture
+
+# Each command by name, and where it lives: `cnncalc inspect` never builds the calculators'
+# options (issue 16: start-up).
+COMMANDS = {
+    "inspect": "cli_network:inspect", "layers": "cli_network:layers", "zoo": "cli_network:zoo",
+    "fit": "cli_network:fit_cmd", "verify": "cli_network:verify_cmd",
+    "export": "cli_network:export_cmd", "check": "cli_network:check",
+    "conv": "cli_calc:conv", "pool": "cli_calc:pool", "deconv": "cli_calc:deconv",
+    "fc": "cli_calc:fc", "pad": "cli_calc:pad", "solve": "cli_calc:solve_cmd",
+    "sizes": "cli_calc:sizes_cmd", "apply": "cli_calc:apply", "lint": "cli_network:lint",
+    "schema": "cli_network:schema_cmd", "draw": "cli_picture:draw_cmd",
+    "report": "cli_picture:report_cmd", "sweep": "cli_network:sweep_cmd",
+    "import": "cli_network:import_cmd", "exercises": "cli_exercises:exercises_cmd",
+    "grade": "cli_exercises:grade_cmd",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """click's group, with :data:`COMMANDS` imported on demand (click's documented pattern
+    for lazily loaded subcommands)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return super().get_command(ctx, name)
+        module, attribute = COMMANDS[name].split(":")
+        return getattr(importlib.import_module(f"{__package__}.{module}"), attribute)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cnncalc")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks on errors.")
 def main(debug: bool) -> None:
@@ -38,18 +61,25 @@ def main(debug: bool) -> None:
     """
 
 
-for _command in (inspect, layers, zoo, fit_cmd, verify_cmd, export_cmd, check,
-                 conv, pool, deconv, fc, pad, solve_cmd, sizes_cmd, apply,
-                 lint, schema_cmd, draw_cmd, report_cmd, sweep_cmd, import_cmd,
-                 exercises_cmd, grade_cmd):
-    main.add_command(_command)
-del _command
-
 # the helpers that lived here before the split, for code that imports them from cnncalc.cli
-_REEXPORTED = (FORMATS, MODEL_OPTIONS, STYLES, console, echo_error, fail, format_option,
-               given_params, guarded, ignore_option, load_source, memory_options, option_name,
-               output_path, parse_codes, read_text, set_option, source_options, write_output,
-               inspect_symbolic, parse_at, picture_path, write_picture)
+_REEXPORTED = {
+    "cli_common": ("FORMATS", "MODEL_OPTIONS", "console", "echo_error", "fail", "format_option",
+                   "given_params", "guarded", "ignore_option", "load_source", "memory_options",
+                   "option_name", "output_path", "parse_codes", "read_text", "set_option",
+                   "source_options", "write_output"),
+    "cli_network": ("inspect_symbolic", "parse_at"),
+    "cli_picture": ("STYLES", "picture_path", "write_picture"),
+}
+
+
+def __getattr__(name: str):
+    """A command (``cnncalc.cli.fit_cmd``) or a re-exported helper, imported when asked for."""
+    places = [where.split(":")[0] for where in COMMANDS.values() if where.endswith(f":{name}")]
+    places += [module for module, names in _REEXPORTED.items() if name in names]
+    if not places:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__package__}.{places[0]}"), name)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()

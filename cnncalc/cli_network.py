@@ -79,8 +79,9 @@ def inspect(files, fmt, formulas, batch, dtype, amp, optimizer, memory_columns, 
             click.echo(render.to_markdown(report, formulas=formulas, depth=depth,
                                           memory=memory_columns))
         else:
-            console().print(render.table(report, formulas=formulas, depth=depth,
-                                         memory=memory_columns))
+            from .render.table import table
+            console().print(table(report, formulas=formulas, depth=depth,
+                                  memory=memory_columns))
         if error is not None:
             echo_error(error)
         worst = max(worst, inspect_status(report, strict=strict, error=error))

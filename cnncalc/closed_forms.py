@@ -36,10 +36,10 @@ from __future__ import annotations
 import math
 import re
 from contextlib import contextmanager
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Iterable
 
+from .records import record
 from .errors import CnncalcError
 
 MAX_PERIOD = 1 << 16  # a size repeating over more inputs than this is refused
@@ -584,7 +584,7 @@ def ratio(n, d: int):
 
 # --- conditions on the input ---------------------------------------------------------------
 
-@dataclass(frozen=True)
+@record(slots=False)
 class Requirement:
     """A condition on one input size under which a layer works: ``fits`` holds where
     ``expr ≥ 0`` (a kernel within the padded input, an output of at least one pixel),
@@ -672,8 +672,9 @@ def require_equal(a, b) -> bool:
 
 # --- symbolic input volumes ----------------------------------------------------------------
 
-_LETTER = re.compile(r"^[A-Za-z]$")
-_PARTS = re.compile(r"\s*[x×X*]\s*")
+# Compiled when first used (re caches them): a numeric input never pays.
+_LETTER = r"^[A-Za-z]$"
+_PARTS = r"\s*[x×X*]\s*"
 
 
 def parse_dims(text: str, by_name: bool = True) -> tuple[object, object, int] | None:
@@ -688,7 +689,7 @@ def parse_dims(text: str, by_name: bool = True) -> tuple[object, object, int] | 
     text = str(text).strip()
     if not any(ch.isalpha() and ch not in "xX" for ch in text):
         return None
-    parts = _PARTS.split(text)
+    parts = re.split(_PARTS, text)
     if len(parts) == 1 or len(parts) > 3:
         raise ValueError(f"'{text}' is not a volume; a symbolic input is W×H×D with a letter "
                          f"for a spatial size, e.g. HxWx3")
@@ -698,7 +699,7 @@ def parse_dims(text: str, by_name: bool = True) -> tuple[object, object, int] | 
     if w.isdigit() and h.isdigit():
         return None  # letters in the depth only: not a symbolic input
     for part in (w, h):
-        if not (_LETTER.match(part) or part.isdigit()):
+        if not (re.match(_LETTER, part) or part.isdigit()):
             raise ValueError(f"'{part}' is not a size: write a number or one letter per spatial "
                              f"size (HxWx3); a symbol takes no arithmetic")
     if not d.isdigit():

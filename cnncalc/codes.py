@@ -5,8 +5,9 @@ by code.  The records a finding becomes are :mod:`cnncalc.report`'s."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from enum import Enum
+from .records import record
 
 
 class Severity(str, Enum):
@@ -18,7 +19,7 @@ class Severity(str, Enum):
         return self.value
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Rule:
     """A stable diagnostic code: its slug, severity and the one-line reason from the notes."""
 

@@ -12,6 +12,7 @@ import gc
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
+from .records import record
 from .errors import AnalysisError, Issue, Location, SpecError
 from .layers.base import Formula, LayerError, Window, unread_findings, unread_rows
 from .network import (Arm, At, Branches, Claim, Group, Leaf, Merge, Repeat, Residual, Spec,
@@ -537,7 +538,7 @@ def analyze(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "f
                  ignore=ignore, amp=amp, optimizer=optimizer, memory=memory)[0]
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class Conditions:
     """What a symbolic analysis found beside its report: the requirements (each holds for
     the inputs where its layer works) and each sliding window's remainder per axis (0

@@ -6,14 +6,14 @@ and exits with its ``exit_code``.  A traceback is only shown with ``--debug``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .records import record
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1  # a verify mismatch, a wrong expect, a warning under --strict
 EXIT_BAD_INPUT = 2  # bad spec, bad usage
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Location:
     """Where a spec node starts: 1-based line and column, as editors count."""
 
@@ -27,7 +27,7 @@ class Location:
         return f"{self.file}:{self.line}:{self.col}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Issue:
     """One problem found in a spec: where, the trail of keys to it, what, and what to do."""
 
@@ -70,7 +70,7 @@ class AnalysisError(SpecError):
         self.report = report
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Param:
     """A parameter named inside an error message (``pool_size``): the Python API prints its
     name, the CLI the option that sets it (``--size``)."""

@@ -38,10 +38,11 @@ from typing import Any, Callable, Mapping
 
 from .closed_forms import is_symbolic
 
-_TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)"
-                    r"|\$\{\s*([A-Za-z_]\w*)\s*\}|\$([A-Za-z_]\w*(?:\.\w+)?)"
-                    r"|([A-Za-z_]\w*)|(//|<=|>=|==|!=|[-+*/%(),<>]))")
-_WHOLE = re.compile(r"^\s*\$(?:([A-Za-z_]\w*(?:\.\w+)?)|\{\s*([A-Za-z_]\w*)\s*\})\s*$")
+# Patterns are compiled when first used (re caches them): a spec without $ never pays.
+_TOKEN = (r"\s*(?:(\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)"
+          r"|\$\{\s*([A-Za-z_]\w*)\s*\}|\$([A-Za-z_]\w*(?:\.\w+)?)"
+          r"|([A-Za-z_]\w*)|(//|<=|>=|==|!=|[-+*/%(),<>]))")
+_WHOLE = r"^\s*\$(?:([A-Za-z_]\w*(?:\.\w+)?)|\{\s*([A-Za-z_]\w*)\s*\})\s*$"
 INPUT = {"in.c": "depth", "in.h": "height", "in.w": "width"}  # what $in.X names
 MAX_MAGNITUDE = 10 ** 15
 MAX_NESTING = 50  # parentheses and signs inside each other
@@ -127,7 +128,7 @@ def whole(v, text: str = "") -> int:
 def substitute(text: str, env: Mapping[str, Any]) -> Any:
     """Evaluate a string that holds ``$`` references; raises ValueError for the user.
     A whole-number result is an ``int``, any other a ``Fraction``."""
-    m = _WHOLE.match(text)
+    m = re.match(_WHOLE, text)
     if m:
         return lookup(m.group(1) or m.group(2), env)
     return compiled(text)(env)
@@ -225,11 +226,11 @@ class _Parser:
         self.depth = 0
 
     def _tokenize(self, text: str) -> list[tuple[str, Any]]:
-        tokens, pos = [], 0
+        tokens, pos, token = [], 0, re.compile(_TOKEN)
         while pos < len(text):
             if text[pos:].strip() == "":
                 break
-            m = _TOKEN.match(text, pos)
+            m = token.match(text, pos)
             if not m:
                 raise ValueError(f"cannot read '{text[pos:].strip()}' in '{text}': use numbers, "
                                  f"{'names' if self.bare else '$parameters'}, + − * / // %, "

@@ -17,9 +17,9 @@ Conventions
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from fractions import Fraction
 
+from .records import record
 from .closed_forms import (Size, at_least, flag, is_symbolic, largest, parse_dims, ratio,
                        text_of)
 from .formatting import decimal
@@ -30,7 +30,7 @@ MINUS = "−"
 DOT = "·"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Shape:
     """An activation shape without the batch: ``[C, H, W]`` or ``[N]``."""
 
@@ -103,7 +103,7 @@ def symbolic_shape(shape: Shape) -> bool:
                                                        is_symbolic(shape.w)))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AxisOut:
     """The output length along one axis, with the arithmetic that gave it."""
 

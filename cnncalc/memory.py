@@ -36,9 +36,9 @@ unallocated memory).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 
+from .records import record
 from .engine import analyze
 from .layers.base import Layer
 from .network import Arm, At, Branches, Group, Leaf, Merge, Repeat, Residual, Spec, Visitor, walk
@@ -83,7 +83,7 @@ def rounded(nbytes: int) -> int:
     return -(-nbytes // ALIGN) * ALIGN
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LayerMemory:
     """One layer's memory: the bytes autograd keeps because of it (storages it is the first to
     save) and the bytes alive right after it in inference (weights and buffers included)."""
@@ -93,7 +93,7 @@ class LayerMemory:
     live_bytes: int
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class MemoryEstimate:
     batch: int
     dtype: str

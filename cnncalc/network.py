@@ -12,10 +12,11 @@ Every consumer of the tree (the engine, the torch plan, hints, lint) walks it wi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from enum import Enum
 from typing import Callable, Generic, Iterator, TypeVar, Union
 
+from .records import record
 from .errors import Location
 from .layers.base import Layer
 from .formulas import Shape
@@ -23,7 +24,7 @@ from .formulas import Shape
 MAX_LAYERS = 1_000_000  # more leaves than this is refused before any work is done
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Claim:
     """An ``expect:`` entry: a field, the claimed value, where it was written."""
 
@@ -50,7 +51,7 @@ def _size(nodes) -> int:
     return sum(node.size for node in nodes)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Leaf:
     layer: Layer
     name: str
@@ -73,7 +74,7 @@ class Leaf:
         return 1
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Residual:
     """``main`` and ``shortcut`` (identity when empty) see the same input; outputs are added."""
 
@@ -91,7 +92,7 @@ class Residual:
         object.__setattr__(self, "size", _size(self.main) + _size(self.shortcut))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Branches:
     """Parallel paths on one input, merged by ``concat`` (channels) or ``add``."""
 
@@ -108,7 +109,7 @@ class Branches:
         object.__setattr__(self, "size", sum(_size(p) for _, p in self.paths))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Repeat:
     name: str
     times: int
@@ -125,7 +126,7 @@ class Repeat:
         object.__setattr__(self, "size", self.times * _size(self.body))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Group:
     """A block used by name: its layers under one level.
 
@@ -151,7 +152,7 @@ class Group:
         object.__setattr__(self, "size", _size(self.body))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Tap:
     """``- from: NAME``: what follows reads the output of the earlier layer (or named block,
     residual, branches, repeat) NAME instead of the previous item's.  A tensor that feeds
@@ -184,7 +185,7 @@ COMBINATORS = {
 }
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class Spec:
     name: str
     input_shape: Shape
@@ -207,7 +208,7 @@ def join(prefix: str, segment: str | None) -> str:
     return f"{prefix}.{segment}" if prefix else segment
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class At:
     """Where a node stands: its dotted name (the enclosing prefix when it adds no level), the
     depth of its row in a summary, whether it is frozen (itself or an ancestor), and for a
@@ -221,7 +222,7 @@ class At:
     share: str = ""  # a leaf's ``share: NAME``, resolved to NAME's full name
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Arm:
     """One input-to-output path inside a combinator: a residual's ``main`` or ``shortcut``, a
     branch, or one iteration of a repeat.  An empty arm is the identity."""

@@ -10,9 +10,9 @@ the results summed, then the shared bias is added.  "Convolution" is the deep-le
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
+from .records import record
 from .errors import Param, UsageError
 from .layers.base import AxisWindow
 from .reads import chain_lost
@@ -156,7 +156,7 @@ def pool_steps(x: Volume, size: int, stride: int, mode: str, i: int, j: int, pad
 
 # --- the whole exercise -------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@record(slots=False)
 class Applied:
     output: Volume
     steps: list[str]

@@ -17,10 +17,11 @@ from . import expr
 from .errors import Location, UsageError
 from .located_yaml import YMap
 
-_NAME = re.compile(r"[A-Za-z_]\w*$")
-_ASSIGN = re.compile(r"\s*([A-Za-z_]\w*)\s*=\s*([^,=]*?)\s*(?:,|$)")
+# Patterns are compiled when first used (re caches them): a spec without params never pays.
+_NAME = r"[A-Za-z_]\w*$"
+_ASSIGN = r"\s*([A-Za-z_]\w*)\s*=\s*([^,=]*?)\s*(?:,|$)"
 # An 'x' between the input's sizes, not one inside a name: '$res x $res x 3', '${r}x${r}x3'
-_CROSS = re.compile(r"(?<=[\d\s})])[x×](?=[\s\d$({])")
+_CROSS = r"(?<=[\d\s})])[x×](?=[\s\d$({])"
 
 
 def read(data: YMap, overrides: dict[str, Any], err: Callable) -> dict[str, Any]:
@@ -35,7 +36,7 @@ def read(data: YMap, overrides: dict[str, Any], err: Callable) -> dict[str, Any]
         raw = None
     for key, value in (raw.items() if raw is not None else ()):
         vloc = raw.value_locs[key]
-        if not isinstance(key, str) or not _NAME.match(key) or key == "in":
+        if not isinstance(key, str) or not re.match(_NAME, key) or key == "in":
             err(raw.key_locs[key], "params", f"'{key}' cannot name a parameter",
                 "a name is a word such as width (not in, which names a block's input)")
             continue
@@ -103,7 +104,7 @@ def setting(v: Any, parse: Callable, text: Any = "") -> Any:
 
 def input_text(text: str, env: dict[str, Any]) -> str:
     """An ``input:`` that reads params (``$res x $res x 3``) with its sizes worked out."""
-    parts = _CROSS.split(text)
+    parts = re.split(_CROSS, text)
     out = []
     for part in parts:
         part = part.strip()
@@ -119,9 +120,9 @@ def parse_assignments(items: tuple[str, ...] | list[str], option: str = "--set")
     found: dict[str, Any] = {}
     for item in items:
         text = item.strip()
-        pos = 0
+        pos, assign = 0, re.compile(_ASSIGN)
         while pos < len(text):
-            m = _ASSIGN.match(text, pos)
+            m = assign.match(text, pos)
             if not m or m.end() == pos:
                 raise UsageError(f"cannot read '{text[pos:]}': write NAME=VALUE[,NAME=VALUE…], "
                                  f"e.g. width=1.1,res=240", param=option.lstrip("-"))

@@ -21,17 +21,18 @@ Counting conventions (stated once; the README repeats them)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 from enum import Enum
 from fractions import Fraction
 from typing import Any
 
+from .records import record
 from .errors import Location
 from .codes import CODES, Rule, Severity
 from .formulas import Shape
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Counts:
     """What one layer, a group or the whole net counts (conventions above).  Sums are ``+``."""
 
@@ -75,7 +76,7 @@ class Counts:
 COUNT_FIELDS = tuple(f.name for f in fields(Counts))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AxisRF:
     """Integers, or Fractions where a half pixel or an upsampling makes them fractional."""
 
@@ -84,7 +85,7 @@ class AxisRF:
     start: int | Fraction
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ReceptiveField:
     h: AxisRF
     w: AxisRF
@@ -94,7 +95,7 @@ class ReceptiveField:
         return max(self.h.size, self.w.size)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Row:
     """One line of the summary: a leaf layer, or a group (block, repeat) with its sums."""
 
@@ -111,7 +112,7 @@ class Row:
     index: int = -1  # a leaf's position in execution order (network.leaves); -1 for a group
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Diagnostic:
     code: str
     message: str
@@ -132,7 +133,7 @@ class Diagnostic:
         return CODES[self.code].slug
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ClaimResult:
     """One ``expect:`` claim, checked."""
 
@@ -166,7 +167,7 @@ class Dtype(str, Enum):
 DTYPE_BYTES = {"fp64": 8, "fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2}
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class Report:
     name: str
     input_shape: Shape

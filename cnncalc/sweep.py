@@ -203,7 +203,7 @@ def input_parts(raw: Any) -> tuple[Any, Any, Any] | None:
     if isinstance(raw, YMap) or isinstance(raw, dict):
         return raw.get("width"), raw.get("height"), raw.get("channels", 1)
     if isinstance(raw, str):
-        parts = toplevel._CROSS.split(raw) if "$" in raw else raw.split("x")
+        parts = re.split(toplevel._CROSS, raw) if "$" in raw else raw.split("x")
         if len(parts) == 3:
             return tuple(p.strip() for p in parts)
         if len(parts) == 2:  # W×H: depth 1

@@ -144,9 +144,11 @@ def test_inspect_never_imports_torch(python):
 
 def test_inspect_of_a_spec_loads_only_what_it_uses(python):
     # A spec is told from a model by its text (sources.is_model_source): the importer, the
-    # other formats' writers and the matrix parser of `apply` stay unloaded (issue 16).
+    # other formats' writers, the table, rich, the other commands and the matrix parser of
+    # `apply` stay unloaded (issue 16).
     unused = ("cnncalc.backends.importer", "cnncalc.render.csv_rows", "cnncalc.render.markdown",
-              "cnncalc.matrix", "csv", "difflib")
+              "cnncalc.render.table", "rich", "cnncalc.cli_calc", "cnncalc.cli_picture",
+              "cnncalc.cli_exercises", "cnncalc.numeric", "cnncalc.matrix", "csv", "difflib")
     proc = python("from cnncalc.cli import main\n"
                   "main(['inspect', 'zoo:lenet5', '--format', 'json'])\n", forbid=unused)
     assert proc.returncode == 0, proc.stderr

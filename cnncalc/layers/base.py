@@ -72,11 +72,11 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 from enum import Enum
 from fractions import Fraction
 from typing import Any, Callable, ClassVar, Iterable
 
+from ..records import record
 from ..formulas import (MAX_SIZE, AxisOut, Shape, axis_formula, symbolic_shape, unread_image,
                       volume_text)
 from ..closed_forms import is_symbolic
@@ -88,7 +88,7 @@ class LayerError(Exception):
     """The layer cannot take this input; the message states the arithmetic."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Field:
     """One hyperparameter: its YAML name, a parser that validates it, a default and a doc."""
 
@@ -102,7 +102,7 @@ class Field:
         return self.default is REQUIRED
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Finding:
     """A design rule a layer breaks; the engine adds the layer's name and location."""
 
@@ -110,7 +110,7 @@ class Finding:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Formula:
     """A layer's explanation in pieces, numbers substituted: ``shape`` (the size arithmetic,
     or a phrase), the ``output`` volume it gives, and labelled counts such as
@@ -128,7 +128,7 @@ class Formula:
         return head + self.sep + "; ".join(f"{label} {text}" for label, text in self.parts)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AxisWindow:
     """A receptive-field step along one axis: span ``k``, stride ``s``, leading pad ``p``.
 
@@ -140,7 +140,7 @@ class AxisWindow:
     p: int | Fraction
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Window:
     h: AxisWindow
     w: AxisWindow
@@ -157,7 +157,7 @@ SAVED = {
     "rows": "two fp32 values per position (layer norm's mean and rstd)",
     "padded": "the squares of the input padded along D by size − 1 (local response norm)",
 }
-@dataclass(frozen=True, slots=True)
+@record
 class Torch:
     """A kind's PyTorch forms, declared once on its class (strings: no torch here).
 

@@ -22,11 +22,16 @@ never pay for it.  The report formats are importable from here: ``render.to_json
 from __future__ import annotations
 
 from .document import SCHEMA_VERSION, dumps, iter_dumps, to_json, to_json_stream
-from .table import table
 
 
 def __getattr__(name: str):
-    """CSV and Markdown are imported when asked for: ``--format json`` never pays for them."""
+    """The table, CSV and Markdown are imported when asked for: ``--format json`` never pays
+    for them.  (``table`` names a module and its function: until the module is imported some
+    other way, this gives the function; the CLI imports it from ``render.table``.)"""
+    if name == "table":
+        from .table import table
+        globals()["table"] = table
+        return table
     if name == "to_csv":
         from .csv_rows import to_csv
         return to_csv

@@ -17,9 +17,9 @@ rich is imported inside the functions, so that ``--format json`` and the API nev
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from ..records import record
 from ..report import Report
 from ..formulas import volume_text
 from ..formatting import plural, size_bytes, thousands
@@ -105,7 +105,7 @@ def wrap(text: str, width: int, breaks: str) -> list[str]:
     return lines
 
 
-@dataclass(frozen=True)
+@record(slots=False)
 class Layout:
     """How the layer table is drawn: each column's text width, the formula column's (None:
     no column), and the space on each side of a cell (0 only where 1 cannot fit)."""
