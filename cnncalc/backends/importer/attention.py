@@ -121,7 +121,7 @@ class RadixConversions:
             return None
         if x.layout == "nchw" and len(before) == 4 and len(after) == 4 and after[2] > 1 and \
                 before[1] % (after[1] * after[2]) == 0 and prod(after[1:]) == prod(before[1:]):
-            # ResNeSt's RadixSoftmax: N×(g·r·C)×H×W viewed as N×g×r×(C·H·W), g the cardinality
+            # ResNeSt's RadixSoftmax: N×(g·r·C)×H×W as N×g×r×(C·H·W), g the cardinality
             return convert._Val(x.op, ("cardinal", after[2], before[2], before[3], after[1]))
         return None
 
