@@ -129,7 +129,6 @@ class _Exported:
         kernels), and nothing of the RBF's Σ(x − w)² or the subsampling's coefficient (then
         cnncalc's MACs for that layer, worked out by the engine on the layer alone at its
         traced input, are taken), each with a note."""
-        from ..torch import counted_macs
         from .kinds import CNNCALC_MODULES, module_kind
 
         for n in self.traced.nodes:
@@ -141,6 +140,8 @@ class _Exported:
             if declared is None or declared.__module__ != CNNCALC_MODULES or v is None or \
                     v.op is None or v.op.kind is None or shape is None:
                 continue
+            from ..torch import counted_macs  # verify's rules: loaded only where they apply
+
             flops = _flops(m, shape)
             figure, compared, note = counted_macs(m, flops, 1, declared)
             if compared and figure == flops // 2:
