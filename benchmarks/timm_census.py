@@ -91,10 +91,14 @@ def run(name: str, timeout: int):
             traced = ""
             try:
                 imported = import_model(f"timm:{name}", traced=False)
+            except Timeout:
+                raise
             except Exception as e:  # noqa: BLE001 - no kind for an op: try with traced layers
                 traced = reason(str(e).splitlines()[0] if str(e) else type(e).__name__)
                 try:
                     imported = import_model(f"timm:{name}")
+                except Timeout:
+                    raise
                 except Exception:  # noqa: BLE001 - refused with traced layers too
                     raise e from None
             report = cnncalc.analyze(cnncalc.load(imported.text))
