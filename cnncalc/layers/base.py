@@ -49,7 +49,9 @@ and says, as class attributes, what other parts need to know of the kind:
 ``scratch``         what the forward makes and drops even without autograd (max pool's
                     int64 indices on CUDA)
 ``autocast``        under ``torch.autocast``: ``"low"`` (conv, linear run in bf16/fp16),
-                    ``"fp32"`` (softmax, layer norm) or ``"keep"`` (the input's type)
+                    ``"fp32"`` (softmax, layer norm), ``"keep"`` (the input's type) or
+                    ``"promote"`` (a low input times its own fp32 parameters, an op on no
+                    autocast list: an fp32 output by type promotion, nothing cast)
 ``torch``           its PyTorch forms (a :class:`Torch`): the module classes and functions
                     that are this kind, and how module attributes map to its fields. The
                     importer dispatches on it (by the module's class hierarchy), the builder
