@@ -240,7 +240,10 @@ class _Tape(Visitor[int]):
                 self.o_cached[i].append(self.storage(numel * self.low, i))  # needs grad)
         elif self.low and layer.autocast == "fp32":
             item = 4
-        if item != item_in:
+        work = item  # the type its intermediate maps are in
+        if self.low and layer.autocast == "promote":
+            item = 4  # its own fp32 parameters times a low input: promoted, nothing cast
+        elif item != item_in:
             src = self.tensor(xs.numel * b, item, self.t_req[x], op=i)
         if layer.view or (layer.in_place and not layer.identity_in_eval):
             y = self.tensor(ys.numel * b, item, req, self.t_store[src], op=i)
@@ -263,7 +266,7 @@ class _Tape(Visitor[int]):
             elif word == "copy":
                 keep.append(self.storage(xs.numel * b * item, i))
             elif word == "temp":
-                keep.append(self.storage(ys.numel * b * item, i))
+                keep.append(self.storage(ys.numel * b * work, i))
             elif word == "indices":
                 keep.append(self.storage(ys.numel * b * 8, i))
             elif word == "padded":

@@ -5,8 +5,8 @@ checkpoints.  One tracker run per (spec, mode) gives both figures, inference and
 
 The specs cover what checkpointing has to get right: a residual whose rerun holds two
 tensors at its add (resnet18), a block whose in-place ReLU and max pool save one storage
-twice and that starts at the network's input (vgg11), depthwise blocks (mobilenet_v2) and a
-U-Net whose skip block's rerun stops early, at the last tensor a backward needs (unet).
+twice and that starts at the network's input (vgg11) and a U-Net whose skip block's rerun
+stops early, at the last tensor a backward needs (unet).  docs/memory.md has the whole zoo.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ CASES = [  # (spec, amp, checkpoint)
     ("vgg11", "fp16", False),
     ("resnet18", None, True),
     ("vgg11", None, True),
-    ("mobilenet_v2", None, True),
     ("unet", None, True),
     ("resnet18", "bf16", True),
     ("vgg11", "bf16", True),
@@ -99,3 +98,16 @@ def test_the_backward_peak_names_the_same_layer_as_the_tracker(case):
     assert (est.training_peak_phase, est.training_peak_layer) == \
         (real.training_peak_phase, real.training_peak_layer) == ("backward", est.training_peak_layer)
     assert est.training_peak_layer
+
+
+def test_a_layer_scale_under_amp_gives_an_fp32_map_as_the_tracker_finds():
+    # conv (bf16 under autocast) → layer scale: bf16 x times the fp32 γ, mul on no autocast
+    # list, promoted to an fp32 output → conv (cast back to bf16).  Inference: 1,254,400 B
+    # with the tracker; keeping the input's type would give 730,112 B.  (Its backward's
+    # working set, grad·γ and grad·x both in fp32, is not modelled: docs/memory.md.)
+    spec = cnncalc.load("input: 16x16x3\nlayers:\n  - conv: {filters: 8, size: 3, pad: 1}\n"
+                        "  - layer_scale:\n  - conv: {filters: 8, size: 3, pad: 1}\n"
+                        "  - global_pool: avg\n  - flatten\n  - fc: 10\n")
+    real = track_spec(spec, batch=64, amp="bf16")
+    est = estimate(spec, batch=64, amp="bf16")
+    assert est.inference_peak == real.inference_peak == 1_254_400

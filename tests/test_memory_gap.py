@@ -45,3 +45,28 @@ def test_without_cuda_it_measures_nothing_and_says_so(tmp_path, capsys):
         pytest.skip("a CUDA device is here: the script would measure it")
     assert _module().main([str(tmp_path / "gap.json")]) == 0
     assert "no CUDA device; nothing measured" in capsys.readouterr().out
+
+
+def test_the_candidate_rule_is_the_arithmetic_docs_memory_md_states():
+    # docs/memory.md, "The bf16 gap": the H200's 1,566,983,680 B is the estimate + one
+    # 256×64×56×56 bf16 tensor (U) + 512 B, and "a half-precision NCHW conv takes a workspace
+    # of its input + its output + 512 B" gives exactly that figure at four 1×1 convs and at
+    # no other op.  Arithmetic on the estimate's curve, not a model term (not in the figure).
+    import cnncalc
+    from cnncalc.engine import analyze
+    from cnncalc.memory import estimate
+
+    h200, u = 1_566_983_680, 256 * 64 * 56 * 56 * 2
+    spec = cnncalc.load("zoo:resnet50")
+    report = analyze(spec, explain=False)
+    e = estimate(spec, batch=256, dtype="bf16", report=report)
+    assert h200 - e.inference_peak == u + 512 == 102_760_960
+    rows = {r.name: r for r in report.layers}
+    with_workspace = {name: live + (rows[name].input_shape.numel + rows[name].shape.numel)
+                      * 256 * 2 + 512
+                      for name, live in e.inference_curve
+                      if name in rows and rows[name].kind == "conv"}
+    top = max(with_workspace.values())
+    assert top == h200
+    assert sorted(n for n, v in with_workspace.items() if v == top) == [
+        "layer1.0.shortcut.conv1", "layer1.1.conv3", "layer1.2.conv3", "layer2.0.shortcut.conv1"]

@@ -49,7 +49,9 @@ and says, as class attributes, what other parts need to know of the kind:
 ``scratch``         what the forward makes and drops even without autograd (max pool's
                     int64 indices on CUDA)
 ``autocast``        under ``torch.autocast``: ``"low"`` (conv, linear run in bf16/fp16),
-                    ``"fp32"`` (softmax, layer norm) or ``"keep"`` (the input's type)
+                    ``"fp32"`` (softmax, layer norm), ``"keep"`` (the input's type) or
+                    ``"promote"`` (a low input times its own fp32 parameters, an op on no
+                    autocast list: an fp32 output by type promotion, nothing cast)
 ``from_trace``      its numbers are a PyTorch trace's, not a formula's (``traced``): it knows
                     one input only, so sizes and symbolic inputs stop at it, verify and
                     export cannot rebuild it, and the receptive field after it is unknown

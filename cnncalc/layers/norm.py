@@ -137,6 +137,8 @@ class LayerScale(Layer):
     summary = "a learned scale per channel, γ·x (ConvNeXt): D params, 0 MACs"
     keeps_features = True
     saves = ("input",)  # γ·x: mul keeps x for γ's gradient (γ is a parameter)
+    # under autocast mul is on no list: a bf16/fp16 x times the fp32 γ is promoted to fp32
+    autocast = "promote"
     fields = (Field("init", number, 1e-6, "γ's starting value (ConvNeXt: 1e-6)"),)
 
     def params(self, x: Shape) -> int:

@@ -93,6 +93,12 @@ class Pool(Layer):
     # map for the coefficient's gradient: a "temp" of the output's size).
     saves = ("input", "indices")
 
+    @property
+    def autocast(self) -> str:
+        # LeNet's subsampling: the pooled map (the input's type) times fp32 coefficients, an
+        # op on no autocast list, is promoted to fp32
+        return "promote" if self.hp["trainable"] else "keep"
+
     def saved(self, x: Shape, y: Shape) -> tuple[str, ...]:
         kept = ("input", "indices") if self.hp["mode"] == "max" else ("input",)
         return kept + ("temp",) if self.hp["trainable"] else kept
