@@ -4,6 +4,8 @@ saves per op, and the CUDA behaviours it emulates on the CPU."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -216,6 +218,32 @@ def test_bad_options_are_usage_errors():
         track(lambda: nn.Linear(2, 2), (2,), optimizer="lion")
     with pytest.raises(BackendError, match="--amp"):
         track(lambda: nn.Linear(2, 2), (2,), amp="bf16", dtype="bf16")
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw"])
+@pytest.mark.parametrize("name, dtype, amp", [("resnet_mini", "fp32", None),
+                                              ("resnet_mini", "bf16", None),
+                                              ("efficientnet_b0", "fp32", "bf16")])
+def test_the_first_step_made_state_only_changes_no_figure(monkeypatch, name, optimizer, dtype,
+                                                          amp):
+    """memtrack.state_only skips Adam's first update (its state exists before it): every
+    figure, row and curve the same as with the whole first step, which it really skips."""
+    import torch.optim.adam as adam_module
+
+    from cnncalc.backends import memtrack
+
+    calls = []
+    real = adam_module.adam
+    monkeypatch.setattr(adam_module, "adam", lambda *a, **k: (calls.append(1), real(*a, **k)))
+    spec = cnncalc.load(f"zoo:{name}")
+    args = dict(batch=4, dtype=dtype, amp=amp, optimizer=optimizer, device="cuda")
+    short = track_spec(spec, **args)
+    assert len(calls) == 1  # the measured step's update only
+    monkeypatch.setattr(memtrack, "state_only", lambda optimizer: nullcontext())
+    whole = track_spec(spec, **args)
+    assert len(calls) == 3
+    assert short == whole  # every field, the per-layer rows and the curves included
+    assert short.optimizer_state > 0
 
 
 # --- against a real GPU ------------------------------------------------------------------------

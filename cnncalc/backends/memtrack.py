@@ -376,6 +376,26 @@ def make_optimizer(name: str, params, foreach: bool | None):
     raise BackendError(f"--optimizer {name}: use one of {', '.join(OPTIMIZERS)}")
 
 
+@contextmanager
+def state_only(optimizer: str):
+    """Around the first step: Adam and AdamW make their state (``Adam._init_group``) before
+    the update, and the update (``torch.optim.adam.adam``) works in place on fake tensors, so
+    the measured second step sees the same tensors without it; skipped, it saves up to half
+    a tracking (tests/test_memtrack.py checks every figure is the same).  SGD's momentum
+    buffer is made by its update: SGD runs whole."""
+    import torch.optim.adam as module
+
+    real = getattr(module, "adam", None)
+    if optimizer not in ("adam", "adamw") or real is None:
+        yield
+        return
+    module.adam = lambda *args, **kwargs: None
+    try:
+        yield
+    finally:
+        module.adam = real
+
+
 def _leaf_names(model: nn.Module) -> dict[nn.Module, str]:
     """Every leaf module under its name (a model with no children is its own leaf)."""
     if not list(model.children()):
@@ -542,7 +562,8 @@ def _training(model, x, live: _Live, names, regions, *, optimizer, device, emula
     # taken out of the count there (its state is constant through step 2).
     for p in params:
         p.grad = torch.zeros_like(p)
-    opt.step()
+    with state_only(optimizer):
+        opt.step()
     opt.zero_grad(set_to_none=True)
     if emulate:  # non-capturable Adam keeps its step counters on the host
         live.move_to_host([s["step"] for s in opt.state.values()
