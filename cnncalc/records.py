@@ -25,7 +25,10 @@ from operator import attrgetter
 def record(cls=None, /, *, slots: bool = True):
     """``@record``, or ``@record(slots=False)``: a frozen dataclass (see the module)."""
     def wrap(cls):
+        documented = cls.__dict__.get("__doc__")
         cls = dataclass(cls, init=False, repr=False, eq=False, slots=slots)
+        if not documented:  # dataclass wrote "Name()", from the __init__ that is not there yet
+            cls.__doc__ = f"{cls.__name__}({', '.join(f.name for f in fields(cls) if f.init)})"
         cls.__init__ = _first_init(cls)
         # the compared fields and the class, as a tuple: attrgetter of one name would give a
         # bare value; the class, equal between the two records compared, costs nothing

@@ -137,3 +137,4 @@ def test_a_record_compiles_its_init_when_its_first_instance_is_made():
     assert Point(1) == Point(1, 0) and Point.__init__ is not stand_in
     assert list(inspect.signature(Point).parameters) == ["x", "y"]
     assert Point(y=2, x=1) == Point(1, 2) and Point.__init__.__qualname__.endswith("Point.__init__")
+    assert Point.__doc__ == "Point(x, y)"  # as dataclass writes one, without the types
