@@ -12,9 +12,11 @@ libraries' import in the same run:
   bare import click, rich, yaml      the packages alone (rich's __init__, not its console)
   inspect zoo:lenet5 --format json   issue 16's goal: within 1.5× of the bare import
   import torch                       what inspect must never pay (only if torch is installed)
-Then `python -X importtime` checks that neither torch nor the importer
-(``cnncalc.backends.importer``: a spec is told from a model by its text) is imported on that
-path, and the goal line gives the ratio of CPU seconds (and of wall seconds).
+The goal line gives the ratio of CPU seconds (and of wall seconds).  With --instructions,
+valgrind counts the instructions of the goal's two commands: a figure that a shared machine's
+load does not move.  Then `python -X importtime` checks that neither torch nor the importer
+(``cnncalc.backends.importer``: a spec is told from a model by its text) is imported on the
+table's path.
 
 Part 2, size: a flat stack of ``conv: {filters: 16, size: 3, pad: 1}`` of 1,000 / 10,000 /
 100,000 layers as JSON, Markdown and the table, with ResNet-50 beside them; the 1,000-layer
@@ -28,12 +30,14 @@ to a fresh ``PYTHONPYCACHEPREFIX``, and one untimed run fills it first.  The tab
 
 Run: python benchmarks/bench_inspect.py [--runs N] [--sizes 1000,10000,100000]
                                         [--formats json,markdown,table] [--part startup|size|all]
+                                        [--instructions]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -84,7 +88,7 @@ def measure(cmd: list[str], env: dict[str, str], runs: int) -> tuple[float, floa
     return wall, cpu, peak, len(samples)
 
 
-def startup(env: dict[str, str], runs: int, console: Console) -> None:
+def startup(env: dict[str, str], runs: int, console: Console, instructions: bool) -> None:
     cases = [
         ("python -c pass", [PY, "-c", "pass"]),
         ("import click, rich, yaml", [PY, "-c", "import click, rich.console, rich.table, yaml"]),
@@ -127,6 +131,8 @@ def startup(env: dict[str, str], runs: int, console: Console) -> None:
                   f"of a bare import click, rich, yaml: {ratio:.2f}× in CPU time "
                   f"({json_wall / bare_wall:.2f}× in wall time): "
                   f"{'met' if ratio <= STARTUP_GOAL else 'MISSED'}")
+    if instructions:
+        count_instructions(env, console)
     trace = subprocess.run([PY, "-X", "importtime", "-m", "cnncalc", "inspect",
                             "specs/lenet5.yaml"], cwd=ROOT, env=env, capture_output=True,
                            text=True)
@@ -136,6 +142,25 @@ def startup(env: dict[str, str], runs: int, console: Console) -> None:
     console.print(f"modules imported by inspect: {len(modules)}; torch among them: "
                   f"{'YES: ' + ', '.join(torchy[:5]) if torchy else 'no'}; the importer: "
                   f"{'YES' if 'cnncalc.backends.importer' in modules else 'no'}")
+
+
+def count_instructions(env: dict[str, str], console: Console) -> None:
+    """The goal's two commands under valgrind: instructions executed, which the load of a shared
+    machine does not change (CPU time does, by 10% and more)."""
+    if shutil.which("valgrind") is None:
+        console.print("instructions: valgrind is not installed")
+        return
+    counts = {}
+    for label, code in (("bare import click, rich, yaml", ["-c", "import click, rich, yaml"]),
+                        ("inspect zoo:lenet5 --format json",
+                         ["-m", "cnncalc", "inspect", "zoo:lenet5", "--format", "json"])):
+        proc = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                               PY, *code], cwd=ROOT, env=dict(env, PYTHONHASHSEED="0"),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        counts[label] = int(proc.stderr.rsplit("Collected :", 1)[1].split()[0])
+    (bare, n_bare), (_, n_json) = counts.items()
+    console.print(f"instructions (valgrind): {bare} {n_bare / 1e6:,.0f} M; inspect zoo:lenet5 "
+                  f"--format json {n_json / 1e6:,.0f} M: {n_json / n_bare:.2f}×")
 
 
 def stack_text(n: int) -> str:
@@ -186,6 +211,8 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--formats", default="json,markdown,table")
     ap.add_argument("--part", choices=("startup", "size", "all"), default="all")
+    ap.add_argument("--instructions", action="store_true",
+                    help="also count the start-up goal's instructions under valgrind")
     args = ap.parse_args()
     console = Console(width=max(Console().width, 150))  # a wide table, also into a file
     console.print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
@@ -193,7 +220,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         env = environment(str(Path(folder) / "pycache"))
         if args.part in ("startup", "all"):
-            startup(env, max(args.runs, 9), console)
+            startup(env, max(args.runs, 9), console, args.instructions)
         if args.part in ("size", "all"):
             size(env, args.runs, [int(s) for s in args.sizes.split(",")],
                  args.formats.split(","), Path(folder), console)

@@ -25,8 +25,9 @@ from .layers import closest
 SPEC_DIR = Path(__file__).with_name("specs")
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
-PY_SOURCE = re.compile(r"^(?P<path>.+\.py):(?P<name>[A-Za-z_]\w*)$")
-PKG_SOURCE = re.compile(r"^(?P<module>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*):(?P<name>[A-Za-z_]\w*)$")
+# compiled when first used (re caches them): inspect zoo:NAME never pays
+PY_SOURCE = r"^(?P<path>.+\.py):(?P<name>[A-Za-z_]\w*)$"
+PKG_SOURCE = r"^(?P<module>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*):(?P<name>[A-Za-z_]\w*)$"
 
 
 def is_model_source(source: str | os.PathLike) -> bool:
@@ -35,8 +36,8 @@ def is_model_source(source: str | os.PathLike) -> bool:
     text = str(source)
     if text.startswith("zoo:") or "\n" in text:
         return False
-    return text.startswith("torchvision:") or bool(PY_SOURCE.match(text)) or bool(
-        PKG_SOURCE.match(text)) and not text.endswith((".yaml", ".yml"))
+    return text.startswith("torchvision:") or bool(re.match(PY_SOURCE, text)) or bool(
+        re.match(PKG_SOURCE, text)) and not text.endswith((".yaml", ".yml"))
 
 
 def bundled_names() -> list[str]:

@@ -4,13 +4,17 @@ in the package, equality, hash, repr, immutability and ``replace`` behave as
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import importlib
+import inspect
+import pickle
 import pkgutil
 
 import pytest
 
 import cnncalc
+from cnncalc import records
 from cnncalc.records import record
 
 
@@ -37,8 +41,10 @@ def test_the_start_up_path_is_made_of_records():
 
 
 def twin(cls: type) -> type:
-    """The stdlib frozen dataclass of the same fields, compare and repr flags."""
-    spec = [(f.name, object, dataclasses.field(compare=f.compare, repr=f.repr))
+    """The stdlib frozen dataclass of the same fields: defaults, init, compare and repr."""
+    spec = [(f.name, object, dataclasses.field(default=f.default,
+                                               default_factory=f.default_factory, init=f.init,
+                                               compare=f.compare, repr=f.repr))
             for f in dataclasses.fields(cls)]
     made = dataclasses.make_dataclass(cls.__name__, spec, frozen=True)
     made.__qualname__ = cls.__qualname__
@@ -56,8 +62,6 @@ def build(cls: type, values: dict):
 @pytest.mark.parametrize("cls", RECORDS, ids=lambda c: c.__qualname__)
 def test_a_record_behaves_as_its_dataclass(cls):
     assert dataclasses.is_dataclass(cls)
-    params = cls.__dataclass_params__
-    assert params.frozen
     names = [f.name for f in dataclasses.fields(cls)]
     base = {name: i for i, name in enumerate(names)}
     ref = twin(cls)
@@ -78,6 +82,16 @@ def test_a_record_behaves_as_its_dataclass(cls):
             assert hash(a) == hash(c)
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(a, names[0], 7)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        delattr(a, names[0])
+    assert copy.deepcopy(a) == a and pickle.loads(pickle.dumps(a)) == a
+    assert signature(cls) == signature(ref)  # the same parameters and defaults, in order
+
+
+def signature(cls: type) -> list[tuple]:
+    """The parameters of the class's __init__; a record's as compiled at its first instance."""
+    init = records._init(cls) if "_compared" in vars(cls) else cls.__init__
+    return [(p.name, p.kind, repr(p.default)) for p in inspect.signature(init).parameters.values()]
 
 
 def test_record_and_dataclass_agree_on_a_class_of_its_own():
@@ -86,17 +100,41 @@ def test_record_and_dataclass_agree_on_a_class_of_its_own():
             size: int
             name: str = "x"
             note: str = dataclasses.field(default="", compare=False, repr=False)
+            seen: list = dataclasses.field(default_factory=list, compare=False)
+            total: int = dataclasses.field(init=False, default=0)
+
+            def __post_init__(self):
+                object.__setattr__(self, "total", self.size + len(self.seen))
         return decorate(Rec)
 
     for cls in (make(record), make(dataclasses.dataclass(frozen=True, slots=True))):
         one, two = cls(3), cls(3, note="differs")
-        assert one == two and hash(one) == hash(two)
-        assert one != cls(4) and one != cls(3, "y")
-        assert repr(one).endswith("Rec(size=3, name='x')")
+        assert one == two and hash(one) == hash(two) and one.total == 3  # __post_init__ ran
+        assert one != cls(4) and one != cls(3, "y") and cls(3, seen=[1, 2]).total == 5
+        assert cls(3).seen is not cls(3).seen  # a new list each time
+        assert repr(one).endswith("Rec(size=3, name='x', seen=[], total=3)")
         assert dataclasses.replace(one, size=5) == cls(5)
-        assert {one: 1}[two] == 1
         assert not hasattr(one, "__dict__")  # slotted
+        assert copy.deepcopy(one) == one and copy.copy(one) == one  # __reduce_ex__, as pickle
         with pytest.raises(dataclasses.FrozenInstanceError):
             one.size = 4
-    assert hasattr(record(slots=False)(type("Open", (), {"__annotations__": {"n": "int"}}))(1),
-                   "__dict__")
+        with pytest.raises(TypeError):
+            cls()  # size is required
+    assert signature(make(record)) == signature(make(dataclasses.dataclass(frozen=True)))
+    opened = record(slots=False)(type("Open", (), {"__annotations__": {"n": "int"}}))(1)
+    assert opened.__dict__ == {"n": 1}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        opened.n = 2
+
+
+def test_a_record_compiles_its_init_when_its_first_instance_is_made():
+    @record
+    class Point:
+        x: int
+        y: int = 0
+
+    stand_in = Point.__init__
+    assert Point(1) == Point(1, 0) and Point.__init__ is not stand_in
+    assert list(inspect.signature(Point).parameters) == ["x", "y"]
+    assert Point(y=2, x=1) == Point(1, 2) and Point.__init__.__qualname__.endswith("Point.__init__")
+    assert Point.__doc__ == "Point(x, y)"  # as dataclass writes one, without the types
