@@ -174,6 +174,7 @@ class _Tape(Visitor[int]):
         self.segment = -1
         self.segments = 0
         self.frames: list[list] = []  # [input, run frame?, lingering tensors, holds?, level?]
+        self.to_end: list[int] = []  # lingering in the network's own run (Block.run's `outs`)
         self.heads: list[set[str]] = [set()]  # per module level, containers dotted names made
 
     # -- tensors and storages
@@ -335,6 +336,7 @@ class _Tape(Visitor[int]):
             if frame[1]:
                 frame[2].extend(tensors)
                 return
+        self.to_end.extend(tensors)  # the network's own run: kept until the network returns
 
     def enter(self, at: At, node, x: int) -> None:
         # Every call (a block's module, an arm's run) holds its input until it returns; an
@@ -383,6 +385,9 @@ def _replay(spec: Spec, report: Report, batch: int, dtype: str, amp: str | None,
     tape = _Tape(report, batch, dtype, amp, training)
     x = tape.start(spec.input_shape)
     y = walk(spec.layers, tape, x)
+    if not training:  # inference: `outs` of the network's own run lives to its return
+        for t in tape.to_end:  # (a training step's forward: not yet held to the tracker)
+            tape.use(t, len(tape.o_name) - 1)
     return tape, y
 
 

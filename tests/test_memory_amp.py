@@ -111,3 +111,21 @@ def test_a_layer_scale_under_amp_gives_an_fp32_map_as_the_tracker_finds():
     real = track_spec(spec, batch=64, amp="bf16")
     est = estimate(spec, batch=64, amp="bf16")
     assert est.inference_peak == real.inference_peak == 1_254_400
+
+
+def test_a_gate_at_the_network_level_holds_its_paths_to_the_end_of_inference():
+    """An unnamed ``branches`` at the top level is a step of the network's own ``Block.run``,
+    whose ``outs`` (here the conv's 64×16×8×8 fp32 map, 262,144 B) lives until the network
+    returns: the inference peak is the input, that map, the gate's product and the last
+    conv's output at once, as the tracker measures (the model once freed it after the gate)."""
+    spec = cnncalc.load("input: 8x8x16\nlayers:\n  - conv: {filters: 16, size: 3, pad: 1}\n"
+                        "  - branches:\n      merge: mul\n      paths:\n        - []\n"
+                        "        - - global_pool\n          - conv: {filters: 16, size: 1}\n"
+                        "          - sigmoid\n  - conv: {filters: 16, size: 3, pad: 1}\n")
+    real = track_spec(spec, batch=64, dtype="fp32", optimizer="adam", device="cuda")
+    est = estimate(spec, batch=64, dtype="fp32", optimizer="adam")
+    assert est.inference_peak == real.inference_peak
+    maps = 4 * 262_144  # input, the conv's map held by `outs`, the product, the last output
+    weights = 9_216 + 512 + 1_024 + 512 + 9_216 + 512  # each tensor rounded up to 512 B
+    gate = 64 * 16 * 4  # the sigmoid's 64×16 vector, also in `outs`
+    assert est.inference_peak == maps + weights + gate == 1_073_664
