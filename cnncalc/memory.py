@@ -290,7 +290,10 @@ class _Tape(Visitor[int]):
                     "temp": ys.numel * b * item}[word]
             self.storage(size, i)  # made and dropped within the op
         if req:
-            self.o_grad[i] = "view" if layer.view else "new"
+            # a view of every element (flatten) passes its gradient back as a view; a view of
+            # a part (slice, split: derivatives.yaml's slice_backward, split_backward) makes a
+            # new gradient of the input's size, zeros where the part did not reach
+            self.o_grad[i] = "view" if layer.view and ys.numel == xs.numel else "new"
             self.o_params[i] = trainable
             source = at.share or at.name
             if at.share and source in self.owner and trainable:
@@ -298,9 +301,12 @@ class _Tape(Visitor[int]):
             self.owner[source] = i
             if self.training and layer.backward_scratch:
                 pad = (xs.c + layer.hp.get("size", 1) - 1) * (xs.numel // xs.c)
-                self.o_bscratch[i] = sum(rounded({"copy": xs.numel, "temp": ys.numel,
-                                                  "padded": pad}[w] * b * item)
-                                         for w in layer.backward_scratch)
+                sizes = {"copy": xs.numel, "temp": ys.numel, "padded": pad}
+                if "others" in layer.backward_scratch:  # split's zero slices, one tensor each
+                    parts = max(xs.numel // max(ys.numel, 1), 1)
+                    self.o_bscratch[i] += (parts - 1) * rounded(ys.numel * b * item)
+                self.o_bscratch[i] += sum(rounded(sizes[w] * b * item)
+                                          for w in layer.backward_scratch if w != "others")
         return y
 
     def merge(self, at: At, node, x: int, outs: list[tuple[At, int]]) -> int:

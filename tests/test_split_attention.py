@@ -337,9 +337,13 @@ def test_a_radix_over_several_groups_imports_with_its_cardinality(nets):
 
 
 def test_a_sum_that_is_not_across_a_radix_is_refused(nets):
+    """No kind sums over space: ``--exact`` refuses and names the nearest kind; without it
+    the sum is one traced layer (its 8×1×16 output, 0 params and 0 MACs, from the trace)."""
     with pytest.raises(ImportFailure, match=r"a sum over dims 2 \(not across the radix.*"
                                             r"nearest kind is radix_sum"):
-        import_model(f"{nets}:SumOverSpace", input_volume="8x8x16")
+        import_model(f"{nets}:SumOverSpace", input_volume="8x8x16", traced=False)
+    text = import_model(f"{nets}:SumOverSpace", input_volume="8x8x16").text
+    assert "traced: {op: sum, input: 8x8x16, output: 8x1x16, params: 0, macs: 0}" in text
 
 
 @pytest.mark.parametrize("text", [UNIT, CARDINAL], ids=["one group", "two groups"])

@@ -205,7 +205,7 @@ class Layer:
     scratch: ClassVar[tuple[str, ...]] = ()
     autocast: ClassVar[str] = "keep"
     identity_in_eval: ClassVar[bool] = False  # dropout: returns its input in eval mode
-    backward_scratch: ClassVar[tuple[str, ...]] = ()  # alive during its backward (lrn)
+    backward_scratch: ClassVar[tuple[str, ...]] = ()  # alive during its backward (lrn; split: "others")
     from_trace: ClassVar[bool] = False
     torch: ClassVar[Torch] = Torch()
 

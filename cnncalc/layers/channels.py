@@ -38,6 +38,9 @@ class Split(Layer):
     summary = "slice `index` of `parts` equal slices of the depth: D/parts maps (x.chunk)"
     saves = ()  # a view (split_backward needs sizes)
     view = True
+    # split_backward (derivatives.yaml: split.Tensor) fills each slice that got no gradient
+    # with zeros of its size, then cats them all: the other slices, alive in its backward
+    backward_scratch = ("others",)
     primary = "parts"
     fields = (
         Field("parts", pos_int, 2, "how many equal slices the depth is cut into"),
