@@ -30,6 +30,10 @@ EXEMPT = {
         "parses as a spec: that is a net, data the engine reads through the registry, not a "
         "table of what kinds are or do; where topics.py asks something of a kind (which "
         "layers have a bias, how to word one) it asks the class (has_bias(), Conv.key)",
+    ("cli.py", frozenset({"conv", "deconv", "pool", "fc"})):
+        "cli.COMMANDS maps each command's name to the module that defines it (so that a "
+        "command's module loads only when it runs): `cnncalc conv`, `pool`, `deconv` and `fc` "
+        "are the one-layer calculators, commands that share their names with kinds",
     ("exercises/topics.py", frozenset({"relu"})):
         "the numeric exercise's 'act': 'relu' is numeric.ACTIVATIONS' scalar function, "
         "the `cnncalc apply --act` argument the question records (see numeric.py above)",
