@@ -220,12 +220,10 @@ def test_bad_options_are_usage_errors():
         track(lambda: nn.Linear(2, 2), (2,), amp="bf16", dtype="bf16")
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "adamw"])
-@pytest.mark.parametrize("name, dtype, amp", [("resnet_mini", "fp32", None),
-                                              ("resnet_mini", "bf16", None),
-                                              ("efficientnet_b0", "fp32", "bf16")])
-def test_the_first_step_made_state_only_changes_no_figure(monkeypatch, name, optimizer, dtype,
-                                                          amp):
+@pytest.mark.parametrize("dtype, amp, optimizer", [("fp32", None, "adam"),
+                                                    ("bf16", None, "adamw"),
+                                                    ("fp32", "bf16", "adam")])
+def test_the_first_step_made_state_only_changes_no_figure(monkeypatch, dtype, amp, optimizer):
     """memtrack.state_only skips Adam's first update (its state exists before it): every
     figure, row and curve the same as with the whole first step, which it really skips."""
     import torch.optim.adam as adam_module
@@ -235,7 +233,7 @@ def test_the_first_step_made_state_only_changes_no_figure(monkeypatch, name, opt
     calls = []
     real = adam_module.adam
     monkeypatch.setattr(adam_module, "adam", lambda *a, **k: (calls.append(1), real(*a, **k)))
-    spec = cnncalc.load(f"zoo:{name}")
+    spec = cnncalc.load("zoo:resnet_mini")  # convs, batch norms, residuals, pooling, fc
     args = dict(batch=4, dtype=dtype, amp=amp, optimizer=optimizer, device="cuda")
     short = track_spec(spec, **args)
     assert len(calls) == 1  # the measured step's update only

@@ -421,6 +421,11 @@ def test_parse_vary():
     assert sweep.parse_vary("w=1..1.3/0.2").values == (1, Fraction(6, 5))  # HI not reached
     with pytest.raises(UsageError):
         sweep.parse_vary("w=1,1")
+    # integer bounds and step: the numbers LO + i·STEP as exact ints, made at once
+    for lo, hi, step in ((-6, 7, 1), (-5, 7, 3), (0, 10, 4), (32, 640, 1), (3, 3, 5)):
+        want = tuple(lo + i * step for i in range(int((Fraction(hi) - lo) // step) + 1))
+        got = sweep.parse_vary(f"r={lo}..{hi}/{step}").values
+        assert got == want and all(type(v) is int for v in got)
 
 
 def test_scaled_resnet_at_its_own_params_is_zoo_resnet50():
