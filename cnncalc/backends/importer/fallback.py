@@ -195,23 +195,32 @@ class _Graph:
         return n is not None and n.op not in ("placeholder", "output", "get_attr")
 
     # -- regions
-    def components(self, members: set[str]) -> list[set[str]]:
-        seen: set[str] = set()
-        out = []
-        for start in sorted(members, key=self.order.get):
-            if start in seen:
-                continue
-            comp, stack = set(), [start]
-            while stack:
-                name = stack.pop()
-                if name in comp:
-                    continue
-                comp.add(name)
-                stack += [r for r in self.inputs[name] if r in members and self.joined(r, name)]
-                stack += [u for u in self.users[name] if u in members and self.joined(name, u)]
-            seen |= comp
-            out.append(comp)
-        return out
+    def components(self, members: set[str], links=frozenset()) -> list[set[str]]:
+        """The regions: members joined (:meth:`joined`) or linked (what one region had to take
+        in that another held already), in the graph's order."""
+        parent = {m: m for m in members}
+
+        def root(x):
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        def union(a, b):
+            ra, rb = root(a), root(b)
+            if ra != rb:
+                parent[max(ra, rb, key=self.order.get)] = min(ra, rb, key=self.order.get)
+
+        for m in members:
+            for u in self.users[m]:
+                if u in members and self.joined(m, u):
+                    union(m, u)
+        for a, b in links:
+            union(a, b)
+        groups: dict[str, set[str]] = {}
+        for m in sorted(members, key=self.order.get):
+            groups.setdefault(root(m), set()).add(m)
+        return list(groups.values())
 
     def joined(self, a: str, b: str) -> bool:
         """Whether opaque ``a`` and its reader ``b`` are one region: when the value between
@@ -282,15 +291,20 @@ class _Graph:
         return add
 
     def regions(self, opaque: set[str]) -> list[set[str]]:
-        members = set(opaque)
+        members, links = set(opaque), set()
         while True:
-            for comp in self.components(members):
-                extra = self.grow(comp)
-                if extra:
-                    members |= extra
-                    break
-            else:
-                return self.components(members)
+            comps = self.components(members, links)
+            extra: set[str] = set()
+            new: set[tuple[str, str]] = set()
+            for comp in comps:
+                add = self.grow(comp)
+                anchor = min(comp, key=self.order.get)
+                new |= {(anchor, a) for a in add}
+                extra |= add
+            if extra <= members and new <= links:
+                return comps
+            members |= extra
+            links |= new
 
     def substitute(self, opaque: set[str]) -> list[_Node]:
         """The nodes with each region replaced by one stand-in node (named as the value it
