@@ -17,7 +17,7 @@ timm = load("timm")
 
 import cnncalc  # noqa: E402
 from cnncalc.backends import torch as backend  # noqa: E402
-from cnncalc.backends.importer import import_model  # noqa: E402
+from cnncalc.backends.importer import ImportFailure, import_model  # noqa: E402
 
 pytestmark = pytest.mark.torchvision
 
@@ -53,18 +53,21 @@ def test_imports_exactly_and_verifies(name):
     assert backend.verify(spec, device="cpu", iters=0).ok
 
 
-# The rest of the acceptance list: where an op still has no kind, the import writes traced
-# layers (docs/import.md#traced-layers), and the spec's totals are PyTorch's all the same.
-REST = ["dpn48b", "resnest26d", "skresnet34"]
+# Beyond the list: where an op still has no kind (RepViT's division by a constant), the import
+# writes traced layers (docs/import.md#traced-layers) and the spec's totals are PyTorch's.
+TRACED = ["repvit_m0_9"]
 
 
-@pytest.mark.parametrize("name", REST)
-def test_the_rest_imports_with_pytorchs_totals(name):
+@pytest.mark.parametrize("name", TRACED)
+def test_a_model_with_an_op_of_no_kind_imports_with_pytorchs_totals(name):
     params, macs, output = _pytorch(name)
     report = cnncalc.analyze(cnncalc.load(import_model(f"timm:{name}").text))
+    assert any(row.kind == "traced" for row in report.layers)
     assert (report.totals.params, report.totals.macs) == (params, macs)
     assert report.output_shape.dims() == output
     assert report.claims_ok
+    with pytest.raises(ImportFailure):
+        import_model(f"timm:{name}", traced=False)
 
 
 def test_an_unknown_timm_name_suggests():

@@ -34,7 +34,8 @@ Only the modules' functions import torch (lazily): the core and ``inspect`` of a
 never do.  The package's rooms: :mod:`.sources` (what SOURCE names, building the model,
 :func:`import_model`), :mod:`.trace`, :mod:`.kinds` (PyTorch classes and functions → kinds,
 read from the layer classes' ``torch`` attribute), :mod:`.convert`, :mod:`.tree`,
-:mod:`.write`.
+:mod:`.write`, and :mod:`.fallback` (a ``traced`` layer, its numbers the trace's, where an
+op has no kind; ``--exact`` refuses instead).
 """
 
 from __future__ import annotations
