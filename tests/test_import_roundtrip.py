@@ -173,9 +173,13 @@ def test_zero_pads_are_a_convs_same_padding_and_a_centre_crop(nets):
 
 
 def test_an_off_centre_crop_is_refused_saying_why(nets):
+    """``--exact`` refuses it, saying why; the default import writes it as a traced layer
+    (the 8×8 map cropped to 6×6, no params, no MACs)."""
     with pytest.raises(ImportFailure, match=r"crop is a ZeroPad2d cropping 0, 2 rows and 0, 2 "
                                             r"columns \(not centred"):
-        import_model(f"{nets}:OffCentre", input_volume="8x8x3")
+        import_model(f"{nets}:OffCentre", input_volume="8x8x3", traced=False)
+    text = import_model(f"{nets}:OffCentre", input_volume="8x8x3").text
+    assert "input: 8x8x3, output: 6x6x3, params: 0, macs: 0" in text
 
 
 def test_frozen_weights_are_frozen_true(nets):

@@ -88,7 +88,10 @@ def convert(traced: _Traced, source: str):
     for _ in range(len(traced.nodes) + 1):
         try:
             nodes = graph.substitute(opaque) if opaque else traced.nodes
-            return _FallbackConverter(replace(traced, nodes=nodes), source).run()
+            conv = _FallbackConverter(replace(traced, nodes=nodes), source)
+            found = conv.run()
+            traced.macs = conv.traced.macs  # the MACs the counter cannot see, set right
+            return found
         except _GiveUp:
             break
         except _Seed as seed:
