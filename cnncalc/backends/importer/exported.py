@@ -172,14 +172,16 @@ class _Exported:
         for node in self.traced.nodes:
             mark(node.args)
             mark(node.kwargs)
-        live = _ancestors([out, *side])
+        from .tree import _ancestors  # tree reads convert, which this module is part of
+
+        live = _ancestors(out, *side)
         found = []
         for node in self.traced.nodes:
             v = self.vals.get(node.name)
             if node.name in read or v is None or v.op is None or v.op in live:
                 continue
             found.append(v.op)
-            live |= _ancestors([v.op])
+            live |= _ancestors(v.op)
         return found
 
 
@@ -205,13 +207,3 @@ def _engine_macs(op, shape) -> int:
     return analyze(load(json.dumps({"name": op.name or op.kind, "input": volume,
                                     "layers": [layer]}))).totals.macs
 
-
-def _ancestors(ops) -> set:
-    seen, stack = set(), list(ops)
-    while stack:
-        o = stack.pop()
-        if o in seen:
-            continue
-        seen.add(o)
-        stack.extend(o.inputs)
-    return seen

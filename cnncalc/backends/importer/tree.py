@@ -97,8 +97,9 @@ def _chain_end(a: _Op, side: set, on_main: set, ops: list, made: dict) -> _Op:
         a = readers[0]
 
 
-def _ancestors(op: _Op) -> set:
-    seen, stack = set(), [op]
+def _ancestors(*ops: _Op) -> set:
+    """The ops given and every op they read, transitively."""
+    seen, stack = set(), list(ops)
     while stack:
         o = stack.pop()
         if o in seen:
