@@ -26,12 +26,16 @@ builds from it, one op at a time in execution order, following each tensor's sto
   input and weights to the low type (autocast caches the weight copies for the forward) and
   give low-precision outputs; softmax and layer norm run in fp32; every other op keeps its
   input's type.
+* **cuDNN's workspace**: a half-precision convolution (bf16, fp16 or under ``amp``; not a
+  depthwise one, which PyTorch runs in its own kernel) allocates an NHWC copy of its input and
+  of its output (+ 512 B) for the call (:data:`WORKSPACE`); in the forward only (a backward's
+  workspaces are not modelled; the measured Adam steps are within 0.4% without them).
 * **Allocator**: every tensor is rounded up to a multiple of 512 bytes, as the CUDA caching
   allocator does (``torch.cuda.max_memory_allocated`` counts the rounded sizes).
 
 Left out (:data:`LEFT_OUT`): the CUDA context (about 300–500 MiB per process, outside
-PyTorch's allocator), cuDNN/cuBLAS workspaces, and the allocator's fragmentation (reserved but
-unallocated memory).
+PyTorch's allocator), cuBLAS's workspace and cuDNN's other workspaces (fp32's, the backward's,
+fp16 depthwise convs'), and the allocator's fragmentation (reserved but unallocated memory).
 """
 
 from __future__ import annotations
@@ -46,9 +50,16 @@ from .report import Report
 from .formulas import Shape, symbolic_shape
 
 ALIGN = 512  # the CUDA caching allocator's granularity (c10/cuda/CUDACachingAllocator.cpp)
+# A convolution in bf16 or fp16 on NCHW tensors runs in cuDNN's tensor-core engines, which work
+# on NHWC: cuDNN takes a workspace from PyTorch's allocator for the call (cudnn/Conv_v8.cpp,
+# run_conv_plan) holding an NHWC copy of the input and of the output, plus this much.  Measured
+# on an H200 (issue 15): ResNet-50, batch 256, bf16 inference peaks at 1,566,983,680 B, the
+# tensors alive at layer1's 1×1 64→256 convs plus their input and output plus 512 B, to the
+# byte.  fp32 takes no such copy there (its peak is the tensors' within 1 MiB).
+WORKSPACE = 512
 
 LEFT_OUT = ("the CUDA context (300–500 MiB per process, outside PyTorch's allocator)",
-            "cuDNN and cuBLAS workspaces",
+            "cuBLAS's workspace and cuDNN's beyond a half-precision conv's NHWC copies",
             "allocator fragmentation (reserved but not allocated)")
 
 ITEM = {"fp64": 8, "fp32": 4, "tf32": 4, "bf16": 2, "fp16": 2}
@@ -284,6 +295,10 @@ class _Tape(Visitor[int]):
                 raise ValueError(f"layer kind '{layer.key}' saves '{word}', which "
                                  f"cnncalc.memory does not know")
         for word in layer.scratched(xs, ys):
+            if word == "workspace":
+                if item == 2:  # a half-precision conv: cuDNN's NHWC copies (WORKSPACE)
+                    self.storage((xs.numel + ys.numel) * b * item + WORKSPACE, i)
+                continue
             if word in saved:
                 continue
             size = {"indices": ys.numel * b * 8, "copy": xs.numel * b * item,

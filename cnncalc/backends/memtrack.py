@@ -24,8 +24,12 @@ a GPU) and torch has no CUDA (autograd cannot run on fake CUDA tensors without C
   softmax and sum in fp32; :data:`CUDA_LOW`, :data:`CUDA_FP32`) applied by a function mode
   above autograd, with autocast's cache of each weight's low copy for the forward pass.
 
-What no tracker can see: the cuDNN / cuBLAS workspaces (allocated inside the kernels, counted
-by the allocator on a GPU), the CUDA context, the allocator's fragmentation (reserved − allocated).
+* cuDNN's workspace for a forward convolution in bf16/fp16 (NHWC copies of its input and
+  output, :func:`cudnn_workspace`), counted as a transient of the op, on fake CUDA tensors too.
+
+What no tracker can see: the other cuDNN / cuBLAS workspaces (allocated inside the kernels,
+counted by the allocator on a GPU), the CUDA context, the allocator's fragmentation
+(reserved − allocated).
 """
 
 from __future__ import annotations
@@ -121,8 +125,10 @@ class Tracked:
 class _Live(TorchDispatchMode):
     """Counts every storage an operator returns once, until the storage is freed."""
 
-    def __init__(self, max_pool_indices: bool = False, only: str | None = None):
+    def __init__(self, max_pool_indices: bool = False, only: str | None = None,
+                 workspaces: bool = False):
         super().__init__()
+        self.workspaces = workspaces  # cuDNN's NHWC copies of a half-precision conv
         self.only = only  # count only storages on this device type (others are host memory)
         self.sizes: dict[int, tuple[int, int]] = {}  # key → (raw, rounded)
         self.keys: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -209,6 +215,8 @@ class _Live(TorchDispatchMode):
         for t in flat:
             if isinstance(t, torch.Tensor):
                 self.key(t)
+        if self.workspaces and func is torch.ops.aten.convolution.default:
+            self._rise(*cudnn_workspace(args, out))
         if self.max_pool_indices and func is torch.ops.aten.max_pool2d.default:
             # CUDA's max_pool2d always runs max_pool2d_with_indices: the int64 indices, the
             # output's size, live until the op returns (the CPU kernel has a path without them)
@@ -217,6 +225,21 @@ class _Live(TorchDispatchMode):
         if self.curve is not None and func.namespace != "prim":
             self.curve.append((self.op, self.live))
         return out
+
+
+def cudnn_workspace(args, out) -> tuple[int, int]:
+    """(rounded, raw) bytes of the workspace cuDNN takes for a forward convolution on a GPU:
+    a half-precision NCHW conv runs in tensor-core engines that work on NHWC copies of its
+    input and output (+ 512 B), measured on an H200 (cnncalc.memory.WORKSPACE); fp32 takes
+    none of that size, and a depthwise conv (``ConvParams::is_depthwise``: not transposed,
+    groups = input channels > 1) runs PyTorch's own kernel in bf16."""
+    x, transposed, groups = args[0], args[6], args[8]
+    if x.dtype not in (torch.bfloat16, torch.float16) or x.dim() != 4:
+        return 0, 0
+    if not transposed and groups > 1 and x.shape[1] == groups:
+        return 0, 0
+    raw = (x.numel() + out.numel()) * x.element_size() + BLOCK
+    return rounded(raw), raw
 
 
 # --- CUDA autocast, emulated above autograd where torch has no CUDA -------------------------
@@ -465,7 +488,8 @@ def track(model, input_shape, *, batch: int = 1, dtype: str = "fp32", amp: str |
         x = torch.empty(batch, *tuple(input_shape), dtype=tdtype, device=dev)
         # inference max_pool2d reaches this mode whole (inference mode skips autograd's
         # decomposition), so CUDA's indices are invisible on fake CUDA tensors too
-        live = _Live(max_pool_indices=device == "cuda", only="cuda" if cuda_real else None)
+        live = _Live(max_pool_indices=device == "cuda", only="cuda" if cuda_real else None,
+                     workspaces=device == "cuda")
         with live:
             weights = live.storage_bytes([*model.parameters(), *model.buffers()])
             live.adopt([*model.parameters(), *model.buffers(), x])

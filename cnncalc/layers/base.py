@@ -47,7 +47,8 @@ and says, as class attributes, what other parts need to know of the kind:
                     ``None`` means not stated, which :mod:`cnncalc.memory` refuses
 ``view``            the output is a view of the input (flatten, split): no new memory
 ``scratch``         what the forward makes and drops even without autograd (max pool's
-                    int64 indices on CUDA)
+                    int64 indices on CUDA; ``"workspace"``: the NHWC copies of input and
+                    output that cuDNN makes for a half-precision NCHW convolution)
 ``autocast``        under ``torch.autocast``: ``"low"`` (conv, linear run in bf16/fp16),
                     ``"fp32"`` (softmax, layer norm), ``"keep"`` (the input's type) or
                     ``"promote"`` (a low input times its own fp32 parameters, an op on no

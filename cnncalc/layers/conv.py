@@ -69,6 +69,13 @@ class Conv(Layer):
     def groups(self, x: Shape) -> int:
         return x.c if self.hp["depthwise"] else self.hp["groups"]
 
+    def scratched(self, x: Shape, y: Shape) -> tuple[str, ...]:
+        # A half-precision conv runs in cuDNN with a workspace (cnncalc.memory, WORKSPACE);
+        # a depthwise one (groups = D > 1: ConvParams::is_depthwise) runs PyTorch's own
+        # conv_depthwise2d in bf16 (use_cudnn_depthwise takes fp16 only), without one.
+        g = self.groups(x)
+        return () if g > 1 and g == x.c else ("workspace",)
+
     def filters(self, x: Shape) -> int:
         return self.hp["filters"] if self.hp["filters"] is not None else x.c
 
@@ -275,6 +282,7 @@ class Deconv(Layer):
     key = "deconv"
     torch = Torch(("torch.nn.ConvTranspose2d",), ("conv_transpose2d",))
     saves = ("input",)  # convolution_backward(grad, input, weight, …, transposed=True)
+    scratch = ("workspace",)  # cudnn_convolution_transpose: as a conv's (cnncalc.memory)
     autocast = "low"
     family = "conv"
     convolution = True
