@@ -177,6 +177,7 @@ class _Tape(Visitor[int]):
         self.o_cached: list[list[int]] = []  # autocast's weight copies (storages)
         self.o_seg: list[int] = []  # the checkpointed block an op is in, or -1
         self.o_bscratch: list[int] = []  # bytes alive only during its backward
+        self.o_scratch: list[list[int]] = []  # storages made and dropped within its forward
         # ``share:``: a weight used by several ops gets one .grad, made at the backward of
         # its last use (the first to run backward); at an earlier use's backward its own
         # gradient and the sum (autograd adds out of place) are alive with it for a moment.  The op that owns each leaf's weights, and the ops whose are not.
@@ -227,6 +228,7 @@ class _Tape(Visitor[int]):
         self.o_cached.append([])
         self.o_seg.append(self.segment)
         self.o_bscratch.append(0)
+        self.o_scratch.append([])
         for t in ins:
             self.use(t, i)
         return i
@@ -297,13 +299,14 @@ class _Tape(Visitor[int]):
         for word in layer.scratched(xs, ys):
             if word == "workspace":
                 if item == 2:  # a half-precision conv: cuDNN's NHWC copies (WORKSPACE)
-                    self.storage((xs.numel + ys.numel) * b * item + WORKSPACE, i)
+                    self.o_scratch[i].append(
+                        self.storage((xs.numel + ys.numel) * b * item + WORKSPACE, i))
                 continue
             if word in saved:
                 continue
             size = {"indices": ys.numel * b * 8, "copy": xs.numel * b * item,
                     "temp": ys.numel * b * item}[word]
-            self.storage(size, i)  # made and dropped within the op
+            self.o_scratch[i].append(self.storage(size, i))  # made and dropped within the op
         if req:
             # a view of every element (flatten) passes its gradient back as a view; a view of
             # a part (slice, split: derivatives.yaml's slice_backward, split_backward) makes a
@@ -644,8 +647,10 @@ def _training(tape: _Tape, out: int, fixed: int, reach: list[bool], opt_scratch:
     # the backward, out.float() (a copy unless out is fp32) while the sum runs, the loss's
     # gradient (ones_like(loss)) through the backward
     span(ALIGN, n - 1, end_time - 1)
+    loss = ALIGN  # what the loss makes at the last op's time, after that op has run
     if tape.t_item[out] != 4:
-        span(rounded(tape.t_bytes[out] // tape.t_item[out] * 4), n - 1, n - 1)
+        loss += rounded(tape.t_bytes[out] // tape.t_item[out] * 4)
+        span(loss - ALIGN, n - 1, n - 1)
     span(ALIGN, n, end_time - 1)
     # the backward
     grad: dict[int, tuple[int, bool]] = {}  # tensor → (grad storage, a view of it?)
@@ -736,6 +741,9 @@ def _training(tape: _Tape, out: int, fixed: int, reach: list[bool], opt_scratch:
     for k in range(end_time + 1):
         run += delta[k]
         curve.append(run)
+    # the last op's scratch (a conv's workspace) is gone before the loss is computed
+    if n:
+        curve[n - 1] -= min(loss, sum(tape.s_bytes[s] for s in tape.o_scratch[n - 1]))
     # A checkpointed block reruns its forward just before its last op's backward: what was
     # alive then (all but what starts at that moment) plus the rerun's own working set.
     by_op: list[list[int]] = [[] for _ in range(n)]  # the storages each op makes
@@ -781,5 +789,5 @@ def _rerun_peak(tape: _Tape, reach: list[bool], kept, first: int, last: int,
 # loaded lazily since CUDA 11.7) sits outside PyTorch's allocator and measures 300–500 MiB on
 # current cards, plus cuBLAS's and cuDNN's handles and workspaces.
 RESERVE = 2 ** 30
-RESERVE_FOR = ("the CUDA context (300–500 MiB per process, outside PyTorch's allocator), cuDNN "
-               "and cuBLAS workspaces, and allocator fragmentation")
+RESERVE_FOR = ("the CUDA context (300–500 MiB per process, outside PyTorch's allocator), the "
+               "cuBLAS and cuDNN workspaces the estimate leaves out, and allocator fragmentation")

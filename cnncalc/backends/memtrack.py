@@ -215,8 +215,8 @@ class _Live(TorchDispatchMode):
         for t in flat:
             if isinstance(t, torch.Tensor):
                 self.key(t)
-        if self.workspaces and func is torch.ops.aten.convolution.default:
-            self._rise(*cudnn_workspace(args, out))
+        if self.workspaces and func.overloadpacket in CONVOLUTIONS:
+            self._rise(*cudnn_workspace(func, args, kwargs or {}, out))
         if self.max_pool_indices and func is torch.ops.aten.max_pool2d.default:
             # CUDA's max_pool2d always runs max_pool2d_with_indices: the int64 indices, the
             # output's size, live until the op returns (the CPU kernel has a path without them)
@@ -227,13 +227,21 @@ class _Live(TorchDispatchMode):
         return out
 
 
-def cudnn_workspace(args, out) -> tuple[int, int]:
+# what a forward convolution reaches this mode as: conv2d and conv_transpose2d whole in
+# inference mode, convolution below autograd
+CONVOLUTIONS = (torch.ops.aten.convolution, torch.ops.aten.conv2d,
+                torch.ops.aten.conv_transpose2d)
+
+
+def cudnn_workspace(func, args, kwargs, out) -> tuple[int, int]:
     """(rounded, raw) bytes of the workspace cuDNN takes for a forward convolution on a GPU:
     a half-precision NCHW conv runs in tensor-core engines that work on NHWC copies of its
     input and output (+ 512 B), measured on an H200 (cnncalc.memory.WORKSPACE); fp32 takes
     none of that size, and a depthwise conv (``ConvParams::is_depthwise``: not transposed,
     groups = input channels > 1) runs PyTorch's own kernel in bf16."""
-    x, transposed, groups = args[0], args[6], args[8]
+    given = dict(zip((a.name for a in func._schema.arguments), args), **kwargs)
+    x, groups = given["input"], given.get("groups", 1)
+    transposed = given.get("transposed", func.overloadpacket is torch.ops.aten.conv_transpose2d)
     if x.dtype not in (torch.bfloat16, torch.float16) or x.dim() != 4:
         return 0, 0
     if not transposed and groups > 1 and x.shape[1] == groups:
@@ -473,7 +481,8 @@ def track(model, input_shape, *, batch: int = 1, dtype: str = "fp32", amp: str |
     if emulate:
         notes.append("CUDA emulated on fake CPU tensors: foreach optimizers, Adam's step on the "
                      "host, max-pool indices, fused dropout, CUDA autocast lists")
-    notes.append("not seen: cuDNN/cuBLAS workspaces, the CUDA context, fragmentation")
+    notes.append("not seen: cuBLAS's and most cuDNN workspaces (a bf16/fp16 conv's is emulated), "
+                 "the CUDA context, fragmentation")
     gc.collect()
     with fake:
         if callable(model) and not isinstance(model, nn.Module):

@@ -197,8 +197,8 @@ def claims_table(spec, report: Report) -> list[str]:
 
 MEMORY_NOTE = ("Bytes allocated over execution order, as cnncalc.memory replays PyTorch "
                "(weights, buffers, input, the tensors alive, autograd's saved tensors, "
-               "gradients, optimizer state); left out: the CUDA context, cuDNN workspaces, "
-               "allocator fragmentation.")
+               "gradients, optimizer state); left out: the CUDA context, cuBLAS's and most cuDNN workspaces "
+               "(a bf16/fp16 conv's is in), allocator fragmentation.")
 
 
 def to_html(spec, report: Report, picture: Picture, error: str = "") -> str:

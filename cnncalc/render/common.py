@@ -112,8 +112,8 @@ def memory_lines(m, traced: int = 0) -> list[tuple[str, str]]:
          f"{size_bytes(m.training_peak)} at {m.training_peak_at} (a later step: + grads "
          f"{size_bytes(m.grads_bytes)} + {m.optimizer} state {size_bytes(m.optimizer_bytes)} + "
          f"saved for backward {size_bytes(m.saved_bytes)})"),
-        ("Memory leaves out", "the CUDA context, cuDNN workspaces, allocator fragmentation "
-                              "(cnncalc fit keeps a reserve)" +
+        ("Memory leaves out", "the CUDA context, cuBLAS's and most cuDNN workspaces (a bf16/fp16 "
+                              "conv's is in), allocator fragmentation (cnncalc fit keeps a reserve)" +
          (f"; {traced_left_out(traced)}" if traced else "")),
     ]
 

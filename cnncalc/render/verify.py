@@ -264,8 +264,8 @@ def memory_lines(checks) -> list[str]:
         est = (f"estimate {size_bytes(m.estimate)} ({m.estimate:,} B), ratio {m.ratio:.3f}"
                if m.estimate is not None else m.estimate_note or "estimate unavailable")
         lines.append(f"  {what}: measured {size_bytes(m.measured)} ({m.measured:,} B); {est}")
-    lines.append("  left out of both: the CUDA context, cuDNN/cuBLAS workspaces (the tracker "
-                 "cannot see them), allocator fragmentation")
+    lines.append("  left out of both: the CUDA context, cuBLAS's and most cuDNN workspaces (a "
+                 "bf16/fp16 conv's is in both), allocator fragmentation")
     return lines
 
 
