@@ -409,9 +409,8 @@ def _replay(spec: Spec, report: Report, batch: int, dtype: str, amp: str | None,
     tape = _Tape(report, batch, dtype, amp, training)
     x = tape.start(spec.input_shape)
     y = walk(spec.layers, tape, x)
-    if not training:  # inference: `outs` of the network's own run lives to its return
-        for t in tape.to_end:  # (a training step's forward: not yet held to the tracker)
-            tape.use(t, len(tape.o_name) - 1)
+    for t in tape.to_end:  # `outs` of the network's own run lives to its return: to the
+        tape.use(t, len(tape.o_name) - 1)  # end of the forward, in inference and training
     return tape, y
 
 
