@@ -278,6 +278,53 @@ def test_meta_tensors_give_every_figure_fake_cpu_tensors_give(monkeypatch, spec,
     assert meta.training_curve and meta.inference_curve
 
 
+def _layout(t):
+    return None if t is None else (tuple(t.shape), t.stride(), t.dtype, t.storage_offset(),
+                                   t.untyped_storage().nbytes())
+
+
+@pytest.mark.parametrize("dims", [2, 4, 5])
+def test_batch_norm_rules_give_what_fake_cpu_tensors_give(dims):
+    """memtrack._BY_RULE makes batch norm's outputs without its decomposition (half of a
+    tracking): sizes, strides, types and storage bytes as FakeTensorMode's CPU kernels make
+    them, in training and eval, channels-last or not, bf16 maps with fp32 weights, every
+    gradient mask."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    from cnncalc.backends import memtrack
+
+    aten = torch.ops.aten
+    shape = (4, 6, 5, 3, 2)[:dims]
+    formats = [torch.contiguous_format] + \
+        {4: [torch.channels_last], 5: [torch.channels_last_3d]}.get(dims, [])
+    fake = FakeTensorMode()
+    checked = 0
+    for fmt in formats:
+        for dtype, wtype in ((torch.float32, None), (torch.bfloat16, None),
+                             (torch.bfloat16, torch.float32)):
+            for training in (True, False):
+                def run(device, mode):
+                    with mode:
+                        x = torch.empty(shape, dtype=dtype, device=device).contiguous(
+                            memory_format=fmt)
+                        w = torch.empty(6, dtype=wtype or dtype, device=device)
+                        grad = torch.empty(shape, dtype=dtype, device=device)
+                        stats = torch.empty(6 if training else 0, dtype=dtype, device=device)
+                        out = [aten.native_batch_norm.default(x, w, w, w, w, training, .1, 1e-5),
+                               [aten.batch_norm.default(x, w, w, w, w, training, .1, 1e-5, True)]]
+                        for mask in ([True, True, True], [True, False, False],
+                                     [False, True, True]):
+                            out.append(aten.native_batch_norm_backward.default(
+                                grad, x, w, w, w, stats, stats, training, 1e-5, mask))
+                    return [[_layout(t) for t in group] for group in out]
+
+                with memtrack._Live(meta_as_cpu=True):
+                    ours = run("meta", nullcontext())
+                assert ours == run("cpu", fake), (fmt, dtype, wtype, training)
+                checked += 1
+    assert checked == 6 * len(formats)
+
+
 def test_meta_tensors_replace_fake_ones_only_on_the_cpu():
     from torch._subclasses.fake_tensor import FakeTensor
 

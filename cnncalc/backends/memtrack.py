@@ -45,7 +45,6 @@ counted by the allocator on a GPU), the CUDA context, the allocator's fragmentat
 from __future__ import annotations
 
 import functools
-import gc
 import warnings
 import weakref
 from contextlib import contextmanager, nullcontext
@@ -254,9 +253,13 @@ def _as_fake_cpu(func, args, kwargs):
     Most operators' meta kernels are what fake tensors run too.  Those of :func:`_by_fake`
     differ (fake tensors know their device; a meta tensor's kernels behave as CUDA's or as no
     device's): they run on fake CPU tensors wrapping the meta ones (no data is copied), and
-    their outputs come back as meta tensors on the same storages.  Batch norm, in every
-    network and slow on fake tensors (a Python decomposition, op by op), is instead mended
-    by hand (:func:`_cpu_batch_norm`)."""
+    their outputs come back as meta tensors on the same storages.  Batch norm, in most
+    networks and slow on meta and fake tensors alike (a Python decomposition, op by op, half
+    of a tracking), makes its outputs by the rules of :data:`_BY_RULE` (tests/test_memtrack.py
+    holds them to fake CPU tensors' outputs), or is mended by hand (:func:`_cpu_batch_norm`)."""
+    rule = _BY_RULE.get(func)
+    if rule is not None and not kwargs:
+        return rule(*args)
     if func in BATCH_NORMS:
         return _cpu_batch_norm(func, args, kwargs, func(*args, **kwargs))
     if func not in _by_fake():
@@ -339,6 +342,30 @@ def _cpu_batch_norm(func, args, kwargs, out):
     else:
         stats = (x.new_empty((0,)), x.new_empty((0,)))
     return (out[0], *stats, *out[3:])
+
+
+def _bn_forward(x, weight, bias, running_mean, running_var, training, *rest):
+    """``native_batch_norm`` on the CPU: the output like the input (its memory format kept),
+    the saved mean and inverse std per channel in the input's type, empty in eval."""
+    n = x.shape[1] if training else 0
+    return torch.empty_like(x), x.new_empty((n,)), x.new_empty((n,))
+
+
+def _bn_backward(grad, x, weight, running_mean, running_var, save_mean, save_invstd,
+                 train, eps, mask):
+    """``native_batch_norm_backward``: the input's gradient like ``grad`` in the input's type
+    (always made: the decomposition ignores ``mask[0]``), the weight's and bias's per
+    channel in the weight's type, where ``mask`` asks for them."""
+    wtype = x.dtype if weight is None else weight.dtype
+    return (torch.empty_like(grad, dtype=x.dtype),
+            x.new_empty((x.shape[1],), dtype=wtype) if mask[1] else None,
+            x.new_empty((x.shape[1],), dtype=wtype) if mask[2] else None)
+
+
+# operator → its outputs made by rule (tensors of the right sizes, strides and types)
+_BY_RULE = {aten.native_batch_norm.default: _bn_forward,
+            aten.native_batch_norm_backward.default: _bn_backward,
+            aten.batch_norm.default: lambda x, *rest: torch.empty_like(x)}
 
 
 def cudnn_workspace(args, out) -> tuple[int, int]:
@@ -595,7 +622,10 @@ def track(model, input_shape, *, batch: int = 1, dtype: str = "fp32", amp: str |
                      "optimizers, Adam's step on the host, max-pool indices, fused dropout, "
                      "CUDA autocast lists")
     notes.append("not seen: cuDNN/cuBLAS workspaces, the CUDA context, fragmentation")
-    gc.collect()
+    # No gc.collect() first (0.2 s in a test process): the garbage of earlier work holds no
+    # storage this tracking counts.  The collector stays on: a reference cycle made while
+    # tracking (a lazy import's exception, whose frames hold an operator's tensors) is freed
+    # by it, soon, as in a real run.
     with fake:
         if callable(model) and not isinstance(model, nn.Module):
             with torch.device("cpu" if on_fake else "meta"):
