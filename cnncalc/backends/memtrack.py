@@ -260,6 +260,9 @@ def _as_fake_cpu(func, args, kwargs):
     rule = _BY_RULE.get(func)
     if rule is not None and not kwargs:
         return rule(*args)
+    if func in _void_foreach() and all(t.device.type == "meta" for t in tree_flatten(args)[0]
+                                       if isinstance(t, torch.Tensor)):
+        return None  # writes into its inputs, makes nothing: on meta, only checks their sizes
     if func in BATCH_NORMS:
         return _cpu_batch_norm(func, args, kwargs, func(*args, **kwargs))
     if func not in _by_fake():
@@ -284,6 +287,19 @@ def _meta_alias(t):
         return t
     return torch.empty(0, dtype=t.dtype, device="meta").set_(
         t.untyped_storage(), t.storage_offset(), t.shape, t.stride())
+
+
+@functools.lru_cache(maxsize=None)
+def _void_foreach() -> frozenset:
+    """The in-place foreach operators (``_foreach_addcdiv_``, ...): they return nothing, and
+    their meta kernel is a Python loop over every parameter that only checks sizes (a tenth
+    of a tracking, in Adam's step)."""
+    names = {n.split("::")[1].split(".")[0] for n in torch._C._dispatch_get_all_op_names()
+             if n.startswith("aten::_foreach_")}
+    return frozenset(
+        getattr(packet, o) for name in names if name.endswith("_")
+        for packet in [getattr(torch.ops.aten, name)] for o in packet.overloads()
+        if not getattr(packet, o)._schema.returns)
 
 
 @functools.lru_cache(maxsize=None)
