@@ -327,7 +327,7 @@ def test_batch_norm_rules_give_what_fake_cpu_tensors_give(dims):
     assert checked == 6 * len(formats)
 
 
-def test_meta_tensors_replace_fake_ones_only_on_the_cpu():
+def test_the_tracker_runs_on_meta_tensors():
     from torch._subclasses.fake_tensor import FakeTensor
 
     from cnncalc.backends import memtrack

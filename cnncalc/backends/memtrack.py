@@ -3,11 +3,10 @@ without data.
 
 On torch's ``meta`` device every tensor carries shape, dtype and strides but no data, and
 every operator runs its meta kernel (the shape rule, in C++), so a ResNet-50 at batch 256
-"runs" in about a second and in no memory.  Meta tensors stand for the CPU's (the meta
-kernels are the CPU's, but where a few operators behave as CUDA's, which run on fake CPU
-tensors: :func:`_as_fake_cpu`); only
-where torch has CUDA and the tracker is asked not to emulate it (``emulate=False``) are the
-tensors ``FakeTensorMode``'s fake CUDA tensors.  A
+"runs" in about a second and in no memory.  Meta tensors stand for the CPU's: their kernels
+are the CPU's but for a few operators, which run on fake CPU tensors or by rule
+(:func:`_as_fake_cpu`).  Only where torch has CUDA and the tracker is asked not to emulate it
+(``emulate=False``) are the tensors ``FakeTensorMode``'s fake CUDA tensors.  A
 ``TorchDispatchMode`` (:class:`_Live`) sees every operator's outputs below autograd, so it
 sees the forward kernels, the backward kernels, the optimizer's kernels and the kernels that
 allocate the gradients; it counts each *storage* once (views and in-place results share their
