@@ -326,10 +326,10 @@ def _by_fake() -> frozenset:
         if isinstance(f, torch._ops.OpOverload) and f not in meta_table
         and not mode.cpp_meta_supports_symint(f) and torch_decomp_decompositions(f)
         and torch._C._dispatch_has_kernel_for_dispatch_key(f.name(), composite)}
-    named = ("layer_norm", "native_layer_norm", "native_layer_norm_backward",
-             "group_norm", "native_group_norm", "native_group_norm_backward", "instance_norm",
-             "pixel_shuffle", "pixel_unshuffle")
-    return frozenset(decomposed | _overloads(named) | _convolutions())
+    norms = (aten.layer_norm, aten.native_layer_norm, aten.native_layer_norm_backward,
+             aten.group_norm, aten.native_group_norm, aten.native_group_norm_backward,
+             aten.instance_norm, aten.pixel_shuffle, aten.pixel_unshuffle)
+    return frozenset(decomposed | _overloads(norms) | _convolutions())
 
 
 @functools.lru_cache(maxsize=None)
@@ -337,14 +337,13 @@ def _convolutions() -> frozenset:
     """The convolutions: on contiguous tensors their meta outputs are the CPU's (contiguous,
     checked on 288 shapes, 1×1 and depthwise among them), so only a channels-last one (or any
     other layout) runs on fake CPU tensors."""
-    return _overloads(("convolution", "_convolution", "convolution_backward", "conv1d",
-                       "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-                       "conv_transpose3d"))
+    return _overloads((aten.convolution, aten._convolution, aten.convolution_backward,
+                       aten.conv1d, aten.conv2d, aten.conv3d, aten.conv_transpose1d,
+                       aten.conv_transpose2d, aten.conv_transpose3d))
 
 
-def _overloads(names) -> frozenset:
-    """Every overload of these ``aten`` operators (but ``out=``) this torch has."""
-    packets = [getattr(torch.ops.aten, name) for name in names if hasattr(torch.ops.aten, name)]
+def _overloads(packets) -> frozenset:
+    """Every overload of these ``aten`` operators but ``out=``."""
     return frozenset(getattr(p, o) for p in packets for o in p.overloads() if o != "out")
 
 
