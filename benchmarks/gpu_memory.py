@@ -2,14 +2,14 @@
 
 Run by benchmarks/gpu_check.sh (issue 15):
 
-    python benchmarks/gpu_memory.py tracker OUT.json [--batch 64]   # CPU only: fake tensors
+    python benchmarks/gpu_memory.py tracker OUT.json [--batch 64]   # CPU only: meta tensors
     python benchmarks/gpu_memory.py gpu OUT.json [--batch 64]       # max_memory_allocated
     python benchmarks/gpu_memory.py table GPU.json TRACKER.json     # the Markdown table
 
 ``gpu`` measures, per spec, the inference peak and the second Adam step's peak in fp32 with
 ``torch.cuda.max_memory_allocated`` (cnncalc/backends/memcheck.py: a fresh model, nothing else
 on the device), and records cnncalc's estimate where ``cnncalc.memory`` exists.  ``tracker``
-runs the tracker with CUDA emulated on fake CPU tensors, exactly as on a machine without a
+runs the tracker with CUDA emulated on meta tensors, exactly as on a machine without a
 GPU, so the table compares the figures the tests hold with the card's.
 """
 

@@ -272,6 +272,104 @@ def test_the_first_step_made_state_only_changes_no_figure(monkeypatch, dtype, am
     assert short.optimizer_state > 0
 
 
+# --- meta tensors, held to fake tensors ------------------------------------------------------
+
+# batch norm (its saved statistics' type), a layer norm over channels (its statistics' type,
+# and a channels-last map into the next conv, whose output keeps that format on the CPU),
+# eval dropout (a clone), upsampling (a composite run as torch._decomp's decomposition), a
+# transposed conv, max pooling, in place and not
+_ODD_LAYERS = ("input: 12x12x4\nlayers:\n  - conv: {filters: 8, size: 3, pad: 1}\n  - bn\n"
+               "  - relu\n  - layer_norm\n  - conv: {filters: 8, size: 1}\n"
+               "  - pool: {size: 2, stride: 2}\n  - upsample: 2\n"
+               "  - deconv: {filters: 4, size: 2, stride: 2}\n  - bn\n  - relu6\n"
+               "  - global_pool: avg\n  - flatten\n  - dropout: 0.5\n  - fc: 10\n"
+               "  - dropout: 0.2\n  - fc: 3\n")
+
+
+@pytest.mark.parametrize("spec, args", [
+    ("zoo:resnet_mini", dict(dtype="bf16", optimizer="adam")),
+    ("zoo:resnet_mini", dict(amp="fp16", optimizer="adamw", checkpoint=True)),
+    (_ODD_LAYERS, dict(dtype="fp32", optimizer="adam")),
+    (_ODD_LAYERS, dict(dtype="bf16", optimizer="momentum", device="cpu")),
+    (_ODD_LAYERS, dict(amp="bf16", optimizer="adam")),
+], ids=["resnet_mini-bf16", "resnet_mini-amp-checkpoint", "odd-fp32",
+        "odd-bf16-cpu", "odd-amp"])
+def test_meta_tensors_give_every_figure_fake_cpu_tensors_give(monkeypatch, spec, args):
+    """The tracker runs on meta tensors standing for the CPU's (memtrack._as_fake_cpu); its
+    first implementation, FakeTensorMode's CPU tensors (3 to 4 times slower), is the reference:
+    every figure, per-layer row and memory curve the same, in inference and in a step."""
+    from cnncalc.backends import memtrack
+
+    spec = cnncalc.load(spec)
+    meta = track_spec(spec, batch=4, **args)
+    monkeypatch.setattr(memtrack, "CPU_TENSORS", "fake")
+    fake = track_spec(spec, batch=4, **args)
+    assert meta == fake
+    assert meta.training_curve and meta.inference_curve
+
+
+def _layout(t):
+    return None if t is None else (tuple(t.shape), t.stride(), t.dtype, t.storage_offset(),
+                                   t.untyped_storage().nbytes())
+
+
+@pytest.mark.parametrize("dims", [2, 4, 5])
+def test_batch_norm_rules_give_what_fake_cpu_tensors_give(dims):
+    """memtrack._BY_RULE makes batch norm's outputs without its decomposition (half of a
+    tracking): sizes, strides, types and storage bytes as FakeTensorMode's CPU kernels make
+    them, in training and eval, channels-last or not, bf16 maps with fp32 weights, every
+    gradient mask."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    from cnncalc.backends import memtrack
+
+    aten = torch.ops.aten
+    shape = (4, 6, 5, 3, 2)[:dims]
+    formats = [torch.contiguous_format] + \
+        {4: [torch.channels_last], 5: [torch.channels_last_3d]}.get(dims, [])
+    fake = FakeTensorMode()
+    checked = 0
+    for fmt in formats:
+        for dtype, wtype in ((torch.float32, None), (torch.bfloat16, None),
+                             (torch.bfloat16, torch.float32)):
+            for training in (True, False):
+                def run(device, mode):
+                    with mode:
+                        x = torch.empty(shape, dtype=dtype, device=device).contiguous(
+                            memory_format=fmt)
+                        w = torch.empty(6, dtype=wtype or dtype, device=device)
+                        grad = torch.empty(shape, dtype=dtype, device=device)
+                        stats = torch.empty(6 if training else 0, dtype=dtype, device=device)
+                        out = [aten.native_batch_norm.default(x, w, w, w, w, training, .1, 1e-5),
+                               [aten.batch_norm.default(x, w, w, w, w, training, .1, 1e-5, True)]]
+                        for mask in ([True, True, True], [True, False, False],
+                                     [False, True, True]):
+                            out.append(aten.native_batch_norm_backward.default(
+                                grad, x, w, w, w, stats, stats, training, 1e-5, mask))
+                    return [[_layout(t) for t in group] for group in out]
+
+                with memtrack._Live(meta_as_cpu=True):
+                    ours = run("meta", nullcontext())
+                assert ours == run("cpu", fake), (fmt, dtype, wtype, training)
+                checked += 1
+    assert checked == 6 * len(formats)
+
+
+def test_the_tracker_runs_on_meta_tensors():
+    from torch._subclasses.fake_tensor import FakeTensor
+
+    from cnncalc.backends import memtrack
+
+    seen = []
+    real = memtrack._Live.adopt
+    try:
+        memtrack._Live.adopt = lambda self, ts: (seen.extend(ts), real(self, ts))[1]
+        track(lambda: nn.Linear(4, 2), (4,), batch=2)
+    finally:
+        memtrack._Live.adopt = real
+    assert seen and all(t.device.type == "meta" and not isinstance(t, FakeTensor) for t in seen)
+
+
 # --- against a real GPU ------------------------------------------------------------------------
 
 # Measured on an NVIDIA H200 (torch 2.11, torchvision's models at 224×224,

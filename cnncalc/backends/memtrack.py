@@ -1,7 +1,12 @@
-"""The memory oracle: what a forward pass or a training step allocates, tracked on fake tensors.
+"""The memory oracle: what a forward pass or a training step allocates, tracked on tensors
+without data.
 
-Under torch's ``FakeTensorMode`` every tensor carries shape, dtype, strides and device but no
-data, so a ResNet-50 at batch 256 "runs" in seconds and in no memory.  A
+On torch's ``meta`` device every tensor carries shape, dtype and strides but no data, and
+every operator runs its meta kernel (the shape rule, in C++), so a ResNet-50 at batch 256
+"runs" in about a second and in no memory.  Meta tensors stand for the CPU's: their kernels
+are the CPU's but for a few operators, which run on fake CPU tensors or by rule
+(:func:`_as_fake_cpu`).  Only where torch has CUDA and the tracker is asked not to emulate it
+(``emulate=False``) are the tensors ``FakeTensorMode``'s fake CUDA tensors.  A
 ``TorchDispatchMode`` (:class:`_Live`) sees every operator's outputs below autograd, so it
 sees the forward kernels, the backward kernels, the optimizer's kernels and the kernels that
 allocate the gradients; it counts each *storage* once (views and in-place results share their
@@ -14,6 +19,7 @@ that the rounded peak is what ``torch.cuda.max_memory_allocated`` reports on a G
 
 What it emulates of a GPU when ``device="cuda"`` (the default for the figures we compare with
 a GPU) and torch has no CUDA (autograd cannot run on fake CUDA tensors without CUDA linked):
+the tensors are meta tensors standing for the CPU's, and
 
 * the optimizers take ``foreach=True``, their default on CUDA (on the CPU the default is the
   per-tensor loop, whose temporaries are one parameter's at a time);
@@ -27,6 +33,9 @@ a GPU) and torch has no CUDA (autograd cannot run on fake CUDA tensors without C
 * cuDNN's workspace for a forward convolution in bf16/fp16 (NHWC copies of its input and
   output, :func:`cudnn_workspace`), counted as a transient of the op, on fake CUDA tensors too.
 
+Host tensors a step makes (Adam's ``step`` counters, ``torch.tensor`` scalars) are real CPU
+tensors beside the meta ones, counted as any other (or moved to the host, above).
+
 What no tracker can see: the other cuDNN / cuBLAS workspaces (allocated inside the kernels,
 counted by the allocator on a GPU), the CUDA context, the allocator's fragmentation
 (reserved − allocated).
@@ -34,7 +43,7 @@ counted by the allocator on a GPU), the CUDA context, the allocator's fragmentat
 
 from __future__ import annotations
 
-import gc
+import functools
 import warnings
 import weakref
 from contextlib import contextmanager, nullcontext
@@ -46,7 +55,7 @@ warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
 try:
     import torch
     from torch import nn
-    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch._subclasses.fake_tensor import FakeTensor, FakeTensorMode
     from torch.overrides import TorchFunctionMode
     from torch.utils._python_dispatch import TorchDispatchMode
     from torch.utils._pytree import tree_flatten, tree_map
@@ -54,6 +63,10 @@ except ImportError as e:  # pragma: no cover - exercised by a test that hides to
     raise torch_missing() from e
 
 BLOCK = 512  # the CUDA caching allocator rounds every allocation up to a multiple of this
+# The CPU's tensors the tracker runs on: "meta" (meta tensors, see _as_fake_cpu) or "fake"
+# (FakeTensorMode's, the first implementation, 3 to 4 times slower; kept as the reference the
+# tests hold the meta tensors to, figure for figure).
+CPU_TENSORS = "meta"
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 AMPS = ("bf16", "fp16")
@@ -126,8 +139,9 @@ class _Live(TorchDispatchMode):
     """Counts every storage an operator returns once, until the storage is freed."""
 
     def __init__(self, max_pool_indices: bool = False, only: str | None = None,
-                 workspaces: bool = False):
+                 workspaces: bool = False, meta_as_cpu: bool = False):
         super().__init__()
+        self.meta_as_cpu = meta_as_cpu  # meta tensors standing for the CPU's (_as_fake_cpu)
         self.workspaces = workspaces  # cuDNN's NHWC copies of a half-precision conv
         self.only = only  # count only storages on this device type (others are host memory)
         self.sizes: dict[int, tuple[int, int]] = {}  # key → (raw, rounded)
@@ -210,7 +224,8 @@ class _Live(TorchDispatchMode):
     # operators -----------------------------------------------------------------------------
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         self.op = func.__name__
-        out = func(*args, **(kwargs or {}))
+        out = _as_fake_cpu(func, args, kwargs or {}) if self.meta_as_cpu \
+            else func(*args, **(kwargs or {}))
         flat, _ = tree_flatten(out)
         for t in flat:
             if isinstance(t, torch.Tensor):
@@ -225,6 +240,159 @@ class _Live(TorchDispatchMode):
         if self.curve is not None and func.namespace != "prim":
             self.curve.append((self.op, self.live))
         return out
+
+
+# --- meta tensors standing for the CPU's -----------------------------------------------------
+
+def _as_fake_cpu(func, args, kwargs):
+    """Run ``func`` on meta tensors and return what fake CPU tensors return (the tracker ran on
+    ``FakeTensorMode``'s CPU tensors, which meta tensors, 3 to 4 times faster, replaced;
+    tests/test_memtrack.py holds the two to the same figures, curve and rows).
+
+    Most operators' meta kernels are what fake tensors run too.  Those of :func:`_by_fake`
+    differ (fake tensors know their device; a meta tensor's kernels behave as CUDA's or as no
+    device's): they run on fake CPU tensors wrapping the meta ones (no data is copied), and
+    their outputs come back as meta tensors on the same storages.  Batch norm, in most
+    networks and slow on meta and fake tensors alike (a Python decomposition, op by op, half
+    of a tracking), makes its outputs by the rules of :data:`_BY_RULE` (tests/test_memtrack.py
+    holds them to fake CPU tensors' outputs), or is mended by hand (:func:`_cpu_batch_norm`)."""
+    rule = _BY_RULE.get(func)
+    if rule is not None and not kwargs:
+        return rule(*args)
+    if func in _void_foreach() and all(t.device.type == "meta" for t in tree_flatten(args)[0]
+                                       if isinstance(t, torch.Tensor)):
+        return None  # writes into its inputs, makes nothing: on meta, only checks their sizes
+    if func in BATCH_NORMS:
+        return _cpu_batch_norm(func, args, kwargs, func(*args, **kwargs))
+    if func not in _by_fake() or func in _convolutions() and all(
+            t.is_contiguous() for t in tree_flatten((args, kwargs))[0]
+            if isinstance(t, torch.Tensor)):
+        return func(*args, **kwargs)
+    mode = _fake_cpu()
+    cpu = torch.device("cpu")
+
+    def wrap(t):
+        if isinstance(t, torch.Tensor) and t.device.type == "meta":
+            return FakeTensor(mode, t, cpu)
+        return t
+
+    args, kwargs = tree_map(wrap, (args, kwargs))
+    with mode:
+        out = func(*args, **kwargs)
+    return tree_map(_meta_alias, out)
+
+
+def _meta_alias(t):
+    """A plain meta tensor over ``t``'s storage (its sizes, strides and offset)."""
+    if not isinstance(t, FakeTensor):
+        return t
+    return torch.empty(0, dtype=t.dtype, device="meta").set_(
+        t.untyped_storage(), t.storage_offset(), t.shape, t.stride())
+
+
+@functools.lru_cache(maxsize=None)
+def _void_foreach() -> frozenset:
+    """The in-place foreach operators (``_foreach_addcdiv_``, ...): they return nothing, and
+    their meta kernel is a Python loop over every parameter that only checks sizes (a tenth
+    of a tracking, in Adam's step)."""
+    names = {n.split("::")[1].split(".")[0] for n in torch._C._dispatch_get_all_op_names()
+             if n.startswith("aten::_foreach_")}
+    return frozenset(
+        getattr(packet, o) for name in names if name.endswith("_")
+        for packet in [getattr(torch.ops.aten, name)] for o in packet.overloads()
+        if not getattr(packet, o)._schema.returns)
+
+
+@functools.lru_cache(maxsize=None)
+def _fake_cpu() -> FakeTensorMode:
+    return FakeTensorMode(allow_non_fake_inputs=True)
+
+
+@functools.lru_cache(maxsize=None)
+def _by_fake() -> frozenset:
+    """The operators whose fake CPU outputs differ from their meta ones, so run on fake CPU
+    tensors: convolutions (the CPU's memory format, channels-last kept: the meta kernel
+    returns contiguous tensors), layer and group norms (their saved statistics in the
+    input's type on the CPU, fp32 on meta), and the composite operators ``FakeTensorMode``
+    runs through ``torch._decomp``'s Python decomposition (dropout in eval clones its input,
+    where the C++ composite returns the input itself; upsampling), by its own rule."""
+    from torch._decomp import decomposition_table, meta_table
+    from torch._subclasses.fake_tensor import torch_decomp_decompositions
+
+    mode = FakeTensorMode()
+    composite = torch._C.DispatchKey.CompositeImplicitAutograd
+    decomposed = {
+        f for f in decomposition_table
+        if isinstance(f, torch._ops.OpOverload) and f not in meta_table
+        and not mode.cpp_meta_supports_symint(f) and torch_decomp_decompositions(f)
+        and torch._C._dispatch_has_kernel_for_dispatch_key(f.name(), composite)}
+    norms = (aten.layer_norm, aten.native_layer_norm, aten.native_layer_norm_backward,
+             aten.group_norm, aten.native_group_norm, aten.native_group_norm_backward,
+             aten.instance_norm, aten.pixel_shuffle, aten.pixel_unshuffle)
+    return frozenset(decomposed | _overloads(norms) | _convolutions())
+
+
+@functools.lru_cache(maxsize=None)
+def _convolutions() -> frozenset:
+    """The convolutions: on contiguous tensors their meta outputs are the CPU's (contiguous,
+    checked on 288 shapes, 1×1 and depthwise among them), so only a channels-last one (or any
+    other layout) runs on fake CPU tensors."""
+    return _overloads((aten.convolution, aten._convolution, aten.convolution_backward,
+                       aten.conv1d, aten.conv2d, aten.conv3d, aten.conv_transpose1d,
+                       aten.conv_transpose2d, aten.conv_transpose3d))
+
+
+def _overloads(packets) -> frozenset:
+    """Every overload of these ``aten`` operators but ``out=``."""
+    return frozenset(getattr(p, o) for p in packets for o in p.overloads() if o != "out")
+
+
+aten = torch.ops.aten
+# batch norm's forward kernels, and where their ``training`` argument is (None: never training)
+BATCH_NORMS = {aten.native_batch_norm.default: 5, aten._native_batch_norm_legit.default: 5,
+               aten._native_batch_norm_legit.no_stats: 3,
+               aten._native_batch_norm_legit_no_training.default: None}
+
+
+def _cpu_batch_norm(func, args, kwargs, out):
+    """Batch norm's outputs as the CPU makes them (``torch._decomp``'s
+    ``native_batch_norm_helper``, which fake CPU tensors run): the saved mean and inverse
+    std in the input's type (on meta tensors they stay fp32, as on CUDA), and empty when not
+    training.  Made inside the dispatch, so the meta kernel's own are never seen."""
+    at = BATCH_NORMS[func]
+    training = False if at is None else kwargs.get("training", args[at])
+    x = args[0]
+    if training:
+        if out[1].dtype == x.dtype:
+            return out
+        stats = (out[1].to(x.dtype), out[2].to(x.dtype))
+    else:
+        stats = (x.new_empty((0,)), x.new_empty((0,)))
+    return (out[0], *stats, *out[3:])
+
+
+def _bn_forward(x, weight, bias, running_mean, running_var, training, *rest):
+    """``native_batch_norm`` on the CPU: the output like the input (its memory format kept),
+    the saved mean and inverse std per channel in the input's type, empty in eval."""
+    n = x.shape[1] if training else 0
+    return torch.empty_like(x), x.new_empty((n,)), x.new_empty((n,))
+
+
+def _bn_backward(grad, x, weight, running_mean, running_var, save_mean, save_invstd,
+                 train, eps, mask):
+    """``native_batch_norm_backward``: the input's gradient like ``grad`` in the input's type
+    (always made: the decomposition ignores ``mask[0]``), the weight's and bias's per
+    channel in the weight's type, where ``mask`` asks for them."""
+    wtype = x.dtype if weight is None else weight.dtype
+    return (torch.empty_like(grad, dtype=x.dtype),
+            x.new_empty((x.shape[1],), dtype=wtype) if mask[1] else None,
+            x.new_empty((x.shape[1],), dtype=wtype) if mask[2] else None)
+
+
+# operator → its outputs made by rule (tensors of the right sizes, strides and types)
+_BY_RULE = {aten.native_batch_norm.default: _bn_forward,
+            aten.native_batch_norm_backward.default: _bn_backward,
+            aten.batch_norm.default: lambda x, *rest: torch.empty_like(x)}
 
 
 # what a forward convolution reaches this mode as: conv2d and conv_transpose2d whole in
@@ -455,12 +623,14 @@ def track(model, input_shape, *, batch: int = 1, dtype: str = "fp32", amp: str |
     """Peak memory of one inference pass and (with ``optimizer``) of one training step.
 
     ``model`` is an ``nn.Module``, or a callable returning one (or a ``(module, names)``
-    pair); it is built (when callable) inside ``FakeTensorMode``, so its weights take no memory.  A module built
-    outside is converted with ``FakeTensorMode.from_tensor``.  ``input_shape`` is C×H×W (or
+    pair); it is built (when callable) on the ``meta`` device, so its weights take no memory
+    and no time to initialise.  A module built outside has its parameters and buffers
+    replaced by meta ones (it is not usable afterwards).  ``input_shape`` is C×H×W (or
     C); ``device`` is the device whose behaviour is reproduced (see the module's doc).
     ``names`` maps leaf modules to the names the per-layer rows carry (default: the module
-    names of every leaf).  ``emulate`` (default: where torch has no CUDA) runs fake CPU
-    tensors and emulates CUDA's behaviours; False with CUDA present makes fake CUDA tensors.
+    names of every leaf).  ``emulate`` (default: where torch has no CUDA) runs meta tensors
+    standing for the CPU's and emulates CUDA's behaviours; False with CUDA present makes
+    ``FakeTensorMode``'s fake CUDA tensors.
     ``checkpoint``: dotted module paths (``model.get_submodule``'s), or a function of the
     built model giving them: each of those modules runs under ``torch.utils.checkpoint``
     (non-reentrant) in the training step, as ``cnncalc fit --checkpoint`` assumes.
@@ -476,29 +646,37 @@ def track(model, input_shape, *, batch: int = 1, dtype: str = "fp32", amp: str |
     emulate = emulate and device == "cuda"
     cuda_real = device == "cuda" and not emulate
     tdtype = DTYPES[dtype]
-    fake = FakeTensorMode(allow_non_fake_inputs=False)
+    # Meta tensors stand for the CPU's (their kernels are the CPU's shape rules, C++, with no
+    # fake tensor's per-op dispatch in Python); fake tensors only where real CUDA is emulated.
+    # The CPU's own autocast (device="cpu" with amp) casts CPU tensors only, not meta ones.
+    on_fake = cuda_real or CPU_TENSORS == "fake" or (device == "cpu" and amp is not None)
+    fake = FakeTensorMode(allow_non_fake_inputs=False) if on_fake else nullcontext()
+    dev = "cuda" if cuda_real else "cpu" if on_fake else "meta"
     notes = []
     if emulate:
-        notes.append("CUDA emulated on fake CPU tensors: foreach optimizers, Adam's step on the "
-                     "host, max-pool indices, fused dropout, CUDA autocast lists")
+        notes.append("CUDA emulated on meta tensors standing for the CPU's: foreach "
+                     "optimizers, Adam's step on the host, max-pool indices, fused dropout, "
+                     "CUDA autocast lists")
     notes.append("not seen: cuBLAS's and most cuDNN workspaces (a bf16/fp16 conv's is emulated), "
                  "the CUDA context, fragmentation")
-    gc.collect()
+    # No gc.collect() first (0.2 s in a test process): the garbage of earlier work holds no
+    # storage this tracking counts.  The collector stays on: a reference cycle made while
+    # tracking (a lazy import's exception, whose frames hold an operator's tensors) is freed
+    # by it, soon, as in a real run.
     with fake:
         if callable(model) and not isinstance(model, nn.Module):
-            with torch.device("cpu"):
+            with torch.device("cpu" if on_fake else "meta"):
                 model = model()
             if isinstance(model, tuple):
                 model, names = model
-        _convert(model, "cuda" if cuda_real else "cpu", tdtype, fake)
+        _convert(model, dev, tdtype, fake if on_fake else None)
         if names is None:
             names = _leaf_names(model)
-        dev = "cuda" if cuda_real else "cpu"
         x = torch.empty(batch, *tuple(input_shape), dtype=tdtype, device=dev)
         # inference max_pool2d reaches this mode whole (inference mode skips autograd's
         # decomposition), so CUDA's indices are invisible on fake CUDA tensors too
         live = _Live(max_pool_indices=device == "cuda", only="cuda" if cuda_real else None,
-                     workspaces=device == "cuda")
+                     workspaces=device == "cuda", meta_as_cpu=dev == "meta")
         with live:
             weights = live.storage_bytes([*model.parameters(), *model.buffers()])
             live.adopt([*model.parameters(), *model.buffers(), x])
@@ -532,7 +710,8 @@ def track(model, input_shape, *, batch: int = 1, dtype: str = "fp32", amp: str |
 def _convert(model: nn.Module, device: str, dtype: torch.dtype,
              fake: FakeTensorMode | None = None) -> nn.Module:
     """``model.to(device, dtype)`` by replacing each parameter and buffer (``Module.to`` would
-    swap tensors, which fake tensors refuse); with ``fake``, a real tensor becomes fake."""
+    swap tensors, which fake tensors refuse); with ``fake``, a real tensor becomes fake; on
+    ``meta``, a tensor loses its data."""
     def convert(t):
         if fake is not None and not isinstance(t, torch._subclasses.FakeTensor):
             t = fake.from_tensor(t.detach())
