@@ -27,9 +27,10 @@ builds from it, one op at a time in execution order, following each tensor's sto
   give low-precision outputs; softmax and layer norm run in fp32; every other op keeps its
   input's type.
 * **cuDNN's workspace**: a half-precision convolution (bf16, fp16 or under ``amp``; not a
-  depthwise one, which PyTorch runs in its own kernel) allocates an NHWC copy of its input and
-  of its output (+ 512 B) for the call (:data:`WORKSPACE`); in the forward only (a backward's
-  workspaces are not modelled; the measured Adam steps are within 0.4% without them).
+  depthwise one, which PyTorch runs in its own kernel, nor a pointwise 1×1 stride-1 one, a
+  plain product on NCHW) allocates an NHWC copy of its input and of its output (+ 512 B) for
+  the call (:data:`WORKSPACE`); in the forward only (a backward's workspaces are not
+  modelled; the measured Adam steps are within 0.4% without them).
 * **Allocator**: every tensor is rounded up to a multiple of 512 bytes, as the CUDA caching
   allocator does (``torch.cuda.max_memory_allocated`` counts the rounded sizes).
 
@@ -53,10 +54,13 @@ from .formulas import Shape, symbolic_shape
 ALIGN = 512  # the CUDA caching allocator's granularity (c10/cuda/CUDACachingAllocator.cpp)
 # A convolution in bf16 or fp16 on NCHW tensors runs in cuDNN's tensor-core engines, which work
 # on NHWC: cuDNN takes a workspace from PyTorch's allocator for the call (cudnn/Conv_v8.cpp,
-# run_conv_plan) holding an NHWC copy of the input and of the output, plus this much.  Measured
-# on an H200 (issue 15): ResNet-50, batch 256, bf16 inference peaks at 1,566,983,680 B, the
-# tensors alive at layer1's 1×1 64→256 convs plus their input and output plus 512 B, to the
-# byte.  fp32 takes no such copy there (its peak is the tensors' within 1 MiB).
+# run_conv_plan) holding an NHWC copy of the input and of the output, plus this much.  A
+# pointwise conv (1×1, stride 1, no padding) is a plain matrix product on NCHW and takes none.
+# Measured on an H200 (issue 15): ResNet-50, batch 256, bf16 inference peaks at 1,566,983,680
+# B, the tensors alive at layer2.0's strided 1×1 downsample conv plus its input and output plus
+# 512 B, to the byte, on torchvision's model and on the zoo's spec; copies at layer1's pointwise
+# convs would put torchvision's model one 256×64×56×56 tensor above that.  fp32 takes no such
+# copy (its peak is the tensors' within 1 MiB).
 WORKSPACE = 512
 
 LEFT_OUT = ("the CUDA context (300–500 MiB per process, outside PyTorch's allocator)",

@@ -50,27 +50,31 @@ def test_without_cuda_it_measures_nothing_and_says_so(tmp_path, capsys):
 def test_the_workspace_rule_gives_the_h200s_bf16_figure_to_the_byte():
     # Issue 15's H200 measurement: ResNet-50, batch 256, bf16 inference, 1,566,983,680 B by
     # torch.cuda.max_memory_allocated.  Without cuDNN's workspace the tensors alive peak at
-    # 1,464,222,720 B (the tracker's figure too); the workspace of a half-precision conv, an
-    # NHWC copy of its input and output + 512 B (cnncalc.memory.WORKSPACE), puts the peak at
-    # layer1's first 1×1 64→256 conv: 102,760,448 B in (U = 256×64×56×56×2), 4 U out, alive
-    # beside the image, the block's input, the main path's output (4 U), and the weights.
+    # 1,464,222,720 B (the tracker's figure too), at layer1.0's downsample batch norm.  The
+    # workspace of a half-precision conv, an NHWC copy of its input and output + 512 B
+    # (cnncalc.memory.WORKSPACE; none for a pointwise conv), puts the peak at layer2.0's
+    # strided 1×1 downsample conv: its input 256×256×56×56 (4 U, U = 256×64×56×56×2 B) and
+    # output 256×512×28×28 (2 U) copied, beside the image (0.75 U), the weights, the block's
+    # input (4 U), the main path's output (2 U) and the conv's own output (2 U).
     import cnncalc
     from cnncalc.memory import estimate
 
     h200, u = 1_566_983_680, 256 * 64 * 56 * 56 * 2
     e = estimate(cnncalc.load("zoo:resnet50"), batch=256, dtype="bf16")
     assert e.inference_peak == h200
-    assert e.inference_peak_layer == "layer1.0.shortcut.conv1"
+    assert e.inference_peak_layer == "layer2.0.shortcut.conv1"
     curve = dict(e.inference_curve)
-    # the batch norm after it: the conv's output (4 U) and its own (4 U), no workspace
-    assert curve["layer1.0.shortcut.conv1"] - curve["layer1.0.shortcut.bn1"] == u + 512
+    # its batch norm next: the conv's output (2 U) and its own (2 U), no workspace
+    assert curve["layer2.0.shortcut.conv1"] - curve["layer2.0.shortcut.bn1"] == 4 * u + 512
+    # layer1's 1×1 64→256 convs are pointwise: no copies, their tensors only
+    assert curve["layer1.1.conv3"] - curve["layer1.1.bn2"] == 4 * u - u  # out 4 U, bn2's in
     # fp32: no workspace, so the peak is the tensors' (the H200 measured 2,929,436,160 B)
     fp32 = estimate(cnncalc.load("zoo:resnet50"), batch=256, dtype="fp32")
     assert fp32.inference_peak_layer == "layer1.0.shortcut.bn1"
     assert abs(fp32.inference_peak - 2_929_436_160) / 2_929_436_160 < 0.001
 
 
-def test_a_depthwise_conv_takes_no_workspace_in_bf16_and_a_grouped_one_does():
+def test_depthwise_and_pointwise_convs_take_no_workspace_in_bf16_grouped_and_strided_do():
     # PyTorch runs a bf16 depthwise conv (groups = D > 1) in its own conv_depthwise2d
     # (ConvParams::use_cudnn_depthwise takes fp16 only): no cuDNN workspace.  A grouped conv
     # (1 < groups < D) goes to cuDNN.  One conv on a 2×8×8×8 bf16 input (2 × 1,024 B).
@@ -81,6 +85,8 @@ def test_a_depthwise_conv_takes_no_workspace_in_bf16_and_a_grouped_one_does():
         spec = cnncalc.load(f"input: 8x8x8\nlayers:\n  - conv: {conv}\n")
         return estimate(spec, batch=2, dtype=dtype).inference_peak
 
+    pointwise = "{filters: 8, size: 1, bias: false}"
+    strided = "{filters: 8, size: 1, stride: 2, bias: false}"
     plain = "{filters: 8, size: 3, pad: 1, bias: false}"
     grouped = "{filters: 8, size: 3, pad: 1, groups: 2, bias: false}"
     depthwise = "{size: 3, pad: 1, depthwise: true, bias: false}"
@@ -91,3 +97,7 @@ def test_a_depthwise_conv_takes_no_workspace_in_bf16_and_a_grouped_one_does():
     assert peak(grouped, "bf16") == 1024 + 2048 * 2 + 4608
     assert peak(depthwise, "bf16") == 512 + 2048 * 2
     assert peak(plain, "fp32") == 2560 + 4096 * 2  # 2,304 B of weights; no workspace
+    # a pointwise conv (1×1, stride 1, no padding) is a plain product on NCHW: no copies;
+    # at stride 2 it is not: 2,048 B in, 2×8×4×4×2 = 512 B out, weights 128 B → 512
+    assert peak(pointwise, "bf16") == 512 + 2048 * 2
+    assert peak(strided, "bf16") == 512 + 2048 + 512 + (2048 + 512 + 512)

@@ -112,6 +112,12 @@ def test_cudnn_workspace_of_a_half_precision_conv_on_cuda():
     # → 2×8×16×16 out (8,192 B), weight 8·8·2·2·2 = 512 B
     up = peak(1, "bf16", net=lambda: nn.ConvTranspose2d(8, 8, 2, stride=2, bias=False))
     assert up == 512 + 2048 + 8192 + (2048 + 8192 + 512)
+    # a pointwise conv (1×1, stride 1, no padding: a plain product on NCHW) takes none; at
+    # stride 2 it does: 2,048 B in, 2×8×4×4×2 = 512 B out
+    pw = peak(1, "bf16", net=lambda: nn.Conv2d(8, 8, 1, bias=False))
+    assert pw == 512 + 2048 + 2048
+    strided = peak(1, "bf16", net=lambda: nn.Conv2d(8, 8, 1, stride=2, bias=False))
+    assert strided == 512 + 2048 + 512 + (2048 + 512 + 512)
     # and in a training step's forward (aten.convolution below autograd), the same transient
     train = track(lambda: nn.Conv2d(8, 8, 3, padding=1, bias=False), (8, 8, 8), batch=2,
                   dtype="bf16", optimizer="sgd", device="cuda")
@@ -394,5 +400,8 @@ def test_torchvision_nets_against_the_h200(net, batch, dtype):
         assert r.inference_peak == pytest.approx(inference, rel=0.001)
     else:
         # bf16: cuDNN's NHWC copies of a conv's input and output (+ 512 B), emulated, make
-        # the peak at layer1's 1×1 64→256 convs: the H200's figure to the byte
+        # the peak at layer2.0's strided 1×1 downsample conv: the H200's figure to the byte
+        # (with copies at layer1's pointwise 64→256 convs too it would be one 256×64×56×56
+        # bf16 tensor above it, at layer1.1.conv3, where torchvision's ResNet still holds
+        # layer1's input)
         assert r.inference_peak == inference

@@ -31,7 +31,8 @@ the tensors are meta tensors standing for the CPU's, and
   above autograd, with autocast's cache of each weight's low copy for the forward pass.
 
 * cuDNN's workspace for a forward convolution in bf16/fp16 (NHWC copies of its input and
-  output, :func:`cudnn_workspace`), counted as a transient of the op, on fake CUDA tensors too.
+  output; none for a pointwise or a depthwise conv: :func:`cudnn_workspace`), counted as a
+  transient of the op, on fake CUDA tensors too.
 
 Host tensors a step makes (Adam's ``step`` counters, ``torch.tensor`` scalars) are real CPU
 tensors beside the meta ones, counted as any other (or moved to the host, above).
@@ -401,18 +402,31 @@ CONVOLUTIONS = (torch.ops.aten.convolution, torch.ops.aten.conv2d,
                 torch.ops.aten.conv_transpose2d)
 
 
+def _pair(v) -> tuple:
+    """A conv's stride or padding as a tuple (an int, a list, or "valid"/"same")."""
+    if isinstance(v, str):
+        return (0,)  # "valid", or "same" at a 1×1 kernel: no padding
+    return tuple(v) if isinstance(v, (list, tuple)) else (v,)
+
+
 def cudnn_workspace(func, args, kwargs, out) -> tuple[int, int]:
     """(rounded, raw) bytes of the workspace cuDNN takes for a forward convolution on a GPU:
     a half-precision NCHW conv runs in tensor-core engines that work on NHWC copies of its
     input and output (+ 512 B), measured on an H200 (cnncalc.memory.WORKSPACE); fp32 takes
-    none of that size, and a depthwise conv (``ConvParams::is_depthwise``: not transposed,
-    groups = input channels > 1) runs PyTorch's own kernel in bf16."""
+    none of that size, nor does a pointwise conv (1×1, stride 1, no padding: a plain product
+    on NCHW), and a depthwise conv (``ConvParams::is_depthwise``: not transposed, groups =
+    input channels > 1) runs PyTorch's own kernel in bf16."""
     given = dict(zip((a.name for a in func._schema.arguments), args), **kwargs)
     x, groups = given["input"], given.get("groups", 1)
     transposed = given.get("transposed", func.overloadpacket is torch.ops.aten.conv_transpose2d)
     if x.dtype not in (torch.bfloat16, torch.float16) or x.dim() != 4:
         return 0, 0
     if not transposed and groups > 1 and x.shape[1] == groups:
+        return 0, 0
+    weight, stride, padding = given["weight"], given.get("stride", 1), given.get("padding", 0)
+    pointwise = (tuple(weight.shape[2:]) == (1, 1) and not transposed
+                 and all(s == 1 for s in _pair(stride)) and all(p == 0 for p in _pair(padding)))
+    if pointwise:  # a 1×1, stride-1, unpadded conv: a plain product on NCHW, no copies
         return 0, 0
     raw = (x.numel() + out.numel()) * x.element_size() + BLOCK
     return rounded(raw), raw

@@ -70,11 +70,19 @@ class Conv(Layer):
         return x.c if self.hp["depthwise"] else self.hp["groups"]
 
     def scratched(self, x: Shape, y: Shape) -> tuple[str, ...]:
-        # A half-precision conv runs in cuDNN with a workspace (cnncalc.memory, WORKSPACE);
-        # a depthwise one (groups = D > 1: ConvParams::is_depthwise) runs PyTorch's own
-        # conv_depthwise2d in bf16 (use_cudnn_depthwise takes fp16 only), without one.
+        # A half-precision conv runs in cuDNN with a workspace (cnncalc.memory, WORKSPACE),
+        # except a pointwise one (1×1, stride 1, no padding: a plain product on NCHW) and a
+        # depthwise one (groups = D > 1: ConvParams::is_depthwise), which runs PyTorch's own
+        # conv_depthwise2d in bf16 (use_cudnn_depthwise takes fp16 only).
         g = self.groups(x)
-        return () if g > 1 and g == x.c else ("workspace",)
+        if g > 1 and g == x.c or self.pointwise(x):
+            return ()
+        return ("workspace",)
+
+    def pointwise(self, x: Shape) -> bool:
+        """A 1×1 kernel at stride 1 with no padding."""
+        return (self.hp["size"] == (1, 1) and self.hp["stride"] == (1, 1)
+                and self.pads(x) == ((0, 0), (0, 0)))
 
     def filters(self, x: Shape) -> int:
         return self.hp["filters"] if self.hp["filters"] is not None else x.c
