@@ -122,6 +122,12 @@ class Explained:
         return hash(self.formula())
 
 
+# What study found, kept across analyses (keyed by the layer object: equal settings parsed
+# apart are apart), one table with formulas and one without; emptied when it grows past this.
+_KNOWN: dict[bool, dict[tuple, _Facts]] = {False: {}, True: {}}
+_KNOWN_KEPT = 100_000
+
+
 @dataclass(slots=True)
 class _Open:
     """A combinator (or a repeat's iteration) the walk is inside."""
@@ -133,6 +139,9 @@ class _Open:
     start: int  # its first row
     own: int  # the index of its own row, or -1 when it has none
     arms: list[int] = field(default_factory=list)  # each arm's first row
+    # the sums of the leaf rows under it so far (numbers only: a symbolic walk adds its
+    # closed forms in row order, see close)
+    sums: list[int] = field(default_factory=lambda: [0, 0, 0, 0, 0, 0])
 
 
 class _Engine(Visitor[State]):
@@ -146,7 +155,9 @@ class _Engine(Visitor[State]):
         self.names: set[str] = set()
         self.leaf_inputs: dict[str, tuple[Leaf, Shape]] = {}  # for ``share:``
         self.open: list[_Open] = []  # combinators (and iterations) entered, not yet left
-        self.known: dict[tuple, _Facts] = {}  # (layer, input) → what it gives (study)
+        # (layer, input) → what it gives (study), kept across analyses: a brute force over
+        # input sizes, or the calls of one command, meet the same layers at the same inputs
+        self.known: dict[tuple, _Facts] = _KNOWN[bool(explain)]
         # A symbolic input: the conditions the layers need (cnncalc.closed_forms.Requirement),
         # and each window's remainder (layer, axis 0 = H or 1 = W, (N − F + 2P) mod S)
         self.symbolic = symbolic_shape(spec.input_shape)
@@ -207,6 +218,14 @@ class _Engine(Visitor[State]):
         row = Row(name, node.kind, at.depth, x, y, counts, rf, formula, node.loc.line,
                   index=at.index)
         self.rows.append(row)
+        if self.open and not self.symbolic:
+            sums = self.open[-1].sums
+            sums[0] += counts.params
+            sums[1] += counts.trainable_params
+            sums[2] += counts.buffers
+            sums[3] += counts.macs
+            sums[4] += counts.connections
+            sums[5] += counts.activations
         for claim in node.expect:
             self.claims.append(check(claim, row))
         return y, rf
@@ -260,6 +279,7 @@ class _Engine(Visitor[State]):
             self.known[(layer, x)] = facts
         return facts
 
+
     def enter(self, at: At, node, state: State) -> None:
         x = state[0]
         if isinstance(node, Arm):
@@ -283,10 +303,23 @@ class _Engine(Visitor[State]):
             self.check_combinator(entry.node, at.name, entry.start, entry.x, y, rf)
 
     def close(self, entry: "_Open", y: Shape, rf) -> None:
+        """Its row, the sums of the leaf rows under it; they count in the one around it too.
+        Numbers are summed as the walk goes; closed forms are added in row order, as a Poly's
+        terms keep the order they came in."""
+        if not self.symbolic and self.open:
+            outer, inner = self.open[-1].sums, entry.sums
+            for i in range(6):
+                outer[i] += inner[i]
         if entry.own >= 0:
             kind = entry.node if isinstance(entry.node, str) else group_kind(entry.node)
-            self.rows[entry.own] = summary_row(entry.at.name, kind, entry.at.depth, entry.x, y,
-                                               self.rows[entry.own + 1:], rf, None, entry.line)
+            if self.symbolic:
+                self.rows[entry.own] = summary_row(entry.at.name, kind, entry.at.depth, entry.x,
+                                                   y, self.rows[entry.own + 1:], rf, None,
+                                                   entry.line)
+            else:
+                self.rows[entry.own] = Row(entry.at.name, kind, entry.at.depth, entry.x, y,
+                                           Counts(*entry.sums), rf, None, entry.line,
+                                           is_group=True)
 
     def expand(self, at: At, node: Group, state: State):
         """A block that reads its input: expand it for this input, once per place."""
@@ -554,6 +587,9 @@ def trace(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "fp3
     """:func:`analyze`, and the :class:`Conditions` of a symbolic input (empty otherwise).
     ``memory``: estimate the memory (:func:`cnncalc.memory.estimate`) at ``batch``,
     ``dtype``/``amp`` and ``optimizer``; a symbolic input has none."""
+    for known in _KNOWN.values():
+        if len(known) > _KNOWN_KEPT:
+            known.clear()
     engine = _Engine(spec, strict, explain, frozenset(ignore))
     rf = None
     if spec.input_shape.spatial:
