@@ -126,6 +126,14 @@ class Explained:
 # apart are apart), one table with formulas and one without; emptied when it grows past this.
 _KNOWN: dict[bool, dict[tuple, _Facts]] = {False: {}, True: {}}
 _KNOWN_KEPT = 100_000
+# CN101's text for (layer, input, rows it skips, image rows lost), as settle_unread words it
+_UNREAD: dict[tuple, list] = {}
+# Per layer, its last receptive-field step: (field in, window, field out).  The walk starts
+# from one field object and a step that repeats gives the object it gave before, so at the
+# next input a layer whose field and window are unchanged finds them here by identity
+# (Fractions made the recurrence a fifth of a brute force over small nets)
+_STEPS: dict = {}
+_START_RF: list = []  # the input's field, 1×1, made once
 
 
 @dataclass(slots=True)
@@ -197,10 +205,17 @@ class _Engine(Visitor[State]):
         if node.layer.from_trace:
             rf = None  # what an op known only by its trace reads is not known
         elif win is not None and rf is not None:
-            try:
-                rf = step_rf(rf, win)
-            except SymbolicError:  # a field that no closed form here can follow
-                rf = None
+            memo = None if self.symbolic else _STEPS.get(node.layer)
+            if memo is not None and memo[0] is rf and (memo[1] is win or memo[1] == win):
+                rf = memo[2]
+            else:
+                before = rf
+                try:
+                    rf = step_rf(rf, win)
+                except SymbolicError:  # a field that no closed form here can follow
+                    rf = None
+                if not self.symbolic:
+                    _STEPS[node.layer] = (before, win, rf)
         for finding in findings:
             if finding.code == UNREAD and not self.symbolic:
                 # whether another path reads those pixels is known only after the walk
@@ -490,8 +505,13 @@ class _Engine(Visitor[State]):
                 continue
             axes, image = lost[at.index]
             ah, aw = node.layer.axes(x)
-            for finding in unread_findings(ah, aw, candidates[at.index],
-                                           None if image else axes):
+            key = (node.layer, x, candidates[at.index],
+                   None if image else tuple(sorted(axes.items())))
+            findings = _UNREAD.get(key)
+            if findings is None:
+                findings = _UNREAD[key] = unread_findings(ah, aw, candidates[at.index],
+                                                          None if image else axes)
+            for finding in findings:
                 found = self.note(Diagnostic(finding.code, finding.message, at.name, node.loc),
                                   at)
                 if found and self.strict:
@@ -587,14 +607,16 @@ def trace(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "fp3
     """:func:`analyze`, and the :class:`Conditions` of a symbolic input (empty otherwise).
     ``memory``: estimate the memory (:func:`cnncalc.memory.estimate`) at ``batch``,
     ``dtype``/``amp`` and ``optimizer``; a symbolic input has none."""
-    for known in _KNOWN.values():
+    for known in (*_KNOWN.values(), _UNREAD, _STEPS):
         if len(known) > _KNOWN_KEPT:
             known.clear()
     engine = _Engine(spec, strict, explain, frozenset(ignore))
     rf = None
     if spec.input_shape.spatial:
-        one = AxisRF(1, 1, 0)
-        rf = ReceptiveField(one, one)
+        if not _START_RF:
+            one = AxisRF(1, 1, 0)
+            _START_RF.append(ReceptiveField(one, one))
+        rf = _START_RF[0]
     enabled = gc.isenabled()
     gc.disable()  # rows are acyclic: collector passes over 100k of them only cost time
     try:
@@ -609,8 +631,9 @@ def trace(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "fp3
     finally:
         if enabled:
             gc.enable()
-    claims = report.claims + tuple(check_totals(c, report) for c in spec.expect)
-    report = replace(report, claims=claims)
+    if spec.expect:
+        claims = report.claims + tuple(check_totals(c, report) for c in spec.expect)
+        report = replace(report, claims=claims)
     if memory and not symbolic_shape(spec.input_shape):
         from .memory import estimate
         made = report  # the estimate reads the rows, not the memory

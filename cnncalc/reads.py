@@ -66,7 +66,8 @@ def spread_span(dead: Span, n_out: int, win: AxisWindow) -> Span:
     k, s, p = win.k, win.s, win.p
     if not isinstance(s, int) or not isinstance(k, int):
         return (0, n_out - 1)
-    lo = math.ceil(Fraction(dead[0] - k + 1 + p, s))
+    first = dead[0] - k + 1 + p
+    lo = -(-first // s) if type(first) is int else math.ceil(Fraction(first, s))  # ⌈first/s⌉
     return clip((lo, (dead[1] + p) // s), n_out)
 
 
