@@ -122,10 +122,19 @@ class Explained:
         return hash(self.formula())
 
 
-# What study found, kept across analyses (keyed by the layer object: equal settings parsed
-# apart are apart), one table with formulas and one without; emptied when it grows past this.
+# What the analyses of one tree share (a brute force over input sizes, the calls of one
+# command), kept until a trace of another tree, or past _KNOWN_KEPT entries: long-lived
+# objects make every full pass of Python's collector longer, so one tree's worth is kept.
+# What study found (keyed by the layer object: equal settings parsed apart are apart), one
+# table with formulas and one without.
 _KNOWN: dict[bool, dict[tuple, _Facts]] = {False: {}, True: {}}
-_KNOWN_KEPT = 100_000
+_KNOWN_KEPT = 50_000
+_KNOWN_TREE: list = [None]  # the tree (spec.layers) they are of
+# Layers worked out and leaves walked by this tree's analyses: where most leaves meet a new
+# input every time (a small net without strides, at every size), keeping them only costs
+# the collector, and each analysis keeps its own again
+_KNOWN_TALLY = [0, 0]
+_MEMOS: list[dict] = []  # the steps' memos written (Engine.remember)
 # CN101's text for (layer, input, rows it skips, image rows lost), as settle_unread words it
 _UNREAD: dict[tuple, list] = {}
 # Per layer, its last receptive-field step: (field in, window, field out).  The walk starts
@@ -134,6 +143,8 @@ _UNREAD: dict[tuple, list] = {}
 # (Fractions made the recurrence a fifth of a brute force over small nets)
 _STEPS: dict = {}
 _START_RF: list = []  # the input's field, 1×1, made once
+_STEPS_KEPT = 1024  # inputs remembered per step (Engine.remember)
+_TALLY = object()  # a memo's key for how often its step was given again and walked
 
 
 @dataclass(slots=True)
@@ -165,7 +176,11 @@ class _Engine(Visitor[State]):
         self.open: list[_Open] = []  # combinators (and iterations) entered, not yet left
         # (layer, input) → what it gives (study), kept across analyses: a brute force over
         # input sizes, or the calls of one command, meet the same layers at the same inputs
-        self.known: dict[tuple, _Facts] = _KNOWN[bool(explain)]
+        studied, walked = _KNOWN_TALLY
+        self.known: dict[tuple, _Facts] = (_KNOWN[bool(explain)]
+                                           if walked < 2000 or 2 * studied < walked else {})
+        self.studied = 0
+        self.options = (bool(explain), strict, ignore)  # what else a step's rows depend on
         # A symbolic input: the conditions the layers need (cnncalc.closed_forms.Requirement),
         # and each window's remainder (layer, axis 0 = H or 1 = W, (N − F + 2P) mod S)
         self.symbolic = symbolic_shape(spec.input_shape)
@@ -245,6 +260,62 @@ class _Engine(Visitor[State]):
             self.claims.append(check(claim, row))
         return y, rf
 
+    # -- a step given again (cnncalc.network: a tree walked from its program keeps, per block
+    # use, repeat, residual and branches, what it gave for an input).  What a step adds to the
+    # engine depends on its place, its input (shape and field) and the options alone: its
+    # rows, findings, CN101 candidates and claims, and its leaf rows' sums.  A brute force
+    # over input sizes meets most steps again: a stage after a stride of 32 sees the same
+    # input for 32 sizes in a row.
+    def mark(self) -> tuple:
+        outer = self.open[-1].sums.copy() if self.open else None
+        return (len(self.rows), len(self.diagnostics), len(self.silenced), len(self.unread),
+                len(self.claims), outer)
+
+    def remember(self, memo: dict, mark: tuple, x: State, y: State) -> None:
+        if self.symbolic:
+            return
+        tally = memo.get(_TALLY)
+        if tally is None:
+            tally = memo[_TALLY] = [0, 0]  # given again, walked
+            _MEMOS.append(memo)
+        tally[1] += 1
+        if tally[1] > 32 and tally[0] < tally[1]:
+            return  # a step whose input rarely repeats: keeping it costs more than it saves
+        r0, d0, s0, u0, c0, outer = mark
+        rows = self.rows[r0:]  # the step is closed: its placeholders are filled
+        sums = None if outer is None else [a - b for a, b in zip(self.open[-1].sums, outer)]
+        unread = [((d - d0, s - s0), at, node, xx) for (d, s), at, node, xx in self.unread[u0:]]
+        if len(memo) >= _STEPS_KEPT:
+            memo.clear()
+            memo[_TALLY] = tally
+        memo[(self.options, x)] = (y, rows, sums, self.diagnostics[d0:], self.silenced[s0:],
+                                   unread, self.claims[c0:],
+                                   [r.name for r in rows if not r.is_group])
+
+    def recall(self, memo: dict, x: State):
+        if self.symbolic or not memo:
+            return None
+        found = memo.get((self.options, x))
+        if found is None:
+            return None
+        y, rows, sums, diagnostics, silenced, unread, claims, names = found
+        memo[_TALLY][0] += 1
+        if not self.names.isdisjoint(names):
+            return None  # walked, it fails where the name repeats
+        self.names.update(names)
+        if unread:
+            d0, s0 = len(self.diagnostics), len(self.silenced)
+            self.unread += [((d0 + d, s0 + s), at, node, xx) for (d, s), at, node, xx in unread]
+        self.diagnostics += diagnostics
+        self.silenced += silenced
+        self.claims += claims
+        self.rows += rows
+        if sums is not None and self.open:
+            outer = self.open[-1].sums
+            for i in range(6):
+                outer[i] += sums[i]
+        return y
+
     def shared(self, at: At, node: Leaf, x: Shape, counts: Counts, formula):
         """``share: NAME``: the same kind, settings and input depth as NAME (one module run
         twice), so its weights and buffers are NAME's: 0 here, its MACs as usual."""
@@ -292,6 +363,7 @@ class _Engine(Visitor[State]):
         facts = (y, counts, layer.window(x), tuple(layer.diagnose(x, y)), formula)
         if not self.symbolic:
             self.known[(layer, x)] = facts
+            self.studied += 1
         return facts
 
 
@@ -591,6 +663,13 @@ def analyze(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "f
                  ignore=ignore, amp=amp, optimizer=optimizer, memory=memory)[0]
 
 
+def _forget() -> None:
+    """Empty what analyses keep for the next one (a new tree is analysed)."""
+    for kept in (*_KNOWN.values(), _UNREAD, _STEPS, *_MEMOS):
+        kept.clear()
+    _MEMOS.clear()
+
+
 @record(slots=False)
 class Conditions:
     """What a symbolic analysis found beside its report: the requirements (each holds for
@@ -607,6 +686,10 @@ def trace(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "fp3
     """:func:`analyze`, and the :class:`Conditions` of a symbolic input (empty otherwise).
     ``memory``: estimate the memory (:func:`cnncalc.memory.estimate`) at ``batch``,
     ``dtype``/``amp`` and ``optimizer``; a symbolic input has none."""
+    if _KNOWN_TREE[0] is not spec.layers:
+        _forget()
+        _KNOWN_TREE[0] = spec.layers
+        _KNOWN_TALLY[:] = [0, 0]
     for known in (*_KNOWN.values(), _UNREAD, _STEPS):
         if len(known) > _KNOWN_KEPT:
             known.clear()
@@ -628,6 +711,8 @@ def trace(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "fp3
             engine.fail(e.leaf.share_loc or e.leaf.loc, e.name, str(e))
         engine.settle_unread(y)
         report = engine.report(y)
+        _KNOWN_TALLY[0] += engine.studied
+        _KNOWN_TALLY[1] += len(engine.names)
     finally:
         if enabled:
             gc.enable()
