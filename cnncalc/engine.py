@@ -621,11 +621,13 @@ def check(claim: Claim, row: Row) -> ClaimResult:
                        str(row.formula) if row.formula is not None else "", claim.loc)
 
 
-def check_totals(claim: Claim, report: Report) -> ClaimResult:
-    leaves = report.layers
-    net = summary_row("", "net", 0, report.input_shape, report.output_shape, leaves,
-                      leaves[-1].rf if leaves else None,
-                      Formula(sum_text(claim.field, leaves)), None)
+def check_totals(claim: Claim, report: Report, leaves=None) -> ClaimResult:
+    """A claim on the whole net (``expect:`` at the top): the totals are the leaf rows' sums.
+    ``leaves``: ``report.layers``, when the caller has them."""
+    leaves = report.layers if leaves is None else leaves
+    net = Row("", "net", 0, report.input_shape, report.output_shape, report.totals,
+              leaves[-1].rf if leaves else None, Formula(sum_text(claim.field, leaves)), None,
+              is_group=True)
     return check(claim, net)
 
 
@@ -636,14 +638,17 @@ def sum_text(field: str, rows, shown: int = 3) -> str:
     terms = [(getattr(r.counts, field, None), r.name) for r in rows if not r.is_group]
     if not terms or not all(isinstance(v, int) for v, _ in terms):
         return head  # an output or a receptive field; or closed forms
-    terms = sorted(((v, n) for v, n in terms if v), key=lambda t: -t[0])
+    terms = [t for t in terms if t[0]]
     if not terms:
         return head
-    parts = [f"{name} {value:,}" for value, name in terms[:shown]]
-    rest = terms[shown:]
-    if rest:
-        parts.append(f"{len(rest)} more {sum(v for v, _ in rest):,}")
+    import heapq  # here: inspect's start-up does not pay for it
+
+    # the largest first, equal ones in row order (as a stable sort by −value gives them)
+    top = heapq.nlargest(shown, terms, key=lambda t: t[0])
+    parts = [f"{name} {value:,}" for value, name in top]
     total = sum(v for v, _ in terms)
+    if len(terms) > shown:
+        parts.append(f"{len(terms) - shown} more {total - sum(v for v, _ in top):,}")
     return f"{head}, the largest first: {' + '.join(parts)} = {total:,}"
 
 
@@ -717,7 +722,8 @@ def trace(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "fp3
         if enabled:
             gc.enable()
     if spec.expect:
-        claims = report.claims + tuple(check_totals(c, report) for c in spec.expect)
+        leaves = report.layers
+        claims = report.claims + tuple(check_totals(c, report, leaves) for c in spec.expect)
         report = replace(report, claims=claims)
     if memory and not symbolic_shape(spec.input_shape):
         from .memory import estimate
