@@ -153,6 +153,7 @@ class _Structure(Visitor[int]):
 
 
 _STRUCTURES: dict[int, tuple] = {}  # id(spec.layers) → (spec.layers, structure, its output)
+_WINDOWS_SEEN: list = [None, {}]  # the structure, and its leaves' windows by layer and shapes
 _STRUCTURES_KEPT = 16
 
 
@@ -188,9 +189,20 @@ def lost_rows(spec: Spec, rows, candidates: dict[int, tuple[int, int]]) -> dict[
                 max((shapes[i] for i in x), key=lambda s: s.numel)
     n_tensors = len(shapes)
     dims_of = [_axes(s) for s in shapes]
-    # each leaf's window per axis, once ("all", "same" or an AxisWindow)
-    windows = {index: _windows(leaf, shapes[x], shapes[t])
-               for kind, index, leaf, x, t in graph.ops if kind == "leaf"}
+    # each leaf's window per axis, once ("all", "same" or an AxisWindow); kept by layer and
+    # shapes for the tree's next analysis (most of a net's layers see an input seen before)
+    known = _WINDOWS_SEEN
+    if known[0] is not graph or len(known[1]) > 100_000:
+        known[:] = [graph, {}]
+    seen = known[1]
+    windows = {}
+    for kind, index, leaf, x, t in graph.ops:
+        if kind == "leaf":
+            key = (leaf.layer, shapes[x], shapes[t])
+            win = seen.get(key)
+            if win is None:
+                win = seen[key] = _windows(leaf, shapes[x], shapes[t])
+            windows[index] = win
     live: list[list[Span]] = [[None, None] for _ in range(n_tensors)]
 
     def full(t: int) -> list[Span]:
