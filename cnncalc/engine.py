@@ -122,6 +122,31 @@ class Explained:
         return hash(self.formula())
 
 
+# What the analyses of one tree share (a brute force over input sizes, the calls of one
+# command), kept until a trace of another tree, or past _KNOWN_KEPT entries: long-lived
+# objects make every full pass of Python's collector longer, so one tree's worth is kept.
+# What study found (keyed by the layer object: equal settings parsed apart are apart), one
+# table with formulas and one without.
+_KNOWN: dict[bool, dict[tuple, _Facts]] = {False: {}, True: {}}
+_KNOWN_KEPT = 50_000
+_KNOWN_TREE: list = [None]  # the tree (spec.layers) they are of
+# Layers worked out and leaves walked by this tree's analyses: where most leaves meet a new
+# input every time (a small net without strides, at every size), keeping them only costs
+# the collector, and each analysis keeps its own again
+_KNOWN_TALLY = [0, 0]
+_MEMOS: list[dict] = []  # the steps' memos written (Engine.remember)
+# CN101's text for (layer, input, rows it skips, image rows lost), as settle_unread words it
+_UNREAD: dict[tuple, list] = {}
+# Per layer, its last receptive-field step: (field in, window, field out).  The walk starts
+# from one field object and a step that repeats gives the object it gave before, so at the
+# next input a layer whose field and window are unchanged finds them here by identity
+# (Fractions made the recurrence a fifth of a brute force over small nets)
+_STEPS: dict = {}
+_START_RF: list = []  # the input's field, 1×1, made once
+_STEPS_KEPT = 1024  # inputs remembered per step (Engine.remember)
+_TALLY = object()  # a memo's key for how often its step was given again and walked
+
+
 @dataclass(slots=True)
 class _Open:
     """A combinator (or a repeat's iteration) the walk is inside."""
@@ -133,6 +158,9 @@ class _Open:
     start: int  # its first row
     own: int  # the index of its own row, or -1 when it has none
     arms: list[int] = field(default_factory=list)  # each arm's first row
+    # the sums of the leaf rows under it so far (numbers only: a symbolic walk adds its
+    # closed forms in row order, see close)
+    sums: list[int] = field(default_factory=lambda: [0, 0, 0, 0, 0, 0])
 
 
 class _Engine(Visitor[State]):
@@ -146,7 +174,13 @@ class _Engine(Visitor[State]):
         self.names: set[str] = set()
         self.leaf_inputs: dict[str, tuple[Leaf, Shape]] = {}  # for ``share:``
         self.open: list[_Open] = []  # combinators (and iterations) entered, not yet left
-        self.known: dict[tuple, _Facts] = {}  # (layer, input) → what it gives (study)
+        # (layer, input) → what it gives (study), kept across analyses: a brute force over
+        # input sizes, or the calls of one command, meet the same layers at the same inputs
+        studied, walked = _KNOWN_TALLY
+        self.known: dict[tuple, _Facts] = (_KNOWN[bool(explain)]
+                                           if walked < 2000 or 2 * studied < walked else {})
+        self.studied = 0
+        self.options = (bool(explain), strict, ignore)  # what else a step's rows depend on
         # A symbolic input: the conditions the layers need (cnncalc.closed_forms.Requirement),
         # and each window's remainder (layer, axis 0 = H or 1 = W, (N − F + 2P) mod S)
         self.symbolic = symbolic_shape(spec.input_shape)
@@ -186,10 +220,17 @@ class _Engine(Visitor[State]):
         if node.layer.from_trace:
             rf = None  # what an op known only by its trace reads is not known
         elif win is not None and rf is not None:
-            try:
-                rf = step_rf(rf, win)
-            except SymbolicError:  # a field that no closed form here can follow
-                rf = None
+            memo = None if self.symbolic else _STEPS.get(node.layer)
+            if memo is not None and memo[0] is rf and (memo[1] is win or memo[1] == win):
+                rf = memo[2]
+            else:
+                before = rf
+                try:
+                    rf = step_rf(rf, win)
+                except SymbolicError:  # a field that no closed form here can follow
+                    rf = None
+                if not self.symbolic:
+                    _STEPS[node.layer] = (before, win, rf)
         for finding in findings:
             if finding.code == UNREAD and not self.symbolic:
                 # whether another path reads those pixels is known only after the walk
@@ -207,9 +248,73 @@ class _Engine(Visitor[State]):
         row = Row(name, node.kind, at.depth, x, y, counts, rf, formula, node.loc.line,
                   index=at.index)
         self.rows.append(row)
+        if self.open and not self.symbolic:
+            sums = self.open[-1].sums
+            sums[0] += counts.params
+            sums[1] += counts.trainable_params
+            sums[2] += counts.buffers
+            sums[3] += counts.macs
+            sums[4] += counts.connections
+            sums[5] += counts.activations
         for claim in node.expect:
             self.claims.append(check(claim, row))
         return y, rf
+
+    # -- a step given again (cnncalc.network: a tree walked from its program keeps, per block
+    # use, repeat, residual and branches, what it gave for an input).  What a step adds to the
+    # engine depends on its place, its input (shape and field) and the options alone: its
+    # rows, findings, CN101 candidates and claims, and its leaf rows' sums.  A brute force
+    # over input sizes meets most steps again: a stage after a stride of 32 sees the same
+    # input for 32 sizes in a row.
+    def mark(self) -> tuple:
+        outer = self.open[-1].sums.copy() if self.open else None
+        return (len(self.rows), len(self.diagnostics), len(self.silenced), len(self.unread),
+                len(self.claims), outer)
+
+    def remember(self, memo: dict, mark: tuple, x: State, y: State) -> None:
+        if self.symbolic:
+            return
+        tally = memo.get(_TALLY)
+        if tally is None:
+            tally = memo[_TALLY] = [0, 0]  # given again, walked
+            _MEMOS.append(memo)
+        tally[1] += 1
+        if tally[1] > 32 and tally[0] < tally[1]:
+            return  # a step whose input rarely repeats: keeping it costs more than it saves
+        r0, d0, s0, u0, c0, outer = mark
+        rows = self.rows[r0:]  # the step is closed: its placeholders are filled
+        sums = None if outer is None else [a - b for a, b in zip(self.open[-1].sums, outer)]
+        unread = [((d - d0, s - s0), at, node, xx) for (d, s), at, node, xx in self.unread[u0:]]
+        if len(memo) >= _STEPS_KEPT:
+            memo.clear()
+            memo[_TALLY] = tally
+        memo[(self.options, x)] = (y, rows, sums, self.diagnostics[d0:], self.silenced[s0:],
+                                   unread, self.claims[c0:],
+                                   [r.name for r in rows if not r.is_group])
+
+    def recall(self, memo: dict, x: State):
+        if self.symbolic or not memo:
+            return None
+        found = memo.get((self.options, x))
+        if found is None:
+            return None
+        y, rows, sums, diagnostics, silenced, unread, claims, names = found
+        memo[_TALLY][0] += 1
+        if not self.names.isdisjoint(names):
+            return None  # walked, it fails where the name repeats
+        self.names.update(names)
+        if unread:
+            d0, s0 = len(self.diagnostics), len(self.silenced)
+            self.unread += [((d0 + d, s0 + s), at, node, xx) for (d, s), at, node, xx in unread]
+        self.diagnostics += diagnostics
+        self.silenced += silenced
+        self.claims += claims
+        self.rows += rows
+        if sums is not None and self.open:
+            outer = self.open[-1].sums
+            for i in range(6):
+                outer[i] += sums[i]
+        return y
 
     def shared(self, at: At, node: Leaf, x: Shape, counts: Counts, formula):
         """``share: NAME``: the same kind, settings and input depth as NAME (one module run
@@ -258,7 +363,9 @@ class _Engine(Visitor[State]):
         facts = (y, counts, layer.window(x), tuple(layer.diagnose(x, y)), formula)
         if not self.symbolic:
             self.known[(layer, x)] = facts
+            self.studied += 1
         return facts
+
 
     def enter(self, at: At, node, state: State) -> None:
         x = state[0]
@@ -283,10 +390,23 @@ class _Engine(Visitor[State]):
             self.check_combinator(entry.node, at.name, entry.start, entry.x, y, rf)
 
     def close(self, entry: "_Open", y: Shape, rf) -> None:
+        """Its row, the sums of the leaf rows under it; they count in the one around it too.
+        Numbers are summed as the walk goes; closed forms are added in row order, as a Poly's
+        terms keep the order they came in."""
+        if not self.symbolic and self.open:
+            outer, inner = self.open[-1].sums, entry.sums
+            for i in range(6):
+                outer[i] += inner[i]
         if entry.own >= 0:
             kind = entry.node if isinstance(entry.node, str) else group_kind(entry.node)
-            self.rows[entry.own] = summary_row(entry.at.name, kind, entry.at.depth, entry.x, y,
-                                               self.rows[entry.own + 1:], rf, None, entry.line)
+            if self.symbolic:
+                self.rows[entry.own] = summary_row(entry.at.name, kind, entry.at.depth, entry.x,
+                                                   y, self.rows[entry.own + 1:], rf, None,
+                                                   entry.line)
+            else:
+                self.rows[entry.own] = Row(entry.at.name, kind, entry.at.depth, entry.x, y,
+                                           Counts(*entry.sums), rf, None, entry.line,
+                                           is_group=True)
 
     def expand(self, at: At, node: Group, state: State):
         """A block that reads its input: expand it for this input, once per place."""
@@ -457,8 +577,13 @@ class _Engine(Visitor[State]):
                 continue
             axes, image = lost[at.index]
             ah, aw = node.layer.axes(x)
-            for finding in unread_findings(ah, aw, candidates[at.index],
-                                           None if image else axes):
+            key = (node.layer, x, candidates[at.index],
+                   None if image else tuple(sorted(axes.items())))
+            findings = _UNREAD.get(key)
+            if findings is None:
+                findings = _UNREAD[key] = unread_findings(ah, aw, candidates[at.index],
+                                                          None if image else axes)
+            for finding in findings:
                 found = self.note(Diagnostic(finding.code, finding.message, at.name, node.loc),
                                   at)
                 if found and self.strict:
@@ -496,11 +621,13 @@ def check(claim: Claim, row: Row) -> ClaimResult:
                        str(row.formula) if row.formula is not None else "", claim.loc)
 
 
-def check_totals(claim: Claim, report: Report) -> ClaimResult:
-    leaves = report.layers
-    net = summary_row("", "net", 0, report.input_shape, report.output_shape, leaves,
-                      leaves[-1].rf if leaves else None,
-                      Formula(sum_text(claim.field, leaves)), None)
+def check_totals(claim: Claim, report: Report, leaves=None) -> ClaimResult:
+    """A claim on the whole net (``expect:`` at the top): the totals are the leaf rows' sums.
+    ``leaves``: ``report.layers``, when the caller has them."""
+    leaves = report.layers if leaves is None else leaves
+    net = Row("", "net", 0, report.input_shape, report.output_shape, report.totals,
+              leaves[-1].rf if leaves else None, Formula(sum_text(claim.field, leaves)), None,
+              is_group=True)
     return check(claim, net)
 
 
@@ -511,14 +638,17 @@ def sum_text(field: str, rows, shown: int = 3) -> str:
     terms = [(getattr(r.counts, field, None), r.name) for r in rows if not r.is_group]
     if not terms or not all(isinstance(v, int) for v, _ in terms):
         return head  # an output or a receptive field; or closed forms
-    terms = sorted(((v, n) for v, n in terms if v), key=lambda t: -t[0])
+    terms = [t for t in terms if t[0]]
     if not terms:
         return head
-    parts = [f"{name} {value:,}" for value, name in terms[:shown]]
-    rest = terms[shown:]
-    if rest:
-        parts.append(f"{len(rest)} more {sum(v for v, _ in rest):,}")
+    import heapq  # here: inspect's start-up does not pay for it
+
+    # the largest first, equal ones in row order (as a stable sort by −value gives them)
+    top = heapq.nlargest(shown, terms, key=lambda t: t[0])
+    parts = [f"{name} {value:,}" for value, name in top]
     total = sum(v for v, _ in terms)
+    if len(terms) > shown:
+        parts.append(f"{len(terms) - shown} more {total - sum(v for v, _ in top):,}")
     return f"{head}, the largest first: {' + '.join(parts)} = {total:,}"
 
 
@@ -538,6 +668,13 @@ def analyze(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "f
                  ignore=ignore, amp=amp, optimizer=optimizer, memory=memory)[0]
 
 
+def _forget() -> None:
+    """Empty what analyses keep for the next one (a new tree is analysed)."""
+    for kept in (*_KNOWN.values(), _UNREAD, _STEPS, *_MEMOS):
+        kept.clear()
+    _MEMOS.clear()
+
+
 @record(slots=False)
 class Conditions:
     """What a symbolic analysis found beside its report: the requirements (each holds for
@@ -554,11 +691,20 @@ def trace(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "fp3
     """:func:`analyze`, and the :class:`Conditions` of a symbolic input (empty otherwise).
     ``memory``: estimate the memory (:func:`cnncalc.memory.estimate`) at ``batch``,
     ``dtype``/``amp`` and ``optimizer``; a symbolic input has none."""
+    if _KNOWN_TREE[0] is not spec.layers:
+        _forget()
+        _KNOWN_TREE[0] = spec.layers
+        _KNOWN_TALLY[:] = [0, 0]
+    for known in (*_KNOWN.values(), _UNREAD, _STEPS):
+        if len(known) > _KNOWN_KEPT:
+            known.clear()
     engine = _Engine(spec, strict, explain, frozenset(ignore))
     rf = None
     if spec.input_shape.spatial:
-        one = AxisRF(1, 1, 0)
-        rf = ReceptiveField(one, one)
+        if not _START_RF:
+            one = AxisRF(1, 1, 0)
+            _START_RF.append(ReceptiveField(one, one))
+        rf = _START_RF[0]
     enabled = gc.isenabled()
     gc.disable()  # rows are acyclic: collector passes over 100k of them only cost time
     try:
@@ -570,11 +716,15 @@ def trace(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "fp3
             engine.fail(e.leaf.share_loc or e.leaf.loc, e.name, str(e))
         engine.settle_unread(y)
         report = engine.report(y)
+        _KNOWN_TALLY[0] += engine.studied
+        _KNOWN_TALLY[1] += len(engine.names)
     finally:
         if enabled:
             gc.enable()
-    claims = report.claims + tuple(check_totals(c, report) for c in spec.expect)
-    report = replace(report, claims=claims)
+    if spec.expect:
+        leaves = report.layers
+        claims = report.claims + tuple(check_totals(c, report, leaves) for c in spec.expect)
+        report = replace(report, claims=claims)
     if memory and not symbolic_shape(spec.input_shape):
         from .memory import estimate
         made = report  # the estimate reads the rows, not the memory

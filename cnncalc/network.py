@@ -426,8 +426,215 @@ def _prefixes(name: str) -> list[str]:
 
 
 def walk(nodes, visitor: Visitor[X], x: X, prefix: str = "") -> X:
-    """Fold ``visitor`` over the tree in execution order, from ``x``; returns the output."""
-    return _Walker(visitor).sequence(nodes, x, At(prefix, 0, False))
+    """Fold ``visitor`` over the tree in execution order, from ``x``; returns the output.
+
+    The second walk of the same tree replays its program (:class:`_Compiler`): the names,
+    ``At`` records and arms made once, where the first walk makes them as it goes."""
+    program = _program(nodes, prefix)
+    if program is None:
+        return _Walker(visitor).sequence(nodes, x, At(prefix, 0, False))
+    return _replay(program, visitor, x, {})
+
+
+# --- the walk, compiled -----------------------------------------------------------------------
+# Which calls a walk makes, and with what ``At``, depends on the tree alone, not on what flows:
+# an analysis walks a tree several times (the engine, the pixels read, the memory), and a
+# brute force or a sweep analyses one tree at many inputs.  From its second walk a tree is
+# replayed from a program: a tuple of steps, each with its ``At`` made once.  A tree that only
+# the walk can resolve (a block that reads its input, a ``from:`` or ``share:`` that names
+# nothing, which raises at its place) keeps the plain walk.
+#
+# Each block use, repeat, residual and branches step also carries a dict (``memo``) where a
+# visitor that defines ``recall(memo, x)`` and ``remember(memo, mark, x, y)`` (the engine) may
+# keep what the step gave for an input, and give it again without walking it (``mark()`` is
+# taken before the step is walked).  None where what the step gives could depend on more than
+# its input: a tree with a ``from:`` or a ``share:`` anywhere.
+
+_LEAF, _TAP, _BODY, _GROUP, _REPEAT, _MERGE = range(6)
+_PROGRAMS: dict[tuple[int, str], list] = {}  # (id(nodes), prefix) → [nodes, walks, program]
+_PROGRAMS_KEPT = 16
+
+
+class _Uncompiled(Exception):
+    """The tree has a part only the walk itself can resolve."""
+
+
+def _program(nodes, prefix: str):
+    key = (id(nodes), prefix)
+    entry = _PROGRAMS.get(key)
+    if entry is None or entry[0] is not nodes:
+        if len(_PROGRAMS) >= _PROGRAMS_KEPT:
+            del _PROGRAMS[next(iter(_PROGRAMS))]
+        _PROGRAMS[key] = [nodes, False, None]  # the first walk: plain
+        return None
+    if not entry[1]:
+        entry[1] = True
+        try:
+            entry[2] = _Compiler(_plain(nodes)).sequence(nodes, At(prefix, 0, False))
+        except _Uncompiled:
+            entry[2] = None
+    return entry[2]
+
+
+def _plain(nodes) -> bool:
+    """Whether no ``from:`` and no ``share:`` is anywhere in the tree (block bodies as
+    written: one that reads its input is not compiled)."""
+    for node in nodes:
+        if isinstance(node, Tap) or (isinstance(node, Leaf) and node.share):
+            return False
+        inner = (node.main + node.shortcut if isinstance(node, Residual) else
+                 tuple(n for _, p in node.paths for n in p) if isinstance(node, Branches) else
+                 node.body if isinstance(node, (Repeat, Group)) else ())
+        if inner and not _plain(inner):
+            return False
+    return True
+
+
+class _Compiler:
+    """:class:`_Walker`'s naming, numbering and lookups, done once into steps."""
+
+    def __init__(self, plain: bool):
+        self.plain = plain  # steps get a memo
+        self.index = 0
+        self.outputs: set[str] = set()
+        self.leaf_names: set[str] = set()
+
+    def sequence(self, nodes, scope: At) -> tuple:
+        steps = []
+        for node in nodes:
+            frozen = scope.frozen or node.frozen
+            allow = scope.allow | frozenset(node.allow) if node.allow else scope.allow
+            if isinstance(node, Tap):
+                steps.append((_TAP, scope, node, self.tap(node, scope)))
+            elif isinstance(node, Leaf):
+                name = join(scope.name, node.name)
+                shared = self.share(node, scope) if node.share else ""
+                steps.append((_LEAF, At(name, scope.depth, frozen, self.index, allow, shared),
+                              node, name))
+                self.outputs.add(name)
+                self.leaf_names.add(name)
+                self.index += 1
+            elif isinstance(node, Group):
+                if node.expand is not None:
+                    raise _Uncompiled
+                if not node.name:  # a repeat's body: transparent
+                    at = At(scope.name, scope.depth, frozen, -1, allow)
+                    steps.append((_BODY, self.sequence(node.body, at)))
+                    continue
+                at = At(join(scope.name, node.name), scope.depth, frozen, -1, allow)
+                body = self.sequence(node.body, At(at.name, at.depth + 1, frozen, -1, allow))
+                steps.append((_GROUP, at, node, body, {} if self.plain else None))
+                self.outputs.add(at.name)
+            else:
+                at = At(join(scope.name, node.name), scope.depth, frozen, -1, allow)
+                steps.append(self.combinator(node, at))
+                if node.name:
+                    self.outputs.add(at.name)
+        return tuple(steps)
+
+    def combinator(self, node, at: At) -> tuple:
+        inner = at.depth + 1 if node.name else at.depth
+        compiled = []
+        for arm in arms(node):
+            arm_at = At(join(at.name, arm.segment), inner, at.frozen, -1, at.allow)
+            scope = (At(arm_at.name, inner + 1, at.frozen, -1, at.allow)
+                     if isinstance(node, Repeat) else arm_at)
+            compiled.append((arm_at, arm, self.sequence(arm.nodes, scope)))
+        return (_REPEAT if isinstance(node, Repeat) else _MERGE, at, node, tuple(compiled),
+                at.name if node.name else None, {} if self.plain else None)
+
+    def tap(self, node: Tap, scope: At) -> str:
+        prefix = scope.name
+        while True:
+            full = join(prefix, node.source)
+            if full in self.outputs:
+                return full
+            if not prefix:
+                raise _Uncompiled
+            prefix = prefix.rpartition(".")[0]
+
+    def share(self, node: Leaf, scope: At) -> str:
+        prefix = scope.name
+        while True:
+            full = join(prefix, node.share)
+            if full in self.leaf_names:
+                return full
+            if not prefix:
+                raise _Uncompiled
+            prefix = prefix.rpartition(".")[0]
+
+
+def _replay(steps, v, x, outputs: dict):
+    """Run a program: the calls :class:`_Walker` would make, in its order."""
+    recall = getattr(v, "recall", None)
+    for step in steps:
+        op = step[0]
+        if op == _LEAF:
+            x = v.leaf(step[1], step[2], x)
+            outputs[step[3]] = x
+            continue
+        if op == _BODY:
+            x = _replay(step[1], v, x, outputs)
+            continue
+        if op == _TAP:
+            _, scope, node, full = step
+            x = v.tap(scope, node, full, x, outputs[full])
+            continue
+        memo = step[-1]
+        if memo is not None and recall is not None:
+            y = recall(memo, x)
+            if y is not None:
+                x = y
+                store = step[1].name if op == _GROUP else step[4]
+                if store is not None:
+                    outputs[store] = x
+                continue
+            mark = v.mark()
+        y = _replay_step(step, v, x, outputs)
+        if memo is not None and recall is not None:
+            v.remember(memo, mark, x, y)
+        x = y
+    return x
+
+
+def _replay_step(step, v, x, outputs: dict):
+    """A block use, repeat, residual or branches, walked."""
+    op = step[0]
+    if op == _MERGE:
+        _, at, node, compiled, store, _ = step
+        v.enter(at, node, x)
+        outs = []
+        for arm_at, arm, body in compiled:
+            v.enter(arm_at, arm, x)
+            out = _replay(body, v, x, outputs)
+            v.leave(arm_at, arm, x, out)
+            outs.append((arm_at, out))
+        y = v.merge(at, node, x, outs)
+        v.leave(at, node, x, y)
+        x = y
+        if store is not None:
+            outputs[store] = x
+    elif op == _REPEAT:
+        _, at, node, compiled, store, _ = step
+        v.enter(at, node, x)
+        y = x
+        for arm_at, arm, body in compiled:
+            v.enter(arm_at, arm, y)
+            out = _replay(body, v, y, outputs)
+            v.leave(arm_at, arm, y, out)
+            y = out
+        v.leave(at, node, x, y)
+        x = y
+        if store is not None:
+            outputs[store] = x
+    else:  # _GROUP
+        _, at, node, body, _ = step
+        v.enter(at, node, x)
+        y = _replay(body, v, x, outputs)
+        v.leave(at, node, x, y)
+        x = y
+        outputs[at.name] = x
+    return x
 
 
 class _Leaves(Visitor[None]):

@@ -66,7 +66,8 @@ def spread_span(dead: Span, n_out: int, win: AxisWindow) -> Span:
     k, s, p = win.k, win.s, win.p
     if not isinstance(s, int) or not isinstance(k, int):
         return (0, n_out - 1)
-    lo = math.ceil(Fraction(dead[0] - k + 1 + p, s))
+    first = dead[0] - k + 1 + p
+    lo = -(-first // s) if type(first) is int else math.ceil(Fraction(first, s))  # ⌈first/s⌉
     return clip((lo, (dead[1] + p) // s), n_out)
 
 
@@ -124,33 +125,99 @@ def _windows(leaf, x: Shape, y: Shape):
     return (win.h, win.w)
 
 
+class _Structure(Visitor[int]):
+    """The graph without shapes: which tensor each op reads and writes (0: the input), and
+    the side outputs.  It depends on the tree alone, so an analysis of the same tree at
+    another input reuses it."""
+
+    def __init__(self):
+        self.n_tensors = 1
+        self.ops: list[tuple] = []  # ("leaf", row index, leaf, input, output) or
+        self.side: list[int] = []  # ("merge", -1, None, inputs, output)
+
+    def leaf(self, at, leaf, x: int) -> int:
+        t = self.n_tensors
+        self.n_tensors += 1
+        self.ops.append(("leaf", at.index, leaf, x, t))
+        return t
+
+    def merge(self, at, node: Residual | Branches, x: int, outs) -> int:
+        ins = [t for _, t in outs]
+        if isinstance(node, Branches) and node.merge == Merge.FIRST:
+            self.side += ins[1:]
+            return ins[0]
+        t = self.n_tensors
+        self.n_tensors += 1
+        self.ops.append(("merge", -1, None, ins, t))
+        return t
+
+
+_STRUCTURES: dict[int, tuple] = {}  # id(spec.layers) → (spec.layers, structure, its output)
+_WINDOWS_SEEN: list = [None, {}]  # the structure, and its leaves' windows by layer and shapes
+_STRUCTURES_KEPT = 16
+
+
+def _structure(spec: Spec) -> tuple["_Structure", int]:
+    found = _STRUCTURES.get(id(spec.layers))
+    if found is not None and found[0] is spec.layers:
+        return found[1], found[2]
+    graph = _Structure()
+    final = walk(spec.layers, graph, 0)
+    if len(_STRUCTURES) >= _STRUCTURES_KEPT:
+        del _STRUCTURES[next(iter(_STRUCTURES))]
+    _STRUCTURES[id(spec.layers)] = (spec.layers, graph, final)
+    return graph, final
+
+
 def lost_rows(spec: Spec, rows, candidates: dict[int, tuple[int, int]]) -> dict[int, tuple]:
     """For each candidate leaf (its row index → the rows and columns of its own input that it
     never reads, per axis), the axes along which it cuts image pixels that no path reads, and
     whether its input is the image itself: ``{index: ({axis: image rows lost}, reads the
     image)}`` (axis 0 = H, 1 = W).  A candidate that cuts nothing lost is absent."""
-    graph = _Graph(spec, rows)
-    try:
-        final = walk(spec.layers, graph, 0)
-    except _Stop:
-        return {}
-    shapes = graph.shapes
+    graph, final = _structure(spec)
+    if len(rows) < sum(1 for op in graph.ops if op[0] == "leaf"):  # the walk failed first
+        graph = _Graph(spec, rows)
+        try:
+            final = walk(spec.layers, graph, 0)
+        except _Stop:
+            return {}
+        shapes = graph.shapes
+    else:
+        shapes = [spec.input_shape] + [None] * (graph.n_tensors - 1)
+        for kind, index, _, x, t in graph.ops:
+            shapes[t] = rows[index].shape if kind == "leaf" else \
+                max((shapes[i] for i in x), key=lambda s: s.numel)
     n_tensors = len(shapes)
+    dims_of = [_axes(s) for s in shapes]
+    # each leaf's window per axis, once ("all", "same" or an AxisWindow); kept by layer and
+    # shapes for the tree's next analysis (most of a net's layers see an input seen before)
+    known = _WINDOWS_SEEN
+    if known[0] is not graph or len(known[1]) > 100_000:
+        known[:] = [graph, {}]
+    seen = known[1]
+    windows = {}
+    for kind, index, leaf, x, t in graph.ops:
+        if kind == "leaf":
+            key = (leaf.layer, shapes[x], shapes[t])
+            win = seen.get(key)
+            if win is None:
+                win = seen[key] = _windows(leaf, shapes[x], shapes[t])
+            windows[index] = win
     live: list[list[Span]] = [[None, None] for _ in range(n_tensors)]
 
     def full(t: int) -> list[Span]:
-        dims = _axes(shapes[t])
+        dims = dims_of[t]
         return [(0, d - 1) for d in dims] if dims else [(0, 0), (0, 0)]
 
     for t in [final, *graph.side]:
         live[t] = full(t)
     for kind, index, leaf, x, t in reversed(graph.ops):
         out = live[t]
-        if out == [None, None]:
+        if out[0] is None and out[1] is None:
             continue
         inputs = x if kind == "merge" else [x]
         for i in inputs:
-            dims = _axes(shapes[i])
+            dims = dims_of[i]
             if dims is None:
                 live[i] = full(i)
                 continue
@@ -159,12 +226,15 @@ def lost_rows(spec: Spec, rows, candidates: dict[int, tuple[int, int]]) -> dict[
                     got = clip(out[axis], dims[axis]) if dims[axis] > 1 else \
                         (None if out[axis] is None else (0, 0))
                 else:
-                    win = _windows(leaf, shapes[i], shapes[t])[axis]
-                    got = full(i)[axis] if win == "all" and out[axis] is not None else \
-                        out[axis] if win in ("same", "all") else \
-                        read_span(out[axis], dims[axis], win)
+                    win = windows[index][axis]
+                    if type(win) is not str:  # an AxisWindow (a record: == would ask it)
+                        got = read_span(out[axis], dims[axis], win)
+                    elif win == "all" and out[axis] is not None:
+                        got = (0, dims[axis] - 1)
+                    else:
+                        got = out[axis]
                 live[i][axis] = hull(live[i][axis], got)
-    image = _axes(shapes[0])
+    image = dims_of[0]
     if image is None:
         return {}
     dead: list[list[Span]] = [[None, None] for _ in range(n_tensors)]
@@ -178,7 +248,7 @@ def lost_rows(spec: Spec, rows, candidates: dict[int, tuple[int, int]]) -> dict[
         return {}
     found: dict[int, dict] = {}
     for kind, index, leaf, x, t in graph.ops:
-        dims = _axes(shapes[t])
+        dims = dims_of[t]
         inputs = x if kind == "merge" else [x]
         for axis in (0, 1):
             if dims is None:
@@ -187,7 +257,7 @@ def lost_rows(spec: Spec, rows, candidates: dict[int, tuple[int, int]]) -> dict[
                 spread = None
                 for i in inputs:
                     d = dead[i][axis]
-                    if d is not None and _axes(shapes[i]) and _axes(shapes[i])[axis] == 1:
+                    if d is not None and dims_of[i] and dims_of[i][axis] == 1:
                         d = (0, dims[axis] - 1)  # a 1×1 gate reaches every position
                     spread = hull(spread, d)
                 dead[t][axis] = clip(spread, dims[axis])
@@ -195,15 +265,15 @@ def lost_rows(spec: Spec, rows, candidates: dict[int, tuple[int, int]]) -> dict[
             d = dead[x][axis]
             if d is None:
                 continue
-            win = _windows(leaf, shapes[x], shapes[t])[axis]
-            if win == "all":
-                dead[t][axis] = (0, dims[axis] - 1)
-            elif win == "same":
-                dead[t][axis] = clip(d, dims[axis])
-            else:
+            win = windows[index][axis]
+            if type(win) is not str:
                 dead[t][axis] = spread_span(d, dims[axis], win)
+            elif win == "all":
+                dead[t][axis] = (0, dims[axis] - 1)
+            else:  # "same"
+                dead[t][axis] = clip(d, dims[axis])
         if kind == "leaf" and index in candidates:
-            n_in = _axes(shapes[x])
+            n_in = dims_of[x]
             for axis, skipped in enumerate(candidates[index]):
                 if skipped and n_in is not None and dead[x][axis] is not None and \
                         dead[x][axis][1] >= n_in[axis] - skipped:

@@ -111,8 +111,9 @@ def brute_force(spec) -> Brute:
                 got = got[:len(want)]
             if got != want:
                 bad.append(f"{name} at {x}: {want} ≠ {got}")
+        layers = concrete.layers if ok else None  # a tuple made per read: read once
         exact[x] = ok and not any(a.remainder for i, layer in windows
-                                  for a in layer.axes(concrete.layers[i].input_shape))
+                                  for a in layer.axes(layers[i].input_shape))
     return Brute(runs, exact, bad[:5], sizes)
 
 

@@ -331,6 +331,8 @@ def unread_rows(ah: AxisOut, aw: AxisOut, ceil: bool = False) -> tuple[int, int]
 def _add(found: list, code: str, per_axis: dict[str, str]) -> None:
     """A finding per axis, or one for "H and W" when both read the same.  ``{line}``: the row,
     the column, or both; ``{is}``: its verb ("are" for both, or several)."""
+    if not per_axis:
+        return
     lines = {"H": "row", "W": "column"}
     if len(per_axis) == 2 and per_axis["H"] == per_axis["W"]:
         text = per_axis["H"].replace("{line}", "row and column").replace("{is}", "are")
@@ -345,6 +347,8 @@ def unread_findings(ah: AxisOut, aw: AxisOut, lost: tuple[int, int],
     """CN101 for the axes along which ``lost`` rows of the layer's input go unread.  With
     ``image`` (axis → image rows lost, for a layer deeper in the net) only those axes, and the
     text says what the image loses; without it the layer reads the image itself."""
+    if not lost[0] and not lost[1]:
+        return []
     fractional = {}
     for i, (axis, a) in enumerate((("H", ah), ("W", aw))):
         if not lost[i] or (image is not None and i not in image):
