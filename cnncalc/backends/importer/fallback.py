@@ -31,6 +31,7 @@ from ...layers.traced import Traced
 from .convert import _Converter, _function_name, _is_identity, _Unsupported, _Val
 from .kinds import module_kind
 from .trace import _Node, _Traced
+from .tree import Copied, _Tree, build_tree
 
 MAX_TEXT = 120  # the op text of a region of many ops: its first names, then a count
 
@@ -77,10 +78,12 @@ class _FallbackConverter(_Converter):
 
 
 def convert(traced: _Traced, source: str):
-    """``_Converter(traced, source).run()``, with ``traced`` layers where no kind stands for
-    an op: ``(ops, output, side outputs)``; an :class:`ImportFailure` where none can."""
-    if traced.by != "torch.fx":  # no FLOPs per op to give a traced layer its MACs
-        return _Converter(traced, source).run()
+    """``_Converter(traced, source).run()`` and its tree (:func:`.tree.build_tree`), with
+    ``traced`` layers where no kind stands for an op, or where a merge's output is read by
+    layers that merge in different places (a tap reads a named layer; a merge has no name):
+    ``(ops, tree)``; an :class:`ImportFailure` where none can."""
+    if not any(n.flops is not None for n in traced.nodes):  # no FLOPs per op: no MACs
+        return _exact(traced, source)
     graph = _Graph(traced)
     opaque = {n.name for n in traced.nodes if n.op == "call_module" and
               module_kind(traced.model.get_submodule(n.target))[0] is None and
@@ -89,18 +92,27 @@ def convert(traced: _Traced, source: str):
         try:
             nodes = graph.substitute(opaque) if opaque else traced.nodes
             conv = _FallbackConverter(replace(traced, nodes=nodes), source)
-            found = conv.run()
+            ops, out, side = conv.run()
+            tree = _Tree(ops, out, side).build()
             traced.macs = conv.traced.macs  # the MACs the counter cannot see, set right
-            return found
+            return ops, tree
         except _GiveUp:
             break
         except _Seed as seed:
             n = seed.node
             grow = n.target.input if isinstance(n.target, _Region) else n.name
-            if grow in opaque or not graph.absorbable(grow):
-                break
-            opaque.add(grow)
-    return _Converter(traced, source).run()  # refuses, naming the op as it always has
+        except Copied as copied:
+            grow = next((name for name, v in conv.vals.items()
+                         if v.op is copied.op and copied.op.merge is not None), None)
+        if grow is None or grow in opaque or not graph.absorbable(grow):
+            break
+        opaque.add(grow)
+    return _exact(traced, source)  # refuses, naming the op as it always has
+
+
+def _exact(traced: _Traced, source: str):
+    ops, out, side = _Converter(traced, source).run()
+    return ops, build_tree(ops, out, side, source)
 
 
 def _refs(value, found: list) -> list:
@@ -439,9 +451,10 @@ class _Graph:
         scope = ".".join(common)
         if not scope:
             return "", False
+        # its ops on activations (a reshape of its weight is no layer of its own)
         inside = [n for n in self.nodes if n.op in ("call_module", "call_function", "call_method")
-                  and _tensor(n.shape) and ((n.scope or "") == scope or
-                                            (n.scope or "").startswith(scope + "."))]
+                  and _tensor(n.shape) and n.name in self.derived and
+                  ((n.scope or "") == scope or (n.scope or "").startswith(scope + "."))]
         return scope, all(n.name in opaque for n in inside)
 
     def op_text(self, members: list[str], whole: str) -> str:

@@ -85,6 +85,14 @@ class _Tree:
         return out
 
 
+def build_tree(ops: list[_Op], out: _Op, side: list[_Op], source: str) -> list:
+    """:meth:`_Tree.build`, its refusal naming ``source``."""
+    try:
+        return _Tree(ops, out, side).build()
+    except ImportFailure as e:
+        raise ImportFailure(f"{source}: {e}") from None
+
+
 def _chain_end(a: _Op, side: set, on_main: set, ops: list, made: dict) -> _Op:
     """The last op of the chain that goes on from ``a`` on the main path (each op read by one
     layer only) while the trace computes it before the first op of ``side``."""
@@ -166,6 +174,7 @@ class Copied(ImportFailure):
     counted, once per path.  Refused, rather than a spec whose counts are PyTorch's no more."""
 
     def __init__(self, op: _Op):
+        self.op = op  # the tensor read twice (the fallback makes a traced layer of a merge's)
         name = op.name or f"a {op.merge} of {len(op.inputs)} tensors"
         super().__init__(f"{name} feeds several later layers that merge in different places, "
                          f"which a spec cannot say yet (it would compute it once per path)")
