@@ -14,13 +14,22 @@ params, buffers and MACs read from the trace.  A region grows until the spec can
 * it gives one activation: with several, everything up to their common post-dominator
   joins.
 
+A merge whose output is read by layers that merge in different places (NASNet's cells: a
+sum read by a later sum and by the cell's concat) cannot be written as a tree: a tap
+(``from: NAME``) reads a named layer, and a merge has no name.  The tree's refusal
+(:class:`.tree.Copied`) marks that merge opaque like an op with no kind, so the region that
+holds it (from its inputs' common dominator) becomes a named traced layer the later reader
+taps.
+
 Every parameter is counted once: a region counts the parameters and buffers of the modules
 it calls and the tensors it reads, less those a converted layer counts (a module called
 outside the region too) or an earlier region counted.  Its MACs are the FLOPs
-``FlopCounterMode`` recorded for its ops (:class:`.trace._ShapeRecorder`), halved, so the
-spec's totals stay PyTorch's.  A torch.export trace records no FLOPs per op: there the
-import still refuses, as does an op the model's input or output itself would have to be
-part of.
+``FlopCounterMode`` recorded for its ops, halved, so the spec's totals stay PyTorch's: a
+torch.fx trace records them as it runs (:class:`.trace._ShapeRecorder`); a torch.export
+trace runs its exported graph once more, node by node under the counter
+(:func:`.trace._export_flops`), and the ops folded into one module call add up.  Where
+those per-op FLOPs do not add up to the model's own total, or an op the model's input or
+output itself would have to be part of has no kind, the import still refuses.
 """
 
 from __future__ import annotations
