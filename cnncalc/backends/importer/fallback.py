@@ -40,7 +40,7 @@ from ...layers.traced import Traced
 from .convert import _Converter, _function_name, _is_identity, _Unsupported, _Val
 from .kinds import module_kind
 from .trace import _Node, _Traced
-from .tree import Copied, _Tree, build_tree
+from .tree import Copied, build_tree
 
 MAX_TEXT = 120  # the op text of a region of many ops: its first names, then a count
 
@@ -98,11 +98,12 @@ def convert(traced: _Traced, source: str):
               module_kind(traced.model.get_submodule(n.target))[0] is None and
               not _is_identity(traced.model.get_submodule(n.target))}
     for _ in range(len(traced.nodes) + 1):
+        copied = None
         try:
             nodes = graph.substitute(opaque) if opaque else traced.nodes
             conv = _FallbackConverter(replace(traced, nodes=nodes), source)
             ops, out, side = conv.run()
-            tree = _Tree(ops, out, side).build()
+            tree = build_tree(ops, out, side, source)
             traced.macs = conv.traced.macs  # the MACs the counter cannot see, set right
             return ops, tree
         except _GiveUp:
@@ -110,12 +111,15 @@ def convert(traced: _Traced, source: str):
         except _Seed as seed:
             n = seed.node
             grow = n.target.input if isinstance(n.target, _Region) else n.name
-        except Copied as copied:
+        except Copied as e:
+            copied = e
             grow = next((name for name, v in conv.vals.items()
-                         if v.op is copied.op and copied.op.merge is not None), None)
+                         if v.op is e.op and e.op.merge is not None), None)
         if grow is None or grow in opaque or not graph.absorbable(grow):
             break
         opaque.add(grow)
+    if copied is not None:  # every op converts: the tree's refusal is what there is to say
+        raise copied
     return _exact(traced, source)  # refuses, naming the op as it always has
 
 
