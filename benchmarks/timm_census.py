@@ -3,6 +3,7 @@
 Run in the torchvision environment (timm 1.0.31):
 
     .tv-venv/bin/python benchmarks/timm_census.py [--per-family N] [--all] [--timeout S]
+    .tv-venv/bin/python benchmarks/timm_census.py NAME [NAME ...]   # only these models
 
 For each model (``timm.create_model(name, pretrained=False)``, at its ``pretrained_cfg``
 input size): ``exact`` when the spec's own counts (cnncalc's formulas) equal PyTorch's params
@@ -133,6 +134,8 @@ def main(argv=None) -> None:
     parser.add_argument("--per-family", type=int, default=3)
     parser.add_argument("--all", action="store_true", help="every CNN model (slow)")
     parser.add_argument("--timeout", type=int, default=120, help="seconds per model")
+    parser.add_argument("names", nargs="*", metavar="NAME",
+                        help="only these timm models (no sample, no acceptance list)")
     args = parser.parse_args(argv)
     import timm
     import timm.models._registry as registry
@@ -145,7 +148,13 @@ def main(argv=None) -> None:
     total = sum(len(v) for v in families.values())
     chosen = {f: (names if args.all else sample(names, args.per_family))
               for f, names in sorted(families.items())}
-    for name in ACCEPTANCE:
+    if args.names:
+        chosen = {}
+        for name in args.names:
+            if name not in registry._model_to_module:
+                parser.error(f"{name}: not a timm {timm.__version__} model")
+            chosen.setdefault(registry._model_to_module[name], []).append(name)
+    for name in ACCEPTANCE if not args.names else ():
         module = registry._model_to_module.get(name)
         if name not in chosen.setdefault(module, []):
             chosen[module].append(name)

@@ -63,6 +63,81 @@ NETS = textwrap.dedent('''
         def forward(self, x):
             x = self.conv(x)
             return self.attn(torch.relu(self.attn(x)))
+
+
+    class AsymmetricPool(nn.Module):
+        """NASNet's pool: zeros on the top and left only, then a pool (no kind pads so)."""
+
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, padding=1)
+            self.head = nn.Conv2d(8, 4, 1)
+
+        def forward(self, x):
+            x = nn.functional.pad(self.conv(x), (1, 0, 1, 0))
+            return self.head(nn.functional.max_pool2d(x, 3, 2))
+
+
+    class SpaceToDepth(nn.Module):
+        """TResNet's stem (a 6-D view) and blur (a conv whose weight is a buffer)."""
+
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("filt", torch.ones(12, 1, 3, 3) / 9)
+            self.conv = nn.Conv2d(12, 8, 1)
+
+        def forward(self, x):
+            b, c, h, w = x.shape
+            x = x.view(b, c, h // 2, 2, w // 2, 2).permute(0, 3, 5, 1, 2, 4)
+            x = x.reshape(b, c * 4, h // 2, w // 2)
+            x = nn.functional.conv2d(x, self.filt, padding=1, groups=12)
+            return self.conv(x)
+
+
+    class Reorder(nn.Module):
+        """Attention indexing into its activation (bat_resnext's), with a matmul."""
+
+        def __init__(self, c):
+            super().__init__()
+            self.mix = nn.Parameter(torch.randn(c, c) / c)
+
+        def forward(self, x):
+            b, c, h, w = x.shape
+            t = x.flatten(2)[:, :, list(range(h * w))[::-1]]
+            return (self.mix @ t).reshape(b, c, h, w)
+
+
+    class ExportOnly(nn.Module):
+        """A forward torch.fx cannot trace (control flow on a size, as timm's 'same'
+        padding): torch.export traces it, at one input size."""
+
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3)
+            self.attn = Reorder(8)
+            self.head = nn.Conv2d(8, 4, 1)
+
+        def forward(self, x):
+            if x.shape[-1] % 2 == 0:
+                x = nn.functional.pad(x, (1, 1, 1, 1))
+            return self.head(torch.relu(self.attn(self.conv(x))))
+
+
+    class MergeReadTwice(nn.Module):
+        """A sum read by a later layer and by the final concat (NASNet's cells): a tap
+        reads a named layer, and a sum has none."""
+
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(3, 8, 1)
+            self.left = nn.Conv2d(8, 8, 3, padding=1)
+            self.right = nn.Conv2d(8, 8, 1)
+            self.after = nn.Conv2d(8, 8, 1)
+
+        def forward(self, x):
+            x = self.stem(x)
+            s = self.left(x) + self.right(x)
+            return torch.cat([self.after(s) + x, s], 1)
 ''')
 
 VOLUME = "12x10x3"  # W×H×D: 10 rows, 12 columns, so H and W cannot be swapped unnoticed
@@ -216,3 +291,82 @@ def test_verify_and_export_refuse_naming_the_traced_layers(cli, imported):
     spec = cnncalc.load(path)
     with pytest.raises(SpecError, match="2 traced layers"):
         cnncalc.verify(spec, device="cpu", iters=0)
+
+
+def pytorch_totals(model, volume: str):
+    """PyTorch's params, MACs (FlopCounterMode / 2) and output shape at ``volume`` (W×H×D)."""
+    w, h, c = (int(d) for d in volume.split("x"))
+    x = torch.zeros(1, c, h, w)
+    with torch.no_grad():
+        out = model(x)
+    return (sum(p.numel() for p in model.parameters()), flops_of(model, x) // 2,
+            list(out.shape[1:]))
+
+
+def op_of(row) -> str:
+    """A traced row's ``op``, read back from its formula (``traced OP: taken from …``)."""
+    text = row.formula.shape
+    assert text.startswith("traced ")
+    return text.removeprefix("traced ").split(": taken from")[0]
+
+
+def import_traced(nets, name, volume=VOLUME):
+    """The import of ``name`` and its report; ``--exact``'s refusal, which must come first."""
+    with pytest.raises(ImportFailure) as refused:
+        import_model(f"{nets}:{name}", input_volume=volume, traced=False)
+    result = import_model(f"{nets}:{name}", input_volume=volume)
+    report = cnncalc.analyze(cnncalc.load(result.text))
+    assert report.claims_ok  # the expect: totals, PyTorch's
+    model = model_of(nets, name)
+    got = (report.totals.params, report.totals.macs, report.output_shape.dims())
+    assert got == pytorch_totals(model, volume)
+    traced = [r for r in report.layers if r.kind == "traced"]
+    return str(refused.value), result, model, traced
+
+
+def test_an_asymmetric_pad_before_a_pool_is_one_traced_layer(nets):
+    refused, _, model, traced = import_traced(nets, "AsymmetricPool")
+    assert "a pad by 1×1 before a pool" in refused
+    # the pad and the pool, nothing else: the convs before and after are conv layers
+    assert [(r.name, op_of(r)) for r in traced] == [("traced", "pad, max_pool2d")]
+    # 10×12 padded to 11×13, pooled 3/2: 5×6; a max pool counts no FLOPs
+    assert (traced[0].input_shape.dims(), traced[0].shape.dims()) == ([8, 10, 12], [8, 5, 6])
+    assert (traced[0].counts.params, traced[0].counts.macs) == (0, 0)
+
+
+def test_a_six_dimensional_view_and_a_buffer_weight_are_traced(nets):
+    refused, _, model, traced = import_traced(nets, "SpaceToDepth")
+    assert "a view from (1, 3, 10, 12) to (1, 3, 5, 2, 6, 2)" in refused
+    # ops of one module (here the model's own forward) that no kind stands for are one layer:
+    # the view, its permute and reshape, and the blur after them
+    assert [op_of(r) for r in traced] == ["view, permute, reshape, conv2d"]
+    s2d = traced[0]
+    assert (s2d.input_shape.dims(), s2d.shape.dims()) == ([3, 10, 12], [12, 5, 6])
+    # the blur: a depthwise 3×3 with a fixed filter (a buffer: 12·9), 5·6·12·9 MACs
+    assert (s2d.counts.params, s2d.counts.buffers) == (0, model.filt.numel()) == (0, 12 * 9)
+    assert s2d.counts.macs == 5 * 6 * 12 * 9
+
+
+def test_an_export_only_trace_gives_traced_layers_their_flops(nets):
+    refused, result, model, traced = import_traced(nets, "ExportOnly")
+    assert "attn: a flatten of dims 2..-1 (not 1..-1), which has no cnncalc kind" in refused
+    assert any("traced with torch.export" in note for note in result.notes)
+    # the attention alone: its ops read back from the exported graph, named after it
+    assert [r.name for r in traced] == ["attn"]
+    attn = traced[0]
+    # 12×10 padded to 14×12, a 3×3 conv: 12×10 positions, hw = 120; mix·t is (8×8)(8×120)
+    assert attn.counts.macs == flops_of(model.attn, torch.zeros(1, 8, 10, 12)) // 2 \
+        == 8 * 8 * 120
+    assert attn.counts.params == model.attn.mix.numel() == 64
+
+
+def test_a_sum_read_twice_is_traced_from_its_fork(nets):
+    refused, result, model, traced = import_traced(nets, "MergeReadTwice")
+    assert "feeds several later layers that merge in different places" in refused
+    # one layer from the stem's output to the sum: left, right and the add; what reads the
+    # sum later reads that layer (a tap), so it is computed once
+    assert [op_of(r) for r in traced] == ["torch.nn.Conv2d, add"]
+    s = traced[0]
+    assert s.counts.params == 8 * 8 * 9 + 8 + 8 * 8 + 8
+    assert s.counts.macs == 10 * 12 * 8 * (8 * 9 + 8)
+    assert "from: traced" in result.text

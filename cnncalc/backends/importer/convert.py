@@ -383,7 +383,11 @@ class _Converter(RadixConversions, _Exported):
         v = self.val(a)
         if v.param is None:
             raise _Unsupported(f"{what} that is not one of the model's parameters, which")
-        return self.traced.model.get_parameter(v.param)
+        try:
+            return self.traced.model.get_parameter(v.param)
+        except AttributeError:  # a buffer (TResNet's blur filter): fixed weights, no kind
+            raise _Unsupported(f"{what} that is a buffer ({v.param}), not a parameter, "
+                               f"which") from None
 
     def function_bn(self, n):
         """``F.batch_norm(x, running_mean, running_var, weight, bias, training, momentum,

@@ -14,13 +14,22 @@ params, buffers and MACs read from the trace.  A region grows until the spec can
 * it gives one activation: with several, everything up to their common post-dominator
   joins.
 
+A merge whose output is read by layers that merge in different places (NASNet's cells: a
+sum read by a later sum and by the cell's concat) cannot be written as a tree: a tap
+(``from: NAME``) reads a named layer, and a merge has no name.  The tree's refusal
+(:class:`.tree.Copied`) marks that merge opaque like an op with no kind, so the region that
+holds it (from its inputs' common dominator) becomes a named traced layer the later reader
+taps.
+
 Every parameter is counted once: a region counts the parameters and buffers of the modules
 it calls and the tensors it reads, less those a converted layer counts (a module called
 outside the region too) or an earlier region counted.  Its MACs are the FLOPs
-``FlopCounterMode`` recorded for its ops (:class:`.trace._ShapeRecorder`), halved, so the
-spec's totals stay PyTorch's.  A torch.export trace records no FLOPs per op: there the
-import still refuses, as does an op the model's input or output itself would have to be
-part of.
+``FlopCounterMode`` recorded for its ops, halved, so the spec's totals stay PyTorch's: a
+torch.fx trace records them as it runs (:class:`.trace._ShapeRecorder`); a torch.export
+trace runs its exported graph once more, node by node under the counter
+(:func:`.trace._export_flops`), and the ops folded into one module call add up.  Where
+those per-op FLOPs do not add up to the model's own total, or an op the model's input or
+output itself would have to be part of has no kind, the import still refuses.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ from ...layers.traced import Traced
 from .convert import _Converter, _function_name, _is_identity, _Unsupported, _Val
 from .kinds import module_kind
 from .trace import _Node, _Traced
+from .tree import Copied, build_tree
 
 MAX_TEXT = 120  # the op text of a region of many ops: its first names, then a count
 
@@ -77,30 +87,45 @@ class _FallbackConverter(_Converter):
 
 
 def convert(traced: _Traced, source: str):
-    """``_Converter(traced, source).run()``, with ``traced`` layers where no kind stands for
-    an op: ``(ops, output, side outputs)``; an :class:`ImportFailure` where none can."""
-    if traced.by != "torch.fx":  # no FLOPs per op to give a traced layer its MACs
-        return _Converter(traced, source).run()
+    """``_Converter(traced, source).run()`` and its tree (:func:`.tree.build_tree`), with
+    ``traced`` layers where no kind stands for an op, or where a merge's output is read by
+    layers that merge in different places (a tap reads a named layer; a merge has no name):
+    ``(ops, tree)``; an :class:`ImportFailure` where none can."""
+    if not any(n.flops is not None for n in traced.nodes):  # no FLOPs per op: no MACs
+        return _exact(traced, source)
     graph = _Graph(traced)
     opaque = {n.name for n in traced.nodes if n.op == "call_module" and
               module_kind(traced.model.get_submodule(n.target))[0] is None and
               not _is_identity(traced.model.get_submodule(n.target))}
     for _ in range(len(traced.nodes) + 1):
+        copied = None
         try:
             nodes = graph.substitute(opaque) if opaque else traced.nodes
             conv = _FallbackConverter(replace(traced, nodes=nodes), source)
-            found = conv.run()
+            ops, out, side = conv.run()
+            tree = build_tree(ops, out, side, source)
             traced.macs = conv.traced.macs  # the MACs the counter cannot see, set right
-            return found
+            return ops, tree
         except _GiveUp:
             break
         except _Seed as seed:
             n = seed.node
             grow = n.target.input if isinstance(n.target, _Region) else n.name
-            if grow in opaque or not graph.absorbable(grow):
-                break
-            opaque.add(grow)
-    return _Converter(traced, source).run()  # refuses, naming the op as it always has
+        except Copied as e:
+            copied = e
+            grow = next((name for name, v in conv.vals.items()
+                         if v.op is e.op and e.op.merge is not None), None)
+        if grow is None or grow in opaque or not graph.absorbable(grow):
+            break
+        opaque.add(grow)
+    if copied is not None:  # every op converts: the tree's refusal is what there is to say
+        raise copied
+    return _exact(traced, source)  # refuses, naming the op as it always has
+
+
+def _exact(traced: _Traced, source: str):
+    ops, out, side = _Converter(traced, source).run()
+    return ops, build_tree(ops, out, side, source)
 
 
 def _refs(value, found: list) -> list:
@@ -439,9 +464,10 @@ class _Graph:
         scope = ".".join(common)
         if not scope:
             return "", False
+        # its ops on activations (a reshape of its weight is no layer of its own)
         inside = [n for n in self.nodes if n.op in ("call_module", "call_function", "call_method")
-                  and _tensor(n.shape) and ((n.scope or "") == scope or
-                                            (n.scope or "").startswith(scope + "."))]
+                  and _tensor(n.shape) and n.name in self.derived and
+                  ((n.scope or "") == scope or (n.scope or "").startswith(scope + "."))]
         return scope, all(n.name in opaque for n in inside)
 
     def op_text(self, members: list[str], whole: str) -> str:

@@ -298,18 +298,18 @@ def import_model(source: str, *, input_volume: str | None = None,
     from .convert import _Converter
     from .fallback import convert
     from .trace import _trace
-    from .tree import _Tree
+    from .tree import build_tree
     from .write import _Writer
 
     model, title, default_volume, meta = _build(source, dict(args or {}))
     model.eval()  # BN uses its running statistics: a batch of one works
     shape = _parse_volume(input_volume or default_volume)
     found = _trace(model, shape, meta, source)
-    ops, out, side = convert(found, source) if traced else _Converter(found, source).run()
-    try:
-        tree = _Tree(ops, out, side).build()
-    except ImportFailure as e:
-        raise ImportFailure(f"{source}: {e}") from None
+    if traced:  # the fallback builds the tree too: a merge read twice can become traced
+        ops, tree = convert(found, source)
+    else:
+        ops, out, side = _Converter(found, source).run()
+        tree = build_tree(ops, out, side, source)
     if not tree:  # a spec lists at least one layer: an empty `layers:` would not load
         raise ImportFailure(f"{source}: forward() computes nothing cnncalc counts (its output "
                             f"is its input, or only identities run in eval mode): there is "

@@ -24,7 +24,7 @@ class _Node:
     shape: Any  # torch shape with batch, a tuple of them (chunk), or None (not a tensor)
     scope: str  # the innermost module's qualified name ('' for the model itself)
     where: str = ""  # the model's source line, when known
-    flops: int | None = None  # FlopCounterMode's FLOPs for this op (torch.fx traces only)
+    flops: int | None = None  # FlopCounterMode's FLOPs for this op (None: not recorded)
 
 
 @dataclass
@@ -191,7 +191,7 @@ class _ShapeRecorder:
     (torch.fx's ShapeProp, without its per-node metadata we do not need), and each node's
     share of ``counter``'s FLOPs (what a traced layer counts: :mod:`.fallback`)."""
 
-    def __new__(cls, gm, counter=None):
+    def __new__(cls, gm, counter=None, shapes: bool = True):
         import torch
         import torch.fx
 
@@ -201,6 +201,8 @@ class _ShapeRecorder:
                 result = super().run_node(n)
                 if counter is not None:
                     n.meta["flops"] = counter.get_total_flops() - before
+                if not shapes:
+                    return result
                 if isinstance(result, torch.Tensor):
                     n.meta["tensor_meta"] = _Shape(tuple(result.shape))
                 elif isinstance(result, (tuple, list)) and result and all(
@@ -236,8 +238,40 @@ def _trace_export(model, x, source: str, fx_error: str):
                             f"on settings, not on tensor values") from None
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         out = model(x)
-    nodes = _ExportFolder(program, model).fold()
-    return nodes, _first_tensor(out), counter.get_total_flops() // 2
+    total = counter.get_total_flops()
+    nodes = _ExportFolder(program, model, _export_flops(program, x, total)).fold()
+    return nodes, _first_tensor(out), total // 2
+
+
+def _export_flops(program, x, total: int) -> dict[str, int]:
+    """FlopCounterMode's FLOPs for each op of an exported program (its aten nodes' names →
+    FLOPs), what a traced layer counts (:mod:`.fallback`): its graph run node by node on
+    ``x`` with the model's own weights.  Empty when that run fails or its FLOPs are not
+    ``total``, the model's own (then no op is attributed, and the fallback refuses)."""
+    torch = _torch()
+    from torch.export.graph_signature import InputKind
+    from torch.utils.flop_counter import FlopCounterMode
+
+    state = dict(program.state_dict)
+    state.update(program.constants)
+    args = []
+    for spec in program.graph_signature.input_specs:
+        if spec.kind == InputKind.USER_INPUT:
+            args.append(x)
+        elif spec.target in state:
+            args.append(state[spec.target])
+        else:
+            return {}
+    gm = program.graph_module
+    try:
+        with warnings.catch_warnings(), _quiet(), \
+                FlopCounterMode(display=False) as counter, torch.no_grad():
+            warnings.simplefilter("ignore")
+            _ShapeRecorder(gm, counter, shapes=False).run(*args)
+    except Exception:  # noqa: BLE001 - no per-op FLOPs: the import refuses what has no kind
+        return {}
+    flops = {n.name: n.meta.pop("flops", 0) for n in gm.graph.nodes}
+    return flops if sum(flops.values()) == total else {}
 
 
 @contextlib.contextmanager
@@ -259,9 +293,10 @@ class _ExportFolder:
     leaf module (Conv2d, BatchNorm2d, …) become one ``call_module``; the rest keep their aten
     op, which :class:`_Converter` reads like the torch function it comes from."""
 
-    def __init__(self, program, model):
+    def __init__(self, program, model, flops: dict[str, int] | None = None):
         self.program = program
         self.model = model
+        self.flops = flops or {}  # aten node → FLOPs (:func:`_export_flops`); {}: not known
         self.signature = program.graph_signature
 
     def fold(self) -> list[_Node]:
@@ -304,6 +339,8 @@ class _ExportFolder:
                 if open_call is not None and open_call[0] == leaf[0]:
                     folded = open_call[2]
                     folded.shape = shape
+                    if folded.flops is not None:
+                        folded.flops += self.flops.get(n.name, 0)
                     mapping[n.name] = folded.name
                     continue
                 inputs = [a for a in _flat_args(n.args) if isinstance(a, torch.fx.Node)
@@ -311,7 +348,7 @@ class _ExportFolder:
                 first = next((a for a in inputs if a.name in mapping and
                               _is_activation(out, mapping[a.name])), None)
                 node = _Node("call_module", leaf[1], (_Ref(mapping[first.name]),) if first else (),
-                             {}, n.name, shape, leaf[1])
+                             {}, n.name, shape, leaf[1], flops=self.op_flops(n))
                 out.append(node)
                 mapping[n.name] = n.name
                 open_call = (leaf[0], leaf[1], node)
@@ -322,9 +359,13 @@ class _ExportFolder:
                 value = list(stack.values())[-1]
                 scope = _export_path(value[0] if isinstance(value, tuple) else str(value))
             out.append(_Node("call_function", n.target, _rename(n.args, mapping),
-                             _rename(dict(n.kwargs), mapping), n.name, shape, scope))
+                             _rename(dict(n.kwargs), mapping), n.name, shape, scope,
+                             flops=self.op_flops(n)))
             mapping[n.name] = n.name
         return out
+
+    def op_flops(self, n) -> int | None:
+        return self.flops.get(n.name, 0) if self.flops else None
 
 
 def _export_path(path: str) -> str:

@@ -85,6 +85,16 @@ class _Tree:
         return out
 
 
+def build_tree(ops: list[_Op], out: _Op, side: list[_Op], source: str) -> list:
+    """:meth:`_Tree.build`, its refusal naming ``source``."""
+    try:
+        return _Tree(ops, out, side).build()
+    except Copied as e:  # the same refusal, naming the source (the fallback reads e.op)
+        raise Copied(e.op, source) from None
+    except ImportFailure as e:
+        raise ImportFailure(f"{source}: {e}") from None
+
+
 def _chain_end(a: _Op, side: set, on_main: set, ops: list, made: dict) -> _Op:
     """The last op of the chain that goes on from ``a`` on the main path (each op read by one
     layer only) while the trace computes it before the first op of ``side``."""
@@ -165,10 +175,13 @@ class Copied(ImportFailure):
     branches compute a tensor where one path forks, so it would be computed, and its params
     counted, once per path.  Refused, rather than a spec whose counts are PyTorch's no more."""
 
-    def __init__(self, op: _Op):
+    def __init__(self, op: _Op, source: str = ""):
+        self.op = op  # the tensor read twice (the fallback makes a traced layer of a merge's)
         name = op.name or f"a {op.merge} of {len(op.inputs)} tensors"
-        super().__init__(f"{name} feeds several later layers that merge in different places, "
-                         f"which a spec cannot say yet (it would compute it once per path)")
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}{name} feeds several later layers that merge in different "
+                         f"places, which a spec cannot say yet (it would compute it once per "
+                         f"path)")
 
 
 def _sequence(start: _Op, end: _Op, idom: dict, seen: dict) -> list:
