@@ -325,31 +325,21 @@ class _Walker(Generic[X]):
         self.leaf_names: set[str] = set()  # every leaf so far, for ``share:``
 
     def tap(self, node: Tap, scope: At, x: X) -> X:
-        prefix = scope.name
-        while True:
-            full = join(prefix, node.source)
-            if full in self.outputs:
-                return self.visitor.tap(scope, node, full, x, self.outputs[full])
-            if not prefix:
-                raise TapError(node, scope, list(self.outputs))
-            prefix = prefix.rpartition(".")[0]
+        full = visible(node.source, scope.name, self.outputs)
+        if full is None:
+            raise TapError(node, scope, list(self.outputs))
+        return self.visitor.tap(scope, node, full, x, self.outputs[full])
 
     def share(self, node: Leaf, scope: At) -> str:
         """The full name of the earlier leaf ``share: NAME`` means: NAME inside the enclosing
         levels, innermost first, then as a full name (as a tap's)."""
-        prefix = scope.name
-        while True:
-            full = join(prefix, node.share)
-            if full in self.leaf_names:
-                return full
-            if not prefix:
-                if not self.visitor.checks_shares:
-                    return ""
-                level = any(join(p, node.share) in self.outputs
-                            for p in _prefixes(scope.name))
-                raise ShareError(node, join(scope.name, node.name), sorted(self.leaf_names),
-                                 level)
-            prefix = prefix.rpartition(".")[0]
+        full = visible(node.share, scope.name, self.leaf_names)
+        if full is not None:
+            return full
+        if not self.visitor.checks_shares:
+            return ""
+        level = visible(node.share, scope.name, self.outputs) is not None
+        raise ShareError(node, join(scope.name, node.name), sorted(self.leaf_names), level)
 
     def sequence(self, nodes, x: X, scope: At) -> X:
         """``scope``: the dotted prefix, depth, and what the enclosing nodes pass down."""
@@ -414,6 +404,16 @@ class _Walker(Generic[X]):
             y = v.merge(at, node, x, outs)
         v.leave(at, node, x, y)
         return y
+
+
+def visible(name: str, scope: str, known) -> str | None:
+    """The full name ``name`` means at ``scope``: inside the enclosing levels, innermost first,
+    then as a full name (``from:`` and ``share:`` both read names so); None if none is known."""
+    for prefix in _prefixes(scope):
+        full = join(prefix, name)
+        if full in known:
+            return full
+    return None
 
 
 def _prefixes(name: str) -> list[str]:
@@ -544,24 +544,16 @@ class _Compiler:
                 at.name if node.name else None, {} if self.plain else None)
 
     def tap(self, node: Tap, scope: At) -> str:
-        prefix = scope.name
-        while True:
-            full = join(prefix, node.source)
-            if full in self.outputs:
-                return full
-            if not prefix:
-                raise _Uncompiled
-            prefix = prefix.rpartition(".")[0]
+        full = visible(node.source, scope.name, self.outputs)
+        if full is None:
+            raise _Uncompiled
+        return full
 
     def share(self, node: Leaf, scope: At) -> str:
-        prefix = scope.name
-        while True:
-            full = join(prefix, node.share)
-            if full in self.leaf_names:
-                return full
-            if not prefix:
-                raise _Uncompiled
-            prefix = prefix.rpartition(".")[0]
+        full = visible(node.share, scope.name, self.leaf_names)
+        if full is None:
+            raise _Uncompiled
+        return full
 
 
 def _replay(steps, v, x, outputs: dict):
