@@ -29,16 +29,12 @@ from cnncalc.engine import analyze
 from cnncalc.memory import estimate
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from bench_engine import conv_stack  # noqa: E402
+from bench_engine import best_of, conv_stack  # noqa: E402
 
 
 def best(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.process_time()
-        fn()
-        times.append(time.process_time() - start)
-    return min(times)
+    """Best CPU seconds of ``repeats`` runs of ``fn``."""
+    return best_of(fn, repeats, clock=time.process_time)
 
 
 def _process(args) -> float:

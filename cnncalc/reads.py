@@ -73,39 +73,6 @@ def spread_span(dead: Span, n_out: int, win: AxisWindow) -> Span:
 
 # --- the net as tensors and operations ----------------------------------------------------
 
-class _Graph(Visitor[int]):
-    """What flows is a tensor's number (0: the input).  ``ops`` in execution order: a leaf
-    (its row's index, input, output) or a merge (inputs, output)."""
-
-    def __init__(self, spec: Spec, rows):
-        self.rows = rows
-        self.shapes: list[Shape] = [spec.input_shape]
-        self.ops: list[tuple] = []
-        self.side: list[int] = []  # side outputs (an auxiliary head): outputs too
-
-    def tensor(self, shape: Shape) -> int:
-        self.shapes.append(shape)
-        return len(self.shapes) - 1
-
-    def leaf(self, at, leaf, x: int) -> int:
-        if at.index >= len(self.rows):
-            raise _Stop
-        t = self.tensor(self.rows[at.index].shape)
-        self.ops.append(("leaf", at.index, leaf, x, t))
-        return t
-
-    def merge(self, at, node: Residual | Branches, x: int, outs) -> int:
-        ins = [t for _, t in outs]
-        if isinstance(node, Branches) and node.merge == Merge.FIRST:
-            self.side += ins[1:]
-            return ins[0]
-        shapes = [self.shapes[t] for t in ins]
-        big = max(shapes, key=lambda s: s.numel)
-        t = self.tensor(big)
-        self.ops.append(("merge", -1, None, ins, t))
-        return t
-
-
 class _Stop(Exception):
     """The report ends before this leaf (the walk failed there)."""
 
@@ -130,12 +97,15 @@ class _Structure(Visitor[int]):
     the side outputs.  It depends on the tree alone, so an analysis of the same tree at
     another input reuses it."""
 
-    def __init__(self):
+    def __init__(self, rows: int | None = None):
+        self.rows = rows  # the report's rows, where the walk failed before the end
         self.n_tensors = 1
         self.ops: list[tuple] = []  # ("leaf", row index, leaf, input, output) or
         self.side: list[int] = []  # ("merge", -1, None, inputs, output)
 
     def leaf(self, at, leaf, x: int) -> int:
+        if self.rows is not None and at.index >= self.rows:
+            raise _Stop
         t = self.n_tensors
         self.n_tensors += 1
         self.ops.append(("leaf", at.index, leaf, x, t))
@@ -176,17 +146,15 @@ def lost_rows(spec: Spec, rows, candidates: dict[int, tuple[int, int]]) -> dict[
     image)}`` (axis 0 = H, 1 = W).  A candidate that cuts nothing lost is absent."""
     graph, final = _structure(spec)
     if len(rows) < sum(1 for op in graph.ops if op[0] == "leaf"):  # the walk failed first
-        graph = _Graph(spec, rows)
+        graph = _Structure(len(rows))
         try:
             final = walk(spec.layers, graph, 0)
         except _Stop:
             return {}
-        shapes = graph.shapes
-    else:
-        shapes = [spec.input_shape] + [None] * (graph.n_tensors - 1)
-        for kind, index, _, x, t in graph.ops:
-            shapes[t] = rows[index].shape if kind == "leaf" else \
-                max((shapes[i] for i in x), key=lambda s: s.numel)
+    shapes = [spec.input_shape] + [None] * (graph.n_tensors - 1)
+    for kind, index, _, x, t in graph.ops:
+        shapes[t] = rows[index].shape if kind == "leaf" else \
+            max((shapes[i] for i in x), key=lambda s: s.numel)
     n_tensors = len(shapes)
     dims_of = [_axes(s) for s in shapes]
     # each leaf's window per axis, once ("all", "same" or an AxisWindow); kept by layer and
