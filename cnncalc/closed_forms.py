@@ -408,6 +408,12 @@ class Poly:
     def __neg__(self):
         return Poly._collapse({f: -c for f, c in self.terms.items()})
 
+    def _settled(self) -> bool:
+        """Whether adding terms keeps it a Poly (none cancelling): it has two sized terms or
+        a product, which ``_collapse`` never turns into a size or a number."""
+        sized = [f for f in self.terms if f != ()]
+        return len(sized) > 1 or any(len(f) > 1 for f in sized)
+
     def __sub__(self, other):
         if not (is_symbolic(other) or _is_number(other)):
             return NotImplemented
@@ -507,6 +513,38 @@ class Poly:
         return {"expr": self.text,
                 "terms": [{"coefficient": _json_number(c), "factors": [s.json() for s in f]}
                           for f, c in self.terms.items()]}
+
+
+def add_all(values):
+    """``0 + v1 + v2 + …`` left to right, the same closed form ``+`` gives (its terms in the
+    same order), without copying the sum's terms at each step: a group's row adds hundreds of
+    layers.  Once the sum is a :class:`Poly` that stays one (two sized terms, or a product),
+    the addends' terms go into one dict until one cancels (``+``'s own path then)."""
+    acc = 0
+    items = iter(values)
+    for v in items:
+        acc = acc + v
+        if type(acc) is Poly and acc._settled():
+            acc = _add_terms(acc, items)  # takes addends from items until a term cancels
+    return acc
+
+
+def _add_terms(acc: "Poly", items):
+    terms = dict(acc.terms)
+    for v in items:
+        if type(v) is int or type(v) is Fraction:
+            addend = {(): v} if v else {}
+        elif isinstance(v, (Size, Poly)):
+            addend = Poly.of(v).terms
+        else:
+            return Poly._collapse(terms) + v  # whatever + says of it
+        cancelled = False
+        for f, c in addend.items():
+            c = terms[f] = terms.get(f, 0) + c
+            cancelled = cancelled or c == 0
+        if cancelled:  # + drops the term here (a later one comes back at the end)
+            return Poly._collapse(terms)
+    return Poly._collapse(terms)
 
 
 _SUPER = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -635,6 +673,12 @@ def collecting():
         yield found
     finally:
         _COLLECTORS.pop()
+
+
+def collected(requirements) -> None:
+    """State again requirements stated before (a layer met again at the same input)."""
+    if requirements:
+        _COLLECTORS[-1].extend(requirements)
 
 
 def exceeds(a, b) -> bool:

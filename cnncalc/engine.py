@@ -18,10 +18,12 @@ from .layers.base import Formula, LayerError, Window, unread_findings, unread_ro
 from .network import (Arm, At, Branches, Claim, Group, Leaf, Merge, Repeat, Residual, Spec,
                       ShareError, TapError, Visitor, has_row, walk)
 from .codes import silence
-from .report import AxisRF, ClaimResult, Counts, Diagnostic, ReceptiveField, Report, Row
+from .report import (COUNT_FIELDS, AxisRF, ClaimResult, Counts, Diagnostic, ReceptiveField,
+                     Report, Row)
 from .reads import lost_rows
 from .formulas import Shape, symbolic_shape, volume_text
-from .closed_forms import Requirement, SymbolicError, collecting, require_equal
+from .closed_forms import (Requirement, SymbolicError, add_all, collected, collecting,
+                           require_equal)
 
 STRICT_ERRORS = {"CN101"}  # --strict turns these warnings into errors (exit 2)
 UNREAD = "CN101"  # decided over the whole net once it is walked (cnncalc.reads)
@@ -60,10 +62,19 @@ def merge_rf(rfs: list[ReceptiveField | None]) -> ReceptiveField | None:
 
 
 def summary_row(name: str, kind: str, depth: int, x: Shape, y: Shape, rows, rf,
-                formula: Formula | None, line: int | None) -> Row:
+                formula: Formula | None, line: int | None, symbolic: bool = False) -> Row:
     """A row standing for many: the sums of the leaf rows among ``rows``."""
-    counts = Counts.total(r.counts for r in rows if r is not None and not r.is_group)
+    counts = total((r.counts for r in rows if r is not None and not r.is_group), symbolic)
     return Row(name, kind, depth, x, y, counts, rf, formula, line, is_group=True)
+
+
+def total(counts, symbolic: bool) -> Counts:
+    """The sum of many counts; closed forms (a symbolic input's) added as ``+`` adds them
+    (:func:`cnncalc.closed_forms.add_all`: a deep net's group rows add hundreds each)."""
+    if not symbolic:
+        return Counts.total(counts)
+    counts = list(counts)
+    return Counts(*(add_all([getattr(c, name) for c in counts]) for name in COUNT_FIELDS))
 
 
 def rf_value(rf: ReceptiveField | None):
@@ -184,6 +195,7 @@ class _Engine(Visitor[State]):
         # A symbolic input: the conditions the layers need (cnncalc.closed_forms.Requirement),
         # and each window's remainder (layer, axis 0 = H or 1 = W, (N − F + 2P) mod S)
         self.symbolic = symbolic_shape(spec.input_shape)
+        self.known_symbolic: dict[tuple, tuple[_Facts, tuple[Requirement, ...]]] = {}
         self.requirements: list[Requirement] = []
         self.floors: list[tuple[str, int, object]] = []
         # CN101 candidates: (where in the diagnostics and the silenced, the leaf's place, the
@@ -213,9 +225,12 @@ class _Engine(Visitor[State]):
                                       f"collide with a nested one); rename this one")
         self.names.add(name)
         # A symbolic layer states its requirements as it is worked out: each leaf works its own.
-        facts = None if self.symbolic else self.known.get((node.layer, x))
-        if facts is None:
-            facts = self.study(node, name, x)
+        if self.symbolic:
+            facts = self.study_symbolic(node, name, x)
+        else:
+            facts = self.known.get((node.layer, x))
+            if facts is None:
+                facts = self.study(node, name, x)
         y, counts, win, findings, formula = facts
         if node.layer.from_trace:
             rf = None  # what an op known only by its trace reads is not known
@@ -345,6 +360,20 @@ class _Engine(Visitor[State]):
             formula = replace(f, parts=tuple(parts))
         return counts, formula
 
+    def study_symbolic(self, node: Leaf, name: str, x: Shape) -> _Facts:
+        """:meth:`study` on closed forms, with the requirements it states: kept for this
+        analysis by layer and input (a repeat's equal blocks see equal closed forms), and a
+        layer met again states its requirements again, in the same place."""
+        key = (node.layer, x)
+        found = self.known_symbolic.get(key)
+        if found is None:
+            with collecting() as stated:
+                facts = self.study(node, name, x)
+            found = self.known_symbolic[key] = (facts, tuple(stated))
+        facts, stated = found
+        collected(stated)
+        return facts
+
     def study(self, node: Leaf, name: str, x: Shape) -> _Facts:
         """What a layer gives on input ``x``: a pure function of the two, so leaves that share
         a layer (equal settings, a repeat's body) and see the same input are worked out once.
@@ -402,7 +431,7 @@ class _Engine(Visitor[State]):
             if self.symbolic:
                 self.rows[entry.own] = summary_row(entry.at.name, kind, entry.at.depth, entry.x,
                                                    y, self.rows[entry.own + 1:], rf, None,
-                                                   entry.line)
+                                                   entry.line, symbolic=True)
             else:
                 self.rows[entry.own] = Row(entry.at.name, kind, entry.at.depth, entry.x, y,
                                            Counts(*entry.sums), rf, None, entry.line,
@@ -528,7 +557,7 @@ class _Engine(Visitor[State]):
         count = sum(1 for r in rows if r is not None and not r.is_group)
         row = summary_row(name or kind, kind, 0, x, y, rows, rf,
                           Formula(f"the sum over its {count} layers; output {volume_text(y)}"),
-                          node.loc.line)
+                          node.loc.line, self.symbolic)
         self.claims.extend(check(claim, row) for claim in node.expect)
 
     def origin(self, main: int, short: int, a: Shape, b: Shape) -> str:
@@ -603,7 +632,7 @@ class _Engine(Visitor[State]):
 
     def report(self, output: Shape, failed_at: str | None = None) -> Report:
         rows = tuple(r for r in self.rows if r is not None)
-        totals = Counts.total(r.counts for r in rows if not r.is_group)
+        totals = total((r.counts for r in rows if not r.is_group), self.symbolic)
         return Report(self.spec.name, self.spec.input_shape, output, rows, totals,
                       tuple(self.diagnostics), tuple(self.claims), self.spec.source,
                       failed_at=failed_at, silenced=tuple(self.silenced))
