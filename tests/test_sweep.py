@@ -47,21 +47,41 @@ def expected_figures(report, spec=None, **memory):
     return figures
 
 
+WIDE = ("width=0.25..2.0/0.01", "depth=0.25..2.0/0.05", "res=32..640/1", "aspect=0.5..2.0/0.01")
+
+
 def test_500_random_points_equal_inspect():
     """The parametric ResNet-50 at 500 points drawn from wide ranges: every figure equal to
     the integer engine's at the same point, and the memory figures (the peaks included) equal
-    to cnncalc.memory.estimate on the spec loaded at that point."""
-    axes = (sweep.parse_vary("width=0.25..2.0/0.01"), sweep.parse_vary("depth=0.25..2.0/0.05"),
-            sweep.parse_vary("res=32..640/1"), sweep.parse_vary("aspect=0.5..2.0/0.01"))
-    result = sweep.run("zoo:resnet50_scaled", axes, sample=500, seed=18, batch=3, dtype="fp16",
-                       figures=sweep.PEAKS)
-    assert result.evaluated == 500 and result.possible.all()
+    to cnncalc.memory.estimate on the spec loaded at that point.  Nearly every point is a
+    network of its own, which the sweep works out point by point (a trace costs more)."""
+    assert_equal_inspect(500)
+
+
+def test_random_networks_traced_equal_inspect(monkeypatch):
+    """The same draw with every network traced, one point each: the closed forms and the
+    peaks' replay of 60 random ResNet-50s, each figure equal to the integer engine's."""
+    monkeypatch.setattr(sweep._Evaluator, "trace_from", 1)
+    forms = []
+    traced = sweep._Evaluator.traced
+    monkeypatch.setattr(sweep._Evaluator, "traced",
+                        lambda self, spec, key: forms.append(key) or traced(self, spec, key))
+    result = assert_equal_inspect(60)
+    assert len(forms) == len({tuple(row[:2]) for row in result.grid.tolist()}) > 50
+
+
+def assert_equal_inspect(points: int):
+    axes = tuple(sweep.parse_vary(a) for a in WIDE)
+    result = sweep.run("zoo:resnet50_scaled", axes, sample=points, seed=18, batch=3,
+                       dtype="fp16", figures=sweep.PEAKS)
+    assert result.evaluated == points and result.possible.all()
     columns = {name: result.field(name) for name in sweep.FIELDS}
     for i in range(result.evaluated):
         spec, report = at_point("zoo:resnet50_scaled", point_params(result, i), spec_too=True)
         want = expected_figures(report, spec, batch=3, dtype="fp16")
         got = {name: columns[name][i] for name in sweep.FIELDS}
         assert {k: int(v) for k, v in got.items()} == want, point_params(result, i)
+    return result
 
 
 def test_efficientnet_points_by_sweep():
@@ -256,6 +276,31 @@ def test_memory_peaks_by_cli_at_batch_amp_and_optimizer(cli):
                 seen += 1
                 assert match[0]["training_peak"] == e.training_peak
     assert seen == doc["passed"]
+
+
+@pytest.mark.parametrize("peaks", [False, True])
+def test_a_network_is_traced_only_at_enough_sizes(monkeypatch, tmp_path, peaks):
+    """A network met at fewer distinct input sizes than a trace is worth (4; 8 with the
+    peaks, which are replayed one size at a time below that) is analysed at each point; from
+    there on it is traced once.  The figures are the integer engine's either way."""
+    traced = []
+    real = sweep._Evaluator.traced
+    monkeypatch.setattr(sweep._Evaluator, "traced",
+                        lambda self, spec, key: traced.append(key) or real(self, spec, key))
+    path = tmp_path / "net.yaml"
+    path.write_text("params: {res: 32, c: 4}\ninput: $res x $res x 3\nlayers:\n"
+                    "  - conv: {filters: $c, size: 3, stride: 2}\n  - pool: 2\n  - flatten\n"
+                    "  - fc: 10\n")
+    least = 8 if peaks else 4
+    for count in (least - 1, least):
+        traced.clear()
+        axes = (sweep.parse_vary("c=4,8"), sweep.parse_vary(f"res=16..{15 + count}"))
+        result = sweep.run(str(path), axes, figures=sweep.PEAKS if peaks else ())
+        assert len(traced) == (2 if count == least else 0)
+        for i in range(result.evaluated):
+            report = at_point(str(path), point_params(result, i))
+            want = expected_figures(report)
+            assert {k: int(result.field(k)[i]) for k in want} == want
 
 
 def test_memory_peaks_of_a_group_in_one_replay(monkeypatch):
