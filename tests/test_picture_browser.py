@@ -56,7 +56,8 @@ MEASURE = """() => {
 
 @pytest.fixture(scope="session")
 def pictures(tmp_path_factory):
-    """The SVG and the report of every bundled spec, written by the commands."""
+    """The SVG, the report and ``inspect --format json`` of every bundled spec, written by
+    the commands."""
     from click.testing import CliRunner
 
     from cnncalc.cli import main
@@ -68,13 +69,71 @@ def pictures(tmp_path_factory):
             out = folder / f"{name}{suffix}"
             result = runner.invoke(main, [command, f"zoo:{name}", "-o", str(out)])
             assert result.exit_code == 0, result.output
+        result = runner.invoke(main, ["inspect", f"zoo:{name}", "--format", "json"])
+        assert result.exit_code == 0, result.output
+        (folder / f"{name}.json").write_text(result.stdout)
     return folder
+
+
+def inspected(pictures, name: str) -> dict:
+    return json.loads((pictures / f"{name}.json").read_text())
+
+
+# A click on a box's corner (one no label covers) and then on its last row, for the first,
+# middle and last box: the element the browser finds at that point (its own hit test) is
+# clicked, and what is marked after each click is read back, all in one call.
+CLICKS = """() => {
+  const boxes = [...document.querySelectorAll('#picture g.layer:not(.input)')];
+  const picks = [...new Set([0, Math.floor(boxes.length / 2), boxes.length - 1])];
+  function click(x, y) {
+    const hit = document.elementFromPoint(x, y);
+    hit.dispatchEvent(new MouseEvent('click', {bubbles: true, clientX: x, clientY: y}));
+  }
+  return picks.map(k => {
+    const box = boxes[k];
+    const rows = box.dataset.rows.split(' ').filter(w => w);
+    const front = box.querySelector('.front');
+    front.scrollIntoView({block: 'center', inline: 'center'});
+    const f = front.getBoundingClientRect();
+    click(f.left + 2, f.bottom - 2);
+    const marked = [...document.querySelectorAll('tr.hl')].map(e => e.dataset.row);
+    const boxMarked = box.classList.contains('hl');
+    const row = document.getElementById('row-' + rows[rows.length - 1]);
+    row.scrollIntoView({block: 'center'});
+    const r = row.getBoundingClientRect();
+    click(r.left + r.width / 2, r.top + r.height / 2);
+    return {name: box.dataset.name, rows, marked, boxMarked,
+            markedByRow: box.classList.contains('hl'),
+            rowsMarkedByRow: document.querySelectorAll('tr.hl').length};
+  });
+}"""
+
+
+VIEWPORT = {"width": 1280, "height": 800}
 
 
 @pytest.fixture
 def page(browser):
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page = browser.new_page(viewport=VIEWPORT)
     yield page
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def tab(browser):
+    """One page for the tests that only load a file and read it."""
+    page = browser.new_page(viewport=VIEWPORT)
+    yield page
+    page.close()
+
+
+@pytest.fixture(scope="module", params=BUNDLED)
+def report(request, browser, pictures):
+    """(name, a page with its report loaded), shared by the report's tests of that spec
+    (pytest runs them one after the other)."""
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto((pictures / f"{request.param}.html").as_uri())
+    yield request.param, page
     page.close()
 
 
@@ -87,17 +146,16 @@ def check_layout(page, what: str) -> None:
 
 
 @pytest.mark.parametrize("name", BUNDLED)
-def test_svg_in_the_browser(page, pictures, name):
-    page.goto((pictures / f"{name}.svg").as_uri())
-    check_layout(page, f"{name}.svg")
+def test_svg_in_the_browser(tab, pictures, name):
+    tab.goto((pictures / f"{name}.svg").as_uri())
+    check_layout(tab, f"{name}.svg")
 
 
-@pytest.mark.parametrize("name", BUNDLED)
-def test_report_in_the_browser(page, pictures, name, cli):
-    page.goto((pictures / f"{name}.html").as_uri())
+def test_report_in_the_browser(report, pictures):
+    name, page = report
     check_layout(page, f"{name}.html")
 
-    expected = json.loads(cli("inspect", f"zoo:{name}", "--format", "json").stdout)["totals"]
+    expected = inspected(pictures, name)["totals"]
     flat = {k: v for k, v in expected.items() if isinstance(v, int)}
     flat.update({f"memory.{k}": v for k, v in expected["memory"].items()})
     shown = page.eval_on_selector_all(
@@ -110,6 +168,17 @@ def test_report_in_the_browser(page, pictures, name, cli):
     assert texts["params"].startswith(f"{expected['params']:,}")
 
     # a box → its rows; a row → its box
+    clicked = page.evaluate(CLICKS)
+    assert len(clicked) == min(3, page.locator("#picture g.layer:not(.input)").count())
+    for box in clicked:
+        assert box["marked"] == box["rows"] and box["boxMarked"], f"{name}: box {box['name']}"
+        assert box["markedByRow"] and box["rowsMarkedByRow"] == 1, f"{name}: box {box['name']}"
+
+
+@pytest.mark.parametrize("name", ["resnet50", "densenet121"])
+def test_a_mouse_click_marks_rows(page, pictures, name):
+    """The clicks above, by the mouse (playwright: scrolled to, waited for, hit-tested)."""
+    page.goto((pictures / f"{name}.html").as_uri())
     boxes = page.locator("#picture g.layer:not(.input)")
     for k in sorted({0, boxes.count() // 2, boxes.count() - 1}):
         box = boxes.nth(k)
@@ -147,18 +216,16 @@ MEASURE_MEMORY = MEASURE.replace("document.querySelector('svg')",
                                  "document.querySelector('#memory svg')")
 
 
-@pytest.mark.parametrize("name", BUNDLED)
-def test_memory_plot_in_the_browser(page, pictures, name, cli):
+def test_memory_plot_in_the_browser(report, pictures):
     """The report's memory over execution order: no label over another, nothing outside the
     viewBox, both peaks marked and named as inspect's JSON names them."""
-    page.goto((pictures / f"{name}.html").as_uri())
+    name, page = report
     found = page.evaluate(MEASURE_MEMORY)
     assert found["texts"] >= 4
     assert not found["overlaps"], f"{name}: memory plot labels intersect: {found['overlaps']}"
     assert not found["outside"], f"{name}: outside the memory plot: {found['outside']}"
     assert not found["wider"], f"{name}: wider than predicted: {found['wider']}"
-    memory = json.loads(cli("inspect", f"zoo:{name}", "--format", "json").stdout)["totals"][
-        "memory"]
+    memory = inspected(pictures, name)["totals"]["memory"]
     assert page.eval_on_selector_all("#memory circle", "els => els.length") == 2
     legend = page.eval_on_selector_all("#memory text", "els => els.map(e => e.textContent)")
     assert any(t.endswith(f"at {memory['inference_peak_layer']}") for t in legend)
