@@ -176,8 +176,10 @@ class _Open:
 
 class _Engine(Visitor[State]):
     checks_shares = True
-    def __init__(self, spec: Spec, strict: bool, explain: bool, ignore: frozenset[str]):
+    def __init__(self, spec: Spec, strict: bool, explain: bool, ignore: frozenset[str],
+                 checks: bool = True):
         self.spec, self.strict, self.explain, self.ignore = spec, strict, explain, ignore
+        self.checks = checks  # the findings and the claims, beside the figures
         self.rows: list[Row | None] = []
         self.diagnostics: list[Diagnostic] = []
         self.silenced: list[Diagnostic] = []
@@ -191,7 +193,7 @@ class _Engine(Visitor[State]):
         self.known: dict[tuple, _Facts] = (_KNOWN[bool(explain)]
                                            if walked < 2000 or 2 * studied < walked else {})
         self.studied = 0
-        self.options = (bool(explain), strict, ignore)  # what else a step's rows depend on
+        self.options = (bool(explain), strict, ignore, checks)  # what else a step's rows read
         # A symbolic input: the conditions the layers need (cnncalc.closed_forms.Requirement),
         # and each window's remainder (layer, axis 0 = H or 1 = W, (N − F + 2P) mod S)
         self.symbolic = symbolic_shape(spec.input_shape)
@@ -246,7 +248,7 @@ class _Engine(Visitor[State]):
                     rf = None
                 if not self.symbolic:
                     _STEPS[node.layer] = (before, win, rf)
-        for finding in findings:
+        for finding in findings if self.checks else ():
             if finding.code == UNREAD and not self.symbolic:
                 # whether another path reads those pixels is known only after the walk
                 self.unread.append(((len(self.diagnostics), len(self.silenced)), at, node, x))
@@ -271,8 +273,9 @@ class _Engine(Visitor[State]):
             sums[3] += counts.macs
             sums[4] += counts.connections
             sums[5] += counts.activations
-        for claim in node.expect:
-            self.claims.append(check(claim, row))
+        if self.checks:
+            for claim in node.expect:
+                self.claims.append(check(claim, row))
         return y, rf
 
     # -- a step given again (cnncalc.network: a tree walked from its program keeps, per block
@@ -415,7 +418,7 @@ class _Engine(Visitor[State]):
         entry = self.open.pop()
         y, rf = out
         self.close(entry, y, rf)
-        if not isinstance(entry.node, str) and entry.node.expect:
+        if self.checks and not isinstance(entry.node, str) and entry.node.expect:
             self.check_combinator(entry.node, at.name, entry.start, entry.x, y, rf)
 
     def close(self, entry: "_Open", y: Shape, rf) -> None:
@@ -487,7 +490,7 @@ class _Engine(Visitor[State]):
             y = Shape(sum(s.c for _, (s, _) in outs))
         rfs = [r for _, (_, r) in outs]
         jumps = {(r.h.jump, r.w.jump) for r in rfs if r is not None}
-        if len(jumps) > 1:
+        if len(jumps) > 1 and self.checks:
             self.note(Diagnostic(
                 "CN105", f"the merged paths step over the input with different jumps "
                          f"({', '.join(sorted({str(j[1]) for j in jumps}))} pixels): their "
@@ -683,18 +686,21 @@ def sum_text(field: str, rows, shown: int = 3) -> str:
 
 def analyze(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "fp32",
             explain: bool = True, ignore=(), amp: str | None = None, optimizer: str = "adam",
-            memory: bool = True) -> Report:
+            memory: bool = True, checks: bool = True) -> Report:
     """Compute every layer's shape, counts and receptive field.
 
     ``explain=False`` skips the formula text (faster on very large nets); ``ignore`` lists
-    diagnostic codes to silence (they move to ``report.silenced``).  Raises
-    :class:`AnalysisError` (with the partial report) when a layer cannot work.
+    diagnostic codes to silence (they move to ``report.silenced``).  ``checks=False`` gives
+    the figures alone, with no diagnostics and no ``expect:`` claims (what a sweep, a memory
+    estimate or a brute force over sizes reads: the search for lost pixels and the claims on
+    the totals are passes over the whole net).  Raises :class:`AnalysisError` (with the
+    partial report) when a layer cannot work.
 
     With a symbolic input (``input: HxWx3``) sizes are closed forms and counts sums of their
     products; :func:`trace` also returns the conditions under which the layers work.
     """
     return trace(spec, strict=strict, batch=batch, dtype=dtype, explain=explain,
-                 ignore=ignore, amp=amp, optimizer=optimizer, memory=memory)[0]
+                 ignore=ignore, amp=amp, optimizer=optimizer, memory=memory, checks=checks)[0]
 
 
 def _forget() -> None:
@@ -716,7 +722,7 @@ class Conditions:
 
 def trace(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "fp32",
           explain: bool = True, ignore=(), amp: str | None = None, optimizer: str = "adam",
-          memory: bool = True) -> tuple[Report, Conditions]:
+          memory: bool = True, checks: bool = True) -> tuple[Report, Conditions]:
     """:func:`analyze`, and the :class:`Conditions` of a symbolic input (empty otherwise).
     ``memory``: estimate the memory (:func:`cnncalc.memory.estimate`) at ``batch``,
     ``dtype``/``amp`` and ``optimizer``; a symbolic input has none."""
@@ -727,7 +733,9 @@ def trace(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "fp3
     for known in (*_KNOWN.values(), _UNREAD, _STEPS):
         if len(known) > _KNOWN_KEPT:
             known.clear()
-    engine = _Engine(spec, strict, explain, frozenset(ignore))
+    if strict and not checks:
+        raise ValueError("strict turns findings into errors: it needs checks")
+    engine = _Engine(spec, strict, explain, frozenset(ignore), checks)
     rf = None
     if spec.input_shape.spatial:
         if not _START_RF:
@@ -750,7 +758,7 @@ def trace(spec: Spec, *, strict: bool = False, batch: int = 1, dtype: str = "fp3
     finally:
         if enabled:
             gc.enable()
-    if spec.expect:
+    if spec.expect and checks:
         leaves = report.layers
         claims = report.claims + tuple(check_totals(c, report, leaves) for c in spec.expect)
         report = replace(report, claims=claims)

@@ -83,7 +83,7 @@ def fit(spec: Spec, memory: int, *, train: bool = False, dtype: str = "fp32",
         amp: str | None = None, optimizer: str = "adam", checkpoint: bool = False,
         reserve: int = RESERVE) -> Fit:
     """The largest batch whose peak fits ``memory`` less ``reserve``."""
-    report = analyze(spec, explain=False, memory=False)
+    report = analyze(spec, explain=False, memory=False, checks=False)
     budget = memory - reserve
     cache: dict[int, MemoryEstimate] = {}
 

@@ -470,7 +470,7 @@ def _estimate(spec: Spec, batch: int, dtype: str, amp: str | None, optimizer: st
         raise ValueError(f"dtype must be one of {', '.join(ITEM)}, got {dtype!r}")
     opt = Optimizer(optimizer)
     if report is None:
-        report = analyze(spec, explain=False, memory=False)
+        report = analyze(spec, explain=False, memory=False, checks=False)
     if symbolic_shape(spec.input_shape) or report.failed_at is not None:
         raise ValueError("memory needs a whole network with an input in numbers")
     item = ITEM[dtype] if amp is None else 4
@@ -534,7 +534,7 @@ def checkpointed_blocks(spec: Spec, report: Report | None = None) -> tuple[tuple
     """What ``checkpoint=True`` runs under ``torch.utils.checkpoint``: each top-level block
     (each round of a top-level repeat), as the names of its layers in execution order."""
     if report is None:
-        report = analyze(spec, explain=False, memory=False)
+        report = analyze(spec, explain=False, memory=False, checks=False)
     tape, _ = _replay(spec, report, 1, "fp32", None, training=True)
     rows = report.layers
     blocks: dict[int, list[str]] = {}

@@ -540,7 +540,7 @@ class _Evaluator:
         from .engine import analyze
 
         try:
-            analyze(self.build(self.overrides(indices)), explain=False)
+            analyze(self.build(self.overrides(indices)), explain=False, checks=False)
         except (AnalysisError, SpecError) as e:
             return _cause(e)
         return f"{layer}: cannot work"  # pragma: no cover - the forms and the engine agree
@@ -558,7 +558,7 @@ class _Evaluator:
             try:
                 spec = first if k == 0 and first is not None else \
                     self.build(self.overrides(indices))
-                report = analyze(spec, explain=False)
+                report = analyze(spec, explain=False, checks=False)
             except (AnalysisError, SpecError) as e:
                 self.impossible(chunk, [k], _cause(e))
                 for name in BASE:

@@ -72,7 +72,8 @@ def test_options_are_part_of_what_is_kept():
     under one set of options is not given under another."""
     spec = cnncalc.load("zoo:resnet50")
     runs = [dict(explain=False), dict(explain=True), dict(explain=False, ignore=("CN103",)),
-            dict(explain=True, strict=True), dict(explain=False)]
+            dict(explain=True, strict=True), dict(explain=False, checks=False),
+            dict(explain=False)]
     fresh()
     kept = [outcome(at(spec, x), **options) for x in (224, 225) for options in runs]
     alone = []
@@ -81,8 +82,25 @@ def test_options_are_part_of_what_is_kept():
             fresh()
             alone.append(outcome(at(spec, x), **options))
     assert kept == alone
-    # they do differ: the formulas, and CN103 moved to the silenced
+    # they do differ: the formulas, CN103 moved to the silenced, no findings without checks
     assert kept[0][1] != kept[1][1] and kept[0][4] != kept[2][4]
+    assert kept[0][4] and not kept[4][4]
+
+
+@pytest.mark.parametrize("name", SPECS + ["alexnet", "lenet5_1998"])
+def test_without_checks_the_figures_are_the_same(name):
+    """checks=False (a sweep's, a memory estimate's, a brute force's analyses): every row,
+    total and failure as with the checks; no findings and no claims."""
+    spec = cnncalc.load(f"zoo:{name}")
+    checked = []
+    for x in (spec.input_shape.h, spec.input_shape.h + 5, 33, 2):
+        failed, rows, totals, output, diagnostics, silenced, claims = outcome(at(spec, x))
+        bare = outcome(at(spec, x), checks=False)
+        assert bare == (failed, rows, totals, output, (), (), ())
+        checked.append(bool(claims))
+    assert checked[0] == bool(spec.expect or any(leaf.expect for leaf in spec.layers))
+    with pytest.raises(ValueError, match="strict"):
+        cnncalc.analyze(spec, strict=True, checks=False)
 
 
 TAPS_AND_SHARES = """\
