@@ -136,9 +136,10 @@ class Explained:
 # What the analyses of one tree share (a brute force over input sizes, the calls of one
 # command), kept until a trace of another tree, or past _KNOWN_KEPT entries: long-lived
 # objects make every full pass of Python's collector longer, so one tree's worth is kept.
-# What study found (keyed by the layer object: equal settings parsed apart are apart), one
-# table with formulas and one without.
-_KNOWN: dict[bool, dict[tuple, _Facts]] = {False: {}, True: {}}
+# What study found (keyed by the layer object: equal settings parsed apart are apart), a
+# table per options: with formulas or not, with the findings (checks) or not.
+_KNOWN: dict[tuple[bool, bool], dict[tuple, _Facts]] = {  # by (explain, checks)
+    (e, c): {} for e in (False, True) for c in (False, True)}
 _KNOWN_KEPT = 50_000
 _KNOWN_TREE: list = [None]  # the tree (spec.layers) they are of
 # Layers worked out and leaves walked by this tree's analyses: where most leaves meet a new
@@ -190,7 +191,7 @@ class _Engine(Visitor[State]):
         # (layer, input) → what it gives (study), kept across analyses: a brute force over
         # input sizes, or the calls of one command, meet the same layers at the same inputs
         studied, walked = _KNOWN_TALLY
-        self.known: dict[tuple, _Facts] = (_KNOWN[bool(explain)]
+        self.known: dict[tuple, _Facts] = (_KNOWN[bool(explain), checks]
                                            if walked < 2000 or 2 * studied < walked else {})
         self.studied = 0
         self.options = (bool(explain), strict, ignore, checks)  # what else a step's rows read
@@ -392,7 +393,8 @@ class _Engine(Visitor[State]):
         formula = None
         if self.explain:  # a symbolic one now, while its requirements are being collected
             formula = layer.explain(x, y) if self.symbolic else Explained(layer, x, y)
-        facts = (y, counts, layer.window(x), tuple(layer.diagnose(x, y)), formula)
+        findings = tuple(layer.diagnose(x, y)) if self.checks else ()
+        facts = (y, counts, layer.window(x), findings, formula)
         if not self.symbolic:
             self.known[(layer, x)] = facts
             self.studied += 1
