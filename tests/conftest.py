@@ -30,13 +30,16 @@ BUNDLED = ([p.stem for p in sorted(SPECS.glob("*.yaml"))]
 
 
 # Hypothesis: `ci` (the default) draws 100 examples, Hypothesis' own default, for the property
-# tests that take their count from the profile (the costly ones: a brute force over 512 sizes, a
-# PyTorch build per example); `thorough` draws 1,000, for a change to the engine or the torch
+# tests that take their count from the profile, and COSTLY_EXAMPLES = 50 for the one whose
+# example is a brute force over 512 input sizes (test_sizes.py's random nets: 0.1 s each,
+# 10 s at 100); `thorough` draws 1,000 for both, for a change to the engine or the torch
 # backend: HYPOTHESIS_PROFILE=thorough python -m pytest tests/test_sizes.py
 # tests/test_verify_properties.py.  No deadline: a loaded machine is not a slow test.
 settings.register_profile("ci", max_examples=100, deadline=None, print_blob=True)
 settings.register_profile("thorough", max_examples=1_000, deadline=None, print_blob=True)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+settings.load_profile(PROFILE)
+COSTLY_EXAMPLES = 50 if PROFILE == "ci" else settings().max_examples
 
 
 def pytest_addoption(parser):
