@@ -20,6 +20,16 @@ from cnncalc.report import Counts
 if "PYTEST_XDIST_WORKER" in os.environ:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+# The fresh interpreters the tests start (a user's program, `python -m cnncalc`) keep their
+# compiled modules in one cache outside the checkout, as an installed package has them, where
+# PYTHONDONTWRITEBYTECODE would have each of them compile cnncalc again (a third of an
+# `inspect`'s start).  The checkout gets no __pycache__; this process is untouched.
+if os.environ.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
+    import tempfile
+
+    os.environ.setdefault("PYTHONPYCACHEPREFIX", os.path.join(
+        tempfile.gettempdir(), f"cnncalc-test-pycache-{os.getuid()}"))
+
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "cnncalc" / "specs"
 GOLDEN = Path(__file__).resolve().parent / "golden"
