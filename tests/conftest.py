@@ -3,6 +3,7 @@ purpose by `pytest --update-golden`), and the sums every report must keep."""
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import subprocess
@@ -19,6 +20,11 @@ from cnncalc.report import Counts
 # workers of two threads each on two cores would only wait for each other.
 if "PYTEST_XDIST_WORKER" in os.environ:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+# Python's collector runs a young collection every 700 new containers, and a test process
+# holds millions (torch's, the engine's memos): 10,000 collections per worker, 24 CPU s of a
+# 190 s suite.  Every 50,000 it runs a hundred times, for 5 s; what is garbage is the same.
+gc.set_threshold(50_000, 20, 20)
 
 # The fresh interpreters the tests start (a user's program, `python -m cnncalc`) keep their
 # compiled modules in one cache outside the checkout, as an installed package has them, where
