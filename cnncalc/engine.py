@@ -180,7 +180,7 @@ class _Engine(Visitor[State]):
     def __init__(self, spec: Spec, strict: bool, explain: bool, ignore: frozenset[str],
                  checks: bool = True):
         self.spec, self.strict, self.explain, self.ignore = spec, strict, explain, ignore
-        self.checks = checks  # the findings and the claims, beside the figures
+        self.checks = checks = bool(checks)  # the findings and the claims, beside the figures
         self.rows: list[Row | None] = []
         self.diagnostics: list[Diagnostic] = []
         self.silenced: list[Diagnostic] = []

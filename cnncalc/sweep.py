@@ -16,9 +16,9 @@ construction — together with the requirements under which each layer works.  T
 points are then evaluated from those forms with numpy, all at once: a few array operations
 per term, in 64-bit integers where a bound shows that no value can overflow them, in Python
 integers otherwise.  A group whose forms cannot be had (a block that reads ``$in.h``, a
-vector input), or that is met at too few input sizes to pay for a trace (fewer than
-:data:`TRACE_FROM`, or than the peaks' split), is evaluated point by point with the integer
-engine.  Nothing is sampled or approximated; tests hold every figure to ``inspect --set`` at
+vector input), or whose network has been met at too few points to pay for a trace (fewer
+than :data:`TRACE_FROM`, or than the peaks' split), is evaluated point by point with the
+integer engine.  Nothing is sampled or approximated; tests hold every figure to ``inspect --set`` at
 random points.
 
 Impossible points (a layer that cannot work) are counted by cause: the requirement that
@@ -41,7 +41,7 @@ from .located_yaml import YMap, compose
 from .sources import read_source
 
 MAX_POINTS = 10 ** 8  # a grid larger than this needs --sample
-TRACE_FROM = 4  # a network seen at fewer distinct input sizes is analysed at each (_Evaluator)
+TRACE_FROM = 4  # a network met at fewer points is analysed at each point (_Evaluator)
 MAX_SAMPLE = 10 ** 8
 INT64_SAFE = 1 << 62
 
@@ -347,6 +347,7 @@ class _Evaluator:
         self.parts = input_parts(self.data.get("input"))
         self.np = _np()
         self.forms: dict = {}
+        self.met: dict = {}  # a network's key → how many points made it (points_of)
         self.sides: dict = {}  # the input's (height, width) by the values it reads  # the values a build worked out → (spec, report, requirements)
 
     def overrides(self, indices) -> dict[str, Any]:
@@ -387,7 +388,7 @@ class _Evaluator:
         if self.spatial and self.parts is not None and spec.input_shape.spatial:
             # the same values worked out make the same network: its forms are traced once
             key = (tuple((type(v), v) for v in record), spec.input_shape.c)
-            if key in self.forms or self.distinct_sizes(grid) >= self.trace_from:
+            if key in self.forms or self.points_of(key, len(grid)) >= self.trace_from:
                 try:
                     return self.closed_forms(chunk, grid, spec, key)
                 except _Fallback:
@@ -396,19 +397,23 @@ class _Evaluator:
 
     @property
     def trace_from(self) -> int:
-        """The fewest distinct input sizes worth a trace of a group's network: below it, the
-        integer engine works each point out.  A trace costs about four numeric analyses
-        (ResNet-50: 13 ms against 3.8; DenseNet-121: 35 against 7.3), and the peaks of a
-        group under :data:`~cnncalc.sweep_memory.SPLIT_MIN` points are replayed one size at
-        a time whatever the trace gives."""
+        """The fewest points of one network worth a trace: below it, the integer engine works
+        each point out.  A trace costs about four numeric analyses (ResNet-50: 13 ms against
+        3.8; DenseNet-121: 35 against 7.3), and the peaks of a group under
+        :data:`~cnncalc.sweep_memory.SPLIT_MIN` points are replayed one size at a time
+        whatever the trace gives."""
         from .sweep_memory import SPLIT_MIN
 
         return SPLIT_MIN if self.peaks else TRACE_FROM
 
-    def distinct_sizes(self, grid) -> int:
-        """How many distinct (height, width) the points of a group give their input."""
-        hs, ws, _, bad = self.sizes(grid)
-        return len(set(zip(hs.tolist(), ws.tolist()))) + len(bad)
+    def points_of(self, key, n: int) -> int:
+        """How many points have made the network ``key`` so far, this group's ``n`` included:
+        groups of other structural values can make the same network (depths that round to
+        the same block counts), and once it has been met often enough it is traced."""
+        if key not in self.met and len(self.met) > 4096:
+            self.met.clear()
+        self.met[key] = self.met.get(key, 0) + n
+        return self.met[key]
 
     def impossible(self, chunk: Chunk, where, cause: str) -> None:
         k = _find(chunk.causes, cause)

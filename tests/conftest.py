@@ -26,15 +26,11 @@ if "PYTEST_XDIST_WORKER" in os.environ:
 # 190 s suite.  Every 50,000 it runs a hundred times, for 5 s; what is garbage is the same.
 gc.set_threshold(50_000, 20, 20)
 
-# The fresh interpreters the tests start (a user's program, `python -m cnncalc`) keep their
-# compiled modules in one cache outside the checkout, as an installed package has them, where
-# PYTHONDONTWRITEBYTECODE would have each of them compile cnncalc again (a third of an
-# `inspect`'s start).  The checkout gets no __pycache__; this process is untouched.
-if os.environ.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
-    import tempfile
-
-    os.environ.setdefault("PYTHONPYCACHEPREFIX", os.path.join(
-        tempfile.gettempdir(), f"cnncalc-test-pycache-{os.getuid()}"))
+# The interpreters the suite starts (its workers, a user's program, `python -m cnncalc`) keep
+# compiled modules where Python keeps them (__pycache__, git-ignored), as an installed package
+# has them: under PYTHONDONTWRITEBYTECODE each would compile cnncalc again (a third of an
+# `inspect`'s start) and each worker rewrite every test module.  This process is as it began.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "cnncalc" / "specs"
@@ -46,16 +42,23 @@ BUNDLED = ([p.stem for p in sorted(SPECS.glob("*.yaml"))]
 
 
 # Hypothesis: `ci` (the default) draws 100 examples, Hypothesis' own default, for the property
-# tests that take their count from the profile, and COSTLY_EXAMPLES = 50 for the one whose
-# example is a brute force over 512 input sizes (test_sizes.py's random nets: 0.1 s each,
-# 10 s at 100); `thorough` draws 1,000 for both, for a change to the engine or the torch
-# backend: HYPOTHESIS_PROFILE=thorough python -m pytest tests/test_sizes.py
-# tests/test_verify_properties.py.  No deadline: a loaded machine is not a slow test.
-settings.register_profile("ci", max_examples=100, deadline=None, print_blob=True)
+# tests that take their count from the profile, and half as many (costly_examples()) for the
+# one whose example is a brute force over 512 input sizes (test_sizes.py's random nets: 0.1 s
+# each); `thorough` draws 1,000 for both, for a change to the engine or the torch backend:
+# HYPOTHESIS_PROFILE=thorough python -m pytest tests/test_sizes.py
+# tests/test_verify_properties.py (or --hypothesis-profile thorough).  No deadline: a loaded
+# machine is not a slow test.
+CI_EXAMPLES = 100
+settings.register_profile("ci", max_examples=CI_EXAMPLES, deadline=None, print_blob=True)
 settings.register_profile("thorough", max_examples=1_000, deadline=None, print_blob=True)
-PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
-settings.load_profile(PROFILE)
-COSTLY_EXAMPLES = 50 if PROFILE == "ci" else settings().max_examples
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def costly_examples() -> int:
+    """The example count of a costly property test under the profile loaded now (the
+    ``--hypothesis-profile`` option's too, which is loaded before the tests are imported)."""
+    n = settings().max_examples
+    return n // 2 if n == CI_EXAMPLES else n
 
 
 def pytest_addoption(parser):

@@ -87,7 +87,7 @@ def test_options_are_part_of_what_is_kept():
     assert kept[0][4] and not kept[4][4]
 
 
-@pytest.mark.parametrize("name", SPECS + ["alexnet", "lenet5_1998"])
+@pytest.mark.parametrize("name", SPECS + ["alexnet", "lenet5_1998", "resnet50_scaled"])
 def test_without_checks_the_figures_are_the_same(name):
     """checks=False (a sweep's, a memory estimate's, a brute force's analyses): every row,
     total and failure as with the checks; no findings and no claims."""

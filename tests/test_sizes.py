@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, replace
 
 import pytest
-from conftest import BUNDLED, COSTLY_EXAMPLES, verify_on_meta
+from conftest import BUNDLED, costly_examples, verify_on_meta
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
@@ -400,7 +400,7 @@ layer = st.one_of(simple, simple, merged)
 head = st.sampled_from(["", "global_pool", "adaptive_pool: 2", "flatten"])
 
 
-@settings(max_examples=COSTLY_EXAMPLES, derandomize=True,  # the profile's (tests/conftest.py)
+@settings(max_examples=costly_examples(), derandomize=True,  # see tests/conftest.py
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(body=st.lists(layer, min_size=1, max_size=5), end=head)
 def test_random_nets_closed_forms_and_sets_equal_brute_force(body, end):

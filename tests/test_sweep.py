@@ -4,6 +4,8 @@ to a brute force, the outputs, --jobs, and one clear error per bad input."""
 
 from __future__ import annotations
 
+import collections
+
 import csv
 import io
 import json
@@ -61,14 +63,14 @@ def test_500_random_points_equal_inspect():
 
 def test_random_networks_traced_equal_inspect(monkeypatch):
     """The same draw with every network traced, one point each: the closed forms and the
-    peaks' replay of 60 random ResNet-50s, each figure equal to the integer engine's."""
+    peaks' replay of 120 random ResNet-50s, each figure equal to the integer engine's."""
     monkeypatch.setattr(sweep._Evaluator, "trace_from", 1)
     forms = []
     traced = sweep._Evaluator.traced
     monkeypatch.setattr(sweep._Evaluator, "traced",
                         lambda self, spec, key: forms.append(key) or traced(self, spec, key))
-    result = assert_equal_inspect(60)
-    assert len(forms) == len({tuple(row[:2]) for row in result.grid.tolist()}) > 50
+    result = assert_equal_inspect(120)
+    assert len(forms) == len({tuple(row[:2]) for row in result.grid.tolist()}) > 100
 
 
 def assert_equal_inspect(points: int):
@@ -280,10 +282,10 @@ def test_memory_peaks_by_cli_at_batch_amp_and_optimizer(cli):
 
 
 @pytest.mark.parametrize("peaks", [False, True])
-def test_a_network_is_traced_only_at_enough_sizes(monkeypatch, tmp_path, peaks):
-    """A network met at fewer distinct input sizes than a trace is worth (4; 8 with the
-    peaks, which are replayed one size at a time below that) is analysed at each point; from
-    there on it is traced once.  The figures are the integer engine's either way."""
+def test_a_network_is_traced_only_at_enough_points(monkeypatch, tmp_path, peaks):
+    """A network met at fewer points than a trace is worth (4; 8 with the peaks, which are
+    replayed one size at a time below that) is analysed at each point; from there on it is
+    traced once.  The figures are the integer engine's either way."""
     traced = []
     real = sweep._Evaluator.traced
     monkeypatch.setattr(sweep._Evaluator, "traced",
@@ -302,6 +304,36 @@ def test_a_network_is_traced_only_at_enough_sizes(monkeypatch, tmp_path, peaks):
             report = at_point(str(path), point_params(result, i))
             want = expected_figures(report)
             assert {k: int(result.field(k)[i]) for k in want} == want
+
+
+def test_a_network_made_by_many_groups_is_traced_once(monkeypatch):
+    """Depths that round to the same block counts make one network from many groups of three
+    points each: it is analysed point by point the first time, then traced, once, and every
+    later group reads its closed forms."""
+    traces, groups = [], []
+    real = sweep._Evaluator.traced
+
+    def spy(self, spec, key):
+        groups.append(key)
+        if key not in self.forms:
+            traces.append(key)
+        return real(self, spec, key)
+
+    monkeypatch.setattr(sweep._Evaluator, "traced", spy)
+    axes = (sweep.parse_vary("depth=0.5..0.7/0.01"), sweep.parse_vary("res=224,256,288"))
+    result = sweep.run("zoo:resnet50_scaled", axes)
+    params = result.field("params").tolist()
+    by_depth = {}
+    for i in range(result.evaluated):
+        by_depth.setdefault(point_params(result, i)["depth"], params[i])
+    made = collections.Counter(by_depth.values())  # a network (by its params) → its groups
+    assert len(by_depth) == 21 and max(made.values()) >= 5
+    again = [n for n in made.values() if n > 1]
+    assert len(traces) == len(set(traces)) == len(again)  # traced once, when met again
+    assert len(groups) == sum(n - 1 for n in again)  # every group but a network's first
+    for i in range(0, result.evaluated, 5):
+        want = expected_figures(at_point("zoo:resnet50_scaled", point_params(result, i)))
+        assert {k: int(result.field(k)[i]) for k in want} == want
 
 
 def test_memory_peaks_of_a_group_in_one_replay(monkeypatch):

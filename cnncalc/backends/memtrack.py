@@ -45,6 +45,7 @@ counted by the allocator on a GPU), the CUDA context, the allocator's fragmentat
 from __future__ import annotations
 
 import functools
+import gc
 import warnings
 import weakref
 from contextlib import contextmanager, nullcontext
@@ -64,6 +65,7 @@ except ImportError as e:  # pragma: no cover - exercised by a test that hides to
     raise torch_missing() from e
 
 BLOCK = 512  # the CUDA caching allocator rounds every allocation up to a multiple of this
+PYTHON_GC = (700, 10, 10)  # the collector's thresholds as Python starts (gc.get_threshold())
 # The CPU's tensors the tracker runs on: "meta" (meta tensors, see _as_fake_cpu) or "fake"
 # (FakeTensorMode's, the first implementation, 3 to 4 times slower; kept as the reference the
 # tests hold the meta tensors to, figure for figure).
@@ -654,6 +656,21 @@ def track(model, input_shape, *, batch: int = 1, dtype: str = "fp32", amp: str |
     and the SECOND step of ``zero_grad(set_to_none=True)``, forward, backward,
     ``optimizer.step()``, so the optimizer's state exists; the peak is over that step.
     """
+    # The collector at Python's own pace while tracking, whatever the process set (a test
+    # run raises its threshold): a cycle made while tracking is freed as soon as in a program.
+    pace = gc.get_threshold()
+    gc.set_threshold(*PYTHON_GC)
+    try:
+        return _track(model, input_shape, batch=batch, dtype=dtype, amp=amp,
+                      optimizer=optimizer, device=device, names=names, emulate=emulate,
+                      checkpoint=checkpoint)
+    finally:
+        gc.set_threshold(*pace)
+
+
+def _track(model, input_shape, *, batch, dtype, amp, optimizer, device, names, emulate,
+           checkpoint) -> Tracked:
+
     _check(dtype, amp, optimizer, device)
     if emulate is None:
         emulate = device == "cuda" and not torch.cuda.is_available()
